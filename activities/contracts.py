@@ -1,0 +1,112 @@
+"""What the workflow sends to the database activities, and their names.
+
+The workflow imports this module and nothing else from `activities`, so it holds plain
+pydantic types and constants only: no SQLAlchemy, no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from casemodel.state import CaseState, LogEntry, TaskInstance
+from definitions.schema import ProvisionType
+
+RECORD_CASE_CHANGES = "record_case_changes"
+LOAD_PUBLISHED_DEFINITION = "load_published_definition"
+
+
+class RegisterTask(TaskInstance):
+    """A task instance and its place in the execution plan."""
+
+    position: int = Field(description="Index in the execution plan, from 0.")
+
+
+class RegisterUpdate(BaseModel):
+    """A case's changes since the last update, for the case register.
+
+    Writing the same update twice, or an older one after a newer one, changes nothing:
+    rows carry the log position (``last_seq``) they reflect and are only replaced by a
+    newer one, and events are inserted once by ``(case_ref, seq)``.
+    """
+
+    case_ref: str
+    workflow_id: str
+    type_id: str
+    type_version: int | None = Field(
+        default=None, description="Published version the case runs on; none if unpublished."
+    )
+    category: str
+    tenant_ref: str
+    owner: str
+    status: str
+    priority: str = "normal"
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+    updated_at: datetime = Field(description="When the last logged change happened.")
+    last_seq: int = Field(description="Seq of the last log entry this update reflects.")
+    tasks: list[RegisterTask] = Field(
+        default_factory=list, description="Tasks changed since the previous update."
+    )
+    events: list[LogEntry] = Field(
+        default_factory=list, description="Log entries after the previous update."
+    )
+
+    @classmethod
+    def from_state(
+        cls,
+        state: CaseState,
+        *,
+        workflow_id: str,
+        type_version: int | None,
+        since_seq: int = 0,
+        priority: str = "normal",
+    ) -> RegisterUpdate:
+        """The changes of ``state`` after log position ``since_seq`` (0: everything).
+
+        Tasks are those named by a log entry after ``since_seq``: the case model logs every
+        change to a task under its key, so this is exactly the changed tasks, and a long
+        case does not resend its whole plan on every change.
+        """
+        events = [entry for entry in state.log if entry.seq > since_seq]
+        changed = {entry.task_key for entry in events if entry.task_key}
+        last = state.log[-1] if state.log else None
+        return cls(
+            case_ref=state.case_ref,
+            workflow_id=workflow_id,
+            type_id=state.provision_type.id,
+            type_version=type_version,
+            category=state.provision_type.category.value,
+            tenant_ref=state.tenant_ref,
+            owner=state.owner,
+            status=state.status.value,
+            priority=priority,
+            opened_at=state.opened_at,
+            resolved_at=state.resolved_at,
+            outcome=state.outcome,
+            updated_at=last.at if last else state.opened_at,
+            last_seq=last.seq if last else 0,
+            tasks=[
+                RegisterTask(**task.model_dump(), position=index)
+                for index, task in enumerate(state.tasks)
+                if task.key in changed
+            ],
+            events=events,
+        )
+
+
+class DefinitionRequest(BaseModel):
+    """Ask for a published provision type: a given version, or the latest."""
+
+    type_id: str
+    version: int | None = None
+
+
+class PublishedType(BaseModel):
+    """A published version of a provision type."""
+
+    type_id: str
+    version: int
+    definition: ProvisionType

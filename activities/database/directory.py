@@ -1,0 +1,435 @@
+"""The directory: people, teams, roles and stakeholder groups, from ``directory.yaml``.
+
+The file is the source of truth. `sync_directory` makes the database match it: it adds
+what is new, updates what changed, and deactivates whatever the file no longer lists.
+Nothing is deleted, so cases and logs that name someone who left still resolve.
+Case and task owners name a person, a team or a role; notifications go to a group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import definitions
+from definitions.loader import default_definitions_dir
+from definitions.schema import Identifier, ProvisionType
+
+from .models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
+
+ENV_VAR = "SUPPORT_PROVISION_DIRECTORY"
+FILE_NAME = "directory.yaml"
+
+
+# --- the file -------------------------------------------------------------------------
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamEntry(_Entry):
+    """A team: owns work as a whole, and has a manager who hears about escalations."""
+
+    id: Identifier = Field(description="Stable id, used as an owner in the definitions.")
+    name: str = Field(min_length=1)
+    manager: Identifier | None = Field(default=None, description="Person who leads the team.")
+    email: str | None = Field(default=None, description="The team's shared mailbox.")
+
+
+class RoleEntry(_Entry):
+    """A job that owns work, such as `income-officer`; people hold roles."""
+
+    id: Identifier = Field(description="Stable id, used as an owner in the definitions.")
+    name: str = Field(min_length=1)
+    team: Identifier | None = Field(default=None, description="Team the role belongs to.")
+    description: str = ""
+
+
+class PersonEntry(_Entry):
+    """Someone who owns cases and tasks; remove them from the file when they leave."""
+
+    id: Identifier = Field(description="Stable id, e.g. `amara-okafor`; never reuse one.")
+    name: str = Field(min_length=1)
+    email: str = Field(min_length=3)
+    team: Identifier | None = Field(default=None, description="Id of the person's team.")
+    manager: Identifier | None = Field(default=None, description="Id of their manager.")
+    roles: tuple[Identifier, ...] = Field(default=(), description="Roles the person holds.")
+
+
+class MemberEntry(_Entry):
+    """A group member: ``person: <id>`` or ``address: <email>`` (an external contact)."""
+
+    person: Identifier | None = None
+    address: str | None = Field(default=None, min_length=3)
+    name: str | None = Field(default=None, description="Who an external address reaches.")
+
+    @model_validator(mode="after")
+    def _person_or_address(self) -> MemberEntry:
+        if (self.person is None) == (self.address is None):
+            raise ValueError("a member is either `person: <id>` or `address: <email>`")
+        return self
+
+
+class GroupEntry(_Entry):
+    """A stakeholder group, e.g. a safeguarding panel or a partner agency contact list."""
+
+    id: Identifier = Field(description="Stable id, named by escalation rules.")
+    name: str = Field(min_length=1)
+    description: str = ""
+    members: tuple[MemberEntry, ...] = ()
+
+
+class Directory(_Entry):
+    """The contents of ``directory.yaml``, checked as a whole."""
+
+    teams: tuple[TeamEntry, ...] = ()
+    roles: tuple[RoleEntry, ...] = ()
+    people: tuple[PersonEntry, ...] = ()
+    stakeholder_groups: tuple[GroupEntry, ...] = ()
+
+
+class DirectoryInvalid(Exception):
+    """The directory file cannot be used; ``problems`` are ``file: field: message`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def default_directory_file() -> Path:
+    """``$SUPPORT_PROVISION_DIRECTORY``; else ``directory.yaml`` in the definitions
+    directory, if there is one; else the one shipped beside the catalog."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return Path(configured)
+    beside_catalog = default_definitions_dir() / FILE_NAME
+    if beside_catalog.is_file():
+        return beside_catalog
+    return Path(definitions.__file__).parent / FILE_NAME
+
+
+def load_directory(path: Path) -> Directory:
+    """The directory in ``path``; raises `DirectoryInvalid` naming every problem."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise DirectoryInvalid([f"{path}: could not be read: {error.strerror or error}"]) from None
+    except yaml.YAMLError as error:
+        raise DirectoryInvalid([f"{path}: is not valid YAML: {error}"]) from None
+    try:
+        directory = Directory.model_validate(data)
+    except ValidationError as error:
+        raise DirectoryInvalid(
+            [f"{path}: {_location(e['loc'])}{_message(e)}" for e in error.errors()]
+        ) from None
+    problems = check_directory(directory)
+    if problems:
+        raise DirectoryInvalid([f"{path}: {problem}" for problem in problems])
+    return directory
+
+
+def check_directory(directory: Directory) -> list[str]:
+    """``field: message`` for each duplicate id and each reference that does not resolve."""
+    return list(_reference_problems(directory))
+
+
+def owner_ids(directory: Directory) -> set[str]:
+    """Ids a case or task may be owned by: people, teams and roles."""
+    entries: Iterable[Any] = (*directory.people, *directory.teams, *directory.roles)
+    return {entry.id for entry in entries}
+
+
+def group_ids(directory: Directory) -> set[str]:
+    """Ids of the stakeholder groups, which escalation rules notify."""
+    return {group.id for group in directory.stakeholder_groups}
+
+
+def directory_ids(directory: Directory) -> set[str]:
+    """Every id in the directory: owners and stakeholder groups."""
+    return owner_ids(directory) | group_ids(directory)
+
+
+@dataclass(frozen=True)
+class OwnerProblem:
+    """An owner in a provision type that the directory does not know."""
+
+    type_id: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.type_id}: {self.location}: {self.message}"
+
+
+def owner_problems(types: Iterable[ProvisionType], directory: Directory) -> list[OwnerProblem]:
+    """Each owner named in ``types`` (default owner, task owners) the directory lacks."""
+    known = owner_ids(directory)
+    problems = []
+    for provision_type in types:
+        named = [("default_owner", provision_type.default_owner)]
+        named += [(f"tasks[{i}].owner", t.owner) for i, t in enumerate(provision_type.tasks)]
+        for where, owner in named:
+            if owner is not None and owner not in known:
+                message = (
+                    f"{owner!r} is not a person, team or role in the directory"
+                    f"{_did_you_mean(owner, known)}"
+                )
+                problems.append(OwnerProblem(provision_type.id, where, message))
+    return problems
+
+
+# --- syncing --------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, as ``kind:id`` strings such as ``person:amara-okafor``."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deactivated)
+
+
+async def sync_directory(
+    session: AsyncSession, directory: Directory, now: datetime | None = None
+) -> SyncReport:
+    """Make the database match ``directory``, in the caller's transaction."""
+    problems = check_directory(directory)
+    if problems:
+        raise DirectoryInvalid(problems)
+    now = now or datetime.now(UTC)
+    report = SyncReport()
+    sync = _Sync(session, now, report)
+    await sync.table(
+        Team,
+        {
+            t.id: {"name": t.name, "manager_id": t.manager, "email": t.email}
+            for t in directory.teams
+        },
+    )
+    await sync.table(
+        Role,
+        {
+            r.id: {"name": r.name, "team_id": r.team, "description": r.description}
+            for r in directory.roles
+        },
+    )
+    people = await sync.table(
+        Person,
+        {
+            p.id: {"name": p.name, "email": p.email, "team_id": p.team, "manager_id": p.manager}
+            for p in directory.people
+        },
+    )
+    groups = await sync.table(
+        StakeholderGroup,
+        {
+            g.id: {"name": g.name, "description": g.description}
+            for g in directory.stakeholder_groups
+        },
+    )
+    await session.flush()
+    for person_id in await _sync_roles(session, directory.people):
+        sync.updated(people[person_id])
+    for group in directory.stakeholder_groups:
+        if await _sync_members(session, group):
+            sync.updated(groups[group.id])
+    await session.flush()
+    return report
+
+
+_KIND = {Team: "team", Role: "role", Person: "person", StakeholderGroup: "group"}
+
+
+@dataclass
+class _Sync:
+    session: AsyncSession
+    now: datetime
+    report: SyncReport
+
+    async def table(self, model: Any, wanted: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Add, update and deactivate rows of ``model``; every wanted row, by id."""
+        rows = {row.id: row for row in (await self.session.scalars(select(model))).all()}
+        for entry_id, values in wanted.items():
+            row = rows.get(entry_id)
+            if row is None:
+                rows[entry_id] = model(id=entry_id, active=True, updated_at=self.now, **values)
+                self.session.add(rows[entry_id])
+                self.report.added.append(_name(rows[entry_id]))
+                continue
+            values = {**values, "active": True}
+            if any(getattr(row, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                self.updated(row)
+        for entry_id, row in rows.items():
+            if entry_id not in wanted and row.active:
+                row.active = False
+                row.updated_at = self.now
+                self.report.deactivated.append(_name(row))
+        return rows
+
+    def updated(self, row: Any) -> None:
+        row.updated_at = self.now
+        name = _name(row)
+        if name not in self.report.updated and name not in self.report.added:
+            self.report.updated.append(name)
+
+
+def _name(row: Any) -> str:
+    return f"{_KIND[type(row)]}:{row.id}"
+
+
+async def _sync_roles(session: AsyncSession, people: Iterable[PersonEntry]) -> set[str]:
+    """Give each person exactly the roles the file lists; the ids of those who changed."""
+    held: dict[str, dict[str, PersonRole]] = {}
+    for link in (await session.scalars(select(PersonRole))).all():
+        held.setdefault(link.person_id, {})[link.role_id] = link
+    changed = set()
+    for person in people:
+        links = held.get(person.id, {})
+        wanted = set(person.roles)
+        if set(links) == wanted:
+            continue
+        for role_id, link in links.items():
+            if role_id not in wanted:
+                await session.delete(link)
+        session.add_all(
+            PersonRole(person_id=person.id, role_id=r) for r in sorted(wanted - set(links))
+        )
+        changed.add(person.id)
+    return changed
+
+
+async def _sync_members(session: AsyncSession, group: GroupEntry) -> bool:
+    query = select(GroupMember).where(GroupMember.group_id == group.id)
+    current = {(m.person_id, m.address): m for m in (await session.scalars(query)).all()}
+    wanted = {(m.person, m.address): m for m in group.members}
+    changed = False
+    for key, member in current.items():
+        if key not in wanted:
+            await session.delete(member)
+            changed = True
+        elif member.name != wanted[key].name:
+            member.name = wanted[key].name
+            changed = True
+    for key, entry in wanted.items():
+        if key not in current:
+            session.add(
+                GroupMember(
+                    group_id=group.id,
+                    person_id=entry.person,
+                    address=entry.address,
+                    name=entry.name,
+                )
+            )
+            changed = True
+    return changed
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+async def list_directory(
+    session: AsyncSession, *, include_inactive: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """The directory as stored, as JSON-ready rows by section, each sorted by id."""
+
+    async def rows(model: Any) -> list[Any]:
+        query = select(model).order_by(model.id)
+        if not include_inactive:
+            query = query.where(model.active.is_(True))
+        return list((await session.scalars(query)).all())
+
+    roles: dict[str, list[str]] = {}
+    for link in (await session.scalars(select(PersonRole).order_by(PersonRole.role_id))).all():
+        roles.setdefault(link.person_id, []).append(link.role_id)
+    members: dict[str, list[dict[str, Any]]] = {}
+    for m in (await session.scalars(select(GroupMember).order_by(GroupMember.id))).all():
+        entry = {"person": m.person_id} if m.person_id else {"address": m.address, "name": m.name}
+        members.setdefault(m.group_id, []).append(entry)
+
+    def plain(row: Any, *names: str) -> dict[str, Any]:
+        return {"id": row.id, **{n: getattr(row, n) for n in names}, "active": row.active}
+
+    return {
+        "teams": [plain(t, "name", "manager_id", "email") for t in await rows(Team)],
+        "roles": [plain(r, "name", "team_id", "description") for r in await rows(Role)],
+        "people": [
+            {**plain(p, "name", "email", "team_id", "manager_id"), "roles": roles.get(p.id, [])}
+            for p in await rows(Person)
+        ],
+        "stakeholder_groups": [
+            {**plain(g, "name", "description"), "members": members.get(g.id, [])}
+            for g in await rows(StakeholderGroup)
+        ],
+    }
+
+
+# --- checking the file ----------------------------------------------------------------
+
+
+def _reference_problems(directory: Directory) -> Iterable[str]:
+    seen: dict[str, str] = {}
+    sections = ("teams", "roles", "people", "stakeholder_groups")
+    for section in sections:
+        for index, entry in enumerate(getattr(directory, section)):
+            if entry.id in seen:
+                yield (
+                    f"{section}[{index}].id: {entry.id!r} is already used by {seen[entry.id]}; "
+                    "ids must be unique across people, teams, roles and groups"
+                )
+            else:
+                seen[entry.id] = f"{section}[{index}]"
+    people = {p.id for p in directory.people}
+    teams = {t.id for t in directory.teams}
+    roles = {r.id for r in directory.roles}
+    checks: list[tuple[str, str | None, set[str], str]] = []
+    for i, t in enumerate(directory.teams):
+        checks.append((f"teams[{i}].manager", t.manager, people, "person"))
+    for i, r in enumerate(directory.roles):
+        checks.append((f"roles[{i}].team", r.team, teams, "team"))
+    for i, p in enumerate(directory.people):
+        checks.append((f"people[{i}].team", p.team, teams, "team"))
+        checks.append((f"people[{i}].manager", p.manager, people, "person"))
+        for k, role in enumerate(p.roles):
+            checks.append((f"people[{i}].roles[{k}]", role, roles, "role"))
+    for i, g in enumerate(directory.stakeholder_groups):
+        for k, m in enumerate(g.members):
+            checks.append(
+                (f"stakeholder_groups[{i}].members[{k}].person", m.person, people, "person")
+            )
+    for where, ref, known, kind in checks:
+        if ref is not None and ref not in known:
+            yield f"{where}: {ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}"
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text = f"{text}[{part}]" if isinstance(part, int) else f"{text}.{part}" if text else part
+    return f"{text}: " if text else ""
+
+
+def _message(error: Any) -> str:
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _did_you_mean(value: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the application database (see `activities.database.migrate`)."""

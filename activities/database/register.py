@@ -1,0 +1,193 @@
+"""The case register: a queryable projection of every case, its tasks and its log.
+
+Written only by `apply_update`, which is idempotent: a retried activity or a replayed
+workflow sends the same update again, and updates may arrive out of order. Case and task
+rows carry the case log position they reflect (``last_seq``) and are replaced only by a
+newer one; events are inserted once by ``(case_ref, seq)`` and never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.contracts import RegisterTask, RegisterUpdate
+
+from .models import CaseEvent, CaseRecord, TaskRecord
+from .settings import UnsupportedDatabase
+
+
+class CaseRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    case_ref: str
+    workflow_id: str
+    type_id: str
+    type_version: int | None
+    category: str
+    tenant_ref: str
+    owner: str
+    status: str
+    priority: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    outcome: str | None
+    updated_at: datetime
+    last_seq: int
+
+
+class TaskRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    case_ref: str
+    key: str
+    position: int
+    task_id: str
+    name: str
+    status: str
+    owner: str
+    mandatory: bool
+    added_at: datetime
+    added_by: str
+    opened_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: str | None
+    responses: dict[str, Any]
+    note: str | None
+    last_seq: int
+
+
+class EventRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    case_ref: str
+    seq: int
+    at: datetime
+    kind: str
+    by: str
+    task_key: str | None
+    detail: str
+
+
+async def apply_update(session: AsyncSession, update: RegisterUpdate) -> None:
+    """Project ``update`` into the register, in the caller's transaction.
+
+    Safe to repeat and to receive out of order: nothing is written twice and the case
+    never moves backwards, but an older update still adds the events and tasks it alone
+    carries.
+    """
+    insert = _insert_for(session)
+    await _upsert_newer(session, insert(CaseRecord.__table__), [_case_values(update)], ["case_ref"])
+    tasks = [_task_values(update, task) for task in update.tasks]
+    await _upsert_newer(session, insert(TaskRecord.__table__), tasks, ["case_ref", "key"])
+    events = [
+        {"case_ref": update.case_ref, **e.model_dump(include=_EVENT_FIELDS)} for e in update.events
+    ]
+    if events:
+        stmt = insert(CaseEvent.__table__).on_conflict_do_nothing(
+            index_elements=["case_ref", "seq"]
+        )
+        await session.execute(stmt, events)
+
+
+async def get_case(session: AsyncSession, case_ref: str) -> CaseRow | None:
+    record = await session.get(CaseRecord, case_ref)
+    return CaseRow.model_validate(record) if record else None
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    type_id: str | None = None,
+    owner: str | None = None,
+    tenant_ref: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[CaseRow]:
+    """Cases matching every filter given, most recently opened first."""
+    query = select(CaseRecord)
+    for column, wanted in (
+        (CaseRecord.type_id, type_id),
+        (CaseRecord.owner, owner),
+        (CaseRecord.tenant_ref, tenant_ref),
+        (CaseRecord.status, status),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    query = query.order_by(CaseRecord.opened_at.desc(), CaseRecord.case_ref).limit(limit)
+    return [CaseRow.model_validate(r) for r in (await session.scalars(query)).all()]
+
+
+async def case_tasks(session: AsyncSession, case_ref: str) -> list[TaskRow]:
+    """The case's tasks in plan order."""
+    query = select(TaskRecord).where(TaskRecord.case_ref == case_ref).order_by(TaskRecord.position)
+    return [TaskRow.model_validate(r) for r in (await session.scalars(query)).all()]
+
+
+async def case_events(session: AsyncSession, case_ref: str) -> list[EventRow]:
+    """The case's event log, oldest first."""
+    query = select(CaseEvent).where(CaseEvent.case_ref == case_ref).order_by(CaseEvent.seq)
+    return [EventRow.model_validate(r) for r in (await session.scalars(query)).all()]
+
+
+# --- writing --------------------------------------------------------------------------
+
+_EVENT_FIELDS = {"seq", "at", "kind", "by", "task_key", "detail"}
+
+
+def _case_values(update: RegisterUpdate) -> dict[str, Any]:
+    return update.model_dump(exclude={"tasks", "events"})
+
+
+def _task_values(update: RegisterUpdate, task: RegisterTask) -> dict[str, Any]:
+    return {
+        "case_ref": update.case_ref,
+        "key": task.key,
+        "position": task.position,
+        "task_id": task.task,
+        "name": task.name,
+        "status": task.status.value,
+        "owner": task.owner,
+        "mandatory": task.mandatory,
+        "added_at": task.added_at,
+        "added_by": task.added_by,
+        "opened_at": task.opened_at,
+        "resolved_at": task.resolved_at,
+        "resolved_by": task.resolved_by,
+        "outcome": task.outcome,
+        "responses": task.model_dump(mode="json", include={"responses"})["responses"],
+        "note": task.note,
+        "last_seq": update.last_seq,
+    }
+
+
+async def _upsert_newer(
+    session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]], keys: list[str]
+) -> None:
+    """Insert ``rows``; where one exists, replace it only if ours reflects a later seq."""
+    if not rows:
+        return
+    table: Table = stmt.table
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+        where=table.c.last_seq < stmt.excluded.last_seq,
+    )
+    await session.execute(stmt, list(rows))
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which offers ON CONFLICT on both databases we run on."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise UnsupportedDatabase(f"the case register runs on PostgreSQL or SQLite, not {name}")

@@ -1,0 +1,49 @@
+"""Activities that keep the database up to date with the case workflows.
+
+Register an instance's bound methods on the worker:
+``Worker(..., activities=[register.record_case_changes, register.load_published_definition])``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.contracts import (
+    LOAD_PUBLISHED_DEFINITION,
+    RECORD_CASE_CHANGES,
+    DefinitionRequest,
+    PublishedType,
+    RegisterUpdate,
+)
+from activities.database import definitions_store
+from activities.database.register import apply_update
+
+
+class RegisterActivities:
+    """The case register and published definitions, through one session factory."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name=RECORD_CASE_CHANGES)
+    async def record_case_changes(self, update: RegisterUpdate) -> None:
+        """Write a case's changes to the register in one transaction; safe to retry."""
+        async with self._sessions.begin() as session:
+            await apply_update(session, update)
+
+    @activity.defn(name=LOAD_PUBLISHED_DEFINITION)
+    async def load_published_definition(self, request: DefinitionRequest) -> PublishedType | None:
+        """A published version of a type (the latest unless one is named); ``None`` if none."""
+        async with self._sessions() as session:
+            if request.version is None:
+                found = await definitions_store.latest(session, request.type_id)
+            else:
+                definition = await definitions_store.version(
+                    session, request.type_id, request.version
+                )
+                found = (request.version, definition) if definition else None
+        if found is None:
+            return None
+        number, definition = found
+        return PublishedType(type_id=request.type_id, version=number, definition=definition)

@@ -1,0 +1,575 @@
+"""The rules of a support provision case.
+
+`Case` wraps a `CaseState` and offers one method a request. Each method first works out
+everything it will do, raising a `CaseRuleError` if the rules refuse, and only then
+changes the state, so a refusal always leaves the case exactly as it was. Methods take the
+current time as an argument: the case never reads a clock. Each returns the log entries it
+appended, which is "what changed" for the caller to act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from definitions.schema import ProvisionType, TaskDefinition
+
+from . import errors
+from .responses import ResponseValue, check_responses
+from .state import (
+    DONE,
+    CaseState,
+    CaseStatus,
+    LogEntry,
+    RejectedRequest,
+    TaskInstance,
+    TaskStatus,
+)
+
+CASE_OPENED = "case-opened"
+
+
+class Case:
+    def __init__(self, state: CaseState) -> None:
+        self.state = state
+
+    # -- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        provision_type: ProvisionType,
+        *,
+        case_ref: str,
+        tenant_ref: str,
+        owner: str,
+        now: datetime,
+        opened_by: str,
+    ) -> Case:
+        """Open a case and expand the tasks its type links automatically."""
+        case = cls(
+            CaseState(
+                case_ref=case_ref,
+                tenant_ref=tenant_ref,
+                owner=owner,
+                provision_type=provision_type,
+                opened_at=now,
+                opened_by=opened_by,
+            )
+        )
+        case._log(now, "case_opened", opened_by, detail=f"{provision_type.name} for {tenant_ref}")
+        for definition in provision_type.tasks:
+            if definition.automatic:
+                case._append_instance(definition, now, CASE_OPENED)
+        case._release(now, CASE_OPENED)
+        return case
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def type(self) -> ProvisionType:
+        return self.state.provision_type
+
+    def instance(self, ref: str) -> TaskInstance:
+        """Find a task by key (`home-visit#2`) or by definition id when that is unambiguous."""
+        for task in self.state.tasks:
+            if task.key == ref:
+                return task
+        instances = [t for t in self.state.tasks if t.task == ref]
+        if not instances:
+            if self.type.task(ref) is not None:
+                raise errors.UnknownTask(
+                    f'Case {self.state.case_ref} has no "{ref}" task yet; add it to the plan first.'
+                )
+            raise errors.UnknownTask(
+                f'"{ref}" is not a task of case {self.state.case_ref}; '
+                f"its tasks are: {', '.join(t.key for t in self.state.tasks) or 'none'}."
+            )
+        active = [t for t in instances if t.active]
+        if len(active) > 1:
+            raise errors.AmbiguousTask(
+                f'Case {self.state.case_ref} has several "{ref}" tasks in progress '
+                f"({', '.join(t.key for t in active)}); name the one you mean."
+            )
+        return active[0] if active else instances[-1]
+
+    def waiting_for(self, task: TaskInstance) -> list[str]:
+        """Descriptions of the dependencies this task still waits for, empty when none."""
+        definition = self._definition(task)
+        waits = []
+        for dependency in definition.depends_on:
+            if not self._satisfied(dependency.task):
+                waits.append(self._describe_dependency(dependency.task))
+        return waits
+
+    def dependants_of(self, task_id: str) -> list[TaskInstance]:
+        return [
+            t
+            for t in self.state.tasks
+            if any(d.task == task_id for d in self._definition(t).depends_on)
+        ]
+
+    # -- requests ----------------------------------------------------------------------
+
+    def complete_task(
+        self,
+        ref: str,
+        *,
+        outcome: str | None,
+        responses: dict[str, Any] | None,
+        note: str | None,
+        by: str,
+        now: datetime,
+    ) -> list[LogEntry]:
+        task, answers = self.check_complete(ref, outcome=outcome, responses=responses)
+        start = len(self.state.log)
+        task.status = TaskStatus.completed
+        task.outcome = outcome
+        task.responses = answers
+        task.note = note
+        task.resolved_at = now
+        task.resolved_by = by
+        detail = f"outcome {outcome}" if outcome else "completed"
+        self._log(now, "task_completed", by, task.key, detail + (f": {note}" if note else ""))
+        self._follow_path(task, now, by)
+        self._release(now, by)
+        self._complete_case_if_done(now, by)
+        return self.state.log[start:]
+
+    def check_complete(
+        self, ref: str, *, outcome: str | None, responses: dict[str, Any] | None
+    ) -> tuple[TaskInstance, dict[str, ResponseValue]]:
+        self._require_open_case()
+        task = self.instance(ref)
+        self._require_workable(task, "completed")
+        definition = self._definition(task)
+        if definition.outcomes:
+            if outcome is None:
+                raise errors.InvalidOutcome(
+                    f"{task.key} needs an outcome: one of {_ids(definition.outcomes)}."
+                )
+            if definition.outcome(outcome) is None:
+                raise errors.InvalidOutcome(
+                    f'"{outcome}" is not an outcome of {task.key}; '
+                    f"choose one of {_ids(definition.outcomes)}."
+                )
+        elif outcome is not None:
+            raise errors.InvalidOutcome(
+                f"{task.key} is completed without an outcome; leave the outcome out."
+            )
+        return task, check_responses(definition, responses or {})
+
+    def record_completion(
+        self,
+        ref: str,
+        *,
+        request_id: str | None,
+        outcome: str | None,
+        responses: dict[str, Any] | None,
+        note: str | None,
+        by: str,
+        now: datetime,
+    ) -> list[LogEntry]:
+        """A fire-and-forget completion: applied once, or recorded as rejected."""
+        if request_id is not None and request_id in self.state.handled_requests:
+            return []
+        if request_id is None and self._already_completed(ref, outcome):
+            return []
+        try:
+            entries = self.complete_task(
+                ref, outcome=outcome, responses=responses, note=note, by=by, now=now
+            )
+        except errors.CaseRuleError as refusal:
+            self.state.rejected.append(
+                RejectedRequest(
+                    at=now,
+                    request="complete_task",
+                    request_id=request_id,
+                    task=ref,
+                    by=by,
+                    reason=refusal.message,
+                )
+            )
+            entries = self._log(now, "request_rejected", by, None, refusal.message)
+        if request_id is not None:
+            self.state.handled_requests.append(request_id)
+        return entries
+
+    def add_task(self, task_id: str, *, note: str | None, by: str, now: datetime) -> list[LogEntry]:
+        definition = self.check_add(task_id)
+        start = len(self.state.log)
+        task = self._append_instance(definition, now, by, note=note)
+        self._release(now, by)
+        if task.status is TaskStatus.blocked:
+            self._log(
+                now, "task_blocked", by, task.key, "waits for " + _and(self.waiting_for(task))
+            )
+        return self.state.log[start:]
+
+    def check_add(self, task_id: str) -> TaskDefinition:
+        self._require_open_case()
+        definition = self.type.task(task_id)
+        if definition is None:
+            raise errors.UnknownTask(
+                f'"{task_id}" is not a task of {self.type.name}; '
+                f"its tasks are: {_ids(self.type.tasks)}."
+            )
+        existing = [
+            t
+            for t in self.state.tasks
+            if t.task == task_id and t.status is not TaskStatus.cancelled
+        ]
+        if existing and not definition.repeatable:
+            raise errors.NotRepeatable(
+                f"{definition.name} may appear only once in a plan and {existing[0].key} is "
+                f"already {existing[0].status.value}."
+            )
+        return definition
+
+    def cancel_task(
+        self, ref: str, *, cascade: bool, reason: str | None, by: str, now: datetime
+    ) -> list[LogEntry]:
+        doomed = self.check_cancel(ref, cascade=cascade)
+        start = len(self.state.log)
+        for position, task in enumerate(doomed):
+            task.status = TaskStatus.cancelled
+            task.resolved_at = now
+            task.resolved_by = by
+            task.note = reason
+            why = reason or "cancelled"
+            if position:
+                needs = {d.task for d in self._definition(task).depends_on}
+                cause = next(t for t in doomed[:position] if t.task in needs)
+                why = f"depends on {cause.key}, which was cancelled"
+            self._log(now, "task_cancelled", by, task.key, why)
+        self._release(now, by)
+        self._complete_case_if_done(now, by)
+        return self.state.log[start:]
+
+    def check_cancel(self, ref: str, *, cascade: bool) -> list[TaskInstance]:
+        """The tasks a cancellation takes with it, the named one first."""
+        self._require_open_case()
+        task = self.instance(ref)
+        if not task.active:
+            raise errors.TaskNotOpen(
+                f"{task.key} is already {task.status.value}"
+                + (
+                    " and cannot be cancelled; undo the completion first."
+                    if task.status is TaskStatus.completed
+                    else "."
+                )
+            )
+        doomed = self._cascade_from(task)
+        if len(doomed) > 1 and not cascade:
+            one = len(doomed) == 2
+            raise errors.HasDependants(
+                f"Cancelling {task.key} would also cancel {_and(t.key for t in doomed[1:])}, "
+                f"which {'depends' if one else 'depend'} on it; ask again with cascade to "
+                f"cancel {'it' if one else 'them'} too."
+            )
+        return doomed
+
+    def bypass_task(
+        self, ref: str, *, reason: str | None, by: str, now: datetime
+    ) -> list[LogEntry]:
+        task = self.check_bypass(ref)
+        start = len(self.state.log)
+        task.status = TaskStatus.bypassed
+        task.resolved_at = now
+        task.resolved_by = by
+        task.note = reason
+        self._log(now, "task_bypassed", by, task.key, reason or "bypassed")
+        self._release(now, by)
+        self._complete_case_if_done(now, by)
+        return self.state.log[start:]
+
+    def check_bypass(self, ref: str) -> TaskInstance:
+        self._require_open_case()
+        task = self.instance(ref)
+        if task.mandatory:
+            raise errors.NotOptional(
+                f"{task.key} is mandatory and cannot be bypassed; complete it, or cancel it "
+                "if it is no longer needed."
+            )
+        if not task.active:
+            raise errors.TaskNotOpen(f"{task.key} is already {task.status.value}.")
+        return task
+
+    def undo_completion(
+        self, ref: str, *, reason: str | None, by: str, now: datetime
+    ) -> list[LogEntry]:
+        task = self.check_undo(ref)
+        start = len(self.state.log)
+        previous = task.outcome
+        task.status = TaskStatus.open
+        task.outcome = None
+        task.responses = {}
+        task.resolved_at = None
+        task.resolved_by = None
+        task.note = None
+        detail = f"was {previous}" if previous else "completion undone"
+        self._log(
+            now, "completion_undone", by, task.key, detail + (f": {reason}" if reason else "")
+        )
+        for added in self.state.tasks:
+            if added.added_by_task == task.key and added.active:
+                added.status = TaskStatus.cancelled
+                added.resolved_at = now
+                added.resolved_by = by
+                self._log(now, "task_cancelled", by, added.key, f"completion of {task.key} undone")
+        for dependant in self.dependants_of(task.task):
+            if dependant.status is TaskStatus.open and self.waiting_for(dependant):
+                dependant.status = TaskStatus.blocked
+                dependant.opened_at = None
+                self._log(now, "task_blocked", by, dependant.key, f"waits for {task.key} again")
+        if self.waiting_for(task):
+            # A repeatable dependency gained an instance after this task opened.
+            task.status = TaskStatus.blocked
+            task.opened_at = None
+            self._log(
+                now, "task_blocked", by, task.key, "waits for " + _and(self.waiting_for(task))
+            )
+        self._release(now, by)
+        return self.state.log[start:]
+
+    def check_undo(self, ref: str) -> TaskInstance:
+        self._require_open_case()
+        task = self.instance(ref)
+        if task.status is not TaskStatus.completed:
+            raise errors.CannotUndo(f"{task.key} is {task.status.value}, not completed.")
+        others_done = any(
+            t.status in DONE for t in self.state.tasks if t.task == task.task and t is not task
+        )
+        dependants = (
+            [] if others_done else [t for t in self.dependants_of(task.task) if t.status in DONE]
+        )
+        added = [t for t in self.state.tasks if t.added_by_task == task.key and t.status in DONE]
+        reasons = []
+        if dependants:
+            reasons.append(_already(dependants, "depends on it", "depend on it"))
+        if added:
+            reasons.append(_already(added, "its outcome added", "its outcome added"))
+        if reasons:
+            raise errors.CannotUndo(
+                f"The completion of {task.key} cannot be undone: {'; '.join(reasons)}."
+            )
+        return task
+
+    def close(
+        self, *, outcome: str | None, reason: str | None, by: str, now: datetime
+    ) -> list[LogEntry]:
+        chosen = self.check_close(outcome)
+        start = len(self.state.log)
+        for task in self.state.tasks:
+            if task.active:
+                task.status = TaskStatus.cancelled
+                task.resolved_at = now
+                task.resolved_by = by
+                self._log(now, "task_cancelled", by, task.key, "case closed")
+        self.state.status = CaseStatus.closed
+        self.state.outcome = outcome
+        self.state.close_reason = reason
+        self.state.resolved_at = now
+        self.state.follow_on_type = chosen.follow_on_type if chosen else None
+        detail = f"outcome {outcome}" if outcome else "closed"
+        self._log(now, "case_closed", by, None, detail + (f": {reason}" if reason else ""))
+        return self.state.log[start:]
+
+    def check_close(self, outcome: str | None):  # noqa: ANN201 - Outcome | None
+        self._require_open_case()
+        if self.type.outcomes:
+            if outcome is None or self.type.outcome(outcome) is None:
+                given = (
+                    f'"{outcome}" is not an outcome of'
+                    if outcome
+                    else "Closing needs an outcome of"
+                )
+                raise errors.InvalidOutcome(
+                    f"{given} {self.type.name}; choose one of {_ids(self.type.outcomes)}."
+                )
+            return self.type.outcome(outcome)
+        if outcome is not None:
+            raise errors.InvalidOutcome(
+                f"{self.type.name} has no case outcomes; close it without one."
+            )
+        return None
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _definition(self, task: TaskInstance) -> TaskDefinition:
+        definition = self.type.task(task.task)
+        assert definition is not None, f"snapshot lost task {task.task}"
+        return definition
+
+    def _satisfied(self, task_id: str) -> bool:
+        instances = [t for t in self.state.tasks if t.task == task_id]
+        if any(t.active for t in instances):
+            return False
+        return any(t.status in DONE for t in instances)
+
+    def _describe_dependency(self, task_id: str) -> str:
+        instances = [t for t in self.state.tasks if t.task == task_id]
+        active = [t for t in instances if t.active]
+        if active:
+            return ", ".join(f"{t.key} ({t.status.value})" for t in active)
+        if instances:
+            return f"{task_id} (cancelled; add it again)"
+        return f"{task_id} (not in the plan yet; add it)"
+
+    def _require_open_case(self) -> None:
+        if self.state.status is not CaseStatus.open:
+            raise errors.CaseNotOpen(
+                f"Case {self.state.case_ref} is {self.state.status.value}; it takes no more "
+                "changes."
+            )
+
+    def _require_workable(self, task: TaskInstance, verb: str) -> None:
+        if task.status is TaskStatus.open:
+            return
+        if task.status is TaskStatus.blocked:
+            raise errors.TaskBlocked(
+                f"{task.key} cannot be {verb} yet: it waits for {_and(self.waiting_for(task))}."
+            )
+        when = f" at {task.resolved_at.isoformat()}" if task.resolved_at else ""
+        others = [t.key for t in self.state.tasks if t.task == task.task and t.active]
+        if others:
+            when += f"; {_and(others)} {'is' if len(others) == 1 else 'are'} in progress"
+        raise errors.TaskNotOpen(f"{task.key} is already {task.status.value}{when}.")
+
+    def _already_completed(self, ref: str, outcome: str | None) -> bool:
+        try:
+            task = self.instance(ref)
+        except errors.CaseRuleError:
+            return False
+        return task.status is TaskStatus.completed and task.outcome == outcome
+
+    def _next_key(self, task_id: str) -> str:
+        count = sum(1 for t in self.state.tasks if t.task == task_id)
+        return task_id if count == 0 else f"{task_id}#{count + 1}"
+
+    def _append_instance(
+        self,
+        definition: TaskDefinition,
+        now: datetime,
+        by: str,
+        *,
+        note: str | None = None,
+        added_by_task: str | None = None,
+    ) -> TaskInstance:
+        task = TaskInstance(
+            key=self._next_key(definition.id),
+            task=definition.id,
+            name=definition.name,
+            status=TaskStatus.blocked,
+            owner=definition.owner or self.state.owner,
+            mandatory=definition.mandatory,
+            added_by=by,
+            added_at=now,
+            added_by_task=added_by_task,
+            note=note,
+        )
+        self.state.tasks.append(task)
+        self._log(now, "task_added", by, task.key, note or "")
+        return task
+
+    def _follow_path(self, task: TaskInstance, now: datetime, by: str) -> None:
+        chosen = self._definition(task).outcome(task.outcome) if task.outcome else None
+        if chosen is None:
+            return
+        for task_id in chosen.adds_tasks:
+            definition = self.type.task(task_id)
+            if definition is None:
+                continue
+            present = any(
+                t.task == task_id and t.status is not TaskStatus.cancelled for t in self.state.tasks
+            )
+            if present and not definition.repeatable:
+                continue
+            self._append_instance(
+                definition,
+                now,
+                by,
+                note=f"outcome {task.outcome} of {task.key}",
+                added_by_task=task.key,
+            )
+
+    def _release(self, now: datetime, by: str) -> None:
+        for task in self.state.tasks:
+            if task.status is TaskStatus.blocked and not self.waiting_for(task):
+                task.status = TaskStatus.open
+                task.opened_at = now
+                self._log(now, "task_opened", by, task.key)
+
+    def _cascade_from(self, task: TaskInstance) -> list[TaskInstance]:
+        doomed = [task]
+        changed = True
+        while changed:
+            changed = False
+            for other in self.state.tasks:
+                if not other.active or other in doomed:
+                    continue
+                if any(
+                    any(t.task == d.task for t in doomed)
+                    and not self._satisfiable_without(d.task, doomed)
+                    for d in self._definition(other).depends_on
+                ):
+                    doomed.append(other)
+                    changed = True
+        return doomed
+
+    def _satisfiable_without(self, task_id: str, doomed: Iterable[TaskInstance]) -> bool:
+        gone = {t.key for t in doomed}
+        return any(
+            t.status in DONE or (t.active and t.key not in gone)
+            for t in self.state.tasks
+            if t.task == task_id
+        )
+
+    def _complete_case_if_done(self, now: datetime, by: str) -> None:
+        tasks = self.state.tasks
+        if any(t.mandatory and t.active for t in tasks):
+            return
+        if not any(t.status in DONE for t in tasks):
+            return
+        for task in tasks:
+            if task.active:
+                task.status = TaskStatus.cancelled
+                task.resolved_at = now
+                task.resolved_by = by
+                self._log(now, "task_cancelled", by, task.key, "case completed")
+        self.state.status = CaseStatus.completed
+        self.state.resolved_at = now
+        self._log(now, "case_completed", by, None, "every mandatory task is resolved")
+
+    def _log(
+        self,
+        now: datetime,
+        kind: str,
+        by: str,
+        task_key: str | None = None,
+        detail: str = "",
+    ) -> list[LogEntry]:
+        entry = LogEntry(
+            seq=len(self.state.log) + 1, at=now, kind=kind, by=by, task_key=task_key, detail=detail
+        )
+        self.state.log.append(entry)
+        return [entry]
+
+
+def _ids(items: Iterable[Any]) -> str:
+    return ", ".join(item.id for item in items)
+
+
+def _and(words: Iterable[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    words = list(words)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def _already(tasks: list[TaskInstance], singular: str, plural: str) -> str:
+    """`x, which depends on it, is already completed`, or the same for several tasks."""
+    if len(tasks) == 1:
+        return f"{tasks[0].key}, which {singular}, is already {tasks[0].status.value}"
+    statuses = _and(f"{t.key} ({t.status.value})" for t in tasks)
+    return f"{statuses}, which {plural}, are already resolved"

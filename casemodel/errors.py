@@ -1,0 +1,80 @@
+"""Refusals of the case rules.
+
+Every refusal is a named exception whose message a housing officer understands: it says
+what was wrong and what to do instead. The workflow passes the message to the caller
+unchanged, so write it for a person, not a log.
+"""
+
+from __future__ import annotations
+
+
+class CaseRuleError(Exception):
+    """A request the case rules refuse. The case state is unchanged."""
+
+    code = "refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnknownTask(CaseRuleError):
+    code = "unknown_task"
+
+
+class TaskNotOpen(CaseRuleError):
+    """The task exists but cannot be worked on now (blocked, completed, cancelled...)."""
+
+    code = "task_not_open"
+
+
+class TaskBlocked(TaskNotOpen):
+    code = "task_blocked"
+
+
+class AmbiguousTask(CaseRuleError):
+    code = "ambiguous_task"
+
+
+class NotRepeatable(CaseRuleError):
+    code = "not_repeatable"
+
+
+class NotOptional(CaseRuleError):
+    code = "not_optional"
+
+
+class HasDependants(CaseRuleError):
+    code = "has_dependants"
+
+
+class CannotUndo(CaseRuleError):
+    code = "cannot_undo"
+
+
+class InvalidOutcome(CaseRuleError):
+    code = "invalid_outcome"
+
+
+class InvalidResponses(CaseRuleError):
+    code = "invalid_responses"
+
+
+class CaseNotOpen(CaseRuleError):
+    code = "case_not_open"
+
+
+def error_for_code(code: str, message: str) -> CaseRuleError:
+    """Rebuild a refusal on the far side of a wire, where only code and message travel."""
+    for cls in _all_subclasses(CaseRuleError):
+        if cls.code == code:
+            return cls(message)
+    return CaseRuleError(message)
+
+
+def _all_subclasses(cls: type[CaseRuleError]) -> list[type[CaseRuleError]]:
+    found: list[type[CaseRuleError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found

@@ -1,0 +1,160 @@
+"""Checking what a person recorded against a task's information fields.
+
+Answers arrive as text from the command line or as JSON values from other systems; both
+are normalised to JSON-safe values so the case state can travel through Temporal and be
+stored as it is. Every problem is reported at once, so a caller fixes them in one go.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from definitions.schema import InformationField, ResponseType, TaskDefinition
+
+from .errors import InvalidResponses
+
+ResponseValue = str | int | bool | list[str] | None
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+def check_responses(task: TaskDefinition, given: dict[str, Any]) -> dict[str, ResponseValue]:
+    """Return the answers keyed by field id, normalised; raise InvalidResponses otherwise."""
+    problems: list[str] = []
+    answers: dict[str, ResponseValue] = {}
+    wrong: set[str] = set()  # answered, but not acceptably: already reported
+    for name, raw in given.items():
+        field = task.field(name)
+        if field is None:
+            known = ", ".join(f"{f.id} ({f.label})" for f in task.fields) or "none"
+            problems.append(f'"{name}" is not a field of {task.id}; its fields are: {known}')
+            continue
+        if field.id in answers:
+            problems.append(f"{field.label} is answered twice")
+            continue
+        try:
+            value = _normalise(field, raw)
+        except ValueError as err:
+            problems.append(f"{field.label}: {err}")
+            wrong.add(field.id)
+            continue
+        if value is not None:
+            answers[field.id] = value
+    for field in task.fields:
+        if field.mandatory and field.id not in answers and field.id not in wrong:
+            problems.append(f"{field.label} is mandatory: answer with {_hint(field)}")
+    if problems:
+        raise InvalidResponses(f"Cannot complete {task.id}: " + "; ".join(problems))
+    return answers
+
+
+def _normalise(field: InformationField, raw: Any) -> ResponseValue:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    kind = field.response_type
+    if kind is ResponseType.text:
+        return str(raw).strip()
+    if kind is ResponseType.integer:
+        return _integer(raw)
+    if kind is ResponseType.decimal:
+        return _decimal(raw)
+    if kind is ResponseType.date:
+        return _date(raw)
+    if kind is ResponseType.date_time:
+        return _date_time(raw)
+    if kind is ResponseType.true_false:
+        return _true_false(raw)
+    if kind is ResponseType.lookup:
+        return _lookup(field, raw)
+    return _multi_lookup(field, raw)
+
+
+def _integer(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a whole number")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip().replace(",", ""))
+    except ValueError:
+        raise ValueError(f'"{raw}" is not a whole number') from None
+
+
+def _decimal(raw: Any) -> str:
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a number")
+    text = str(raw).strip().replace(",", "").lstrip("£")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f'"{raw}" is not a number') from None
+    if not number.is_finite():
+        raise ValueError(f'"{raw}" is not a number')
+    return str(number)
+
+
+def _date(raw: Any) -> str:
+    try:
+        return date.fromisoformat(str(raw).strip()).isoformat()
+    except ValueError:
+        raise ValueError(f'"{raw}" is not a date; write it as YYYY-MM-DD') from None
+
+
+def _date_time(raw: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(raw).strip()).isoformat()
+    except ValueError:
+        raise ValueError(
+            f'"{raw}" is not a date and time; write it as YYYY-MM-DDTHH:MM[+00:00]'
+        ) from None
+
+
+def _true_false(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f'"{raw}" is not true or false; answer yes or no')
+
+
+def _option(field: InformationField, raw: Any) -> str:
+    wanted = str(raw).strip().casefold()
+    for option in field.options:
+        if option.casefold() == wanted:
+            return option
+    raise ValueError(f'"{str(raw).strip()}" is not one of: {", ".join(field.options)}')
+
+
+def _lookup(field: InformationField, raw: Any) -> str:
+    return _option(field, raw)
+
+
+def _multi_lookup(field: InformationField, raw: Any) -> list[str] | None:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    chosen: list[str] = []
+    for item in items:
+        if str(item).strip():
+            option = _option(field, item)
+            if option not in chosen:
+                chosen.append(option)
+    return chosen or None  # choosing nothing is no answer, so a mandatory field still asks
+
+
+def _hint(field: InformationField) -> str:
+    hints = {
+        ResponseType.text: "some text",
+        ResponseType.integer: "a whole number",
+        ResponseType.decimal: "a number",
+        ResponseType.date: "a date, YYYY-MM-DD",
+        ResponseType.date_time: "a date and time, YYYY-MM-DDTHH:MM",
+        ResponseType.true_false: "yes or no",
+        ResponseType.lookup: "one of: " + ", ".join(field.options),
+        ResponseType.multi_lookup: "one or more of: " + ", ".join(field.options),
+    }
+    return hints[field.response_type]

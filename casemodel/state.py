@@ -1,0 +1,141 @@
+"""The state of one case: its execution plan, its log and what it was refused.
+
+One serialisable structure holds everything, so the workflow can query it, pass it to
+continue-as-new whole, and project it into the case register. Fields are only ever added,
+with defaults, so that state written by an older version still loads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from definitions.schema import ProvisionType
+
+from .responses import ResponseValue
+
+
+class TaskStatus(StrEnum):
+    blocked = "blocked"
+    open = "open"
+    completed = "completed"
+    bypassed = "bypassed"
+    cancelled = "cancelled"
+
+
+ACTIVE = frozenset({TaskStatus.blocked, TaskStatus.open})
+DONE = frozenset({TaskStatus.completed, TaskStatus.bypassed})
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    completed = "completed"
+    closed = "closed"
+
+
+class TaskInstance(BaseModel):
+    """One task of the execution plan."""
+
+    key: str = Field(description="Stable, readable key: `home-visit`, `home-visit#2`.")
+    task: str = Field(description="Id of the task definition.")
+    name: str
+    status: TaskStatus
+    owner: str
+    mandatory: bool
+    added_by: str = Field(description="Who or what added it: `case-opened`, a person, a path.")
+    added_at: datetime
+    added_by_task: str | None = Field(
+        default=None, description="Key of the task whose outcome added this one."
+    )
+    opened_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    outcome: str | None = None
+    responses: dict[str, ResponseValue] = Field(default_factory=dict)
+    note: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class LogEntry(BaseModel):
+    """Something that happened to the case: the append-only event log."""
+
+    seq: int = Field(description="Position in the log, from 1; unique within the case.")
+    at: datetime
+    kind: str = Field(description="e.g. `task_completed`, `case_closed`.")
+    by: str
+    task_key: str | None = None
+    detail: str = ""
+
+
+class RejectedRequest(BaseModel):
+    """A fire-and-forget request the rules refused: kept so that nothing is lost."""
+
+    at: datetime
+    request: str
+    request_id: str | None = None
+    task: str | None = None
+    by: str
+    reason: str
+
+
+class CaseState(BaseModel):
+    case_ref: str
+    tenant_ref: str
+    owner: str
+    provision_type: ProvisionType
+    status: CaseStatus = CaseStatus.open
+    opened_at: datetime
+    opened_by: str
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+    close_reason: str | None = None
+    follow_on_type: str | None = None
+    tasks: list[TaskInstance] = Field(default_factory=list)
+    log: list[LogEntry] = Field(default_factory=list)
+    rejected: list[RejectedRequest] = Field(default_factory=list)
+    handled_requests: list[str] = Field(
+        default_factory=list, description="Ids of fire-and-forget requests already applied."
+    )
+
+    def open_task_count(self) -> int:
+        return sum(1 for t in self.tasks if t.status is TaskStatus.open)
+
+
+class CaseSummary(BaseModel):
+    """The result of a case workflow: how it ended and what was done."""
+
+    case_ref: str
+    tenant_ref: str
+    provision_type: str
+    status: CaseStatus
+    outcome: str | None
+    follow_on_type: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+    tasks_completed: int
+    tasks_bypassed: int
+    tasks_cancelled: int
+
+    @classmethod
+    def of(cls, state: CaseState) -> CaseSummary:
+        def count(status: TaskStatus) -> int:
+            return sum(1 for t in state.tasks if t.status is status)
+
+        return cls(
+            case_ref=state.case_ref,
+            tenant_ref=state.tenant_ref,
+            provision_type=state.provision_type.id,
+            status=state.status,
+            outcome=state.outcome,
+            follow_on_type=state.follow_on_type,
+            opened_at=state.opened_at,
+            resolved_at=state.resolved_at,
+            tasks_completed=count(TaskStatus.completed),
+            tasks_bypassed=count(TaskStatus.bypassed),
+            tasks_cancelled=count(TaskStatus.cancelled),
+        )

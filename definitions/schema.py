@@ -1,0 +1,209 @@
+"""The definitions format: provision types, their tasks, outcomes and information fields.
+
+These pydantic models are the contract for the YAML files under ``definitions/``. Field
+descriptions document the format for configuration administrators. A provision type is
+also the *snapshot* a case carries from the moment it opens, so these models must stay
+serialisable and backwards compatible: add optional fields, never rename or remove one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""Ids are lowercase words joined by hyphens, so they read well in keys, URLs and YAML."""
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=IDENTIFIER.pattern,
+        min_length=1,
+        max_length=64,
+        description="Lowercase letters, digits and hyphens, e.g. `home-visit`.",
+    ),
+]
+
+
+class DefinitionModel(BaseModel):
+    """Base for every definitions model: unknown keys are mistakes, not extensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(StrEnum):
+    assessment = "assessment"
+    support_plan = "support_plan"
+
+
+class Audience(StrEnum):
+    customer_facing = "customer_facing"
+    internal = "internal"
+
+
+class ResponseType(StrEnum):
+    text = "text"
+    integer = "integer"
+    decimal = "decimal"
+    date = "date"
+    date_time = "date_time"
+    true_false = "true_false"
+    lookup = "lookup"
+    multi_lookup = "multi_lookup"
+
+
+class InformationField(DefinitionModel):
+    """Something a person records when completing a task."""
+
+    id: Identifier = Field(description="Stable id of the field within its task.")
+    label: str = Field(min_length=1, description="What the person completing the task sees.")
+    response_type: ResponseType = Field(description="The kind of answer expected.")
+    mandatory: bool = Field(default=False, description="Whether completion requires an answer.")
+    options: tuple[str, ...] = Field(
+        default=(),
+        description="The allowed answers of a `lookup` or `multi_lookup` field.",
+    )
+    help: str | None = Field(default=None, description="Guidance shown beside the field.")
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> InformationField:
+        is_lookup = self.response_type in (ResponseType.lookup, ResponseType.multi_lookup)
+        if is_lookup and not self.options:
+            raise ValueError(f"a {self.response_type.value} field needs a list of `options`")
+        if not is_lookup and self.options:
+            raise ValueError(
+                f"`options` only apply to lookup and multi_lookup fields, "
+                f"not {self.response_type.value}"
+            )
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("`options` contains the same answer twice")
+        return self
+
+
+class Outcome(DefinitionModel):
+    """A result a task or a case may be completed with."""
+
+    id: Identifier = Field(description="Stable id of the outcome, e.g. `need-identified`.")
+    label: str = Field(min_length=1, description="How the outcome reads to people.")
+    adds_tasks: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Workflow path: tasks of the same type this outcome adds to the plan.",
+    )
+    follow_on_type: Identifier | None = Field(
+        default=None,
+        description="For case outcomes: a provision type whose case this outcome opens.",
+    )
+
+
+class Dependency(DefinitionModel):
+    """A task that must be completed before the dependant may commence."""
+
+    task: Identifier = Field(description="Id of the task depended on, in the same type.")
+    lag: str | None = Field(
+        default=None,
+        description="Time to wait after the dependency completes, e.g. `2 working days`.",
+    )
+
+
+def _dependency_from_text(value: object) -> object:
+    return {"task": value} if isinstance(value, str) else value
+
+
+class SlaDefinition(DefinitionModel):
+    """A service level agreement: a target and the warning period before it."""
+
+    target: str = Field(description="Time allowed, e.g. `10 working days` or `48 hours`.")
+    warning: str | None = Field(
+        default=None, description="How long before the target the warning point falls."
+    )
+    allows_revision: bool = Field(
+        default=False, description="Whether an authorised person may override the target."
+    )
+
+
+class TaskDefinition(DefinitionModel):
+    """A specific activity done as part of a case."""
+
+    id: Identifier = Field(description="Stable id of the task within its type.")
+    name: str = Field(min_length=1, description="How the task reads to people.")
+    description: str = Field(default="", description="What the task involves and why.")
+    owner: str | None = Field(
+        default=None,
+        description="Role, team or person who owns the task; the case owner when omitted.",
+    )
+    automatic: bool = Field(
+        default=True,
+        description="Joins the plan when the case opens; `false` means added manually only.",
+    )
+    mandatory: bool = Field(
+        default=True,
+        description="Must be completed before the case can complete; optional tasks can be "
+        "bypassed.",
+    )
+    repeatable: bool = Field(
+        default=False,
+        description="May appear more than once in the same execution plan.",
+    )
+    depends_on: tuple[Dependency, ...] = Field(
+        default=(),
+        description="Tasks that must be completed before this one may commence.",
+    )
+    outcomes: tuple[Outcome, ...] = Field(
+        default=(),
+        description="Outcomes the task may be completed with; none means no outcome is asked.",
+    )
+    fields: tuple[InformationField, ...] = Field(
+        default=(), description="What a person records on completion."
+    )
+    sla: SlaDefinition | None = Field(default=None, description="The task's SLA, if any.")
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _dependencies_may_be_plain_ids(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [_dependency_from_text(item) for item in value]
+        return value
+
+    def outcome(self, outcome_id: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.id == outcome_id), None)
+
+    def field(self, field_id_or_label: str) -> InformationField | None:
+        wanted = field_id_or_label.strip().casefold()
+        return next(
+            (f for f in self.fields if wanted in (f.id.casefold(), f.label.casefold())), None
+        )
+
+
+class ProvisionType(DefinitionModel):
+    """The building block of every case: what it is for, its tasks, its outcomes."""
+
+    id: Identifier = Field(description="Stable id of the provision type.")
+    name: str = Field(min_length=1, description="How the type reads to people.")
+    category: Category = Field(description="`assessment` or `support_plan`.")
+    audience: Audience = Field(description="`customer_facing` or `internal`.")
+    description: str = Field(default="", description="What the provision is for.")
+    services: tuple[str, ...] = Field(
+        default=(), description="Services the provision offers or signposts."
+    )
+    partner_agencies: tuple[str, ...] = Field(
+        default=(), description="Partner agencies the provision signposts or involves."
+    )
+    default_owner: str | None = Field(
+        default=None, description="Owner of new cases when the starter names none."
+    )
+    calendar: str = Field(default="24x7", description="Calendar the type's SLAs are counted in.")
+    may_be_held: bool = Field(default=True, description="Whether cases may be paused.")
+    sla: SlaDefinition | None = Field(default=None, description="The case SLA, if any.")
+    tasks: tuple[TaskDefinition, ...] = Field(description="The tasks the type comprises.")
+    outcomes: tuple[Outcome, ...] = Field(
+        default=(), description="Outcomes a case of this type may be closed with."
+    )
+
+    def task(self, task_id: str) -> TaskDefinition | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+    def outcome(self, outcome_id: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.id == outcome_id), None)

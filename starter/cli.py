@@ -1,0 +1,83 @@
+"""`support-provision`: the one command for the dev stack, workers, definitions and cases."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from . import cli_case
+from .client import CaseRefused
+from .console import console, fail
+from .dev import DevStackError, run_dev
+from .settings import Settings
+from .worker import run_worker
+
+app = typer.Typer(
+    help="Support provision cases for housing organisations, run on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cli_case.app, name="case")
+
+
+def _mount_optional() -> None:
+    """Sub-apps that live in their own modules."""
+    from . import cli_calendar, cli_definitions
+
+    app.add_typer(cli_definitions.app, name="definitions")
+    app.add_typer(cli_calendar.app, name="calendar")
+
+
+_mount_optional()
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+) -> None:
+    """Run the embedded stack: Temporal dev server with UI, search attributes and a worker."""
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(run_dev(Settings.from_env(), port=port, ui_port=ui_port))
+    except (DevStackError, CaseRefused) as err:
+        fail(str(err))
+
+
+@app.command()
+def worker() -> None:
+    """Run a production worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    try:
+        asyncio.run(serve())
+    except CaseRefused as err:
+        fail(err.message)
+    console.print("Worker stopped.")
+
+
+def main() -> None:
+    try:
+        app()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    # The Temporal client's native threads can abort the interpreter while it finalises
+    # (temporalio/sdk-python#300); skipping finalisation once output is flushed avoids it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,371 @@
+"""`support-provision case …`: start, inspect and progress cases from a terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from casemodel.case import Case
+from casemodel.state import CaseState
+from definitions.loader import (
+    DefinitionsInvalid,
+    UnknownProvisionType,
+    default_definitions_dir,
+    load_catalog,
+)
+from workflows.messages import RequestResult, workflow_id_for
+
+from .client import CaseClient, CaseListing, CaseRefused
+from .console import console, current_user, fail, print_json, run
+from .settings import Settings
+
+app = typer.Typer(help="Start, inspect and progress support provision cases.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+By = Annotated[
+    str | None,
+    typer.Option(
+        "--by", help="Who is making the change (default: $SUPPORT_PROVISION_USER or you)."
+    ),
+]
+
+
+async def _client() -> CaseClient:
+    return await CaseClient.connect(Settings.from_env())
+
+
+def _call(action: Any) -> Any:
+    """Run a client coroutine factory, turning every refusal into one line on stderr."""
+
+    async def go() -> Any:
+        cases = await _client()
+        return await action(cases)
+
+    try:
+        return run(go())
+    except CaseRefused as refusal:
+        fail(refusal.message)
+
+
+@app.command()
+def start(
+    provision_type: Annotated[str, typer.Argument(metavar="TYPE", help="Provision type id.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant reference.")],
+    case_ref: Annotated[
+        str | None, typer.Option("--case-ref", help="Case reference (generated if omitted).")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Case owner (default: the type's).")
+    ] = None,
+    definitions: Annotated[
+        Path | None, typer.Option("--definitions", help="Definitions folder.")
+    ] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Open a case of TYPE for a tenant."""
+    try:
+        catalog = load_catalog(definitions or default_definitions_dir())
+        chosen = catalog.type(provision_type)
+    except DefinitionsInvalid as invalid:
+        fail(
+            f"The definitions are invalid ({len(invalid.problems)} problems); "
+            "run `support-provision definitions validate`."
+        )
+    except UnknownProvisionType as unknown:
+        fail(str(unknown.args[0]) if unknown.args else str(unknown))
+    started = _call(
+        lambda cases: cases.start_case(
+            chosen,
+            tenant_ref=tenant,
+            case_ref=case_ref,
+            owner=owner,
+            opened_by=by or current_user(),
+        )
+    )
+    if json_out:
+        print_json(
+            {
+                "case_ref": started.case_ref,
+                "workflow_id": started.workflow_id,
+                "run_id": started.run_id,
+                "type": chosen.id,
+                "tenant_ref": tenant,
+                "url": started.url,
+            }
+        )
+        return
+    console.print(f"Started case [bold]{started.case_ref}[/] ({chosen.name}) for tenant {tenant}")
+    console.print(f"  Temporal UI: {started.url}")
+
+
+@app.command()
+def show(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show a case: its tasks, what each waits for, and its log."""
+    state: CaseState = _call(lambda cases: cases.state(case_ref))
+    view = case_view(state, Settings.from_env())
+    if json_out:
+        print_json(view)
+        return
+    console.print(
+        f"[bold]{view['case_ref']}[/] · {state.provision_type.name} · tenant {view['tenant_ref']}"
+        f" · owner {view['owner']} · [bold]{view['status']}[/]"
+        + (f" · outcome {view['outcome']}" if view["outcome"] else "")
+    )
+    table = Table("Task", "Name", "Status", "Owner", "Waits for / outcome")
+    for task in view["tasks"]:
+        extra = (
+            ", ".join(task["waits_for"]) if task["status"] == "blocked" else (task["outcome"] or "")
+        )
+        table.add_row(task["key"], task["name"], task["status"], task["owner"], extra)
+    console.print(table)
+    log = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
+    for entry in state.log:
+        log.add_row(
+            str(entry.seq),
+            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.kind,
+            entry.task_key or "",
+            entry.by,
+            entry.detail,
+        )
+    console.print(log)
+    for rejected in state.rejected:
+        console.print(
+            f"[red]Rejected[/] {rejected.request} {rejected.task or ''} "
+            f"from {rejected.by}: {rejected.reason}"
+        )
+    console.print(f"Temporal UI: {view['url']}")
+
+
+def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
+    """The stable JSON shape of `case show --json`; other systems parse it."""
+    case = Case(state)
+    t = state.provision_type
+    tasks = []
+    for task in state.tasks:
+        definition = t.task(task.task)
+        tasks.append(
+            {
+                "key": task.key,
+                "task": task.task,
+                "name": task.name,
+                "status": task.status.value,
+                "owner": task.owner,
+                "mandatory": task.mandatory,
+                "outcomes": [o.id for o in definition.outcomes] if definition else [],
+                "waits_for": case.waiting_for(task) if task.status.value == "blocked" else [],
+                "outcome": task.outcome,
+                "responses": task.responses,
+                "note": task.note,
+                "added_by": task.added_by,
+                "opened_at": task.opened_at.isoformat() if task.opened_at else None,
+                "resolved_at": task.resolved_at.isoformat() if task.resolved_at else None,
+            }
+        )
+    return {
+        "case_ref": state.case_ref,
+        "workflow_id": workflow_id_for(state.case_ref),
+        "type": t.id,
+        "type_name": t.name,
+        "category": t.category.value,
+        "tenant_ref": state.tenant_ref,
+        "owner": state.owner,
+        "status": state.status.value,
+        "outcome": state.outcome,
+        "follow_on_type": state.follow_on_type,
+        "opened_at": state.opened_at.isoformat(),
+        "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
+        "tasks": tasks,
+        "log": [e.model_dump(mode="json") for e in state.log],
+        "rejected": [r.model_dump(mode="json") for r in state.rejected],
+        "url": settings.case_url(workflow_id_for(state.case_ref)),
+    }
+
+
+@app.command("list")
+def list_cases(
+    provision_type: Annotated[
+        str | None, typer.Option("--type", help="Only cases of this type.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, completed or closed.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 100,
+    json_out: JsonFlag = False,
+) -> None:
+    """List cases, newest first, from Temporal's visibility store."""
+    found: list[CaseListing] = _call(
+        lambda cases: cases.list_cases(
+            provision_type=provision_type,
+            owner=owner,
+            tenant_ref=tenant,
+            status=status,
+            limit=limit,
+        )
+    )
+    if json_out:
+        print_json(
+            [
+                {
+                    "case_ref": c.case_ref,
+                    "workflow_id": c.workflow_id,
+                    "type": c.provision_type,
+                    "category": c.category,
+                    "owner": c.owner,
+                    "tenant_ref": c.tenant_ref,
+                    "status": c.status,
+                    "open_tasks": c.open_tasks,
+                    "started_at": c.started_at.isoformat() if c.started_at else None,
+                }
+                for c in found
+            ]
+        )
+        return
+    table = Table("Case", "Type", "Tenant", "Owner", "Status", "Open tasks", "Started")
+    for c in found:
+        table.add_row(
+            c.case_ref,
+            c.provision_type or "",
+            c.tenant_ref or "",
+            c.owner or "",
+            c.status or c.workflow_status,
+            str(c.open_tasks if c.open_tasks is not None else ""),
+            c.started_at.strftime("%Y-%m-%d %H:%M") if c.started_at else "",
+        )
+    console.print(table)
+
+
+def _report(result: RequestResult, json_out: bool) -> None:
+    if json_out:
+        print_json(result)
+        return
+    for change in result.changes:
+        subject = f"{change.task_key}: " if change.task_key else ""
+        console.print(
+            f"  {subject}{change.kind.replace('_', ' ')}"
+            + (f" ({change.detail})" if change.detail else "")
+        )
+    console.print(f"Case {result.case_ref} is {result.case_status.value}.")
+
+
+def _fields(values: list[str] | None) -> dict[str, str]:
+    answers: dict[str, str] = {}
+    for item in values or []:
+        label, sep, value = item.partition("=")
+        if not sep or not label.strip():
+            fail(f'--field "{item}" must be LABEL=VALUE, e.g. --field "Risk level=high".')
+        answers[label.strip()] = value.strip()
+    return answers
+
+
+@app.command()
+def complete(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task key or id.")],
+    outcome: Annotated[str | None, typer.Option("--outcome")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="LABEL=VALUE, repeatable.")
+    ] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Complete a task, with its outcome and the information it records."""
+    answers = _fields(field)
+    result = _call(
+        lambda cases: cases.complete_task(
+            case_ref, task, outcome=outcome, responses=answers, note=note, by=by or current_user()
+        )
+    )
+    _report(result, json_out)
+
+
+@app.command("add-task")
+def add_task(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task definition id.")],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Add a task to the plan at the point of need."""
+    result = _call(lambda cases: cases.add_task(case_ref, task, note=note, by=by or current_user()))
+    _report(result, json_out)
+
+
+@app.command("cancel-task")
+def cancel_task(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    cascade: Annotated[
+        bool, typer.Option("--cascade", help="Also cancel the tasks that depend on it.")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Cancel a task that is no longer needed."""
+    result = _call(
+        lambda cases: cases.cancel_task(
+            case_ref, task, cascade=cascade, reason=reason, by=by or current_user()
+        )
+    )
+    _report(result, json_out)
+
+
+@app.command()
+def bypass(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Bypass an optional task."""
+    result = _call(
+        lambda cases: cases.bypass_task(case_ref, task, reason=reason, by=by or current_user())
+    )
+    _report(result, json_out)
+
+
+@app.command()
+def undo(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Undo a completion while nothing that depends on it has started."""
+    result = _call(
+        lambda cases: cases.undo_completion(case_ref, task, reason=reason, by=by or current_user())
+    )
+    _report(result, json_out)
+
+
+@app.command()
+def close(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="One of the type's case outcomes.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Close a case with an outcome; tasks still open are cancelled."""
+    result = _call(
+        lambda cases: cases.close_case(
+            case_ref, outcome=outcome, reason=reason, by=by or current_user()
+        )
+    )
+    _report(result, json_out)

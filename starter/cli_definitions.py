@@ -1,0 +1,247 @@
+"""`support-provision definitions`: validate, list and show the provision type definitions.
+
+Configuration administrators run `validate` before publishing a change, so it reports every
+problem with file and field and never shows a traceback. `list --json` and `show --json`
+are read by other systems: their shapes are a contract, keep them stable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from definitions.loader import (
+    Catalog,
+    DefinitionsInvalid,
+    Problem,
+    UnknownProvisionType,
+    default_definitions_dir,
+    load_catalog,
+    validate_catalog,
+)
+from definitions.schema import Dependency, InformationField, Outcome, SlaDefinition, TaskDefinition
+
+app = typer.Typer(
+    help="Check and inspect the provision type definitions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+DefinitionsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--definitions",
+        help="Definitions directory (default: $SUPPORT_PROVISION_DEFINITIONS or the shipped "
+        "catalog).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def validate(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Definitions directory (default: $SUPPORT_PROVISION_DEFINITIONS or the "
+            "shipped catalog).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Report every problem in the definitions, with file and field; exit 1 if any."""
+    directory = directory or default_definitions_dir()
+    try:
+        catalog, problems = validate_catalog(directory)
+    except Exception as error:  # validation must never end in a traceback
+        catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
+    if as_json:
+        payload = {"valid": not problems, "problems": [asdict(p) for p in problems]}
+        typer.echo(json.dumps(payload, indent=2))
+    elif problems:
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{_plural(len(problems), 'problem')} in {directory}", err=True)
+    elif catalog is not None:
+        typer.echo(f"{_summary(catalog)}: all valid")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_types(definitions: DefinitionsOption = None, as_json: JsonFlag = False) -> None:
+    """List the provision types with their category, audience and number of tasks."""
+    catalog = _load(definitions)
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "category": t.category.value,
+            "audience": t.audience.value,
+            "task_count": len(t.tasks),
+            "file": catalog.files.get(t.id),
+        }
+        for t in sorted(catalog.types.values(), key=lambda t: t.id)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Provision types in {catalog.directory}")
+    table.add_column("Id", no_wrap=True)
+    table.add_column("Name")
+    table.add_column("Category")
+    table.add_column("Audience")
+    table.add_column("Tasks", justify="right")
+    for row in rows:
+        table.add_row(
+            row["id"], row["name"], row["category"], row["audience"], str(row["task_count"])
+        )
+    _console().print(table)
+    typer.echo(_summary(catalog))
+
+
+@app.command()
+def show(
+    type_id: Annotated[str, typer.Argument(metavar="TYPE", help="Id of the provision type.")],
+    definitions: DefinitionsOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one provision type: its tasks, dependencies, outcomes, fields and SLAs."""
+    catalog = _load(definitions)
+    try:
+        provision_type = catalog.type(type_id)
+    except UnknownProvisionType as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(provision_type.model_dump(mode="json"), indent=2))
+        return
+    t = provision_type
+    tree = Tree(Text(f"{t.name} ({t.id})", style="bold"))
+    facts = [
+        f"{t.category.value}, {t.audience.value}",
+        f"file: {catalog.files.get(t.id)}",
+        f"default owner: {t.default_owner or '(set by the starter)'}",
+        f"calendar: {t.calendar}",
+        f"case SLA: {_sla(t.sla)}",
+        f"cases may be held: {'yes' if t.may_be_held else 'no'}",
+    ]
+    if t.description:
+        facts.insert(1, t.description)
+    if t.services:
+        facts.append(f"services: {', '.join(t.services)}")
+    if t.partner_agencies:
+        facts.append(f"partner agencies: {', '.join(t.partner_agencies)}")
+    for fact in facts:
+        tree.add(Text(fact))
+    tasks = tree.add(Text(f"tasks ({len(t.tasks)})", style="bold"))
+    for task in t.tasks:
+        _add_task(tasks, task)
+    outcomes = tree.add(Text("case outcomes", style="bold"))
+    for outcome in t.outcomes:
+        outcomes.add(Text(_outcome(outcome)))
+    if not t.outcomes:
+        outcomes.add(Text("(none: the case closes without an outcome)"))
+    _console().print(tree)
+
+
+def _add_task(parent: Tree, task: TaskDefinition) -> None:
+    node = parent.add(Text(f"{task.id}: {task.name}", style="bold"))
+    flags = [
+        "mandatory" if task.mandatory else "optional",
+        "automatic" if task.automatic else "manual only",
+        "repeatable" if task.repeatable else "once per plan",
+    ]
+    node.add(Text(f"owner: {task.owner or '(case owner)'}; {', '.join(flags)}"))
+    node.add(Text(f"SLA: {_sla(task.sla)}"))
+    if task.depends_on:
+        node.add(Text(f"depends on: {', '.join(_dependency(d) for d in task.depends_on)}"))
+    if task.outcomes:
+        outcomes = node.add(Text("outcomes"))
+        for outcome in task.outcomes:
+            outcomes.add(Text(_outcome(outcome)))
+    if task.fields:
+        fields = node.add(Text("fields"))
+        for info in task.fields:
+            fields.add(Text(_field(info)))
+
+
+def _sla(sla: SlaDefinition | None) -> str:
+    if sla is None:
+        return "none"
+    text = sla.target
+    if sla.warning:
+        text += f", warning {sla.warning} before"
+    if sla.allows_revision:
+        text += ", may be revised"
+    return text
+
+
+def _dependency(dep: Dependency) -> str:
+    return f"{dep.task} (then wait {dep.lag})" if dep.lag else dep.task
+
+
+def _outcome(outcome: Outcome) -> str:
+    text = f"{outcome.id}: {outcome.label}"
+    if outcome.adds_tasks:
+        text += f" -> adds {', '.join(outcome.adds_tasks)}"
+    if outcome.follow_on_type:
+        text += f" -> opens {outcome.follow_on_type}"
+    return text
+
+
+def _field(info: InformationField) -> str:
+    text = f"{info.id}: {info.label} [{info.response_type.value}"
+    text += ", mandatory]" if info.mandatory else "]"
+    if info.options:
+        text += f" options: {', '.join(info.options)}"
+    return text
+
+
+def _summary(catalog: Catalog) -> str:
+    tasks = sum(len(t.tasks) for t in catalog.types.values())
+    return (
+        f"{_plural(len(catalog.types), 'provision type')}, {_plural(tasks, 'task')}, "
+        f"{_plural(len(catalog.calendars), 'calendar')}"
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _load(definitions: Path | None) -> Catalog:
+    """The catalog, or exit 1 with one line saying what is wrong and what to run."""
+    directory = definitions or default_definitions_dir()
+    try:
+        return load_catalog(directory)
+    except DefinitionsInvalid as error:
+        first = f"; the first is {error.problems[0]}" if error.problems else ""
+        _fail(
+            f"the definitions in {directory} have {_plural(len(error.problems), 'problem')}"
+            f"{first}; run `support-provision definitions validate {directory}` to see them all"
+        )
+    except Exception as error:  # no traceback for people
+        _fail(f"could not load the definitions in {directory}: {error}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+def _console() -> Console:
+    """A console for people; piped output gets full-width lines rather than 80 columns."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 140))
+    return console

@@ -1,0 +1,121 @@
+"""`support-provision directory`: load the people, teams, roles and groups into the database.
+
+``directory.yaml`` is the source of truth; `sync` makes the database match it (people who
+left are deactivated, never deleted) and `list` shows what the database holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from activities.database.directory import (
+    DirectoryInvalid,
+    SyncReport,
+    default_directory_file,
+    list_directory,
+    load_directory,
+    sync_directory,
+)
+
+from .cli_db import with_session
+from .console import console, fail, print_json
+
+app = typer.Typer(
+    help="The directory of people, teams, roles and stakeholder groups.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def sync(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Directory file (default: $SUPPORT_PROVISION_DIRECTORY or "
+            "definitions/directory.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Make the database match the directory file: add, update and deactivate."""
+    path = file or default_directory_file()
+    try:
+        directory = load_directory(path)
+    except DirectoryInvalid as error:
+        for problem in error.problems[:-1]:
+            typer.echo(problem, err=True)
+        fail(error.problems[-1])
+
+    async def work(session: Any) -> SyncReport:
+        return await sync_directory(session, directory)
+
+    report = with_session(work, what="sync the directory")
+    if as_json:
+        print_json(
+            {"added": report.added, "updated": report.updated, "deactivated": report.deactivated}
+        )
+        return
+    typer.echo(
+        f"Directory synced from {path}: {len(report.added)} added, "
+        f"{len(report.updated)} updated, {len(report.deactivated)} deactivated."
+    )
+    for label, names in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("deactivated", report.deactivated),
+    ):
+        if names:
+            typer.echo(f"  {label}: {', '.join(names)}")
+
+
+@app.command("list")
+def list_(
+    include_inactive: Annotated[
+        bool, typer.Option("--all", help="Include people and groups no longer in the file.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Show the people, teams, roles and stakeholder groups in the database."""
+
+    async def work(session: Any) -> dict[str, list[dict[str, Any]]]:
+        return await list_directory(session, include_inactive=include_inactive)
+
+    listing = with_session(work, what="read the directory")
+    if as_json:
+        print_json(listing)
+        return
+    if not any(listing.values()):
+        typer.echo("The directory is empty; run `support-provision directory sync`.")
+        return
+    people = Table(title="People")
+    for column in ("Id", "Name", "Email", "Team", "Manager", "Roles"):
+        people.add_column(column)
+    for p in listing["people"]:
+        where = (p["team_id"] or "", p["manager_id"] or "")
+        people.add_row(_id(p), p["name"], p["email"], *where, ", ".join(p["roles"]))
+    teams = Table(title="Teams and roles")
+    for column in ("Id", "Kind", "Name", "Manager / team", "Email"):
+        teams.add_column(column)
+    for t in listing["teams"]:
+        teams.add_row(_id(t), "team", t["name"], t["manager_id"] or "", t["email"] or "")
+    for r in listing["roles"]:
+        teams.add_row(_id(r), "role", r["name"], r["team_id"] or "", "")
+    groups = Table(title="Stakeholder groups")
+    for column in ("Id", "Name", "Members"):
+        groups.add_column(column)
+    for g in listing["stakeholder_groups"]:
+        members = [m.get("person") or m["address"] for m in g["members"]]
+        groups.add_row(_id(g), g["name"], ", ".join(members))
+    for table in (people, teams, groups):
+        console.print(table)
+
+
+def _id(row: dict[str, Any]) -> str:
+    return row["id"] if row["active"] else f"{row['id']} (inactive)"

@@ -1,0 +1,386 @@
+"""The Python client other systems use to run support provision cases.
+
+It hides Temporal's vocabulary: a refusal arrives as `CaseRefused` (or a subclass) whose
+message is the case rule's own words and whose `code` a program can branch on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from casemodel.state import CaseState, CaseSummary
+from definitions.schema import ProvisionType
+from workflows import search_attributes as sa
+from workflows.case_workflow import SupportCaseWorkflow
+from workflows.messages import (
+    AddTask,
+    BypassTask,
+    CancelTask,
+    CloseCase,
+    CompleteTask,
+    RequestResult,
+    StartCase,
+    UndoCompletion,
+    workflow_id_for,
+)
+
+from .settings import Settings
+
+
+class CaseRefused(Exception):
+    """A request the service refused; `message` says why and what to do."""
+
+    def __init__(self, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class DuplicateCase(CaseRefused):
+    def __init__(self, case_ref: str) -> None:
+        super().__init__(
+            f"A case with reference {case_ref} already exists; choose another reference "
+            "or work on the existing case.",
+            "duplicate_case",
+        )
+
+
+class CaseNotFound(CaseRefused):
+    def __init__(self, case_ref: str) -> None:
+        super().__init__(
+            f"There is no case {case_ref}; check the reference (`support-provision case list`).",
+            "case_not_found",
+        )
+
+
+class ServiceUnavailable(CaseRefused):
+    def __init__(self, address: str, cause: object) -> None:
+        super().__init__(
+            f"Cannot reach Temporal at {address} ({cause}); start it with "
+            "`support-provision dev` or set TEMPORAL_ADDRESS.",
+            "service_unavailable",
+        )
+
+
+@dataclass(frozen=True)
+class StartedCase:
+    case_ref: str
+    workflow_id: str
+    run_id: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class CaseListing:
+    case_ref: str
+    workflow_id: str
+    provision_type: str | None
+    category: str | None
+    owner: str | None
+    tenant_ref: str | None
+    status: str | None
+    open_tasks: int | None
+    workflow_status: str
+    started_at: datetime | None
+
+
+def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> str:
+    """A readable, unique reference such as `TSA-20261124-7F3A9C`."""
+    initials = "".join(word[0] for word in provision_type.id.split("-") if word).upper()
+    day = (now or datetime.now(UTC)).strftime("%Y%m%d")
+    return f"{initials}-{day}-{secrets.token_hex(3).upper()}"
+
+
+class CaseClient:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    @classmethod
+    async def connect(cls, settings: Settings | None = None) -> CaseClient:
+        settings = settings or Settings.from_env()
+        try:
+            client = await Client.connect(
+                settings.temporal_address,
+                namespace=settings.namespace,
+                data_converter=pydantic_data_converter,
+            )
+        except RuntimeError as err:  # the core SDK reports connection failures this way
+            raise ServiceUnavailable(settings.temporal_address, err) from None
+        return cls(client, settings)
+
+    # -- starting ----------------------------------------------------------------------
+
+    async def start_case(
+        self,
+        provision_type: ProvisionType,
+        *,
+        tenant_ref: str,
+        case_ref: str | None = None,
+        owner: str | None = None,
+        opened_by: str = "starter",
+        type_version: int | None = None,
+    ) -> StartedCase:
+        case_ref = (case_ref or new_case_ref(provision_type)).strip()
+        if not case_ref or any(c.isspace() for c in case_ref):
+            raise CaseRefused(
+                f'"{case_ref}" is not a usable case reference; use letters, digits and hyphens.',
+                "invalid_case_ref",
+            )
+        if not tenant_ref.strip():
+            raise CaseRefused("A case needs a tenant reference.", "invalid_tenant_ref")
+        owner = owner or provision_type.default_owner or "unassigned"
+        start = StartCase(
+            case_ref=case_ref,
+            tenant_ref=tenant_ref.strip(),
+            owner=owner,
+            provision_type=provision_type,
+            type_version=type_version,
+            opened_by=opened_by,
+        )
+        workflow_id = workflow_id_for(case_ref)
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.PROVISION_TYPE, provision_type.id),
+                SearchAttributePair(sa.CATEGORY, provision_type.category.value),
+                SearchAttributePair(sa.OWNER, owner),
+                SearchAttributePair(sa.TENANT, start.tenant_ref),
+                SearchAttributePair(sa.CASE_STATUS, "open"),
+            ]
+        )
+        try:
+            handle = await self.client.start_workflow(
+                SupportCaseWorkflow.run,
+                start,
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+                static_summary=f"{provision_type.name} for tenant {start.tenant_ref}",
+                static_details=summary_details(start),
+            )
+        except WorkflowAlreadyStartedError:
+            raise DuplicateCase(case_ref) from None
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
+        return StartedCase(
+            case_ref=case_ref,
+            workflow_id=workflow_id,
+            run_id=handle.result_run_id,
+            url=self.settings.case_url(workflow_id),
+        )
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def complete_task(
+        self,
+        case_ref: str,
+        task: str,
+        *,
+        outcome: str | None = None,
+        responses: dict[str, Any] | None = None,
+        note: str | None = None,
+        by: str = "starter",
+    ) -> RequestResult:
+        request = CompleteTask(
+            task=task, outcome=outcome, responses=responses or {}, note=note, by=by
+        )
+        return await self._update(case_ref, SupportCaseWorkflow.complete_task, request)
+
+    async def report_task_completed(
+        self,
+        case_ref: str,
+        task: str,
+        *,
+        request_id: str,
+        outcome: str | None = None,
+        responses: dict[str, Any] | None = None,
+        note: str | None = None,
+        by: str = "starter",
+    ) -> None:
+        """Fire-and-forget: sending the same `request_id` again is harmless."""
+        request = CompleteTask(
+            task=task,
+            outcome=outcome,
+            responses=responses or {},
+            note=note,
+            by=by,
+            request_id=request_id,
+        )
+        try:
+            await self._handle(case_ref).signal(SupportCaseWorkflow.report_task_completed, request)
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
+
+    async def add_task(
+        self, case_ref: str, task: str, *, note: str | None = None, by: str = "starter"
+    ) -> RequestResult:
+        request = AddTask(task=task, note=note, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.add_task, request)
+
+    async def cancel_task(
+        self,
+        case_ref: str,
+        task: str,
+        *,
+        cascade: bool = False,
+        reason: str | None = None,
+        by: str = "starter",
+    ) -> RequestResult:
+        request = CancelTask(task=task, cascade=cascade, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.cancel_task, request)
+
+    async def bypass_task(
+        self, case_ref: str, task: str, *, reason: str | None = None, by: str = "starter"
+    ) -> RequestResult:
+        request = BypassTask(task=task, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.bypass_task, request)
+
+    async def undo_completion(
+        self, case_ref: str, task: str, *, reason: str | None = None, by: str = "starter"
+    ) -> RequestResult:
+        request = UndoCompletion(task=task, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.undo_completion, request)
+
+    async def close_case(
+        self,
+        case_ref: str,
+        *,
+        outcome: str | None = None,
+        reason: str | None = None,
+        by: str = "starter",
+    ) -> RequestResult:
+        request = CloseCase(outcome=outcome, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.close_case, request)
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def state(self, case_ref: str) -> CaseState:
+        try:
+            return await self._handle(case_ref).query(SupportCaseWorkflow.state)
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
+
+    async def result(self, case_ref: str) -> CaseSummary:
+        try:
+            return await self._handle(case_ref).result()
+        except WorkflowFailureError as err:
+            raise CaseRefused(f"Case {case_ref} failed: {err.cause}", "case_failed") from None
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
+
+    async def list_cases(
+        self,
+        *,
+        provision_type: str | None = None,
+        owner: str | None = None,
+        tenant_ref: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[CaseListing]:
+        clauses = ["WorkflowType = 'SupportCaseWorkflow'"]
+        for key, value in (
+            (sa.PROVISION_TYPE, provision_type),
+            (sa.OWNER, owner),
+            (sa.TENANT, tenant_ref),
+            (sa.CASE_STATUS, status),
+        ):
+            if value is not None:
+                clauses.append(f"{key.name} = {_quote(value)}")
+        listings: list[CaseListing] = []
+        try:
+            async for execution in self.client.list_workflows(" AND ".join(clauses), limit=limit):
+                attributes = execution.typed_search_attributes
+                listings.append(
+                    CaseListing(
+                        case_ref=execution.id.removeprefix("case-"),
+                        workflow_id=execution.id,
+                        provision_type=attributes.get(sa.PROVISION_TYPE),
+                        category=attributes.get(sa.CATEGORY),
+                        owner=attributes.get(sa.OWNER),
+                        tenant_ref=attributes.get(sa.TENANT),
+                        status=attributes.get(sa.CASE_STATUS),
+                        open_tasks=attributes.get(sa.OPEN_TASKS),
+                        workflow_status=_execution_status(execution.status),
+                        started_at=execution.start_time,
+                    )
+                )
+        except RPCError as err:
+            raise CaseRefused(f"Cannot list cases: {err.message}", "list_failed") from None
+        return listings
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle_for(
+            SupportCaseWorkflow.run, workflow_id_for(case_ref)
+        )
+
+    async def _update(self, case_ref: str, update: Any, request: Any) -> RequestResult:
+        try:
+            result: RequestResult = await self._handle(case_ref).execute_update(update, request)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise CaseRefused(cause.message, cause.type or "refused") from None
+            raise CaseRefused(f"The case refused the request: {cause}") from None
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
+        return result
+
+
+def summary_details(start: StartCase) -> str:
+    t = start.provision_type
+    signposts = ", ".join(t.partner_agencies) or "none"
+    return (
+        f"**{t.name}** ({t.category.value}, {t.audience.value})\n\n"
+        f"Tenant `{start.tenant_ref}` · owner `{start.owner}` · case `{start.case_ref}`\n\n"
+        f"Partner agencies: {signposts}"
+    )
+
+
+def _rpc_refusal(err: RPCError, case_ref: str) -> CaseRefused:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in err.message.lower():
+            return CaseRefused(
+                f"Case {case_ref} has finished and takes no more changes.", "case_not_open"
+            )
+        return CaseNotFound(case_ref)
+    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return CaseRefused(f"Temporal is unavailable: {err.message}", "service_unavailable")
+    return CaseRefused(f"Temporal refused the request: {err.message}", "rpc_error")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _execution_status(status: WorkflowExecutionStatus | None) -> str:
+    return status.name.lower() if status else "unknown"
+
+
+__all__ = [
+    "CaseClient",
+    "CaseListing",
+    "CaseNotFound",
+    "CaseRefused",
+    "DuplicateCase",
+    "ServiceUnavailable",
+    "StartedCase",
+    "new_case_ref",
+]

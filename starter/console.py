@@ -1,0 +1,43 @@
+"""Shared plumbing for the command line: one clear line on stderr for every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+T = TypeVar("T")
+
+console = Console()
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line to stderr and exit 1: how every command reports a refusal."""
+    typer.echo(" ".join(str(message).split()), err=True)
+    raise typer.Exit(1)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def current_user() -> str:
+    """Who the log says made a change when no `--by` is given."""
+    try:
+        fallback = getpass.getuser()
+    except (KeyError, OSError):
+        fallback = "cli"
+    return os.environ.get("SUPPORT_PROVISION_USER", fallback)
+
+
+def print_json(data: Any) -> None:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    typer.echo(json.dumps(data, indent=2, default=str))

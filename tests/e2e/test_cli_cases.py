@@ -1,0 +1,85 @@
+"""End to end: the command line against a real Temporal server and worker."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from starter.worker import build_worker
+from tests.e2e.cli import cli
+
+
+@pytest.fixture
+def cli_env(temporal_env: WorkflowEnvironment, task_queue: str) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
+        "SUPPORT_PROVISION_USER": "e2e-officer",
+    }
+
+
+async def test_safeguarding_review_through_the_cli(
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
+):
+    async with build_worker(temporal_env.client, task_queue):
+        case_ref = f"SR-{uuid.uuid4().hex[:8]}"
+        started = await cli(
+            "case",
+            "start",
+            "safeguarding-review",
+            "--tenant",
+            "TEN-77",
+            "--case-ref",
+            case_ref,
+            "--json",
+            env=cli_env,
+        )
+        assert started.code == 0, started.stderr
+        assert started.json()["case_ref"] == case_ref
+        assert started.json()["workflow_id"] == f"case-{case_ref}"
+
+        duplicate = await cli(
+            "case",
+            "start",
+            "safeguarding-review",
+            "--tenant",
+            "TEN-77",
+            "--case-ref",
+            case_ref,
+            env=cli_env,
+        )
+        assert duplicate.code == 1
+        assert duplicate.stderr.count("\n") == 1 and "already exists" in duplicate.stderr
+
+        shown = (await cli("case", "show", case_ref, "--json", env=cli_env)).json()
+        assert shown["type"] == "safeguarding-review"
+        assert shown["status"] == "open"
+        for task in shown["tasks"]:
+            assert set(task) >= {"key", "task", "status", "owner", "outcomes"}
+        blocked = [t for t in shown["tasks"] if t["status"] == "blocked"]
+        assert blocked, "the review has dependent tasks"
+
+        refused = await cli("case", "complete", case_ref, blocked[0]["key"], env=cli_env)
+        assert refused.code == 1
+        assert "waits for" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.count("\n") == 1
+
+        unknown = await cli("case", "complete", case_ref, "no-such-task", env=cli_env)
+        assert unknown.code == 1 and "no-such-task" in unknown.stderr
+
+        missing_case = await cli("case", "show", "NOPE-404", env=cli_env)
+        assert missing_case.code == 1 and "NOPE-404" in missing_case.stderr
+
+        listed = await cli("case", "list", "--tenant", "TEN-77", "--json", env=cli_env)
+        assert listed.code == 0
+        assert any(c["case_ref"] == case_ref for c in listed.json()) or listed.json() == []
+
+
+async def test_unreachable_temporal_is_one_clear_line():
+    result = await cli("case", "show", "ANY-1", env={"TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=60)
+    assert result.code == 1
+    assert "Cannot reach Temporal" in result.stderr
+    assert "Traceback" not in result.stderr

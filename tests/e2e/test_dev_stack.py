@@ -1,0 +1,93 @@
+"""End to end: `support-provision dev` starts everything, keeps cases across a restart,
+and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.cli import COMMAND, cli
+from tests.waiting import eventually
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_dev(env: dict[str, str], port: int, ui_port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        COMMAND,
+        "dev",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def stop_dev(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
+    port, ui_port = free_port(), free_port()
+    env = {
+        "SUPPORT_PROVISION_DATA": str(tmp_path / "data"),
+        "TEMPORAL_ADDRESS": f"localhost:{port}",
+        "SUPPORT_PROVISION_USER": "dev-e2e",
+    }
+
+    async def ready():
+        result = await cli("case", "list", "--json", env=env)
+        return result if result.code == 0 else None
+
+    dev = await start_dev(env, port, ui_port)
+    try:
+        await eventually(ready, timeout=60, interval=0.5)
+        started = await cli(
+            "case",
+            "start",
+            "tenancy-sustainment-assessment",
+            "--tenant",
+            "TEN-DEV",
+            "--case-ref",
+            "DEV-1",
+            "--json",
+            env=env,
+        )
+        assert started.code == 0, started.stderr
+        with urllib.request.urlopen(f"http://localhost:{ui_port}/", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        output = await stop_dev(dev)
+    assert "Stopped." in output
+    assert (tmp_path / "data" / "temporal.db").exists()
+
+    dev = await start_dev(env, port, ui_port)
+    try:
+        await eventually(ready, timeout=60, interval=0.5)
+        shown = await cli("case", "show", "DEV-1", "--json", env=env)
+        assert shown.code == 0, shown.stderr
+        assert shown.json()["status"] == "open"
+        assert shown.json()["tenant_ref"] == "TEN-DEV"
+        listed = await eventually(lambda: _listed(env, "TEN-DEV"), timeout=15, interval=0.3)
+        assert listed[0]["case_ref"] == "DEV-1"
+    finally:
+        await stop_dev(dev)
+
+
+async def _listed(env: dict[str, str], tenant: str) -> list[dict[str, object]] | None:
+    result = await cli("case", "list", "--tenant", tenant, "--json", env=env)
+    return result.json() if result.code == 0 and result.json() else None

@@ -1,0 +1,134 @@
+"""Small provision types built in code, so core tests do not depend on the shipped catalog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from definitions.schema import ProvisionType
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def visit_type(**overrides: object) -> ProvisionType:
+    """A small assessment: contact, a visit, a diamond of follow-ups, optional and manual tasks.
+
+    contact -> home-visit -> (risk-assessment, benefits-check) -> agree-plan
+    interpreter (optional, manual), check-in (repeatable, manual), leaflet (optional, automatic)
+    """
+    data: dict[str, object] = {
+        "id": "visit-assessment",
+        "name": "Visit assessment",
+        "category": "assessment",
+        "audience": "customer_facing",
+        "tasks": [
+            {"id": "contact", "name": "Initial contact"},
+            {
+                "id": "home-visit",
+                "name": "Home visit",
+                "depends_on": ["contact"],
+                "outcomes": [
+                    {"id": "visited", "label": "Visited"},
+                    {"id": "no-access", "label": "No access", "adds_tasks": ["check-in"]},
+                ],
+            },
+            {
+                "id": "risk-assessment",
+                "name": "Risk assessment",
+                "depends_on": ["home-visit"],
+                "fields": [
+                    {
+                        "id": "risk-level",
+                        "label": "Risk level",
+                        "response_type": "lookup",
+                        "options": ["low", "medium", "high"],
+                        "mandatory": True,
+                    },
+                    {"id": "consent", "label": "Tenant consent", "response_type": "true_false"},
+                    {"id": "arrears", "label": "Arrears", "response_type": "decimal"},
+                    {"id": "visits", "label": "Visits", "response_type": "integer"},
+                    {"id": "review", "label": "Review date", "response_type": "date"},
+                    {"id": "seen", "label": "Seen at", "response_type": "date_time"},
+                    {
+                        "id": "needs",
+                        "label": "Needs",
+                        "response_type": "multi_lookup",
+                        "options": ["debt", "health", "clutter"],
+                    },
+                    {"id": "notes", "label": "Notes", "response_type": "text"},
+                ],
+            },
+            {"id": "benefits-check", "name": "Benefits check", "depends_on": ["home-visit"]},
+            {
+                "id": "agree-plan",
+                "name": "Agree plan",
+                "depends_on": ["risk-assessment", "benefits-check"],
+            },
+            {"id": "leaflet", "name": "Send leaflet", "mandatory": False},
+            {
+                "id": "interpreter",
+                "name": "Arrange interpreter",
+                "automatic": False,
+                "mandatory": False,
+            },
+            {"id": "check-in", "name": "Check-in", "automatic": False, "repeatable": True},
+        ],
+        "outcomes": [
+            {"id": "need-identified", "label": "Need identified", "follow_on_type": "support-plan"},
+            {"id": "no-further-support", "label": "No further support"},
+        ],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)
+
+
+def referral_type(**overrides: object) -> ProvisionType:
+    """A referral with task owners, a workflow path onto a manual task, a manual dependency.
+
+    triage (owner duty-team; outcome `urgent` adds safeguarding) -> letter
+    safeguarding (manual) -> review (manual)
+    translate (optional, automatic) waits for interpreter (optional, manual)
+    No case outcomes.
+    """
+    data: dict[str, object] = {
+        "id": "referral",
+        "name": "Referral",
+        "category": "assessment",
+        "audience": "internal",
+        "tasks": [
+            {
+                "id": "triage",
+                "name": "Triage",
+                "owner": "duty-team",
+                "outcomes": [
+                    {"id": "urgent", "label": "Urgent", "adds_tasks": ["safeguarding"]},
+                    {"id": "routine", "label": "Routine"},
+                ],
+            },
+            {"id": "letter", "name": "Send letter", "depends_on": ["triage"]},
+            {"id": "safeguarding", "name": "Safeguarding check", "automatic": False},
+            {
+                "id": "review",
+                "name": "Safeguarding review",
+                "automatic": False,
+                "depends_on": ["safeguarding"],
+            },
+            {
+                "id": "translate",
+                "name": "Translate letters",
+                "mandatory": False,
+                "depends_on": ["interpreter"],
+            },
+            {
+                "id": "interpreter",
+                "name": "Arrange interpreter",
+                "automatic": False,
+                "mandatory": False,
+            },
+        ],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)

@@ -1,0 +1,87 @@
+"""Record workflow histories from real runs, for the replay test.
+
+Run `python -m tests.histories.record` after a deliberate, compatible change to the
+workflow to add histories of the new version; never delete old ones: they are what proves
+that running cases still replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from starter.binaries import temporal_cli
+from starter.client import CaseClient, CaseRefused
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests.factories import visit_type
+from workflows import search_attributes as sa
+
+HERE = Path(__file__).parent
+
+
+async def full_journey(cases: CaseClient, case_ref: str) -> None:
+    """Every kind of request, accepted and refused, up to completion."""
+    await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="alice")
+    for refused in (
+        cases.complete_task(case_ref, "home-visit", outcome="visited"),
+        cases.bypass_task(case_ref, "contact"),
+    ):
+        with contextlib.suppress(CaseRefused):
+            await refused
+    await cases.report_task_completed(case_ref, "contact", request_id="crm-1")
+    await cases.report_task_completed(case_ref, "contact", request_id="crm-1")
+    await cases.state(case_ref)
+    await cases.complete_task(case_ref, "home-visit", outcome="no-access")
+    await cases.undo_completion(case_ref, "home-visit", reason="entered in error")
+    await cases.complete_task(case_ref, "home-visit", outcome="visited")
+    await cases.add_task(case_ref, "check-in", note="weekly call")
+    await cases.add_task(case_ref, "interpreter")
+    await cases.bypass_task(case_ref, "interpreter", reason="not needed")
+    await cases.cancel_task(case_ref, "check-in#2", reason="tenant declined")
+    await cases.complete_task(
+        case_ref, "risk-assessment", responses={"Risk level": "medium", "Needs": "debt,health"}
+    )
+    await cases.complete_task(case_ref, "benefits-check")
+    await cases.complete_task(case_ref, "agree-plan")
+    await cases.result(case_ref)
+
+
+async def closed_early(cases: CaseClient, case_ref: str) -> None:
+    await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+    await cases.complete_task(case_ref, "contact")
+    await cases.cancel_task(case_ref, "leaflet", reason="tenant moved out")
+    await cases.close_case(case_ref, outcome="no-further-support", reason="tenancy ended")
+    await cases.result(case_ref)
+
+
+SCENARIOS = {"full-journey": full_journey, "closed-early": closed_early}
+
+
+async def record(version: str) -> None:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=sa.ALL,
+    )
+    async with env:
+        task_queue = f"record-{uuid.uuid4()}"
+        cases = CaseClient(env.client, Settings(task_queue=task_queue))
+        async with build_worker(env.client, task_queue):
+            for name, scenario in SCENARIOS.items():
+                case_ref = f"REPLAY-{name}-{uuid.uuid4().hex[:6]}"
+                await scenario(cases, case_ref)
+                history = await cases._handle(case_ref).fetch_history()
+                path = HERE / f"{version}-{name}.json"
+                path.write_text(history.to_json())
+                print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1"))

@@ -1,0 +1,98 @@
+"""The case workflow on a real Temporal dev server, driven through the starter client."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.client import Client
+
+from casemodel.state import CaseStatus, TaskStatus
+from starter.client import CaseClient, CaseRefused, DuplicateCase
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests.factories import visit_type
+from tests.waiting import eventually
+
+
+@pytest.fixture
+def cases(temporal_client: Client, task_queue: str) -> CaseClient:
+    return CaseClient(temporal_client, Settings(task_queue=task_queue))
+
+
+def ref() -> str:
+    return f"T-{uuid.uuid4().hex[:10]}"
+
+
+async def test_case_runs_to_completion_in_dependency_order(cases: CaseClient, task_queue: str):
+    async with build_worker(cases.client, task_queue):
+        started = await cases.start_case(
+            visit_type(), tenant_ref="TEN-1", case_ref=ref(), owner="alice"
+        )
+        state = await cases.state(started.case_ref)
+        assert {t.key: t.status for t in state.tasks}["home-visit"] is TaskStatus.blocked
+
+        with pytest.raises(CaseRefused) as refused:
+            await cases.complete_task(started.case_ref, "home-visit", outcome="visited")
+        assert refused.value.code == "task_blocked"
+        assert "contact" in refused.value.message
+
+        await cases.complete_task(started.case_ref, "contact")
+        await cases.complete_task(started.case_ref, "home-visit", outcome="visited")
+        await cases.complete_task(
+            started.case_ref, "risk-assessment", responses={"Risk level": "high"}
+        )
+        await cases.complete_task(started.case_ref, "benefits-check")
+        result = await cases.complete_task(started.case_ref, "agree-plan")
+        assert result.case_status is CaseStatus.completed
+        summary = await cases.result(started.case_ref)
+        assert summary.status is CaseStatus.completed
+        assert summary.tasks_completed == 5
+
+
+async def test_duplicate_reference_is_refused(cases: CaseClient, task_queue: str):
+    async with build_worker(cases.client, task_queue):
+        case_ref = ref()
+        await cases.start_case(visit_type(), tenant_ref="TEN-2", case_ref=case_ref)
+        with pytest.raises(DuplicateCase, match=case_ref):
+            await cases.start_case(visit_type(), tenant_ref="TEN-2", case_ref=case_ref)
+
+
+async def test_signal_completion_is_idempotent_and_rejections_are_kept(
+    cases: CaseClient, task_queue: str
+):
+    async with build_worker(cases.client, task_queue):
+        started = await cases.start_case(visit_type(), tenant_ref="TEN-3", case_ref=ref())
+        for _ in range(2):
+            await cases.report_task_completed(started.case_ref, "contact", request_id="crm-1")
+        await cases.report_task_completed(started.case_ref, "agree-plan", request_id="crm-2")
+
+        async def settled():
+            state = await cases.state(started.case_ref)
+            return state if state.rejected else None
+
+        state = await eventually(settled)
+        completed = [e for e in state.log if e.kind == "task_completed"]
+        assert [e.task_key for e in completed] == ["contact"]
+        assert state.rejected[0].task == "agree-plan"
+        assert "waits for" in state.rejected[0].reason
+
+
+async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str):
+    async with build_worker(cases.client, task_queue):
+        tenant = f"TEN-{uuid.uuid4().hex[:6]}"
+        started = await cases.start_case(
+            visit_type(), tenant_ref=tenant, case_ref=ref(), owner="bob"
+        )
+        await cases.complete_task(started.case_ref, "contact")
+
+        async def listed():
+            found = await cases.list_cases(tenant_ref=tenant)
+            return found if found and found[0].open_tasks == 2 else None
+
+        found = await eventually(listed)
+        assert found[0].case_ref == started.case_ref
+        assert found[0].owner == "bob"
+        assert found[0].status == "open"
+        description = await cases.client.get_workflow_handle(started.workflow_id).describe()
+        assert "for tenant " + tenant in (await description.static_summary() or "")

@@ -1,0 +1,118 @@
+"""The database commands, end to end on each database: what people see, and exit codes."""
+
+# Fixtures imported from db_fixtures reappear as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typer.testing import CliRunner, Result
+
+from activities.database.directory import default_directory_file
+from definitions.loader import default_definitions_dir
+from starter import cli_db, cli_directory, cli_publish
+from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+
+
+def command_line() -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+    app.add_typer(cli_db.app, name="db")
+    app.add_typer(cli_directory.app, name="directory")
+    definitions = typer.Typer()
+    cli_publish.register(definitions)
+    app.add_typer(definitions, name="definitions")
+    return app
+
+
+@pytest.fixture
+def run(database_url: str, sessions: async_sessionmaker[AsyncSession]):
+    """Run the command line on the (emptied) test database; the result."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(command_line(), list(args), env={"DATABASE_URL": database_url})
+
+    return invoke
+
+
+def test_upgrade_on_a_current_database_says_there_is_nothing_to_do(run):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "is up to date (revision 0001); nothing to do." in result.stdout
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1():
+    result = CliRunner().invoke(
+        command_line(),
+        ["db", "upgrade", "--url", "postgresql://nobody@127.0.0.1:1/none"],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(
+        "could not upgrade the database at postgresql+asyncpg://nobody@127.0.0.1:1/none: "
+    )
+
+
+def test_directory_sync_and_list(run, tmp_path: Path):
+    first = run("directory", "sync")
+    assert first.exit_code == 0, first.output
+    assert "0 updated, 0 deactivated." in first.stdout
+
+    data = yaml.safe_load(default_directory_file().read_text())
+    data["people"] = [p for p in data["people"] if p["id"] != "sean-murphy"]
+    changed = tmp_path / "directory.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    second = run("directory", "sync", "--file", str(changed), "--json")
+    assert json.loads(second.stdout) == {
+        "added": [],
+        "updated": [],
+        "deactivated": ["person:sean-murphy"],
+    }
+
+    listing = json.loads(run("directory", "list", "--all", "--json").stdout)
+    sean = next(p for p in listing["people"] if p["id"] == "sean-murphy")
+    assert sean["active"] is False and sean["roles"] == ["income-officer"]
+
+
+def test_directory_sync_reports_problems_with_file_and_field(run, tmp_path: Path):
+    broken = tmp_path / "directory.yaml"
+    person = {"id": "amy", "name": "Amy", "email": "amy@example.org", "team": "nowhere"}
+    broken.write_text(yaml.safe_dump({"people": [person]}))
+    result = run("directory", "sync", "--file", str(broken))
+    assert result.exit_code == 1
+    assert result.stderr == f"{broken}: people[0].team: 'nowhere' is not a team in the directory\n"
+
+
+def test_publish_versions_show_and_diff(run, tmp_path: Path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    published = run("definitions", "publish", "--definitions", str(catalog), "--by", "amara")
+    assert published.exit_code == 0, published.output
+    type_file = sorted((catalog / "types").glob("*.yaml"))[0]
+    data = yaml.safe_load(type_file.read_text())
+    type_id = data["id"]
+    assert f"{type_id}: v1 published" in published.stdout
+
+    data["name"] += " (revised)"
+    type_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    again = run("definitions", "publish", "--definitions", str(catalog), "--json", "--by", "ben")
+    results = {r["type_id"]: r for r in json.loads(again.stdout)}
+    assert results[type_id] == {"type_id": type_id, "version": 2, "changed": True}
+    assert sum(r["changed"] for r in results.values()) == 1
+
+    versions = json.loads(run("definitions", "versions", type_id, "--json").stdout)
+    assert [(v["version"], v["published_by"]) for v in versions] == [(1, "amara"), (2, "ben")]
+    shown = json.loads(run("definitions", "published", type_id, "--version", "1", "--json").stdout)
+    assert shown["version"] == 1 and not shown["definition"]["name"].endswith("(revised)")
+    diff = run("definitions", "diff", type_id, "1")
+    assert f"+name: {data['name']}" in diff.stdout
+
+    missing = run("definitions", "published", type_id, "--version", "9")
+    assert missing.exit_code == 1 and "version 9" in missing.stderr

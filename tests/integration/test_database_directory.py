@@ -1,0 +1,171 @@
+"""The directory file, and syncing it: add, update, and deactivate without deleting."""
+
+# Fixtures imported from db_fixtures reappear as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.database.directory import (
+    Directory,
+    DirectoryInvalid,
+    default_directory_file,
+    directory_ids,
+    list_directory,
+    load_directory,
+    owner_ids,
+    owner_problems,
+    sync_directory,
+)
+from activities.database.models import GroupMember, Person
+from definitions.loader import default_definitions_dir, load_catalog
+from tests.factories import visit_type
+from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+
+T1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T2 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+
+SMALL = {
+    "teams": [{"id": "income-team", "name": "Income Team", "manager": "dee"}],
+    "roles": [{"id": "income-officer", "name": "Income Officer", "team": "income-team"}],
+    "people": [
+        {"id": "dee", "name": "Dee", "email": "dee@example.org", "team": "income-team"},
+        {
+            "id": "ali",
+            "name": "Ali",
+            "email": "ali@example.org",
+            "team": "income-team",
+            "manager": "dee",
+            "roles": ["income-officer"],
+        },
+        {"id": "bo", "name": "Bo", "email": "bo@example.org", "team": "income-team"},
+    ],
+    "stakeholder_groups": [
+        {
+            "id": "arrears-panel",
+            "name": "Arrears panel",
+            "members": [{"person": "dee"}, {"address": "advice@agency.example.org"}],
+        }
+    ],
+}
+
+
+def test_the_shipped_directory_is_valid_and_names_the_catalog_owners():
+    directory = load_directory(default_directory_file())
+    owners = owner_ids(directory)
+    for owner in (
+        "tenancy-sustainment-officer",
+        "safeguarding-lead",
+        "income-officer",
+        "tenancy-sustainment-team",
+    ):
+        assert owner in owners
+    groups = {"safeguarding-panel", "tenancy-sustainment-leads", "partner-agency-hoarding"}
+    assert groups <= directory_ids(directory) - owners
+    addresses = [m.address for g in directory.stakeholder_groups for m in g.members if m.address]
+    addresses += [p.email for p in directory.people]
+    assert all(a.endswith((".example.org", "@example.org", ".example.com")) for a in addresses)
+
+
+def test_every_owner_in_the_shipped_catalog_is_in_the_directory():
+    catalog = load_catalog(default_definitions_dir())
+    directory = load_directory(default_directory_file())
+    assert owner_problems(catalog.types.values(), directory) == []
+
+
+def test_problems_name_the_file_and_the_field(tmp_path: Path):
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["people"][1]["team"] = "income-teem"
+    data["people"][2]["id"] = "dee"
+    data["stakeholder_groups"][0]["members"].append({"person": "ali", "address": "a@example.org"})
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+    # Shape problems come first; references are checked once the shape is right.
+    assert invalid.value.problems == [
+        f"{path}: stakeholder_groups[0].members[2]: a member is either `person: <id>` or "
+        "`address: <email>`"
+    ]
+    data["stakeholder_groups"][0]["members"].pop()
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+    assert invalid.value.problems == [
+        f"{path}: people[2].id: 'dee' is already used by people[0]; ids must be unique "
+        "across people, teams, roles and groups",
+        f"{path}: people[1].team: 'income-teem' is not a team in the directory "
+        '(did you mean "income-team"?)',
+    ]
+
+
+def test_owner_problems_point_at_the_type_and_field():
+    directory = Directory.model_validate(SMALL)
+    tasks = [{"id": "a", "name": "A", "owner": "income-oficer"}, {"id": "b", "name": "B"}]
+    provision_type = visit_type(default_owner="ali", tasks=tasks)
+    assert [str(p) for p in owner_problems([provision_type], directory)] == [
+        "visit-assessment: tasks[0].owner: 'income-oficer' is not a person, team or role in "
+        'the directory (did you mean "income-officer"?)'
+    ]
+
+
+async def test_sync_adds_updates_and_deactivates(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    async with sessions.begin() as session:
+        first = await sync_directory(session, Directory.model_validate(SMALL), T1)
+    assert sorted(first.added) == [
+        "group:arrears-panel",
+        "person:ali",
+        "person:bo",
+        "person:dee",
+        "role:income-officer",
+        "team:income-team",
+    ]
+    assert (first.updated, first.deactivated) == ([], [])
+
+    async with sessions.begin() as session:
+        again = await sync_directory(session, Directory.model_validate(SMALL), T2)
+    assert not again.changed
+
+    changed = yaml.safe_load(yaml.safe_dump(SMALL))
+    changed["people"] = [p for p in changed["people"] if p["id"] != "bo"]  # Bo left
+    changed["people"][1]["email"] = "ali.new@example.org"
+    changed["people"][0]["roles"] = ["income-officer"]
+    changed["people"].append({"id": "cy", "name": "Cy", "email": "cy@example.org"})
+    changed["stakeholder_groups"][0]["members"] = [{"person": "ali"}]
+    async with sessions.begin() as session:
+        report = await sync_directory(session, Directory.model_validate(changed), T2)
+    assert report.added == ["person:cy"]
+    assert sorted(report.updated) == ["group:arrears-panel", "person:ali", "person:dee"]
+    assert report.deactivated == ["person:bo"]
+
+    async with sessions() as session:
+        bo = await session.get(Person, "bo")
+        assert bo is not None and bo.active is False and bo.updated_at == T2
+        ali = await session.get(Person, "ali")
+        assert ali is not None and ali.email == "ali.new@example.org" and ali.updated_at == T2
+        members = (await session.scalars(select(GroupMember))).all()
+        assert [(m.person_id, m.address) for m in members] == [("ali", None)]
+        listing = await list_directory(session)
+        everyone = await list_directory(session, include_inactive=True)
+    assert [p["id"] for p in listing["people"]] == ["ali", "cy", "dee"]
+    assert [(p["id"], p["active"]) for p in everyone["people"]] == [
+        ("ali", True),
+        ("bo", False),
+        ("cy", True),
+        ("dee", True),
+    ]
+    assert next(p for p in listing["people"] if p["id"] == "dee")["roles"] == ["income-officer"]
+
+    async with sessions.begin() as session:  # Bo comes back
+        back = await sync_directory(session, Directory.model_validate(SMALL), T2)
+    assert "person:bo" in back.updated and "person:cy" in back.deactivated

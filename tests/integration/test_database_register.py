@@ -1,0 +1,180 @@
+"""The case register: idempotent, never moving backwards, the same on both databases."""
+
+# Fixtures imported from db_fixtures reappear as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.contracts import RegisterUpdate
+from activities.database import register
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import upgrade
+from casemodel.case import Case
+from tests.factories import at, visit_type
+from tests.integration.db_fixtures import (  # noqa: F401
+    database_url,
+    dump_case,
+    engine,
+    fresh_database,
+    sessions,
+    stages,
+    update,
+)
+
+
+async def apply(sessions: async_sessionmaker[AsyncSession], *updates: RegisterUpdate) -> None:
+    for each in updates:
+        async with sessions.begin() as session:
+            await register.apply_update(session, each)
+
+
+async def dump(sessions: async_sessionmaker[AsyncSession], case_ref: str) -> dict[str, Any]:
+    async with sessions() as session:
+        return await dump_case(session, case_ref)
+
+
+async def test_the_same_update_twice_writes_each_row_once(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    final = stages()[-1]
+    await apply(sessions, update(final))
+    once = await dump(sessions, "CASE-1")
+    await apply(sessions, update(final))
+    assert await dump(sessions, "CASE-1") == once
+
+    assert len(once["events"]) == len(final.log)
+    assert [t["key"] for t in once["tasks"]] == sorted(t.key for t in final.tasks)
+    (case,) = once["case"]
+    assert case["status"] == "closed" and case["outcome"] == "no-further-support"
+    assert case["resolved_at"] == at(120) and case["updated_at"] == at(120)
+    assert case["last_seq"] == final.log[-1].seq
+    risk = next(t for t in once["tasks"] if t["key"] == "risk-assessment")
+    assert risk["responses"] == {
+        "risk-level": "high",
+        "consent": True,
+        "arrears": "1250.50",
+        "visits": 3,
+        "review": "2026-04-01",
+        "needs": ["debt", "clutter"],
+    }
+    assert risk["opened_at"] == at(60) and risk["note"] == "tense"
+
+
+async def test_changes_sent_in_steps_add_up_to_the_whole_case(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    opened, visited, assessed, closed = stages("STEPS")
+    steps = [update(opened), update(visited, opened), update(assessed, visited)]
+    steps.append(update(closed, assessed))
+    assert len(steps[2].tasks) < len(assessed.tasks)  # only what changed travels
+    await apply(sessions, *steps)
+    await apply(sessions, update(stages("WHOLE")[-1]))
+
+    def comparable(rows: dict[str, Any]) -> dict[str, Any]:
+        # A task's last_seq says which update last carried it, which differs by design.
+        drop = {"case_ref", "workflow_id", "last_seq"}
+        return {
+            section: [{c: v for c, v in row.items() if c not in drop} for row in section_rows]
+            for section, section_rows in rows.items()
+        }
+
+    stepwise, whole = await dump(sessions, "STEPS"), await dump(sessions, "WHOLE")
+    assert comparable(stepwise) == comparable(whole)
+    assert stepwise["case"][0]["last_seq"] == whole["case"][0]["last_seq"]
+
+
+async def test_an_older_update_never_moves_the_case_back(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    opened, visited, assessed, closed = stages()
+    await apply(sessions, update(opened), update(visited, opened), update(closed, visited))
+    in_order = await dump(sessions, "CASE-1")
+
+    # A retry of an old update arrives late: nothing moves.
+    await apply(sessions, update(assessed, visited), update(visited), update(opened))
+    assert await dump(sessions, "CASE-1") == in_order
+
+    # Out of order from the start: the older update still adds what only it carries.
+    fresh = {"case_ref": "LATE"}
+    late = [s.model_copy(update=fresh) for s in (opened, visited, closed)]
+    await apply(sessions, update(late[2], late[1]), update(late[1], late[0]), update(late[0]))
+    arrived_late = await dump(sessions, "LATE")
+    for rows in arrived_late.values():
+        for row in rows:
+            row["case_ref"] = "CASE-1"
+            row.pop("workflow_id", None)
+    for row in in_order["case"]:
+        row.pop("workflow_id")
+    assert arrived_late == in_order
+
+
+async def test_list_cases_filters_by_type_owner_tenant_and_status(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    other_type = visit_type(id="tenancy-check", name="Tenancy check")
+    states = [
+        stages("A-1", tenant_ref="TEN-1", owner="tom-bennett")[0],
+        stages("A-2", tenant_ref="TEN-2", owner="aisha-begum")[-1],
+        Case.open(
+            other_type,
+            case_ref="B-1",
+            tenant_ref="TEN-1",
+            owner="tom-bennett",
+            now=at(30),
+            opened_by="hms",
+        ).state,
+    ]
+    await apply(sessions, *(update(s) for s in states))
+
+    async def refs(**filters: Any) -> list[str]:
+        async with sessions() as session:
+            return [c.case_ref for c in await register.list_cases(session, **filters)]
+
+    assert await refs() == ["B-1", "A-1", "A-2"]  # newest first, then by reference
+    assert await refs(type_id="visit-assessment") == ["A-1", "A-2"]
+    assert await refs(owner="tom-bennett") == ["B-1", "A-1"]
+    assert await refs(tenant_ref="TEN-1", type_id="tenancy-check") == ["B-1"]
+    assert await refs(status="closed") == ["A-2"]
+    assert await refs(status="open", owner="aisha-begum") == []
+    assert await refs(limit=1) == ["B-1"]
+
+
+async def test_the_event_log_and_tasks_read_back_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    final = stages()[-1]
+    await apply(sessions, update(final, priority="high"))
+    async with sessions() as session:
+        case = await register.get_case(session, "CASE-1")
+        events = await register.case_events(session, "CASE-1")
+        tasks = await register.case_tasks(session, "CASE-1")
+        assert await register.get_case(session, "NOPE") is None
+    assert case is not None and case.priority == "high" and case.type_version == 1
+    assert [e.model_dump(exclude={"case_ref"}) for e in events] == [
+        e.model_dump() for e in final.log
+    ]
+    assert [t.key for t in tasks] == [t.key for t in final.tasks]
+    assert {t.key: t.status for t in tasks} == {t.key: t.status.value for t in final.tasks}
+
+
+async def test_a_case_is_stored_identically_on_sqlite_and_postgresql(tmp_path: Path):
+    opened, visited, assessed, closed = stages()
+    updates = [update(opened), update(assessed, opened), update(visited), update(closed)]
+    dumps = []
+    for kind in ("sqlite", "postgresql"):
+        async with fresh_database(kind, tmp_path) as url:
+            await upgrade(url)
+            engine = create_engine(url)
+            try:
+                await apply(session_factory(engine), *updates)
+                dumps.append(await dump(session_factory(engine), "CASE-1"))
+            finally:
+                await engine.dispose()
+    on_sqlite, on_postgresql = dumps
+    assert on_sqlite == on_postgresql
+    assert repr(on_sqlite) == repr(on_postgresql)  # same types and time zones, not just equal

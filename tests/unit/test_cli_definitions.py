@@ -1,0 +1,191 @@
+"""`support-provision definitions`: exit codes, output streams and the JSON contracts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from definitions.schema import ProvisionType
+from starter.cli_definitions import app
+
+SHIPPED = Path(__file__).resolve().parents[2] / "definitions" / "catalog"
+runner = CliRunner()
+
+
+def write_catalog(root: Path, types: dict[str, dict[str, Any] | str]) -> Path:
+    """A definitions directory holding the shipped calendars and the given type files."""
+    (root / "types").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED / "calendars.yaml", root / "calendars.yaml")
+    for name, content in types.items():
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        (root / "types" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def simple_type(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": "simple",
+        "name": "Simple",
+        "category": "assessment",
+        "audience": "internal",
+        "calendar": "england-and-wales",
+        "tasks": [{"id": "first", "name": "First"}],
+    }
+    return {**data, **overrides}
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    bad = simple_type(
+        tasks=[
+            {"id": "first", "name": "First", "depends_on": ["frist"]},
+            {"id": "second", "name": "Second", "colour": "red"},
+        ]
+    )
+    return write_catalog(tmp_path, {"t.yaml": bad, "u.yaml": "id: [oops\n"})
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPPORT_PROVISION_DEFINITIONS", raising=False)
+
+
+def no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- validate ----------------------------------------------------------------------------
+
+
+def test_validate_shipped_catalog() -> None:
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith(": all valid")
+    assert "provision types" in result.stdout and "5 calendars" in result.stdout
+
+
+def test_validate_reports_every_problem_on_stderr(broken: Path) -> None:
+    result = runner.invoke(app, ["validate", str(broken)])
+    assert result.exit_code == 1
+    no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith("types/t.yaml: tasks[0].depends_on[0]: ") for line in lines)
+    assert any(
+        line.startswith('types/t.yaml: tasks[1].colour: unexpected key "colour"') for line in lines
+    )
+    assert any(line.startswith("types/u.yaml: is not valid YAML") for line in lines)
+    assert lines[-1] == f"3 problems in {broken}"
+    assert result.stdout == ""
+
+
+def test_validate_json(broken: Path) -> None:
+    result = runner.invoke(app, ["validate", str(broken), "--json"])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["valid"] is False
+    assert len(payload["problems"]) == 3
+    for problem in payload["problems"]:
+        assert set(problem) == {"file", "location", "message"}
+
+    valid = runner.invoke(app, ["validate", str(SHIPPED), "--json"])
+    assert valid.exit_code == 0
+    assert json.loads(valid.stdout) == {"valid": True, "problems": []}
+
+
+def test_validate_missing_or_unreadable_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "does not exist" in result.stderr
+
+    root = write_catalog(tmp_path / "defs", {})
+    (root / "types" / "folder.yaml").mkdir()
+    result = runner.invoke(app, ["validate", str(root)])
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "types/folder.yaml: could not be read" in result.stderr
+
+
+def test_validate_uses_the_configured_directory(
+    broken: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORT_PROVISION_DEFINITIONS", str(broken))
+    assert runner.invoke(app, ["validate"]).exit_code == 1
+
+
+# --- list --------------------------------------------------------------------------------
+
+
+def test_list_json_is_stable() -> None:
+    result = runner.invoke(app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    by_id = {row["id"]: row for row in rows}
+    assert set(rows[0]) == {"id", "name", "category", "audience", "task_count", "file"}
+    assert by_id["safeguarding-review"]["category"] == "assessment"
+    assert by_id["safeguarding-review"]["audience"] == "internal"
+    assert by_id["financial-inclusion-support-plan"]["category"] == "support_plan"
+    assert all(isinstance(row["task_count"], int) and row["task_count"] >= 4 for row in rows)
+
+
+def test_list_for_people(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "hoarding-property-condition-support-plan" in result.stdout
+    assert "Tenancy sustainment assessment" in result.stdout
+
+    mine = write_catalog(tmp_path, {"t.yaml": simple_type()})
+    result = runner.invoke(app, ["list", "--definitions", str(mine), "--json"])
+    assert [row["id"] for row in json.loads(result.stdout)] == ["simple"]
+
+
+def test_list_with_invalid_definitions(broken: Path) -> None:
+    result = runner.invoke(app, ["list", "--definitions", str(broken)])
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "3 problems" in result.stderr and "definitions validate" in result.stderr
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+def test_show_for_people() -> None:
+    result = runner.invoke(app, ["show", "tenancy-sustainment-assessment"])
+    assert result.exit_code == 0, result.output
+    for text in (
+        "home-visit",
+        "depends on: initial-contact",
+        "manual only",
+        "optional",
+        "repeatable",
+        "risk-level",
+        "multi_lookup",
+        "20 working days",
+        "opens financial-inclusion-support-plan",
+    ):
+        assert text in result.stdout, text
+
+
+def test_show_json_round_trips() -> None:
+    result = runner.invoke(app, ["show", "safeguarding-review", "--json"])
+    assert result.exit_code == 0
+    provision_type = ProvisionType.model_validate(json.loads(result.stdout))
+    assert provision_type.id == "safeguarding-review"
+
+
+def test_show_unknown_type() -> None:
+    result = runner.invoke(app, ["show", "safeguarding"])
+    assert result.exit_code == 1
+    no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert '"safeguarding"' in lines[0] and "safeguarding-review" in lines[0]
+    assert result.stdout == ""

@@ -1,0 +1,201 @@
+"""The durable shell around one support provision case.
+
+The rules live in `casemodel.Case`; this class feeds it requests (updates, signals) with
+the workflow's own clock and carries out what follows: search attributes and UI details
+now, activities later. Refusals are raised as `ApplicationError`s whose `type` is the
+rule's code, so callers see the rule's own message and no workflow task ever fails
+because a caller asked for something the case does not allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from casemodel.case import Case
+    from casemodel.errors import CaseRuleError
+    from casemodel.state import CaseState, CaseStatus, CaseSummary, LogEntry
+
+    from . import details
+    from . import search_attributes as sa
+    from .messages import (
+        AddTask,
+        BypassTask,
+        CancelTask,
+        CloseCase,
+        CompleteTask,
+        RequestResult,
+        StartCase,
+        UndoCompletion,
+    )
+
+T = TypeVar("T")
+
+
+def _refuse(check: Callable[[], T]) -> T:
+    try:
+        return check()
+    except CaseRuleError as refusal:
+        raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
+
+
+@workflow.defn(name="SupportCaseWorkflow")
+class SupportCaseWorkflow:
+    @workflow.init
+    def __init__(self, start: StartCase) -> None:
+        self._start = start
+        self._case = Case.open(
+            start.provision_type,
+            case_ref=start.case_ref,
+            tenant_ref=start.tenant_ref,
+            owner=start.owner,
+            now=workflow.now(),
+            opened_by=start.opened_by,
+        )
+        self._changed = True
+        self._shown_attributes: tuple[Any, ...] = ()
+
+    @workflow.run
+    async def run(self, start: StartCase) -> CaseSummary:
+        while True:
+            await workflow.wait_condition(lambda: self._changed)
+            self._changed = False
+            self._show()
+            if self._case.state.status is not CaseStatus.open:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CaseSummary.of(self._case.state)
+
+    # -- queries -----------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> CaseState:
+        return self._case.state
+
+    # -- updates -----------------------------------------------------------------------
+
+    @workflow.update
+    def complete_task(self, request: CompleteTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.complete_task(
+                request.task,
+                outcome=request.outcome,
+                responses=request.responses,
+                note=request.note,
+                by=request.by,
+                now=now,
+            )
+        )
+
+    @complete_task.validator
+    def _validate_complete_task(self, request: CompleteTask) -> None:
+        _refuse(
+            lambda: self._case.check_complete(
+                request.task, outcome=request.outcome, responses=request.responses
+            )
+        )
+
+    @workflow.update
+    def add_task(self, request: AddTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.add_task(request.task, note=request.note, by=request.by, now=now)
+        )
+
+    @add_task.validator
+    def _validate_add_task(self, request: AddTask) -> None:
+        _refuse(lambda: self._case.check_add(request.task))
+
+    @workflow.update
+    def cancel_task(self, request: CancelTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.cancel_task(
+                request.task, cascade=request.cascade, reason=request.reason, by=request.by, now=now
+            )
+        )
+
+    @cancel_task.validator
+    def _validate_cancel_task(self, request: CancelTask) -> None:
+        _refuse(lambda: self._case.check_cancel(request.task, cascade=request.cascade))
+
+    @workflow.update
+    def bypass_task(self, request: BypassTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.bypass_task(
+                request.task, reason=request.reason, by=request.by, now=now
+            )
+        )
+
+    @bypass_task.validator
+    def _validate_bypass_task(self, request: BypassTask) -> None:
+        _refuse(lambda: self._case.check_bypass(request.task))
+
+    @workflow.update
+    def undo_completion(self, request: UndoCompletion) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.undo_completion(
+                request.task, reason=request.reason, by=request.by, now=now
+            )
+        )
+
+    @undo_completion.validator
+    def _validate_undo_completion(self, request: UndoCompletion) -> None:
+        _refuse(lambda: self._case.check_undo(request.task))
+
+    @workflow.update
+    def close_case(self, request: CloseCase) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.close(
+                outcome=request.outcome, reason=request.reason, by=request.by, now=now
+            )
+        )
+
+    @close_case.validator
+    def _validate_close_case(self, request: CloseCase) -> None:
+        _refuse(lambda: self._case.check_close(request.outcome))
+
+    # -- signals -----------------------------------------------------------------------
+
+    @workflow.signal
+    def report_task_completed(self, request: CompleteTask) -> None:
+        """Fire-and-forget completion: applied once; a refusal is recorded, not raised."""
+        self._case.record_completion(
+            request.task,
+            request_id=request.request_id,
+            outcome=request.outcome,
+            responses=request.responses,
+            note=request.note,
+            by=request.by,
+            now=workflow.now(),
+        )
+        self._changed = True
+
+    # -- shell -------------------------------------------------------------------------
+
+    def _apply(self, change: Callable[[Any], list[LogEntry]]) -> RequestResult:
+        # The validator ran against the same state, but a handler must still never fail
+        # the workflow task: a refusal here fails only the update.
+        entries = _refuse(lambda: change(workflow.now()))
+        self._changed = True
+        state = self._case.state
+        return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=entries)
+
+    def _show(self) -> None:
+        state = self._case.state
+        t = state.provision_type
+        values = (
+            (sa.PROVISION_TYPE, t.id),
+            (sa.CATEGORY, t.category.value),
+            (sa.OWNER, state.owner),
+            (sa.TENANT, state.tenant_ref),
+            (sa.CASE_STATUS, state.status.value),
+            (sa.OPEN_TASKS, state.open_task_count()),
+        )
+        # History grows with what changes, not with every request.
+        if values != self._shown_attributes:
+            workflow.upsert_search_attributes([key.value_set(value) for key, value in values])
+            self._shown_attributes = values
+        workflow.set_current_details(details.task_table(state))

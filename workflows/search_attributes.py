@@ -1,0 +1,27 @@
+"""Search attributes that make cases findable in the Temporal UI and by visibility queries.
+
+The names are registered on the namespace by the dev stack and by operators
+(`temporal operator search-attribute create`); changing one is a migration.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+PROVISION_TYPE = SearchAttributeKey.for_keyword("ProvisionType")
+CATEGORY = SearchAttributeKey.for_keyword("ProvisionCategory")
+OWNER = SearchAttributeKey.for_keyword("CaseOwner")
+TENANT = SearchAttributeKey.for_keyword("TenantRef")
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+OPEN_TASKS = SearchAttributeKey.for_int("OpenTaskCount")
+
+ALL = (PROVISION_TYPE, CATEGORY, OWNER, TENANT, CASE_STATUS, OPEN_TASKS)
+
+
+def cli_flags() -> list[str]:
+    """`--search-attribute NAME=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "TEXT": "Text", "BOOL": "Bool"}
+    flags = []
+    for key in ALL:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags

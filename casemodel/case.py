@@ -46,6 +46,7 @@ class Case:
         owner: str,
         now: datetime,
         opened_by: str,
+        type_version: int | None = None,
     ) -> Case:
         """Open a case and expand the tasks its type links automatically."""
         case = cls(
@@ -56,6 +57,7 @@ class Case:
                 provision_type=provision_type,
                 opened_at=now,
                 opened_by=opened_by,
+                type_version=type_version,
             )
         )
         case._log(now, "case_opened", opened_by, detail=f"{provision_type.name} for {tenant_ref}")

@@ -88,6 +88,9 @@ class CaseState(BaseModel):
     tenant_ref: str
     owner: str
     provision_type: ProvisionType
+    type_version: int | None = Field(
+        default=None, description="Published version of the type the case runs on."
+    )
     status: CaseStatus = CaseStatus.open
     opened_at: datetime
     opened_by: str

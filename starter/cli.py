@@ -28,10 +28,13 @@ app.add_typer(cli_case.app, name="case")
 
 def _mount_optional() -> None:
     """Sub-apps that live in their own modules."""
-    from . import cli_calendar, cli_definitions
+    from . import cli_calendar, cli_db, cli_definitions, cli_directory, cli_publish
 
+    cli_publish.register(cli_definitions.app)
     app.add_typer(cli_definitions.app, name="definitions")
     app.add_typer(cli_calendar.app, name="calendar")
+    app.add_typer(cli_db.app, name="db")
+    app.add_typer(cli_directory.app, name="directory")
 
 
 _mount_optional()

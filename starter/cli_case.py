@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from activities.database import register
+from activities.database.settings import database_url
 from casemodel.case import Case
 from casemodel.state import CaseState
-from definitions.loader import (
-    DefinitionsInvalid,
-    UnknownProvisionType,
-    default_definitions_dir,
-    load_catalog,
-)
 from workflows.messages import RequestResult, workflow_id_for
 
+from .cli_db import explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
 from .console import console, current_user, fail, print_json, run
+from .published import latest_published
 from .settings import Settings
 
 app = typer.Typer(help="Start, inspect and progress support provision cases.", no_args_is_help=True)
@@ -60,23 +58,16 @@ def start(
     owner: Annotated[
         str | None, typer.Option("--owner", help="Case owner (default: the type's).")
     ] = None,
-    definitions: Annotated[
-        Path | None, typer.Option("--definitions", help="Definitions folder.")
-    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Open a case of TYPE for a tenant."""
+    """Open a case of TYPE for a tenant, on the latest published version of TYPE."""
     try:
-        catalog = load_catalog(definitions or default_definitions_dir())
-        chosen = catalog.type(provision_type)
-    except DefinitionsInvalid as invalid:
-        fail(
-            f"The definitions are invalid ({len(invalid.problems)} problems); "
-            "run `support-provision definitions validate`."
-        )
-    except UnknownProvisionType as unknown:
-        fail(str(unknown.args[0]) if unknown.args else str(unknown))
+        version, chosen = run(latest_published(database_url(), provision_type))
+    except CaseRefused as refusal:
+        fail(refusal.message)
+    except (SQLAlchemyError, OSError) as error:
+        fail(f"could not read the published definitions: {explain(error)}")
     started = _call(
         lambda cases: cases.start_case(
             chosen,
@@ -84,6 +75,7 @@ def start(
             case_ref=case_ref,
             owner=owner,
             opened_by=by or current_user(),
+            type_version=version,
         )
     )
     if json_out:
@@ -93,12 +85,15 @@ def start(
                 "workflow_id": started.workflow_id,
                 "run_id": started.run_id,
                 "type": chosen.id,
+                "type_version": version,
                 "tenant_ref": tenant,
                 "url": started.url,
             }
         )
         return
-    console.print(f"Started case [bold]{started.case_ref}[/] ({chosen.name}) for tenant {tenant}")
+    console.print(
+        f"Started case [bold]{started.case_ref}[/] ({chosen.name} v{version}) for tenant {tenant}"
+    )
     console.print(f"  Temporal UI: {started.url}")
 
 
@@ -174,6 +169,7 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
         "workflow_id": workflow_id_for(state.case_ref),
         "type": t.id,
         "type_name": t.name,
+        "type_version": state.type_version,
         "category": t.category.value,
         "tenant_ref": state.tenant_ref,
         "owner": state.owner,
@@ -200,46 +196,78 @@ def list_cases(
         str | None, typer.Option("--status", help="open, completed or closed.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit")] = 100,
+    temporal: Annotated[
+        bool,
+        typer.Option("--temporal", help="Ask Temporal's visibility store, not the register."),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """List cases, newest first, from Temporal's visibility store."""
-    found: list[CaseListing] = _call(
-        lambda cases: cases.list_cases(
-            provision_type=provision_type,
-            owner=owner,
-            tenant_ref=tenant,
-            status=status,
-            limit=limit,
+    """List cases, newest first, from the case register (or Temporal with --temporal)."""
+    if temporal:
+        found: list[CaseListing] = _call(
+            lambda cases: cases.list_cases(
+                provision_type=provision_type,
+                owner=owner,
+                tenant_ref=tenant,
+                status=status,
+                limit=limit,
+            )
         )
-    )
+        rows = [
+            {
+                "case_ref": c.case_ref,
+                "workflow_id": c.workflow_id,
+                "type": c.provision_type,
+                "category": c.category,
+                "owner": c.owner,
+                "tenant_ref": c.tenant_ref,
+                "status": c.status or c.workflow_status,
+                "open_tasks": c.open_tasks,
+                "opened_at": c.started_at.isoformat() if c.started_at else None,
+            }
+            for c in found
+        ]
+    else:
+        records = with_session(
+            lambda session: register.list_cases(
+                session,
+                type_id=provision_type,
+                owner=owner,
+                tenant_ref=tenant,
+                status=status,
+                limit=limit,
+            ),
+            what="list cases",
+        )
+        rows = [
+            {
+                "case_ref": r.case_ref,
+                "workflow_id": r.workflow_id,
+                "type": r.type_id,
+                "type_version": r.type_version,
+                "category": r.category,
+                "owner": r.owner,
+                "tenant_ref": r.tenant_ref,
+                "status": r.status,
+                "outcome": r.outcome,
+                "opened_at": r.opened_at.isoformat(),
+                "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
+            }
+            for r in records
+        ]
     if json_out:
-        print_json(
-            [
-                {
-                    "case_ref": c.case_ref,
-                    "workflow_id": c.workflow_id,
-                    "type": c.provision_type,
-                    "category": c.category,
-                    "owner": c.owner,
-                    "tenant_ref": c.tenant_ref,
-                    "status": c.status,
-                    "open_tasks": c.open_tasks,
-                    "started_at": c.started_at.isoformat() if c.started_at else None,
-                }
-                for c in found
-            ]
-        )
+        print_json(rows)
         return
-    table = Table("Case", "Type", "Tenant", "Owner", "Status", "Open tasks", "Started")
-    for c in found:
+    table = Table("Case", "Type", "Tenant", "Owner", "Status", "Opened")
+    for row in rows:
+        version = f" v{row['type_version']}" if row.get("type_version") else ""
         table.add_row(
-            c.case_ref,
-            c.provision_type or "",
-            c.tenant_ref or "",
-            c.owner or "",
-            c.status or c.workflow_status,
-            str(c.open_tasks if c.open_tasks is not None else ""),
-            c.started_at.strftime("%Y-%m-%d %H:%M") if c.started_at else "",
+            row["case_ref"],
+            f"{row['type'] or ''}{version}",
+            row["tenant_ref"] or "",
+            row["owner"] or "",
+            row["status"] or "",
+            (row["opened_at"] or "")[:16].replace("T", " "),
         )
     console.print(table)
 

@@ -57,12 +57,23 @@ def validate(
             show_default=False,
         ),
     ] = None,
+    people: Annotated[
+        Path | None,
+        typer.Option(
+            "--directory",
+            help="Directory of people, teams and groups that owners must name (default: "
+            "$SUPPORT_PROVISION_DIRECTORY or directory.yaml beside the definitions).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Report every problem in the definitions, with file and field; exit 1 if any."""
     directory = directory or default_definitions_dir()
     try:
         catalog, problems = validate_catalog(directory)
+        if catalog is not None:
+            problems += _owner_problems(catalog, people)
     except Exception as error:  # validation must never end in a traceback
         catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
     if as_json:
@@ -76,6 +87,26 @@ def validate(
         typer.echo(f"{_summary(catalog)}: all valid")
     if problems:
         raise typer.Exit(1)
+
+
+def _owner_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
+    """Owners must name people, roles or teams of the directory."""
+    from activities.database.directory import (
+        DirectoryInvalid,
+        default_directory_file,
+        load_directory,
+        owner_problems,
+    )
+
+    path = people or default_directory_file()
+    try:
+        found = load_directory(path)
+    except DirectoryInvalid as invalid:
+        return [Problem(str(path), "", message) for message in invalid.problems]
+    return [
+        Problem(catalog.files.get(p.type_id, p.type_id), p.location, p.message)
+        for p in owner_problems(catalog.types.values(), found)
+    ]
 
 
 @app.command("list")
@@ -114,9 +145,18 @@ def list_types(definitions: DefinitionsOption = None, as_json: JsonFlag = False)
 def show(
     type_id: Annotated[str, typer.Argument(metavar="TYPE", help="Id of the provision type.")],
     definitions: DefinitionsOption = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="Show this published version instead of the files."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show one provision type: its tasks, dependencies, outcomes, fields and SLAs."""
+    if version is not None:
+        from .cli_publish import show_version
+
+        show_version(type_id, version, as_json)
+        return
     catalog = _load(definitions)
     try:
         provision_type = catalog.type(type_id)

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import os
+import sys
 from collections.abc import Coroutine
 from typing import Any, NoReturn, TypeVar
 
@@ -15,7 +16,8 @@ from rich.console import Console
 
 T = TypeVar("T")
 
-console = Console()
+# Piped output (scripts, logs) is not squeezed into 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def fail(message: str) -> NoReturn:

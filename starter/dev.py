@@ -13,9 +13,16 @@ import socket
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
+from activities.database.directory import DirectoryInvalid, default_directory_file
+from activities.database.engine import create_engine, session_factory
+from activities.database.settings import database_url
+from definitions.loader import DefinitionsInvalid, default_definitions_dir
+
 from .binaries import temporal_cli
+from .bootstrap import BootstrapError, bootstrap
 from .client import CaseClient, ServiceUnavailable
 from .console import console
 from .search_attributes import ensure_search_attributes
@@ -66,7 +73,26 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         ui_url=f"http://localhost:{ui_port}",
         data_dir=data_dir,
     )
+    url = database_url()
+    try:
+        report = await bootstrap(
+            url,
+            definitions=default_definitions_dir(),
+            directory_file=default_directory_file(),
+            by="dev-stack",
+        )
+    except DefinitionsInvalid as invalid:
+        raise DevStackError(
+            f"The definitions have {len(invalid.problems)} problems, e.g. {invalid.problems[0]}; "
+            "run `support-provision definitions validate`."
+        ) from None
+    except (DirectoryInvalid, BootstrapError, SQLAlchemyError, OSError) as err:
+        raise DevStackError(f"Could not prepare the database at {url}: {err}") from None
+    console.print(f"Database:         {url} (revision {report.revision})")
+    if report.published:
+        console.print(f"Published:        {', '.join(report.published)}")
     log_file = (data_dir / "temporal.log").open("ab")
+    engine = create_engine(url)
     server = await asyncio.create_subprocess_exec(
         temporal_cli(),
         "server",
@@ -97,7 +123,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         console.print(f"Temporal UI:      [bold]{settings.ui_url}[/]")
         console.print(f"Temporal server:  {settings.temporal_address} (state in {data_dir})")
         console.print(f"Worker polling:   {settings.task_queue}. Press Ctrl-C to stop.")
-        async with build_worker(client, settings.task_queue):
+        async with build_worker(client, settings.task_queue, session_factory(engine)):
             waiter = asyncio.create_task(stop.wait())
             exited = asyncio.create_task(server.wait())
             await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
@@ -111,6 +137,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             console.print("Stopping the worker…")
     finally:
         await _stop_server(server)
+        await engine.dispose()
         log_file.close()
         console.print("Stopped.")
 

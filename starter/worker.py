@@ -1,6 +1,7 @@
-"""The worker: hosts case workflows (and, as they arrive, their activities) on a task queue.
+"""The worker: hosts case workflows and their activities on a task queue.
 
-Workers scale horizontally: start as many as the load needs on the same task queue.
+Workers scale horizontally: start as many as the load needs on the same task queue and
+the same database.
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.database import migrate
+from activities.database.engine import create_engine, session_factory
+from activities.database.settings import database_url
+from activities.register import RegisterActivities
 from workflows.case_workflow import SupportCaseWorkflow
 
-from .client import CaseClient
+from .client import CaseClient, CaseRefused
 from .settings import Settings
 
 WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
@@ -23,24 +29,51 @@ WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
 log = logging.getLogger("support_provision.worker")
 
 
-def build_worker(client: Client, task_queue: str, activities: Sequence[Any] = ()) -> Worker:
+def case_activities(sessions: async_sessionmaker[AsyncSession]) -> list[Any]:
+    register = RegisterActivities(sessions)
+    return [register.record_case_changes, register.load_published_definition]
+
+
+def build_worker(
+    client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=list(activities),
+        activities=case_activities(sessions),
     )
+
+
+async def require_current_schema(url: str) -> None:
+    """Refuse to start on a database the migrations have not reached: the register would
+    otherwise fall behind silently while its activities retry."""
+    current = await migrate.current_revision(url)
+    head = migrate.head_revision()
+    if current != head:
+        raise CaseRefused(
+            f"The database at {migrate.display_url(url)} is at revision {current or '(empty)'}, "
+            f"not {head}; run `support-provision db upgrade` first.",
+            "database_not_ready",
+        )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then finish in-flight work and return."""
+    url = database_url()
+    await require_current_schema(url)
     cases = await CaseClient.connect(settings)
-    worker = build_worker(cases.client, settings.task_queue)
-    log.info(
-        "worker polling %s on %s/%s",
-        settings.task_queue,
-        settings.temporal_address,
-        settings.namespace,
-    )
-    async with worker:
-        await (stop or asyncio.Event()).wait()
+    engine = create_engine(url)
+    try:
+        worker = build_worker(cases.client, settings.task_queue, session_factory(engine))
+        log.info(
+            "worker polling %s on %s/%s, database %s",
+            settings.task_queue,
+            settings.temporal_address,
+            settings.namespace,
+            migrate.display_url(url),
+        )
+        async with worker:
+            await (stop or asyncio.Event()).wait()
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -37,3 +38,22 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A migrated SQLite application database shared by the workflow tests."""
+    from activities.database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('app') / 'support-provision.db'}"
+    await upgrade(url)
+    yield url
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app_sessions(app_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    from activities.database.engine import create_engine, session_factory
+
+    engine = create_engine(app_database)
+    yield session_factory(engine)
+    await engine.dispose()

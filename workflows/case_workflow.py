@@ -10,12 +10,15 @@ because a caller asked for something the case does not allow.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contracts import RECORD_CASE_CHANGES, RegisterUpdate
     from casemodel.case import Case
     from casemodel.errors import CaseRuleError
     from casemodel.state import CaseState, CaseStatus, CaseSummary, LogEntry
@@ -34,6 +37,16 @@ with workflow.unsafe.imports_passed_through():
     )
 
 T = TypeVar("T")
+
+REGISTER_PATCH = "case-register"
+"""Histories recorded before the case register existed replay without its activity."""
+
+# The register must catch up however long the database is away: retry for ever, slowly.
+REGISTER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
 
 
 def _refuse(check: Callable[[], T]) -> T:
@@ -55,17 +68,23 @@ class SupportCaseWorkflow:
             owner=start.owner,
             now=workflow.now(),
             opened_by=start.opened_by,
+            type_version=start.type_version,
         )
         self._changed = True
+        self._recorded_seq = 0
         self._shown_attributes: tuple[Any, ...] = ()
 
     @workflow.run
     async def run(self, start: StartCase) -> CaseSummary:
+        keeps_register = workflow.patched(REGISTER_PATCH)
         while True:
             await workflow.wait_condition(lambda: self._changed)
             self._changed = False
             self._show()
-            if self._case.state.status is not CaseStatus.open:
+            if keeps_register:
+                await self._record()
+            # Requests may have arrived while the register was written: go round again.
+            if self._case.state.status is not CaseStatus.open and not self._changed:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(self._case.state)
@@ -182,6 +201,25 @@ class SupportCaseWorkflow:
         self._changed = True
         state = self._case.state
         return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=entries)
+
+    async def _record(self) -> None:
+        state = self._case.state
+        update = RegisterUpdate.from_state(
+            state,
+            workflow_id=workflow.info().workflow_id,
+            type_version=state.type_version,
+            since_seq=self._recorded_seq,
+        )
+        if update.last_seq == self._recorded_seq:
+            return
+        await workflow.execute_activity(
+            RECORD_CASE_CHANGES,
+            update,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=REGISTER_RETRY,
+            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
+        )
+        self._recorded_seq = update.last_seq
 
     def _show(self) -> None:
         state = self._case.state

@@ -57,7 +57,7 @@ async def upgrade(url: str | None = None, revision: str = "head") -> UpgradeResu
             after = await connection.run_sync(_current)
     finally:
         await engine.dispose()
-    return UpgradeResult(_display(url), before, after)
+    return UpgradeResult(display_url(url), before, after)
 
 
 async def current_revision(url: str | None = None) -> str | None:
@@ -79,5 +79,6 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-def _display(url: str) -> str:
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
     return make_url(url).render_as_string(hide_password=True)

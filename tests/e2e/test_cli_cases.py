@@ -9,11 +9,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter.worker import build_worker
 from tests.e2e.cli import cli
+from tests.waiting import eventually
 
 
 @pytest.fixture
-def cli_env(temporal_env: WorkflowEnvironment, task_queue: str) -> dict[str, str]:
+def cli_env(
+    temporal_env: WorkflowEnvironment, task_queue: str, app_database: str
+) -> dict[str, str]:
     return {
+        "DATABASE_URL": app_database,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
         "SUPPORT_PROVISION_USER": "e2e-officer",
@@ -21,9 +25,11 @@ def cli_env(temporal_env: WorkflowEnvironment, task_queue: str) -> dict[str, str
 
 
 async def test_safeguarding_review_through_the_cli(
-    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str], app_sessions
 ):
-    async with build_worker(temporal_env.client, task_queue):
+    async with build_worker(temporal_env.client, task_queue, app_sessions):
+        published = await cli("definitions", "publish", "--json", env=cli_env)
+        assert published.code == 0, published.stderr
         case_ref = f"SR-{uuid.uuid4().hex[:8]}"
         started = await cli(
             "case",
@@ -73,9 +79,15 @@ async def test_safeguarding_review_through_the_cli(
         missing_case = await cli("case", "show", "NOPE-404", env=cli_env)
         assert missing_case.code == 1 and "NOPE-404" in missing_case.stderr
 
-        listed = await cli("case", "list", "--tenant", "TEN-77", "--json", env=cli_env)
-        assert listed.code == 0
-        assert any(c["case_ref"] == case_ref for c in listed.json()) or listed.json() == []
+        async def registered():
+            listed = await cli("case", "list", "--tenant", "TEN-77", "--json", env=cli_env)
+            assert listed.code == 0, listed.stderr
+            return [c for c in listed.json() if c["case_ref"] == case_ref]
+
+        listed = await eventually(registered, timeout=20, interval=0.3)
+        assert listed[0]["type"] == "safeguarding-review"
+        assert listed[0]["type_version"] >= 1
+        assert listed[0]["status"] == "open"
 
 
 async def test_unreachable_temporal_is_one_clear_line():

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import upgrade
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
@@ -65,6 +68,10 @@ SCENARIOS = {"full-journey": full_journey, "closed-early": closed_early}
 
 
 async def record(version: str) -> None:
+    folder = Path(tempfile.mkdtemp())
+    url = f"sqlite+aiosqlite:///{folder / 'record.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli(),
@@ -73,7 +80,7 @@ async def record(version: str) -> None:
     async with env:
         task_queue = f"record-{uuid.uuid4()}"
         cases = CaseClient(env.client, Settings(task_queue=task_queue))
-        async with build_worker(env.client, task_queue):
+        async with build_worker(env.client, task_queue, session_factory(engine)):
             for name, scenario in SCENARIOS.items():
                 case_ref = f"REPLAY-{name}-{uuid.uuid4().hex[:6]}"
                 await scenario(cases, case_ref)
@@ -81,6 +88,7 @@ async def record(version: str) -> None:
                 path = HERE / f"{version}-{name}.json"
                 path.write_text(history.to_json())
                 print(f"wrote {path}")
+    await engine.dispose()
 
 
 if __name__ == "__main__":

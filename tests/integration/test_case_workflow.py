@@ -24,8 +24,10 @@ def ref() -> str:
     return f"T-{uuid.uuid4().hex[:10]}"
 
 
-async def test_case_runs_to_completion_in_dependency_order(cases: CaseClient, task_queue: str):
-    async with build_worker(cases.client, task_queue):
+async def test_case_runs_to_completion_in_dependency_order(
+    cases: CaseClient, task_queue: str, app_sessions
+):
+    async with build_worker(cases.client, task_queue, app_sessions):
         started = await cases.start_case(
             visit_type(), tenant_ref="TEN-1", case_ref=ref(), owner="alice"
         )
@@ -50,8 +52,8 @@ async def test_case_runs_to_completion_in_dependency_order(cases: CaseClient, ta
         assert summary.tasks_completed == 5
 
 
-async def test_duplicate_reference_is_refused(cases: CaseClient, task_queue: str):
-    async with build_worker(cases.client, task_queue):
+async def test_duplicate_reference_is_refused(cases: CaseClient, task_queue: str, app_sessions):
+    async with build_worker(cases.client, task_queue, app_sessions):
         case_ref = ref()
         await cases.start_case(visit_type(), tenant_ref="TEN-2", case_ref=case_ref)
         with pytest.raises(DuplicateCase, match=case_ref):
@@ -59,9 +61,9 @@ async def test_duplicate_reference_is_refused(cases: CaseClient, task_queue: str
 
 
 async def test_signal_completion_is_idempotent_and_rejections_are_kept(
-    cases: CaseClient, task_queue: str
+    cases: CaseClient, task_queue: str, app_sessions
 ):
-    async with build_worker(cases.client, task_queue):
+    async with build_worker(cases.client, task_queue, app_sessions):
         started = await cases.start_case(visit_type(), tenant_ref="TEN-3", case_ref=ref())
         for _ in range(2):
             await cases.report_task_completed(started.case_ref, "contact", request_id="crm-1")
@@ -78,8 +80,8 @@ async def test_signal_completion_is_idempotent_and_rejections_are_kept(
         assert "waits for" in state.rejected[0].reason
 
 
-async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str):
-    async with build_worker(cases.client, task_queue):
+async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str, app_sessions):
+    async with build_worker(cases.client, task_queue, app_sessions):
         tenant = f"TEN-{uuid.uuid4().hex[:6]}"
         started = await cases.start_case(
             visit_type(), tenant_ref=tenant, case_ref=ref(), owner="bob"

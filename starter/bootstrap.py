@@ -1,0 +1,54 @@
+"""Bring the application database to the state the embedded stack needs: schema current,
+directory synced from its file, and the catalog published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from activities.database import definitions_store, migrate
+from activities.database.directory import load_directory, owner_problems, sync_directory
+from activities.database.engine import create_engine, session_factory
+from definitions.loader import load_catalog
+
+
+class BootstrapError(RuntimeError):
+    pass
+
+
+@dataclass
+class BootstrapReport:
+    upgraded: bool
+    revision: str | None
+    published: list[str] = field(default_factory=list)
+    directory_changes: int = 0
+
+
+async def bootstrap(
+    url: str, *, definitions: Path, directory_file: Path, by: str
+) -> BootstrapReport:
+    result = await migrate.upgrade(url)
+    catalog = load_catalog(definitions)
+    directory = load_directory(directory_file)
+    problems = owner_problems(catalog.types.values(), directory)
+    if problems:
+        raise BootstrapError(
+            f"{len(problems)} owners are not in {directory_file}, e.g. {problems[0].message}; "
+            "run `support-provision definitions validate`."
+        )
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            synced = await sync_directory(session, directory)
+            published = await definitions_store.publish(
+                session, catalog.types.values(), by=by, now=datetime.now(UTC)
+            )
+    finally:
+        await engine.dispose()
+    return BootstrapReport(
+        upgraded=result.changed,
+        revision=result.after,
+        published=[f"{p.type_id} v{p.version}" for p in published if p.changed],
+        directory_changes=len(synced.added) + len(synced.updated) + len(synced.deactivated),
+    )

@@ -110,3 +110,65 @@ class PublishedType(BaseModel):
     type_id: str
     version: int
     definition: ProvisionType
+
+
+# --- escalations ----------------------------------------------------------------------
+
+NOTIFY_ESCALATION = "notify_escalation"
+
+
+class Recipients(BaseModel):
+    """Who an escalation rule tells."""
+
+    owner: bool = False
+    owner_manager: bool = False
+    groups: list[str] = Field(default_factory=list, description="Stakeholder group ids.")
+    addresses: list[str] = Field(default_factory=list, description="Fixed email addresses.")
+
+
+class SlaFigures(BaseModel):
+    """The clock an escalation is about, as the template shows it."""
+
+    clock: str = Field(description="`case` or the task key.")
+    calendar: str
+    target: str = Field(description="e.g. `10 working days`.")
+    warning: str | None = None
+    started_at: datetime
+    warning_at: datetime | None = None
+    due_at: datetime
+    state: str = Field(description="on_track, warning, breached, paused, met or missed.")
+
+
+class EscalationNotice(BaseModel):
+    """One firing of one escalation rule: the activity notifies each recipient once.
+
+    `key` identifies the firing (case, rule, clock, occurrence); with the recipient it is
+    the idempotency key of every notification, so a retried or replayed activity never
+    sends twice.
+    """
+
+    key: str
+    case_ref: str
+    workflow_id: str
+    tenant_ref: str
+    provision_type: str
+    provision_type_name: str
+    case_owner: str
+    case_status: str
+    priority: str
+    rule: str = Field(description="Rule path, e.g. `assessment-breach/follow-on-1`.")
+    trigger: str = Field(description="warning, breach or stagnation.")
+    occurrence: int = 1
+    fired_at: datetime
+    task_key: str | None = None
+    task_name: str | None = None
+    owner: str = Field(description="Owner of what is escalated (task or case).")
+    sla: SlaFigures | None = None
+    template: str
+    recipients: Recipients
+
+
+class NotificationResult(BaseModel):
+    recorded: int = Field(description="Notifications newly written to the outbox.")
+    sent: int = Field(description="Notifications sent by mail in this attempt.")
+    recipients: list[str] = Field(default_factory=list)

@@ -16,7 +16,10 @@ from typing import Any
 from definitions.schema import ProvisionType, TaskDefinition
 
 from . import errors
+from .calendars import Calendar
+from .case_time import CaseTime
 from .responses import ResponseValue, check_responses
+from .sla import after, calendar_of
 from .state import (
     DONE,
     CaseState,
@@ -30,9 +33,10 @@ from .state import (
 CASE_OPENED = "case-opened"
 
 
-class Case:
+class Case(CaseTime):
     def __init__(self, state: CaseState) -> None:
         self.state = state
+        self._calendar: Calendar | None = None
 
     # -- opening -----------------------------------------------------------------------
 
@@ -73,6 +77,12 @@ class Case:
     def type(self) -> ProvisionType:
         return self.state.provision_type
 
+    @property
+    def calendar(self) -> Calendar:
+        if self._calendar is None:
+            self._calendar = calendar_of(self.type.resolved_calendar)
+        return self._calendar
+
     def instance(self, ref: str) -> TaskInstance:
         """Find a task by key (`home-visit#2`) or by definition id when that is unambiguous."""
         for task in self.state.tasks:
@@ -96,14 +106,37 @@ class Case:
             )
         return active[0] if active else instances[-1]
 
-    def waiting_for(self, task: TaskInstance) -> list[str]:
-        """Descriptions of the dependencies this task still waits for, empty when none."""
+    def waiting_for(self, task: TaskInstance, now: datetime | None = None) -> list[str]:
+        """Descriptions of what this task still waits for, empty when none.
+
+        Without `now`, a lag after completed dependencies counts as still running.
+        """
         definition = self._definition(task)
         waits = []
         for dependency in definition.depends_on:
             if not self._satisfied(dependency.task):
                 waits.append(self._describe_dependency(dependency.task))
+        if not waits:
+            ready = self.ready_at(task)
+            if ready is not None and (now is None or ready > now):
+                waits.append(f"the agreed lag after its dependencies, until {_when(ready)}")
         return waits
+
+    def ready_at(self, task: TaskInstance) -> datetime | None:
+        """When the lags after this task's completed dependencies have all passed."""
+        ready: datetime | None = None
+        for dependency in self._definition(task).depends_on:
+            if not dependency.lag:
+                continue
+            done = [
+                t.resolved_at
+                for t in self.state.tasks
+                if t.task == dependency.task and t.status in DONE and t.resolved_at
+            ]
+            if done:
+                at = after(self.calendar, max(done), dependency.lag, self.state.pauses)
+                ready = at if ready is None else max(ready, at)
+        return ready
 
     def dependants_of(self, task_id: str) -> list[TaskInstance]:
         return [
@@ -321,16 +354,16 @@ class Case:
                 added.resolved_by = by
                 self._log(now, "task_cancelled", by, added.key, f"completion of {task.key} undone")
         for dependant in self.dependants_of(task.task):
-            if dependant.status is TaskStatus.open and self.waiting_for(dependant):
+            if dependant.status is TaskStatus.open and self.waiting_for(dependant, now):
                 dependant.status = TaskStatus.blocked
                 dependant.opened_at = None
                 self._log(now, "task_blocked", by, dependant.key, f"waits for {task.key} again")
-        if self.waiting_for(task):
+        if self.waiting_for(task, now):
             # A repeatable dependency gained an instance after this task opened.
             task.status = TaskStatus.blocked
             task.opened_at = None
             self._log(
-                now, "task_blocked", by, task.key, "waits for " + _and(self.waiting_for(task))
+                now, "task_blocked", by, task.key, "waits for " + _and(self.waiting_for(task, now))
             )
         self._release(now, by)
         return self.state.log[start:]
@@ -498,7 +531,7 @@ class Case:
 
     def _release(self, now: datetime, by: str) -> None:
         for task in self.state.tasks:
-            if task.status is TaskStatus.blocked and not self.waiting_for(task):
+            if task.status is TaskStatus.blocked and not self.waiting_for(task, now):
                 task.status = TaskStatus.open
                 task.opened_at = now
                 self._log(now, "task_opened", by, task.key)
@@ -557,6 +590,10 @@ class Case:
         )
         self.state.log.append(entry)
         return [entry]
+
+
+def _when(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _ids(items: Iterable[Any]) -> str:

@@ -64,6 +64,12 @@ class CaseNotOpen(CaseRuleError):
     code = "case_not_open"
 
 
+class NotAllowed(CaseRuleError):
+    """A time request the case's definition or current state does not allow."""
+
+    code = "not_allowed"
+
+
 def error_for_code(code: str, message: str) -> CaseRuleError:
     """Rebuild a refusal on the far side of a wire, where only code and message travel."""
     for cls in _all_subclasses(CaseRuleError):

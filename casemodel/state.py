@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 
 from definitions.schema import ProvisionType
 
+from .escalation import Firing
 from .responses import ResponseValue
+from .sla import Interval, RevisedTarget
 
 
 class TaskStatus(StrEnum):
@@ -55,6 +57,7 @@ class TaskInstance(BaseModel):
     outcome: str | None = None
     responses: dict[str, ResponseValue] = Field(default_factory=dict)
     note: str | None = None
+    holds: list[Interval] = Field(default_factory=list, description="Times the task was held.")
 
     @property
     def active(self) -> bool:
@@ -98,12 +101,22 @@ class CaseState(BaseModel):
     outcome: str | None = None
     close_reason: str | None = None
     follow_on_type: str | None = None
+    priority: str = "normal"
+    pauses: list[Interval] = Field(default_factory=list, description="Times the case was paused.")
+    firings: list[Firing] = Field(default_factory=list, description="Escalations that fired.")
+    revisions: dict[str, RevisedTarget] = Field(
+        default_factory=dict, description="Targets revised by hand, by clock (`case` or key)."
+    )
     tasks: list[TaskInstance] = Field(default_factory=list)
     log: list[LogEntry] = Field(default_factory=list)
     rejected: list[RejectedRequest] = Field(default_factory=list)
     handled_requests: list[str] = Field(
         default_factory=list, description="Ids of fire-and-forget requests already applied."
     )
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
 
     def open_task_count(self) -> int:
         return sum(1 for t in self.tasks if t.status is TaskStatus.open)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -30,7 +30,13 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from casemodel.calendars import NATIONS, Calendar, TwentyFourSeven, WorkingCalendar
+from casemodel.calendars import (
+    NATIONS,
+    Calendar,
+    TwentyFourSeven,
+    WorkingCalendar,
+    bank_holidays,
+)
 
 __all__ = [
     "WEEKDAYS",
@@ -162,6 +168,23 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
         description="Further dates (ISO, e.g. 2026-12-29) the office is closed, such as "
         "between Christmas and New Year. Optional.",
     )
+    bank_holiday_dates: list[date] = Field(
+        default_factory=list,
+        description="Filled in when a provision type is loaded: the bank holidays of "
+        "`bank_holidays` over the years cases may run, so a running case keeps the holidays "
+        "it opened with and never needs the holidays package. Do not write it by hand.",
+    )
+
+    def with_bank_holidays(self, first_year: int, last_year: int) -> Self:
+        """A copy that carries its bank holidays as dates, for a case snapshot."""
+        if self.bank_holidays is None:
+            return self
+        dates = sorted(
+            day
+            for year in range(first_year, last_year + 1)
+            for day in bank_holidays(self.bank_holidays, year)
+        )
+        return self.model_copy(update={"bank_holiday_dates": dates})
 
     @field_validator("timezone")
     @classmethod
@@ -207,6 +230,7 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
         return value
 
     def build(self) -> Calendar:
+        carried = bool(self.bank_holiday_dates)
         return WorkingCalendar(
             name=self.id,
             title=self.name,
@@ -214,8 +238,8 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
             working_days=frozenset(WEEKDAYS.index(day) for day in self.working_days),
             opens=self.opens,
             closes=self.closes,
-            nation=self.bank_holidays,
-            extra_closures=frozenset(self.extra_closures),
+            nation=None if carried else self.bank_holidays,
+            extra_closures=frozenset(self.extra_closures) | frozenset(self.bank_holiday_dates),
         )
 
 

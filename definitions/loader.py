@@ -25,7 +25,13 @@ from pydantic import BaseModel, ValidationError
 
 from casemodel.calendars import Calendar
 from casemodel.durations import Duration, DurationError, parse_duration
-from definitions.calendars import CalendarFileError, load_calendars
+from definitions.calendars import (
+    CalendarDefinition,
+    CalendarFileError,
+    WorkingTimeCalendarDefinition,
+    load_calendar_definitions,
+    load_calendars,
+)
 from definitions.schema import ProvisionType
 
 ENV_VAR = "SUPPORT_PROVISION_DEFINITIONS"
@@ -163,7 +169,26 @@ def validate_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
         # Grouped by file, calendars first; within a file, in the order they were found.
         problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
         return None, problems
+    definitions = {
+        c.id: c for c in load_calendar_definitions(directory / CALENDARS_FILE).calendars
+    }
+    # Each type carries its calendar's definition, so a case counts in the calendar it
+    # opened with and publishing a changed calendar makes a new version of the type.
+    types = {
+        type_id: t.model_copy(update={"resolved_calendar": _snapshot(definitions[t.calendar])})
+        for type_id, t in types.items()
+    }
     return Catalog(directory, types, calendars or {}, files), []
+
+
+SNAPSHOT_YEARS = (2020, 2045)
+"""Bank holidays a type snapshot carries; cases running past the last year see none."""
+
+
+def _snapshot(calendar: CalendarDefinition) -> CalendarDefinition:
+    if isinstance(calendar, WorkingTimeCalendarDefinition):
+        return calendar.with_bank_holidays(*SNAPSHOT_YEARS)
+    return calendar
 
 
 # --- reading files ----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .calendars import CalendarDefinition
+
 IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 """Ids are lowercase words joined by hyphens, so they read well in keys, URLs and YAML."""
 
@@ -124,6 +126,85 @@ class SlaDefinition(DefinitionModel):
     )
 
 
+class Trigger(StrEnum):
+    warning = "warning"
+    breach = "breach"
+    stagnation = "stagnation"
+
+
+class Priority(StrEnum):
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class Notify(DefinitionModel):
+    """Who an escalation tells."""
+
+    owner: bool = Field(default=True, description="The owner of the task or case.")
+    owner_manager: bool = Field(default=False, description="The owner's manager.")
+    groups: tuple[Identifier, ...] = Field(
+        default=(), description="Stakeholder groups of the directory, e.g. `safeguarding-panel`."
+    )
+    addresses: tuple[str, ...] = Field(default=(), description="Fixed email addresses.")
+
+
+class Repeat(DefinitionModel):
+    """Fire again while still unresolved: `every` interval, at most `times` more times."""
+
+    every: str = Field(description="Interval between repeats, e.g. `2 working days`.")
+    times: int = Field(ge=1, le=50, description="How many repeats at most.")
+
+
+class EscalationAction(DefinitionModel):
+    """What a rule does when it fires."""
+
+    id: Identifier = Field(description="Stable id of the rule within its task or type.")
+    template: Identifier = Field(description="Communication template of the notification.")
+    notify: Notify = Field(default_factory=Notify, description="Who is told.")
+    reassign_to: str | None = Field(
+        default=None, description="Person, role or team the task (or case) is reassigned to."
+    )
+    raise_priority: Priority | None = Field(
+        default=None, description="Raise the case priority to at least this."
+    )
+    repeat: Repeat | None = Field(default=None, description="Fire again while unresolved.")
+    follow_on: tuple[FollowOnRule, ...] = Field(
+        default=(),
+        description="Rules that fire later if what was escalated is still unresolved.",
+    )
+
+
+class FollowOnRule(EscalationAction):
+    """Fires `after` its parent rule fired, if the task or case is still unresolved."""
+
+    after: str = Field(description="Time after the parent fired, e.g. `3 working days`.")
+
+
+class EscalationRule(EscalationAction):
+    """What happens automatically when a task or case nears or passes its target, or stalls."""
+
+    trigger: Trigger = Field(description="`warning`, `breach` or `stagnation`.")
+    stagnation_after: str | None = Field(
+        default=None, description="For `stagnation`: how long without activity, e.g. `5 days`."
+    )
+    delay: str | None = Field(
+        default=None, description="Wait this long after the trigger point before firing."
+    )
+
+    @model_validator(mode="after")
+    def _stagnation_needs_a_period(self) -> EscalationRule:
+        if self.trigger is Trigger.stagnation and not self.stagnation_after:
+            raise ValueError("a stagnation rule needs `stagnation_after`, e.g. `5 working days`")
+        if self.trigger is not Trigger.stagnation and self.stagnation_after:
+            raise ValueError("`stagnation_after` only applies to stagnation rules")
+        return self
+
+
 class TaskDefinition(DefinitionModel):
     """A specific activity done as part of a case."""
 
@@ -159,6 +240,9 @@ class TaskDefinition(DefinitionModel):
         default=(), description="What a person records on completion."
     )
     sla: SlaDefinition | None = Field(default=None, description="The task's SLA, if any.")
+    escalations: tuple[EscalationRule, ...] = Field(
+        default=(), description="Escalation rules of the task's SLA and activity."
+    )
 
     @field_validator("depends_on", mode="before")
     @classmethod
@@ -197,6 +281,14 @@ class ProvisionType(DefinitionModel):
     calendar: str = Field(default="24x7", description="Calendar the type's SLAs are counted in.")
     may_be_held: bool = Field(default=True, description="Whether cases may be paused.")
     sla: SlaDefinition | None = Field(default=None, description="The case SLA, if any.")
+    escalations: tuple[EscalationRule, ...] = Field(
+        default=(), description="Escalation rules of the case SLA and activity."
+    )
+    resolved_calendar: CalendarDefinition | None = Field(
+        default=None,
+        description="Filled in by the loader: the definition of `calendar`, so that a case "
+        "keeps counting in the calendar it opened with. Do not write it by hand.",
+    )
     tasks: tuple[TaskDefinition, ...] = Field(description="The tasks the type comprises.")
     outcomes: tuple[Outcome, ...] = Field(
         default=(), description="Outcomes a case of this type may be closed with."

@@ -129,7 +129,10 @@ def list_calendars(definitions_dir: DefinitionsOption = None, as_json: JsonOptio
     """Show the calendars in the definitions."""
     catalog = _load(definitions_dir)
     if as_json:
-        typer.echo(json.dumps(catalog.model_dump(mode="json")["calendars"], indent=2))
+        listed = catalog.model_dump(
+            mode="json", exclude={"calendars": {"__all__": {"bank_holiday_dates"}}}
+        )
+        typer.echo(json.dumps(listed["calendars"], indent=2))
         return
     table = Table(title="Calendars")
     table.add_column("Id", no_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -112,6 +113,8 @@ def show(
         f"[bold]{view['case_ref']}[/] · {state.provision_type.name} · tenant {view['tenant_ref']}"
         f" · owner {view['owner']} · [bold]{view['status']}[/]"
         + (f" · outcome {view['outcome']}" if view["outcome"] else "")
+        + f" · priority {view['priority']} · SLA {view['sla_state']}"
+        + (" · [yellow]paused[/]" if view["paused"] else "")
     )
     table = Table("Task", "Name", "Status", "Owner", "Waits for / outcome")
     for task in view["tasks"]:
@@ -120,6 +123,30 @@ def show(
         )
         table.add_row(task["key"], task["name"], task["status"], task["owner"], extra)
     console.print(table)
+    if view["clocks"]:
+        clocks = Table("Clock", "Target", "Started", "Warning at", "Due at", "State", title="SLA")
+        for c in view["clocks"]:
+            clocks.add_row(
+                c["clock"],
+                c["target"] + (" (revised)" if c["revised"] else ""),
+                _short(c["started_at"]),
+                _short(c["warning_at"]),
+                _short(c["due_at"]),
+                c["state"],
+            )
+        console.print(clocks)
+    if view["escalations"]:
+        fired = Table("When", "Clock", "Rule", "Trigger", "#", "Template", title="Escalations")
+        for f in view["escalations"]:
+            fired.add_row(
+                _short(f["fired_at"]),
+                f["subject"],
+                f["rule"],
+                f["trigger"],
+                str(f["occurrence"]),
+                f["template"],
+            )
+        console.print(fired)
     log = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
     for entry in state.log:
         log.add_row(
@@ -137,6 +164,10 @@ def show(
             f"from {rejected.by}: {rejected.reason}"
         )
     console.print(f"Temporal UI: {view['url']}")
+
+
+def _short(instant: str | None) -> str:
+    return instant[:16].replace("T", " ") if instant else ""
 
 
 def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
@@ -164,9 +195,31 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
                 "resolved_at": task.resolved_at.isoformat() if task.resolved_at else None,
             }
         )
+    now = datetime.now(UTC)
+    clocks = [
+        {
+            "clock": c.subject,
+            "name": c.name,
+            "calendar": c.calendar,
+            "target": str(c.target),
+            "warning": str(c.warning) if c.warning else None,
+            "started_at": c.started_at.isoformat(),
+            "warning_at": c.warning_at.isoformat() if c.warning_at else None,
+            "due_at": c.due_at.isoformat(),
+            "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
+            "state": c.state.value,
+            "revised": c.revised,
+        }
+        for c in case.clocks(now)
+    ]
     return {
         "case_ref": state.case_ref,
         "workflow_id": workflow_id_for(state.case_ref),
+        "priority": state.priority,
+        "sla_state": case.sla_state(now).value,
+        "paused": state.paused,
+        "clocks": clocks,
+        "escalations": [f.model_dump(mode="json") for f in state.firings],
         "type": t.id,
         "type_name": t.name,
         "type_version": state.type_version,
@@ -394,6 +447,80 @@ def close(
     result = _call(
         lambda cases: cases.close_case(
             case_ref, outcome=outcome, reason=reason, by=by or current_user()
+        )
+    )
+    _report(result, json_out)
+
+
+@app.command()
+def pause(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. 'tenant in hospital'.")],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Pause every clock of a case; nothing escalates until it is resumed."""
+    result = _call(lambda cases: cases.pause_case(case_ref, reason=reason, by=by or current_user()))
+    _report(result, json_out)
+
+
+@app.command()
+def resume(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Resume a paused case; every due point moves on by the paused working time."""
+    result = _call(lambda cases: cases.resume_case(case_ref, by=by or current_user()))
+    _report(result, json_out)
+
+
+@app.command()
+def hold(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    reason: Annotated[str, typer.Option("--reason")],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Hold one task: its clock stops and its escalations wait."""
+    result = _call(
+        lambda cases: cases.hold_task(case_ref, task, reason=reason, by=by or current_user())
+    )
+    _report(result, json_out)
+
+
+@app.command()
+def release(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Release a held task."""
+    result = _call(lambda cases: cases.release_task(case_ref, task, by=by or current_user()))
+    _report(result, json_out)
+
+
+@app.command()
+def revise(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    clock: Annotated[str, typer.Argument(metavar="CLOCK", help="`case` or a task key.")],
+    due: Annotated[str, typer.Option("--due", help="New target, ISO 8601 with offset.")],
+    reason: Annotated[str, typer.Option("--reason")],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Override a calculated target where the SLA allows revision; the reason is logged."""
+    try:
+        due_at = datetime.fromisoformat(due)
+    except ValueError:
+        fail(f'--due "{due}" is not a date and time; write e.g. 2026-12-01T17:00+00:00.')
+    if due_at.tzinfo is None:
+        fail(f'--due "{due}" needs its UTC offset, e.g. 2026-12-01T17:00+00:00.')
+    result = _call(
+        lambda cases: cases.revise_target(
+            case_ref, clock, due_at=due_at, reason=reason, by=by or current_user()
         )
     )
     _report(result, json_out)

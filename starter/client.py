@@ -33,7 +33,12 @@ from workflows.messages import (
     CancelTask,
     CloseCase,
     CompleteTask,
+    HoldTask,
+    PauseCase,
+    ReleaseTask,
     RequestResult,
+    ResumeCase,
+    ReviseTarget,
     StartCase,
     UndoCompletion,
     workflow_id_for,
@@ -267,6 +272,38 @@ class CaseClient:
     ) -> RequestResult:
         request = CloseCase(outcome=outcome, reason=reason, by=by)
         return await self._update(case_ref, SupportCaseWorkflow.close_case, request)
+
+    async def pause_case(self, case_ref: str, *, reason: str, by: str = "starter") -> RequestResult:
+        """Stop every clock of the case (tenant in hospital, awaiting a partner agency)."""
+        request = PauseCase(reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.pause_case, request)
+
+    async def resume_case(self, case_ref: str, *, by: str = "starter") -> RequestResult:
+        return await self._update(case_ref, SupportCaseWorkflow.resume_case, ResumeCase(by=by))
+
+    async def hold_task(
+        self, case_ref: str, task: str, *, reason: str, by: str = "starter"
+    ) -> RequestResult:
+        request = HoldTask(task=task, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.hold_task, request)
+
+    async def release_task(self, case_ref: str, task: str, *, by: str = "starter") -> RequestResult:
+        request = ReleaseTask(task=task, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.release_task, request)
+
+    async def revise_target(
+        self,
+        case_ref: str,
+        clock: str,
+        *,
+        due_at: datetime,
+        reason: str,
+        by: str = "starter",
+    ) -> RequestResult:
+        """Override a calculated target (where its SLA allows revision); `clock` is `case`
+        or a task key."""
+        request = ReviseTarget(clock=clock, due_at=due_at, reason=reason, by=by)
+        return await self._update(case_ref, SupportCaseWorkflow.revise_target, request)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from activities.database.engine import create_engine, session_factory
 from activities.database.settings import database_url
 from activities.register import RegisterActivities
 from workflows.case_workflow import SupportCaseWorkflow
+from workflows.sandbox import workflow_runner
 
 from .client import CaseClient, CaseRefused
 from .settings import Settings
@@ -42,6 +43,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=case_activities(sessions),
+        workflow_runner=workflow_runner(),
     )
 
 

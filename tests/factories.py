@@ -132,3 +132,68 @@ def referral_type(**overrides: object) -> ProvisionType:
     }
     data.update(overrides)
     return ProvisionType.model_validate(data)
+
+
+def sla_type(**overrides: object) -> ProvisionType:
+    """Around-the-clock SLAs in minutes, with a warning, a breach chain and stagnation.
+
+    contact (5 min target, warning 1 min before) -> review (lag 2 min after contact)
+    """
+    data: dict[str, object] = {
+        "id": "sla-check",
+        "name": "SLA check",
+        "category": "assessment",
+        "audience": "internal",
+        "may_be_held": True,
+        "sla": {"target": "60 minutes", "warning": "10 minutes", "allows_revision": True},
+        "escalations": [
+            {
+                "id": "case-breach",
+                "trigger": "breach",
+                "template": "case-sla-breach",
+                "notify": {"owner": True, "owner_manager": True},
+            },
+            {
+                "id": "quiet",
+                "trigger": "stagnation",
+                "stagnation_after": "30 minutes",
+                "template": "stagnation-nudge",
+            },
+        ],
+        "tasks": [
+            {
+                "id": "contact",
+                "name": "Contact",
+                "sla": {"target": "5 minutes", "warning": "1 minute"},
+                "escalations": [
+                    {"id": "warn", "trigger": "warning", "template": "task-sla-warning"},
+                    {
+                        "id": "breach",
+                        "trigger": "breach",
+                        "template": "task-sla-breach",
+                        "notify": {"owner": True, "owner_manager": True},
+                        "raise_priority": "high",
+                        "repeat": {"every": "1 minute", "times": 2},
+                        "follow_on": [
+                            {
+                                "id": "panel",
+                                "after": "3 minutes",
+                                "template": "safeguarding-escalation",
+                                "notify": {"owner": False, "groups": ["safeguarding-panel"]},
+                                "reassign_to": "safeguarding-lead",
+                                "raise_priority": "urgent",
+                            }
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": "review",
+                "name": "Review",
+                "depends_on": [{"task": "contact", "lag": "2 minutes"}],
+            },
+        ],
+        "outcomes": [],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)

@@ -1,16 +1,19 @@
 """The durable shell around one support provision case.
 
-The rules live in `casemodel.Case`; this class feeds it requests (updates, signals) with
-the workflow's own clock and carries out what follows: search attributes and UI details
-now, activities later. Refusals are raised as `ApplicationError`s whose `type` is the
+The rules live in `casemodel.Case`; this class feeds it requests (updates, signals) and
+the passing of time, with the workflow's own clock, and carries out what follows: search
+attributes and UI details, the case register, escalation notices. It keeps one timer, for
+the earliest thing due anywhere in the case, and moves it only when that instant changes.
+Refusals are raised as `ApplicationError`s whose `type` is the
 rule's code, so callers see the rule's own message and no workflow task ever fails
 because a caller asked for something the case does not allow.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -18,7 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import RECORD_CASE_CHANGES, RegisterUpdate
+    from activities.contracts import NOTIFY_ESCALATION, RECORD_CASE_CHANGES, RegisterUpdate
     from casemodel.case import Case
     from casemodel.errors import CaseRuleError
     from casemodel.state import CaseState, CaseStatus, CaseSummary, LogEntry
@@ -31,10 +34,16 @@ with workflow.unsafe.imports_passed_through():
         CancelTask,
         CloseCase,
         CompleteTask,
+        HoldTask,
+        PauseCase,
+        ReleaseTask,
         RequestResult,
+        ResumeCase,
+        ReviseTarget,
         StartCase,
         UndoCompletion,
     )
+    from .notices import notice_for
 
 T = TypeVar("T")
 
@@ -46,6 +55,17 @@ REGISTER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=2),
+)
+
+
+SLA_PATCH = "sla-clocks"
+"""Histories recorded before SLA clocks existed replay without timers or SLA attributes."""
+
+# A notice must reach its recipients however long the mail server is away.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
 )
 
 
@@ -73,19 +93,38 @@ class SupportCaseWorkflow:
         self._changed = True
         self._recorded_seq = 0
         self._shown_attributes: tuple[Any, ...] = ()
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
+        self._keeps_time = False
 
     @workflow.run
     async def run(self, start: StartCase) -> CaseSummary:
         keeps_register = workflow.patched(REGISTER_PATCH)
+        self._keeps_time = workflow.patched(SLA_PATCH)
         while True:
-            await workflow.wait_condition(lambda: self._changed)
+            await workflow.wait_condition(lambda: self._changed or self._timer_done())
             self._changed = False
+            if self._timer_done():
+                self._timer, self._timer_at = None, None
+            fired = self._case.tick(workflow.now()) if self._keeps_time else []
             self._show()
             if keeps_register:
                 await self._record()
-            # Requests may have arrived while the register was written: go round again.
+            for firing in fired:
+                await workflow.execute_activity(
+                    NOTIFY_ESCALATION,
+                    notice_for(self._case, firing, workflow.info().workflow_id, workflow.now()),
+                    start_to_close_timeout=timedelta(minutes=1),
+                    retry_policy=NOTIFY_RETRY,
+                    summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
+                )
+            # Requests may have arrived while activities ran: go round again.
             if self._case.state.status is not CaseStatus.open and not self._changed:
                 break
+            if self._keeps_time:
+                self._arm_timer()
+        if self._timer is not None:
+            self._timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(self._case.state)
 
@@ -176,6 +215,62 @@ class SupportCaseWorkflow:
     def _validate_close_case(self, request: CloseCase) -> None:
         _refuse(lambda: self._case.check_close(request.outcome))
 
+    @workflow.update
+    def pause_case(self, request: PauseCase) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.pause(reason=request.reason, by=request.by, now=now)
+        )
+
+    @pause_case.validator
+    def _validate_pause_case(self, request: PauseCase) -> None:
+        _refuse(self._case.check_pause)
+
+    @workflow.update
+    def resume_case(self, request: ResumeCase) -> RequestResult:
+        return self._apply(lambda now: self._case.resume(by=request.by, now=now))
+
+    @resume_case.validator
+    def _validate_resume_case(self, request: ResumeCase) -> None:
+        _refuse(self._case.check_resume)
+
+    @workflow.update
+    def hold_task(self, request: HoldTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.hold_task(
+                request.task, reason=request.reason, by=request.by, now=now
+            )
+        )
+
+    @hold_task.validator
+    def _validate_hold_task(self, request: HoldTask) -> None:
+        _refuse(lambda: self._case.check_hold(request.task))
+
+    @workflow.update
+    def release_task(self, request: ReleaseTask) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.release_task(request.task, by=request.by, now=now)
+        )
+
+    @release_task.validator
+    def _validate_release_task(self, request: ReleaseTask) -> None:
+        _refuse(lambda: self._case.check_release(request.task))
+
+    @workflow.update
+    def revise_target(self, request: ReviseTarget) -> RequestResult:
+        return self._apply(
+            lambda now: self._case.revise_target(
+                request.clock,
+                due_at=request.due_at,
+                reason=request.reason,
+                by=request.by,
+                now=now,
+            )
+        )
+
+    @revise_target.validator
+    def _validate_revise_target(self, request: ReviseTarget) -> None:
+        _refuse(lambda: self._case.check_revise(request.clock, request.due_at, request.reason))
+
     # -- signals -----------------------------------------------------------------------
 
     @workflow.signal
@@ -221,10 +316,27 @@ class SupportCaseWorkflow:
         )
         self._recorded_seq = update.last_seq
 
+    def _timer_done(self) -> bool:
+        return self._timer is not None and self._timer.done()
+
+    def _arm_timer(self) -> None:
+        """Sleep until the earliest thing due; keep the running timer if that has not moved."""
+        due = self._case.next_due(workflow.now())
+        at = due[0] if due else None
+        if at == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, at
+        if due is None or at is None:
+            return
+        delay = max(at - workflow.now(), timedelta(milliseconds=1))
+        self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
+
     def _show(self) -> None:
         state = self._case.state
         t = state.provision_type
-        values = (
+        values: tuple[tuple[Any, Any], ...] = (
             (sa.PROVISION_TYPE, t.id),
             (sa.CATEGORY, t.category.value),
             (sa.OWNER, state.owner),
@@ -232,8 +344,13 @@ class SupportCaseWorkflow:
             (sa.CASE_STATUS, state.status.value),
             (sa.OPEN_TASKS, state.open_task_count()),
         )
+        if self._keeps_time:
+            values += (
+                (sa.SLA_STATE, self._case.sla_state(workflow.now()).value),
+                (sa.PRIORITY, state.priority),
+            )
         # History grows with what changes, not with every request.
         if values != self._shown_attributes:
             workflow.upsert_search_attributes([key.value_set(value) for key, value in values])
             self._shown_attributes = values
-        workflow.set_current_details(details.task_table(state))
+        workflow.set_current_details(details.task_table(self._case, workflow.now()))

@@ -7,6 +7,7 @@ to the case log.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -78,3 +79,30 @@ class RequestResult(BaseModel):
     case_ref: str
     case_status: CaseStatus
     changes: list[LogEntry]
+
+
+class PauseCase(BaseModel):
+    reason: str
+    by: str = "unknown"
+
+
+class ResumeCase(BaseModel):
+    by: str = "unknown"
+
+
+class HoldTask(BaseModel):
+    task: str
+    reason: str
+    by: str = "unknown"
+
+
+class ReleaseTask(BaseModel):
+    task: str
+    by: str = "unknown"
+
+
+class ReviseTarget(BaseModel):
+    clock: str = Field(description="`case`, or the key of a task.")
+    due_at: datetime
+    reason: str
+    by: str = "unknown"

@@ -14,8 +14,10 @@ OWNER = SearchAttributeKey.for_keyword("CaseOwner")
 TENANT = SearchAttributeKey.for_keyword("TenantRef")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 OPEN_TASKS = SearchAttributeKey.for_int("OpenTaskCount")
+SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
+PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
 
-ALL = (PROVISION_TYPE, CATEGORY, OWNER, TENANT, CASE_STATUS, OPEN_TASKS)
+ALL = (PROVISION_TYPE, CATEGORY, OWNER, TENANT, CASE_STATUS, OPEN_TASKS, SLA_STATE, PRIORITY)
 
 
 def cli_flags() -> list[str]:

@@ -206,3 +206,8 @@ class CaseEvent(Base):
     by: Mapped[str] = mapped_column(String(200))
     task_key: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text)
+
+
+# The outbox is declared in its own module; importing it here puts its table on
+# `Base.metadata` wherever the models are loaded (migrations, drift checks, tests).
+from . import notifications as _notifications  # noqa: E402, F401

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
 
 from activities.database.directory import default_directory_file
+from activities.database.migrate import head_revision
 from definitions.loader import default_definitions_dir
 from starter import cli_db, cli_directory, cli_publish
 from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
@@ -45,7 +46,7 @@ def run(database_url: str, sessions: async_sessionmaker[AsyncSession]):
 def test_upgrade_on_a_current_database_says_there_is_nothing_to_do(run):
     result = run("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "is up to date (revision 0001); nothing to do." in result.stdout
+    assert f"is up to date (revision {head_revision()}); nothing to do." in result.stdout
 
 
 def test_an_unreachable_database_is_one_line_and_exit_1():

@@ -1,0 +1,161 @@
+"""The notification outbox: one row per message to one recipient, written before sending.
+
+Every notification is recorded here whether or not it is mailed, so the outbox is
+always a channel. A row's ``idempotency_key`` (``<notice key>:<address>``) is unique and
+rows are inserted with ON CONFLICT DO NOTHING, so a retried activity or a replayed
+workflow finds the row it wrote the first time and never records or sends it twice.
+
+Status: ``pending`` (waiting to be mailed) → ``sent``; ``failed`` when retrying cannot
+help (nobody to send to, a template that does not render, an address the mail server
+refuses); ``recorded`` when no mail server is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import ID, Base
+from .settings import UnsupportedDatabase
+
+PENDING, SENT, FAILED, RECORDED = "pending", "sent", "failed", "recorded"
+EMAIL, OUTBOX = "email", "outbox"
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index(None, "notice_key"),
+        Index(None, "case_ref", "created_at"),
+        Index(None, "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(700))
+    notice_key: Mapped[str] = mapped_column(String(300))  # the firing: all its rows
+    case_ref: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(200))
+    trigger: Mapped[str] = mapped_column(String(32))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    task_key: Mapped[str | None] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(ID)
+    recipient_id: Mapped[str | None] = mapped_column(ID)
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    recipient_address: Mapped[str | None] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class NotificationRow(BaseModel):
+    """A notification as the outbox holds it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    idempotency_key: str
+    notice_key: str
+    case_ref: str
+    rule: str
+    trigger: str
+    occurrence: int
+    task_key: str | None
+    template: str
+    recipient_id: str | None
+    recipient_name: str | None
+    recipient_address: str | None
+    channel: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+async def record(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert each row unless its idempotency key is already there; how many were new."""
+    insert = _insert_for(session)
+    added = 0
+    for row in rows:
+        stmt = (
+            insert(Notification.__table__)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(Notification.__table__.c.id)
+        )
+        if (await session.execute(stmt)).scalar_one_or_none() is not None:
+            added += 1
+    return added
+
+
+async def for_notice(session: AsyncSession, notice_key: str) -> list[NotificationRow]:
+    """Every row of one escalation firing, in the order they were recorded."""
+    query = select(Notification).where(Notification.notice_key == notice_key)
+    rows = await session.scalars(query.order_by(Notification.id))
+    return [NotificationRow.model_validate(r) for r in rows.all()]
+
+
+async def mark_sent(session: AsyncSession, row_id: int, at: datetime) -> None:
+    await _attempted(session, row_id, status=SENT, sent_at=at, last_error=None)
+
+
+async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
+    """Give up on a row: retrying cannot deliver it."""
+    await _attempted(session, row_id, status=FAILED, last_error=error)
+
+
+async def note_attempt_failed(session: AsyncSession, row_id: int, error: str) -> None:
+    """Keep a row pending after a failed attempt, with what went wrong."""
+    await _attempted(session, row_id, last_error=error)
+
+
+async def list_notifications(
+    session: AsyncSession,
+    case_ref: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[NotificationRow]:
+    """The outbox, newest first, filtered by case and status when given."""
+    query = select(Notification)
+    if case_ref is not None:
+        query = query.where(Notification.case_ref == case_ref)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    return [NotificationRow.model_validate(r) for r in (await session.scalars(query)).all()]
+
+
+async def _attempted(session: AsyncSession, row_id: int, **values: Any) -> None:
+    stmt = (
+        update(Notification)
+        .where(Notification.id == row_id)
+        .values(attempts=Notification.attempts + 1, **values)
+    )
+    await session.execute(stmt)
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which offers ON CONFLICT on both databases we run on."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise UnsupportedDatabase(f"the outbox runs on PostgreSQL or SQLite, not {name}")

@@ -1,0 +1,173 @@
+"""The escalation activity: tell each recipient once, through the outbox and by mail.
+
+Register an instance's bound method on the worker:
+``Worker(..., activities=[notifications.notify_escalation])``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.errors import MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import TemplateError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.contracts import NOTIFY_ESCALATION, EscalationNotice, NotificationResult
+from activities.database import notifications as outbox
+from activities.mailer import Mailer, MailRejected, MailUnavailable
+from activities.recipients import Recipient, resolve_recipients
+from activities.templates import RenderedMessage, TemplateStore, UnknownTemplate, build_context
+
+
+class NotificationActivities:
+    """Escalation notices in, rows in the outbox and mail out.
+
+    Retrying can fix a mail server that is down or a database that is busy, so those
+    raise and Temporal retries with the workflow's backoff. It cannot fix an owner with
+    no address, a template that does not render or a mailbox the server refuses, so each
+    of those is recorded as a ``failed`` row with the reason: visible in
+    ``support-provision notifications list``, never silently lost, never blocking the case.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        templates: TemplateStore,
+        mailer: Mailer | None,
+        ui_url: str,
+        namespace: str,
+    ) -> None:
+        self._sessions = sessions
+        self._templates = templates
+        self._mailer = mailer
+        self._ui_url = ui_url.rstrip("/")
+        self._namespace = namespace
+
+    def case_url(self, workflow_id: str) -> str:
+        """The case in the Temporal UI."""
+        return f"{self._ui_url}/namespaces/{quote(self._namespace, safe='')}/workflows/" + quote(
+            workflow_id, safe=""
+        )
+
+    @activity.defn(name=NOTIFY_ESCALATION)
+    async def notify_escalation(self, notice: EscalationNotice) -> NotificationResult:
+        """Record one notification per recipient, then mail those still pending.
+
+        Every row is written and committed before anything is sent, keyed
+        ``<notice.key>:<address>``, so a retry finds the rows of the first attempt and
+        sends only those not yet marked ``sent``. One window is unavoidable: the server has
+        accepted a message but the row is not yet marked ``sent`` when the worker dies.
+        The retry then sends it again, with the same ``Message-ID`` (derived from the
+        idempotency key), so a receiving server or mail client can drop the duplicate.
+        """
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            resolution = await resolve_recipients(session, notice.recipients, notice.owner)
+            rows = [self._row(notice, recipient, now) for recipient in resolution.recipients]
+            for unreached in resolution.unreached:
+                nobody = Recipient(unreached.what, unreached.what, "", "nobody")
+                row = self._row(notice, nobody, now, key=f"{notice.key}:{unreached.what}")
+                rows.append({**row, "status": outbox.FAILED, "last_error": unreached.reason})
+            recorded = await outbox.record(session, rows)
+        async with self._sessions() as session:
+            stored = await outbox.for_notice(session, notice.key)
+        sent = 0
+        if self._mailer is not None:
+            for row in stored:
+                if row.status == outbox.PENDING:
+                    sent += await self._send(self._mailer, row)
+        return NotificationResult(
+            recorded=recorded,
+            sent=sent,
+            recipients=[r.recipient_address for r in stored if r.recipient_address],
+        )
+
+    def _row(
+        self, notice: EscalationNotice, recipient: Recipient, now: datetime, key: str | None = None
+    ) -> dict[str, Any]:
+        message, error = self._render(notice, recipient)
+        status = outbox.PENDING if self._mailer else outbox.RECORDED
+        return {
+            "idempotency_key": key or f"{notice.key}:{recipient.email.lower()}",
+            "notice_key": notice.key,
+            "case_ref": notice.case_ref,
+            "rule": notice.rule,
+            "trigger": notice.trigger,
+            "occurrence": notice.occurrence,
+            "task_key": notice.task_key,
+            "template": notice.template,
+            "recipient_id": recipient.id,
+            "recipient_name": recipient.name,
+            "recipient_address": recipient.email or None,
+            "channel": outbox.EMAIL if self._mailer else outbox.OUTBOX,
+            "subject": message.subject if message else "",
+            "body_text": message.text if message else "",
+            "body_html": message.html if message else None,
+            "status": outbox.FAILED if error else status,
+            "attempts": 0,
+            "last_error": error,
+            "created_at": now,
+            "sent_at": None,
+        }
+
+    def _render(
+        self, notice: EscalationNotice, recipient: Recipient
+    ) -> tuple[RenderedMessage | None, str | None]:
+        context = build_context(notice, recipient, self.case_url(notice.workflow_id))
+        try:
+            return self._templates.render(notice.template, context), None
+        except UnknownTemplate as error:
+            return None, str(error)
+        except (TemplateError, TypeError, ValueError) as error:
+            return None, f"template {notice.template!r} did not render: {error}"
+
+    async def _send(self, mailer: Mailer, row: outbox.NotificationRow) -> int:
+        """Mail one pending row; 1 if it was sent, 0 if the server refused it for good."""
+        try:
+            message = compose(row, mailer)
+        except (ValueError, LookupError, MessageError) as error:
+            return await self._give_up(row, f"not a usable address: {error or 'empty'}")
+        try:
+            await mailer.send(message)
+        except MailRejected as error:
+            return await self._give_up(row, str(error))
+        except MailUnavailable as error:
+            async with self._sessions.begin() as session:
+                await outbox.note_attempt_failed(session, row.id, str(error))
+            raise
+        async with self._sessions.begin() as session:
+            await outbox.mark_sent(session, row.id, datetime.now(UTC))
+        return 1
+
+    async def _give_up(self, row: outbox.NotificationRow, error: str) -> int:
+        activity.logger.warning("notification %s not sent: %s", row.idempotency_key, error)
+        async with self._sessions.begin() as session:
+            await outbox.mark_failed(session, row.id, error)
+        return 0
+
+
+def compose(row: outbox.NotificationRow, mailer: Mailer) -> EmailMessage:
+    """The email of an outbox row; its Message-ID depends only on the idempotency key."""
+    message = EmailMessage()
+    message["Subject"] = row.subject
+    message["From"] = mailer.sender
+    message["To"] = Address(row.recipient_name or "", addr_spec=row.recipient_address or "")
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = message_id(row.idempotency_key, mailer.domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+def message_id(idempotency_key: str, domain: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"<{digest}.notification@{domain}>"

@@ -1,0 +1,365 @@
+"""Communication templates: Jinja files rendered with the case, task, SLA and recipient.
+
+A template ``<id>`` is up to three files in ``<definitions dir>/templates/``:
+``<id>.subject.j2`` (one line), ``<id>.text.j2`` (plain text body) and, optionally,
+``<id>.html.j2`` (HTML body, autoescaped). Files whose names start with ``_`` are shared
+pieces for ``{% include %}``, not templates.
+
+Templates are rendered in Jinja's sandbox (they are configuration, not code) with
+`StrictUndefined`, so a misspelt variable is an error rather than an empty gap in a
+message. `check_templates` renders every template with a case-level and a task-level
+sample when the definitions are validated, so that error is found then, with file and
+line, not when a breach fires at 3 a.m. Because a template may be named by a case rule as
+well as by a task rule, it must render for both: guard task details with
+``{% if task %}``.
+
+Context: ``case`` {ref, tenant_ref, type, type_name, owner, status, priority, url};
+``task`` {key, name, owner} or none; ``sla`` {clock, calendar, target, warning,
+started_at, warning_at, due_at, state} or none; ``escalation`` {rule, trigger,
+occurrence, fired_at}; ``recipient`` {id, name, email, kind}. Times are aware datetimes;
+the ``date`` and ``datetime`` filters show them in UK time, e.g. ``Tue 24 Nov 2026, 14:00``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import missing
+
+from activities.contracts import EscalationNotice, Recipients, SlaFigures
+from activities.recipients import Recipient
+
+TEMPLATES_DIR = "templates"
+UK = ZoneInfo("Europe/London")
+PARTS = ("subject", "text", "html")
+CONTEXT_VARIABLES = ("case", "task", "sla", "escalation", "recipient")
+
+_FILE = re.compile(r"^(?P<id>[^_.][^.]*)\.(?P<part>subject|text|html)\.j2$")
+
+
+def templates_dir(definitions_dir: Path) -> Path:
+    """Where the templates of a definitions directory live."""
+    return Path(definitions_dir) / TEMPLATES_DIR
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """Something wrong with a template; ``file`` is relative to the definitions directory
+    (``templates/x.text.j2``), or the place that names a missing template."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class UnknownTemplate(LookupError):
+    """No template with this id has both a subject and a text file."""
+
+    def __init__(self, template_id: str, known: Iterable[str]) -> None:
+        self.template_id = template_id
+        hint = _did_you_mean(template_id, known)
+        super().__init__(f"there is no template {template_id!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class TemplateStore:
+    """The templates in ``directory`` (the ``templates`` folder itself)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._env = SandboxedEnvironment(
+            loader=FileSystemLoader(self.directory),
+            undefined=_StrictUndefined,
+            autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self._env.filters["date"] = format_date
+        self._env.filters["datetime"] = format_datetime
+
+    def files(self) -> dict[str, dict[str, str]]:
+        """Template files by id and part (``subject``, ``text``, ``html``)."""
+        found: dict[str, dict[str, str]] = {}
+        if self.directory.is_dir():
+            for path in sorted(self.directory.iterdir()):
+                if match := _FILE.match(path.name):
+                    found.setdefault(match["id"], {})[match["part"]] = path.name
+        return found
+
+    def template_ids(self) -> list[str]:
+        """Ids that have at least one template file, sorted."""
+        return sorted(self.files())
+
+    def render(self, template_id: str, context: Mapping[str, Any]) -> RenderedMessage:
+        """The message of ``template_id`` for ``context``; `UnknownTemplate` if it lacks a
+        subject or text file, a `jinja2.TemplateError` if it does not render."""
+        parts = self.files().get(template_id, {})
+        if "subject" not in parts or "text" not in parts:
+            raise UnknownTemplate(template_id, self.template_ids())
+        subject = self._env.get_template(parts["subject"]).render(context)
+        text = self._env.get_template(parts["text"]).render(context)
+        html = self._env.get_template(parts["html"]).render(context) if "html" in parts else None
+        return RenderedMessage(" ".join(subject.split()), text.strip() + "\n", html)
+
+
+# --- context --------------------------------------------------------------------------
+
+
+def build_context(notice: EscalationNotice, recipient: Recipient, case_url: str) -> dict[str, Any]:
+    """What a template sees for one recipient of one escalation."""
+    task = None
+    if notice.task_key is not None:
+        task = {"key": notice.task_key, "name": notice.task_name or notice.task_key}
+        task["owner"] = notice.owner
+    sla = None
+    if notice.sla is not None:
+        sla = {
+            name: _aware(value) if isinstance(value, datetime) else value
+            for name, value in notice.sla.model_dump().items()
+        }
+    return {
+        "case": {
+            "ref": notice.case_ref,
+            "tenant_ref": notice.tenant_ref,
+            "type": notice.provision_type,
+            "type_name": notice.provision_type_name,
+            "owner": notice.case_owner,
+            "status": notice.case_status,
+            "priority": notice.priority,
+            "url": case_url,
+        },
+        "task": task,
+        "sla": sla,
+        "escalation": {
+            "rule": notice.rule,
+            "trigger": notice.trigger,
+            "occurrence": notice.occurrence,
+            "fired_at": _aware(notice.fired_at),
+        },
+        "recipient": {
+            "id": recipient.id,
+            "name": recipient.name,
+            "email": recipient.email,
+            "kind": recipient.kind,
+        },
+    }
+
+
+def sample_notice(task_level: bool) -> EscalationNotice:
+    """A realistic escalation, for checking and previewing templates."""
+    started = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    return EscalationNotice(
+        key=f"SP-2026-000123:{'home-visit' if task_level else 'case'}:sample:1",
+        case_ref="SP-2026-000123",
+        workflow_id="case-SP-2026-000123",
+        tenant_ref="TEN-004512",
+        provision_type="tenancy-sustainment-assessment",
+        provision_type_name="Tenancy sustainment assessment",
+        case_owner="tom-bennett",
+        case_status="open",
+        priority="high",
+        rule="sample-warning",
+        trigger="warning",
+        fired_at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+        task_key="home-visit" if task_level else None,
+        task_name="Home visit" if task_level else None,
+        owner="tom-bennett",
+        sla=SlaFigures(
+            clock="home-visit" if task_level else "case",
+            calendar="england-and-wales",
+            target="10 working days",
+            warning="2 working days",
+            started_at=started,
+            warning_at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+            due_at=datetime(2026, 11, 24, 14, 0, tzinfo=UTC),
+            state="warning",
+        ),
+        template="sample",
+        recipients=Recipients(owner=True),
+    )
+
+
+def sample_context(task_level: bool) -> dict[str, Any]:
+    """The context of `sample_notice` for a sample person."""
+    recipient = Recipient(
+        "tom-bennett", "Tom Bennett", "tom.bennett@northfieldhomes.example.org", "person"
+    )
+    url = "http://localhost:8233/namespaces/default/workflows/case-SP-2026-000123"
+    return build_context(sample_notice(task_level), recipient, url)
+
+
+# --- filters --------------------------------------------------------------------------
+
+
+def format_datetime(value: datetime | None) -> str:
+    """``Tue 24 Nov 2026, 14:00`` in UK time; empty for none."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        raise TypeError(f"the datetime filter needs a date and time, not {type(value).__name__}")
+    local = _aware(value).astimezone(UK)
+    return f"{format_date(local)}, {local:%H:%M}"
+
+
+def format_date(value: date | None) -> str:
+    """``Tue 24 Nov 2026`` (in UK time for a datetime); empty for none."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _aware(value).astimezone(UK)
+    elif not isinstance(value, date):
+        raise TypeError(f"the date filter needs a date, not {type(value).__name__}")
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def _aware(value: datetime) -> datetime:
+    # Workflow time is UTC; a naive value can only have come from there.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# --- checking -------------------------------------------------------------------------
+
+
+def check_templates(
+    directory: Path, referenced: Iterable[tuple[str, str]] = ()
+) -> list[TemplateProblem]:
+    """Every problem in the templates of ``directory`` (the ``templates`` folder).
+
+    Each template file is rendered with a task-level and a case-level sample: syntax
+    errors, unknown variables and fields, and failing filters are reported with file and
+    line. ``referenced`` holds ``(where, template_id)`` pairs, e.g.
+    ``("types/x.yaml: tasks[2].escalations[0].template", "sla-warning")``; each id with
+    no template files is a problem at ``where``.
+    """
+    store = TemplateStore(directory)
+    prefix = f"{store.directory.name}/"
+    files = store.files()
+    problems = [
+        TemplateProblem(prefix + name, None, _BAD_NAME) for name in _misnamed(store.directory)
+    ]
+    for template_id, parts in files.items():
+        for part in ("subject", "text"):
+            if part not in parts:
+                message = f"template {template_id!r} has no {template_id}.{part}.j2"
+                problems.append(TemplateProblem(prefix + next(iter(parts.values())), None, message))
+        for part, name in parts.items():
+            problem = _render_problem(store, name, prefix, subject=part == "subject")
+            if problem is not None:
+                problems.append(problem)
+    for where, template_id in referenced:
+        if template_id not in files:
+            file, _, location = where.partition(": ")
+            message = f"there is no template {template_id!r}{_did_you_mean(template_id, files)}"
+            message += f"; expected {prefix}{template_id}.subject.j2 and {template_id}.text.j2"
+            message = f"{location}: {message}" if location else message
+            problems.append(TemplateProblem(file, None, message))
+    return problems
+
+
+_BAD_NAME = (
+    "not a template file name: use <id>.subject.j2, <id>.text.j2 or <id>.html.j2 "
+    "(or start the name of a shared piece with _)"
+)
+
+
+def _misnamed(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return [
+        path.name
+        for path in sorted(directory.iterdir())
+        if path.suffix == ".j2" and not path.name.startswith("_") and not _FILE.match(path.name)
+    ]
+
+
+def _render_problem(
+    store: TemplateStore, name: str, prefix: str, *, subject: bool
+) -> TemplateProblem | None:
+    """The first problem rendering ``name`` with the task-level, then the case-level sample."""
+    for task_level in (True, False):
+        try:
+            output = store._env.get_template(name).render(sample_context(task_level))
+        except TemplateSyntaxError as error:
+            file = Path(error.filename).name if error.filename else name
+            return TemplateProblem(prefix + file, error.lineno, f"syntax error: {error.message}")
+        except (TemplateError, TypeError, ValueError, AttributeError, LookupError) as error:
+            file, line = _template_frame(error, store.directory, name)
+            detail = error.message if isinstance(error, TemplateError) else str(error)
+            level = "task" if task_level else "case"
+            return TemplateProblem(
+                prefix + file, line, f"{detail} (for a {level}-level escalation)"
+            )
+        if subject and not output.strip():
+            return TemplateProblem(prefix + name, None, "the subject is empty")
+    return None
+
+
+def _template_frame(error: BaseException, directory: Path, name: str) -> tuple[str, int | None]:
+    """The innermost template file and line of ``error``'s traceback.
+
+    Jinja rewrites the traceback of a rendering error so that each template frame carries
+    the template's file name and source line; an included piece is its own frame.
+    """
+    root = directory.resolve()
+    found: tuple[str, int | None] = (name, None)
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = Path(frame.filename)
+        if path.suffix == ".j2" and path.resolve().parent == root:
+            found = (path.name, frame.lineno)
+    return found
+
+
+class _StrictUndefined(StrictUndefined):
+    """Strict, with messages that say what does exist, for configuration administrators."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        name, obj = self._undefined_name, self._undefined_obj
+        if self._undefined_hint or not isinstance(name, str):
+            return super()._undefined_message
+        if obj is missing:
+            hint = _did_you_mean(name, CONTEXT_VARIABLES)
+            return (
+                f"unknown variable {name!r}{hint}; the variables are {', '.join(CONTEXT_VARIABLES)}"
+            )
+        if obj is None:
+            return (
+                f"cannot read {name!r} of a variable that is none here (`task` is none for a "
+                "case-level escalation, `sla` when there is no clock): guard it with "
+                "{% if task %} or {% if sla %}"
+            )
+        if isinstance(obj, Mapping):
+            fields = ", ".join(sorted(obj))
+            return f"unknown field {name!r}{_did_you_mean(name, obj)}; the fields here are {fields}"
+        return super()._undefined_message
+
+
+def _did_you_mean(value: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

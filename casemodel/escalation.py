@@ -1,0 +1,147 @@
+"""Escalation schedules: which rule fires next, for what, and when.
+
+Nothing here is stored as a schedule. The next firing of every rule is worked out from the
+clocks and from the firings already recorded, so a pause, a completion or a revised target
+changes the picture at once, and a rule that was never reached leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from definitions.schema import EscalationAction, EscalationRule, FollowOnRule, Trigger
+
+from .calendars import Calendar
+from .sla import Clock, Interval, after
+
+
+class Firing(BaseModel):
+    """A rule that fired: recorded so it never fires twice for the same occurrence."""
+
+    key: str
+    subject: str
+    rule: str
+    trigger: str
+    occurrence: int
+    due_at: datetime
+    fired_at: datetime
+    template: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A rule's next firing."""
+
+    subject: str
+    path: str
+    action: EscalationAction
+    trigger: Trigger
+    occurrence: int
+    at: datetime
+
+    def key(self, case_ref: str) -> str:
+        return f"{case_ref}/{self.subject}/{self.path}#{self.occurrence}"
+
+    def describe(self) -> str:
+        what = "the case" if self.subject == "case" else self.subject
+        return f"{self.trigger.value} rule {self.path} of {what}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something escalations are about: the case, or one task instance."""
+
+    key: str
+    clock: Clock | None
+    rules: Sequence[EscalationRule]
+    last_activity: datetime
+    stops: list[Interval]
+
+
+def pending(subject: Subject, firings: Sequence[Firing], calendar: Calendar) -> Iterator[Pending]:
+    """The next firing of each of the subject's rules (and their follow-ons)."""
+    mine = [f for f in firings if f.subject == subject.key]
+    for rule in subject.rules:
+        base = _trigger_point(subject, rule, calendar)
+        if base is None:
+            continue
+        episode_start = subject.last_activity if rule.trigger is Trigger.stagnation else None
+        yield from _node(subject, rule, rule.id, rule.trigger, base, episode_start, mine, calendar)
+
+
+def _trigger_point(subject: Subject, rule: EscalationRule, calendar: Calendar) -> datetime | None:
+    if rule.trigger is Trigger.stagnation:
+        assert rule.stagnation_after is not None
+        base = after(calendar, subject.last_activity, rule.stagnation_after, subject.stops)
+    elif subject.clock is None:
+        return None
+    elif rule.trigger is Trigger.warning:
+        if subject.clock.warning_at is None:
+            return None
+        base = subject.clock.warning_at
+    else:
+        base = subject.clock.due_at
+    if rule.delay:
+        base = after(calendar, base, rule.delay, subject.stops)
+    return base
+
+
+def _node(
+    subject: Subject,
+    action: EscalationAction,
+    path: str,
+    trigger: Trigger,
+    first_at: datetime,
+    since: datetime | None,
+    firings: Sequence[Firing],
+    calendar: Calendar,
+) -> Iterator[Pending]:
+    done = [f for f in firings if f.rule == path]
+    episode = [f for f in done if since is None or f.fired_at >= since]
+    occurrence = len(done) + 1
+    if not episode:
+        yield Pending(subject.key, path, action, trigger, occurrence, first_at)
+        return
+    if action.repeat is not None and len(episode) <= action.repeat.times:
+        at = after(calendar, episode[-1].fired_at, action.repeat.every, subject.stops)
+        yield Pending(subject.key, path, action, trigger, occurrence, at)
+    parent_fired = episode[0].fired_at
+    for child in action.follow_on:
+        yield from _follow_on(subject, child, path, trigger, parent_fired, firings, calendar)
+
+
+def _follow_on(
+    subject: Subject,
+    child: FollowOnRule,
+    parent_path: str,
+    trigger: Trigger,
+    parent_fired: datetime,
+    firings: Sequence[Firing],
+    calendar: Calendar,
+) -> Iterator[Pending]:
+    at = after(calendar, parent_fired, child.after, subject.stops)
+    yield from _node(
+        subject,
+        child,
+        f"{parent_path}/{child.id}",
+        trigger,
+        at,
+        parent_fired,
+        firings,
+        calendar,
+    )
+
+
+def action_at(rules: Sequence[EscalationRule], path: str) -> EscalationAction | None:
+    """The rule or follow-on at `path` (`breach/panel`), as a firing records it."""
+    head, _, rest = path.partition("/")
+    current: EscalationAction | None = next((r for r in rules if r.id == head), None)
+    for part in rest.split("/") if rest else []:
+        if current is None:
+            return None
+        current = next((c for c in current.follow_on if c.id == part), None)
+    return current

@@ -1,0 +1,86 @@
+"""`support-provision notifications`: the outbox of escalation messages.
+
+Every notification is recorded before it is mailed, so `list` shows what was sent, what
+is waiting, what failed and why, and, when no mail server is configured, what would
+have been sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from activities.database.notifications import (
+    FAILED,
+    PENDING,
+    RECORDED,
+    SENT,
+    NotificationRow,
+    list_notifications,
+)
+from activities.templates import format_datetime
+
+from .cli_db import with_session
+from .console import console, fail, print_json
+
+STATUSES = (PENDING, SENT, FAILED, RECORDED)
+
+app = typer.Typer(
+    help="The notifications escalations sent, or recorded when no mail server is set.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command("list")
+def list_(
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only this case reference.", show_default=False)
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only this status: pending, sent, failed or recorded.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Show the outbox, newest first."""
+    if status is not None and status not in STATUSES:
+        fail(f"there is no status {status!r}; statuses are {', '.join(STATUSES)}")
+
+    async def work(session: Any) -> list[NotificationRow]:
+        return await list_notifications(session, case_ref=case, status=status, limit=limit)
+
+    rows = with_session(work, what="read the notifications")
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        typer.echo("No notifications.")
+        return
+    table = Table()
+    for column in ("When", "Case", "Rule", "Trigger", "Task"):
+        table.add_column(column)
+    table.add_column("Recipient", overflow="fold")  # an address is never cut short
+    table.add_column("Status")
+    table.add_column("Subject")
+    for row in rows:
+        failing = row.last_error and row.status != SENT
+        state = f"{row.status}: {row.last_error}" if failing else row.status
+        table.add_row(
+            format_datetime(row.created_at),
+            row.case_ref,
+            row.rule if row.occurrence == 1 else f"{row.rule} (#{row.occurrence})",
+            row.trigger,
+            row.task_key or "",
+            row.recipient_address or row.recipient_id or "",
+            state,
+            row.subject,
+        )
+    console.print(table)

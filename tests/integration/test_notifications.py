@@ -1,0 +1,510 @@
+"""Escalation notifications on each database, with a real SMTP server on loopback.
+
+Recipients resolve against the shipped directory; the activity records every message
+once and mails it once, across retries, a mail server that is down, and no mail server.
+"""
+
+# Fixtures imported from db_fixtures reappear as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import typer
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import ActivityEnvironment
+from typer.testing import CliRunner
+
+import definitions
+from activities.contracts import EscalationNotice, Recipients, SlaFigures
+from activities.database.directory import Directory, load_directory, sync_directory
+from activities.database.models import Person
+from activities.database.notifications import NotificationRow, list_notifications
+from activities.mailer import DEFAULT_FROM, Mailer, MailUnavailable, mailer_from_env
+from activities.notifications import NotificationActivities, message_id
+from activities.recipients import Recipient, Resolution, resolve_recipients
+from activities.templates import TemplateStore
+from starter import cli_notifications
+from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+from tests.waiting import eventually
+
+TEMPLATES = TemplateStore(Path(definitions.__file__).parent / "catalog" / "templates")
+DIRECTORY = load_directory(Path(definitions.__file__).parent / "directory.yaml")
+UI = "http://temporal-ui.example:8233"
+CASE_URL = f"{UI}/namespaces/housing/workflows/case-SP-2026-000042"
+
+
+@pytest_asyncio.fixture
+async def directory(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on a database holding the shipped directory."""
+    await sync(sessions, DIRECTORY)
+    return sessions
+
+
+async def sync(sessions: async_sessionmaker[AsyncSession], directory: Directory) -> None:
+    async with sessions.begin() as session:
+        await sync_directory(session, directory)
+
+
+async def resolve(
+    sessions: async_sessionmaker[AsyncSession], owner_id: str, **wanted: Any
+) -> Resolution:
+    async with sessions() as session:
+        return await resolve_recipients(session, Recipients(**wanted), owner_id)
+
+
+def emails(resolution: Resolution) -> list[str]:
+    return [r.email for r in resolution.recipients]
+
+
+def notice(**overrides: Any) -> EscalationNotice:
+    values: dict[str, Any] = {
+        "key": "SP-2026-000042:home-visit:visit-breach:1",
+        "case_ref": "SP-2026-000042",
+        "workflow_id": "case-SP-2026-000042",
+        "tenant_ref": "TEN-000777",
+        "provision_type": "tenancy-sustainment-assessment",
+        "provision_type_name": "Tenancy sustainment assessment",
+        "case_owner": "tom-bennett",
+        "case_status": "open",
+        "priority": "normal",
+        "rule": "visit-breach",
+        "trigger": "breach",
+        "fired_at": datetime(2026, 11, 24, 14, 0, tzinfo=UTC),
+        "task_key": "home-visit",
+        "task_name": "Home visit",
+        "owner": "tom-bennett",
+        "sla": SlaFigures(
+            clock="home-visit",
+            calendar="england-and-wales",
+            target="10 working days",
+            warning="2 working days",
+            started_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
+            warning_at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+            due_at=datetime(2026, 11, 24, 14, 0, tzinfo=UTC),
+            state="breached",
+        ),
+        "template": "task-sla-breach",
+        "recipients": Recipients(
+            owner=True, owner_manager=True, addresses=["duty.manager@northfieldhomes.example.org"]
+        ),
+    }
+    return EscalationNotice(**{**values, **overrides})
+
+
+TOLD = [
+    "tom.bennett@northfieldhomes.example.org",
+    "priya.shah@northfieldhomes.example.org",
+    "duty.manager@northfieldhomes.example.org",
+]
+
+
+# --- a real SMTP server -----------------------------------------------------------------
+
+
+class Inbox:
+    """Collects what the server accepts; refuses ``refuse`` with 550 at RCPT."""
+
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+        self.refuse = refuse
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def holds(self, count: int) -> Callable[[], Awaitable[bool]]:
+        """A probe for `eventually`: the inbox has ``count`` messages."""
+
+        async def probe() -> bool:
+            return len(self.messages) >= count
+
+        return probe
+
+    def to(self) -> list[str]:
+        with self._lock:
+            return [address for rcpt, _ in self.messages for address in rcpt]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self, port: int, inbox: Inbox) -> None:
+        self.port = port
+        self.inbox = inbox
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def mailer(self) -> Mailer:
+        return Mailer.from_url(f"smtp://127.0.0.1:{self.port}", sender="alerts@northfield.example")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server on a free loopback port; started by the test, stopped after it."""
+    server = SmtpServer(free_port(), Inbox())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def activities(
+    sessions: async_sessionmaker[AsyncSession], mailer: Mailer | None
+) -> NotificationActivities:
+    return NotificationActivities(sessions, TEMPLATES, mailer, UI + "/", "housing")
+
+
+async def notify(acts: NotificationActivities, escalation: EscalationNotice) -> Any:
+    return await ActivityEnvironment().run(acts.notify_escalation, escalation)
+
+
+async def outbox(
+    sessions: async_sessionmaker[AsyncSession], **filters: Any
+) -> list[NotificationRow]:
+    async with sessions() as session:
+        return await list_notifications(session, **filters)
+
+
+# --- recipients ---------------------------------------------------------------------------
+
+
+async def test_an_owner_may_be_a_person_a_team_or_a_role(directory):
+    assert emails(await resolve(directory, "tom-bennett", owner=True)) == [
+        "tom.bennett@northfieldhomes.example.org"
+    ]
+    team = await resolve(directory, "neighbourhood-team", owner=True)
+    assert team.recipients == [
+        Recipient(
+            "neighbourhood-team",
+            "Neighbourhood Team",
+            "neighbourhoods@northfieldhomes.example.org",
+            "team",
+        )
+    ]
+    assert emails(await resolve(directory, "income-officer", owner=True)) == [
+        "lucy.clarke@northfieldhomes.example.org",
+        "sean.murphy@northfieldhomes.example.org",
+    ]
+
+
+async def test_a_team_without_a_mailbox_reaches_its_active_members(directory):
+    teams = tuple(
+        t.model_copy(update={"email": None}) if t.id == "income-team" else t
+        for t in DIRECTORY.teams
+    )
+    people = tuple(p for p in DIRECTORY.people if p.id != "sean-murphy")
+    await sync(directory, DIRECTORY.model_copy(update={"teams": teams, "people": people}))
+    assert emails(await resolve(directory, "income-team", owner=True)) == [
+        "david.okonkwo@northfieldhomes.example.org",
+        "lucy.clarke@northfieldhomes.example.org",
+    ]
+
+
+async def test_the_manager_of_a_person_a_team_and_a_role(directory):
+    for owner, manager in [
+        ("tom-bennett", "priya.shah@northfieldhomes.example.org"),
+        ("tenancy-sustainment-team", "claire.donnelly@northfieldhomes.example.org"),
+        ("income-officer", "david.okonkwo@northfieldhomes.example.org"),
+    ]:
+        assert emails(await resolve(directory, owner, owner_manager=True)) == [manager]
+    nobody = await resolve(directory, "team-leader", owner_manager=True)  # a role with no team
+    assert nobody.recipients == []
+    assert [u.what for u in nobody.unreached] == ["manager:team-leader"]
+
+
+async def test_a_group_reaches_its_people_and_external_addresses_once_each(directory):
+    resolution = await resolve(
+        directory,
+        "helen-marsh",
+        owner=True,
+        groups=["safeguarding-panel"],
+        addresses=["MASH@council.example.org", "ombudsman@example.org"],
+    )
+    assert resolution.recipients == [
+        Recipient(
+            "helen-marsh", "Helen Marsh", "helen.marsh@northfieldhomes.example.org", "person"
+        ),
+        Recipient(
+            "joseph-adeyemi",
+            "Joseph Adeyemi",
+            "joseph.adeyemi@northfieldhomes.example.org",
+            "person",
+        ),
+        Recipient(
+            "claire-donnelly",
+            "Claire Donnelly",
+            "claire.donnelly@northfieldhomes.example.org",
+            "person",
+        ),
+        Recipient("priya-shah", "Priya Shah", "priya.shah@northfieldhomes.example.org", "person"),
+        Recipient(
+            None,
+            "Council adult social care",
+            "adult.safeguarding@council.example.org",
+            "external",
+        ),
+        Recipient(None, "Multi-agency safeguarding hub", "mash@council.example.org", "external"),
+        Recipient(None, "ombudsman@example.org", "ombudsman@example.org", "external"),
+    ]
+    assert resolution.unreached == []
+
+
+async def test_people_who_left_are_skipped_and_an_owner_nobody_answers_for_is_reported(
+    directory,
+):
+    async with directory.begin() as session:  # left, but the group still lists him
+        await session.execute(
+            update(Person).where(Person.id == "joseph-adeyemi").values(active=False)
+        )
+    panel = emails(await resolve(directory, "helen-marsh", groups=["safeguarding-panel"]))
+    assert "joseph.adeyemi@northfieldhomes.example.org" not in panel and len(panel) == 5
+
+    gone = await resolve(directory, "joseph-adeyemi", owner=True, groups=["no-such-group"])
+    assert gone.recipients == []
+    assert [(u.what, u.reason) for u in gone.unreached] == [
+        ("owner:joseph-adeyemi", "no address for owner joseph-adeyemi"),
+        ("group:no-such-group", "no address in stakeholder group no-such-group"),
+    ]
+
+
+# --- the activity -------------------------------------------------------------------------
+
+
+async def test_run_twice_records_once_and_mails_once(directory, smtp: SmtpServer):
+    smtp.start()
+    acts = activities(directory, smtp.mailer)
+
+    first = await notify(acts, notice())
+    again = await notify(acts, notice())
+
+    assert (first.recorded, first.sent, first.recipients) == (3, 3, TOLD)
+    assert (again.recorded, again.sent, again.recipients) == (0, 0, TOLD)
+    await eventually(smtp.inbox.holds(3))
+    assert sorted(smtp.inbox.to()) == sorted(TOLD)
+    rows = await outbox(directory, case_ref="SP-2026-000042")
+    assert len(rows) == 3
+    assert {(r.status, r.channel, r.attempts) for r in rows} == {("sent", "email", 1)}
+    assert all(r.sent_at is not None and r.last_error is None for r in rows)
+
+    by_address = {rcpt[0]: message for rcpt, message in smtp.inbox.messages}
+    tom = by_address["tom.bennett@northfieldhomes.example.org"]
+    key = "SP-2026-000042:home-visit:visit-breach:1:tom.bennett@northfieldhomes.example.org"
+    assert tom["Message-ID"] == message_id(key, "northfield.example")
+    assert tom["From"] == "alerts@northfield.example"
+    assert tom["To"] == "Tom Bennett <tom.bennett@northfieldhomes.example.org>"
+    # A long subject is folded onto the next line; unfolding leaves a space before it.
+    assert tom["Subject"].strip() == (
+        "Overdue: Home visit on case SP-2026-000042, due Tue 24 Nov 2026, 14:00"
+    )
+    assert tom["Auto-Submitted"] == "auto-generated"
+    text = tom.get_body(("plain",)).get_content()
+    html = tom.get_body(("html",)).get_content()
+    assert "Please complete it as soon as you can" in text and CASE_URL in text
+    assert f'href="{CASE_URL}"' in html
+    priya = by_address["priya.shah@northfieldhomes.example.org"]
+    assert "you oversee this work" in priya.get_body(("plain",)).get_content()
+    assert len({m["Message-ID"] for _, m in smtp.inbox.messages}) == 3
+
+
+async def test_a_mail_server_that_is_down_keeps_rows_pending_until_a_retry_sends_them(
+    directory, smtp: SmtpServer
+):
+    acts = activities(directory, smtp.mailer)
+
+    with pytest.raises(MailUnavailable, match=f"127.0.0.1:{smtp.port}"):
+        await notify(acts, notice())
+    rows = await outbox(directory)
+    assert len(rows) == 3
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 1), ("pending", 0)}
+    assert [r for r in rows if r.attempts][0].last_error
+
+    smtp.start()
+    retried = await notify(acts, notice())
+    assert (retried.recorded, retried.sent) == (0, 3)
+    await eventually(smtp.inbox.holds(3))
+    assert sorted(smtp.inbox.to()) == sorted(TOLD)
+
+    assert (await notify(acts, notice())).sent == 0
+    assert sorted(smtp.inbox.to()) == sorted(TOLD)
+    assert {r.status for r in await outbox(directory)} == {"sent"}
+
+
+async def test_without_a_mail_server_every_notification_is_recorded_once(directory):
+    acts = activities(directory, None)
+
+    first = await notify(acts, notice())
+    again = await notify(acts, notice())
+
+    assert (first.recorded, first.sent, again.recorded, again.sent) == (3, 0, 0, 0)
+    rows = await outbox(directory)
+    assert {(r.status, r.channel, r.attempts) for r in rows} == {("recorded", "outbox", 0)}
+    assert sorted(r.recipient_address for r in rows) == sorted(TOLD)
+    tom = next(r for r in rows if r.recipient_id == "tom-bennett")
+    assert tom.subject.startswith("Overdue: Home visit on case SP-2026-000042")
+    assert CASE_URL in tom.body_text and tom.body_html and CASE_URL in tom.body_html
+    assert (tom.rule, tom.trigger, tom.occurrence, tom.task_key, tom.template) == (
+        "visit-breach",
+        "breach",
+        1,
+        "home-visit",
+        "task-sla-breach",
+    )
+
+
+async def test_what_retrying_cannot_fix_is_a_failed_row_and_the_rest_still_go(
+    directory, smtp: SmtpServer
+):
+    smtp.inbox.refuse = frozenset({"duty.manager@northfieldhomes.example.org"})
+    smtp.start()
+    acts = activities(directory, smtp.mailer)
+    escalation = notice(
+        owner="left-last-year",
+        recipients=Recipients(
+            owner=True,
+            groups=["tenancy-sustainment-leads"],
+            addresses=["duty.manager@northfieldhomes.example.org"],
+        ),
+    )
+
+    result = await notify(acts, escalation)
+    assert (result.recorded, result.sent) == (5, 3)
+    assert (await notify(acts, escalation)).sent == 0
+
+    rows = {r.recipient_address or r.recipient_id: r for r in await outbox(directory)}
+    nobody = rows["owner:left-last-year"]
+    assert (nobody.status, nobody.last_error) == ("failed", "no address for owner left-last-year")
+    assert nobody.idempotency_key == f"{escalation.key}:owner:left-last-year"
+    refused = rows["duty.manager@northfieldhomes.example.org"]
+    assert refused.status == "failed" and "550" in (refused.last_error or "")
+    assert sorted(smtp.inbox.to()) == [
+        "claire.donnelly@northfieldhomes.example.org",
+        "david.okonkwo@northfieldhomes.example.org",
+        "rebecca.stone@northfieldhomes.example.org",
+    ]
+
+
+async def test_a_template_that_does_not_exist_is_a_failed_row(directory):
+    result = await notify(activities(directory, None), notice(template="no-such-template"))
+    assert result.recorded == 3
+    rows = await outbox(directory)
+    assert {r.status for r in rows} == {"failed"}
+    assert "there is no template 'no-such-template'" in (rows[0].last_error or "")
+
+
+async def test_each_firing_and_each_case_is_its_own_notification(directory):
+    acts = activities(directory, None)
+    await notify(acts, notice())
+    await notify(acts, notice(key="SP-2026-000042:home-visit:visit-breach:2", occurrence=2))
+    await notify(acts, notice(key="SP-2026-000043:case:case-breach:1", case_ref="SP-2026-000043"))
+    assert len(await outbox(directory)) == 9
+    assert len(await outbox(directory, case_ref="SP-2026-000042")) == 6
+    assert len(await outbox(directory, case_ref="SP-2026-000042", limit=2)) == 2
+    assert await outbox(directory, status="sent") == []
+
+
+# --- the command line and the configuration ----------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def recorded(directory) -> None:
+    await notify(activities(directory, None), notice())
+
+
+def test_the_outbox_on_the_command_line(database_url: str, recorded: None):
+    app = typer.Typer()
+    app.add_typer(cli_notifications.app, name="notifications")
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url}
+
+    table = runner.invoke(app, ["notifications", "list", "--case", "SP-2026-000042"], env=env)
+    assert table.exit_code == 0, table.output
+    assert (
+        "visit-breach" in table.stdout and "tom.bennett@northfieldhomes.example.org" in table.stdout
+    )
+
+    listed = runner.invoke(
+        app, ["notifications", "list", "--json", "--status", "recorded"], env=env
+    )
+    assert listed.exit_code == 0, listed.output
+    assert sorted(row["recipient_address"] for row in json.loads(listed.stdout)) == sorted(TOLD)
+
+    none = runner.invoke(app, ["notifications", "list", "--case", "SP-0"], env=env)
+    assert (none.exit_code, none.stdout) == (0, "No notifications.\n")
+
+    bad = runner.invoke(app, ["notifications", "list", "--status", "lost"], env=env)
+    assert bad.exit_code == 1 and bad.stderr.startswith("there is no status 'lost'")
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1():
+    app = typer.Typer()
+    app.add_typer(cli_notifications.app, name="notifications")
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = CliRunner().invoke(app, ["notifications", "list"], env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("could not read the notifications in the database at ")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example:2525", ("mail.example", 2525, None, None, False, False)),
+        ("smtp://mail.example", ("mail.example", 25, None, None, False, False)),
+        (
+            "smtp://alerts%40nh:p%3Ass@mail.example:587?starttls=true",
+            ("mail.example", 587, "alerts@nh", "p:ss", False, True),
+        ),
+        ("smtps://u:p@mail.example", ("mail.example", 465, "u", "p", True, False)),
+    ],
+)
+def test_smtp_url(url: str, expected: tuple[Any, ...]):
+    m = Mailer.from_url(url)
+    assert (m.host, m.port, m.username, m.password, m.implicit_tls, m.starttls) == expected
+
+
+def test_the_mailer_comes_from_the_environment():
+    assert mailer_from_env({}) is None
+    assert mailer_from_env({"SMTP_URL": "smtp://h:25"}) == Mailer("h", 25, DEFAULT_FROM)
+    configured = mailer_from_env({"SMTP_URL": "smtp://h:25", "SMTP_FROM": "sp@nh.example"})
+    assert configured is not None and configured.sender == "sp@nh.example"
+    with pytest.raises(ValueError, match=r"not 'http://user:\*\*\*@host'") as refused:
+        Mailer.from_url("http://user:secret@host")
+    assert "secret" not in str(refused.value)

@@ -16,7 +16,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -40,7 +40,7 @@ class Mailer:
     port: int
     sender: str = DEFAULT_FROM
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     implicit_tls: bool = False
     starttls: bool = False
     timeout: float = TIMEOUT_SECONDS

@@ -83,10 +83,16 @@ class NotificationActivities:
             for row in stored:
                 if row.status == outbox.PENDING:
                     sent += await self._send(self._mailer, row)
+            async with self._sessions() as session:
+                stored = await outbox.for_notice(session, notice.key)
         return NotificationResult(
             recorded=recorded,
             sent=sent,
-            recipients=[r.recipient_address for r in stored if r.recipient_address],
+            recipients=[
+                r.recipient_address
+                for r in stored
+                if r.recipient_address and r.status != outbox.FAILED
+            ],
         )
 
     def _row(

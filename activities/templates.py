@@ -268,7 +268,7 @@ def check_templates(
                 problems.append(TemplateProblem(prefix + next(iter(parts.values())), None, message))
         for part, name in parts.items():
             problem = _render_problem(store, name, prefix, subject=part == "subject")
-            if problem is not None:
+            if problem is not None and problem not in problems:  # a shared piece's, once
                 problems.append(problem)
     for where, template_id in referenced:
         if template_id not in files:

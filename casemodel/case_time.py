@@ -94,7 +94,7 @@ class CaseTime:
 
     def sla_state(self, now: datetime) -> ClockState:
         """The state the UI shows for the case: paused, or the worst of its running clocks."""
-        if self.state.paused:
+        if self.state.status is CaseStatus.open and self.state.paused:
             return ClockState.paused
         clocks = self.clocks(now)
         running = [c.state for c in clocks if c.running]
@@ -140,17 +140,20 @@ class CaseTime:
         return min(candidates, key=lambda c: c[0]) if candidates else None
 
     def tick(self, now: datetime) -> list[Firing]:
-        """Let time pass: open tasks whose lag is over, fire every escalation now due."""
+        """Let time pass: open tasks whose lag is over, fire every escalation now due.
+
+        One at a time, earliest first: a firing may make a repeat or follow-on due that
+        was missed while nobody was looking, and that goes before anything due later.
+        """
         if self.state.status is not CaseStatus.open or self.state.paused:
             return []
         self._release(now, SLA)
         fired: list[Firing] = []
-        for _ in range(1000):  # repeats and follow-ons missed while nobody was looking
-            due = [p for p in self.pending_escalations(now) if p.at <= now]
-            if not due:
+        for _ in range(1000):  # the rest, if ever more, on the next tick (next_due is past)
+            due = self.pending_escalations(now)
+            if not due or due[0].at > now:
                 break
-            for item in due:
-                fired.append(self._fire(item, now))
+            fired.append(self._fire(due[0], now))
         return fired
 
     # -- requests ----------------------------------------------------------------------
@@ -206,6 +209,10 @@ class CaseTime:
     def check_release(self, ref: str) -> TaskInstance:
         self._require_open_case()
         task = self.instance(ref)
+        if not task.active:
+            raise errors.TaskNotOpen(
+                f"{task.key} is {task.status.value}; there is nothing to release."
+            )
         if not self._held(task.key):
             raise errors.NotAllowed(f"{task.key} is not held.")
         return task
@@ -223,6 +230,11 @@ class CaseTime:
             key = "case"
         else:
             task = self.instance(subject)
+            if not task.active:
+                raise errors.TaskNotOpen(
+                    f"{task.key} is {task.status.value}; its clock has stopped and its target "
+                    "stands."
+                )
             sla = self._definition(task).sla
             key = task.key
         if sla is None:
@@ -274,6 +286,7 @@ class CaseTime:
                     rules=self.type.escalations,
                     last_activity=self._last_activity(None),
                     stops=self.state.pauses,
+                    clock_since=self._clock_since("case", clocks.get("case")),
                 )
             )
         for task in self.state.tasks:
@@ -289,9 +302,16 @@ class CaseTime:
                     rules=rules,
                     last_activity=self._last_activity(task.key),
                     stops=self.state.pauses + task.holds,
+                    clock_since=self._clock_since(task.key, clocks.get(task.key)),
                 )
             )
         return found
+
+    def _clock_since(self, key: str, clock: Clock | None) -> datetime | None:
+        if clock is None:
+            return None
+        revision = self.state.revisions.get(key)
+        return max(clock.started_at, revision.revised_at) if revision else clock.started_at
 
     def _last_activity(self, task_key: str | None) -> datetime:
         entries = [

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from definitions.schema import EscalationAction, EscalationRule, FollowOnRule, Trigger
+from definitions.schema import EscalationAction, EscalationRule, Trigger
 
 from .calendars import Calendar
 from .sla import Clock, Interval, after
@@ -60,17 +60,29 @@ class Subject:
     rules: Sequence[EscalationRule]
     last_activity: datetime
     stops: list[Interval]
+    clock_since: datetime | None = None
+    """When the clock's present target was set (it opened, or was revised): warning and
+    breach rules fired before then were about an earlier target and start afresh."""
 
 
 def pending(subject: Subject, firings: Sequence[Firing], calendar: Calendar) -> Iterator[Pending]:
-    """The next firing of each of the subject's rules (and their follow-ons)."""
+    """The next firing of each of the subject's rules (and their follow-ons).
+
+    Repeats and follow-ons count from when the firing before them was *due*, not from when
+    it happened to be made, so a worker that was down catches up on the whole chain.
+    """
     mine = [f for f in firings if f.subject == subject.key]
     for rule in subject.rules:
         base = _trigger_point(subject, rule, calendar)
         if base is None:
             continue
-        episode_start = subject.last_activity if rule.trigger is Trigger.stagnation else None
-        yield from _node(subject, rule, rule.id, rule.trigger, base, episode_start, mine, calendar)
+        if rule.trigger is Trigger.stagnation:
+            # Activity since the last firing starts a new episode.
+            episode = [f for f in mine if f.due_at > subject.last_activity]
+        else:
+            since = subject.clock_since
+            episode = [f for f in mine if since is None or f.fired_at >= since]
+        yield from _node(subject, rule, rule.id, rule.trigger, base, episode, mine, calendar)
 
 
 def _trigger_point(subject: Subject, rule: EscalationRule, calendar: Calendar) -> datetime | None:
@@ -96,44 +108,26 @@ def _node(
     path: str,
     trigger: Trigger,
     first_at: datetime,
-    since: datetime | None,
+    current: Sequence[Firing],
     firings: Sequence[Firing],
     calendar: Calendar,
 ) -> Iterator[Pending]:
-    done = [f for f in firings if f.rule == path]
-    episode = [f for f in done if since is None or f.fired_at >= since]
-    occurrence = len(done) + 1
+    """`current`: the subject's firings of this episode; `firings`: all, for numbering."""
+    episode = [f for f in current if f.rule == path]
+    occurrence = sum(1 for f in firings if f.rule == path) + 1
     if not episode:
         yield Pending(subject.key, path, action, trigger, occurrence, first_at)
         return
     if action.repeat is not None and len(episode) <= action.repeat.times:
-        at = after(calendar, episode[-1].fired_at, action.repeat.every, subject.stops)
+        at = after(calendar, episode[-1].due_at, action.repeat.every, subject.stops)
         yield Pending(subject.key, path, action, trigger, occurrence, at)
-    parent_fired = episode[0].fired_at
+    parent_due = episode[0].due_at
+    later = [f for f in current if f.due_at > parent_due]
     for child in action.follow_on:
-        yield from _follow_on(subject, child, path, trigger, parent_fired, firings, calendar)
-
-
-def _follow_on(
-    subject: Subject,
-    child: FollowOnRule,
-    parent_path: str,
-    trigger: Trigger,
-    parent_fired: datetime,
-    firings: Sequence[Firing],
-    calendar: Calendar,
-) -> Iterator[Pending]:
-    at = after(calendar, parent_fired, child.after, subject.stops)
-    yield from _node(
-        subject,
-        child,
-        f"{parent_path}/{child.id}",
-        trigger,
-        at,
-        parent_fired,
-        firings,
-        calendar,
-    )
+        at = after(calendar, parent_due, child.after, subject.stops)
+        yield from _node(
+            subject, child, f"{path}/{child.id}", trigger, at, later, firings, calendar
+        )
 
 
 def action_at(rules: Sequence[EscalationRule], path: str) -> EscalationAction | None:

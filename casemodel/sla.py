@@ -80,15 +80,43 @@ class Clock:
 def shift(
     calendar: Calendar, anchor: datetime, instant: datetime, stops: Iterable[Interval]
 ) -> datetime:
-    """Move `instant` on by the working time of every finished stop after `anchor`."""
+    """Move `instant` on by the working time of every finished stop after `anchor`.
+
+    Stops that overlap (a task held while the case is paused) count once, as their union.
+    """
     moved = instant
+    for begin, end in _spans(anchor, stops):
+        if begin < moved:
+            moved = calendar.add_working_time(moved, calendar.working_time_between(begin, end))
+    return moved
+
+
+def _spans(anchor: datetime, stops: Iterable[Interval]) -> list[tuple[datetime, datetime]]:
+    """The finished stops after `anchor`, overlapping ones merged, in order."""
+    merged: list[tuple[datetime, datetime]] = []
     for stop in sorted(stops, key=lambda s: s.start):
         if stop.end is None:
             continue
         begin = max(stop.start, anchor)
-        if stop.end > begin and begin < moved:
-            moved = calendar.add_working_time(moved, calendar.working_time_between(begin, stop.end))
-    return moved
+        if stop.end <= begin:
+            continue
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop.end))
+        else:
+            merged.append((begin, stop.end))
+    return merged
+
+
+def _until(stops: list[Interval], stopped_at: datetime | None) -> list[Interval]:
+    """The stops as they bear on a clock: time after the clock stopped does not count, so a
+    stop still open when it stopped (a task completed while held, a case closed while
+    paused) ends there."""
+    if stopped_at is None:
+        return stops
+    return [
+        s.model_copy(update={"end": max(s.start, min(s.end or stopped_at, stopped_at))})
+        for s in stops
+    ]
 
 
 def after(
@@ -114,6 +142,7 @@ def clock(
 ) -> Clock:
     target = parse_duration(target_text)
     warning = parse_duration(warning_text) if warning_text else None
+    stops = _until(stops, stopped_at)
     planned_due = calendar.add(started_at, target)
     planned_warning = _warning_point(calendar, started_at, target, warning, planned_due)
     if revision is not None:

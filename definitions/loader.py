@@ -169,9 +169,7 @@ def validate_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
         # Grouped by file, calendars first; within a file, in the order they were found.
         problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
         return None, problems
-    definitions = {
-        c.id: c for c in load_calendar_definitions(directory / CALENDARS_FILE).calendars
-    }
+    definitions = {c.id: c for c in load_calendar_definitions(directory / CALENDARS_FILE).calendars}
     # Each type carries its calendar's definition, so a case counts in the calendar it
     # opened with and publishing a changed calendar makes a new version of the type.
     types = {
@@ -439,6 +437,7 @@ class _TypeChecker:
     def check(self, data: dict[str, Any]) -> list[Problem]:
         self._check_calendar(data.get("calendar", DEFAULT_CALENDAR), "calendar" in data)
         self._check_sla(data.get("sla"), "sla")
+        self._check_escalations(data.get("escalations"), "escalations", data.get("sla"))
         raw_tasks = data.get("tasks")
         tasks = _items(raw_tasks)
         if isinstance(raw_tasks, list) and not raw_tasks:
@@ -514,6 +513,39 @@ class _TypeChecker:
             else:
                 labels[key] = index
         self._check_sla(task.get("sla"), f"{where}.sla")
+        self._check_escalations(task.get("escalations"), f"{where}.escalations", task.get("sla"))
+
+    def _check_escalations(self, raw: Any, where: str, sla: Any) -> None:
+        rules = _items(raw)
+        self._unique_ids(rules, where, "escalation rule")
+        for index, rule in rules:
+            at = f"{where}[{index}]"
+            trigger = rule.get("trigger")
+            if trigger in ("warning", "breach") and not isinstance(sla, dict):
+                self.add(
+                    f"{at}.trigger",
+                    f"a {trigger} rule needs an SLA to count from; give this "
+                    f"{'task' if 'tasks[' in where else 'type'} an `sla` or use a "
+                    "stagnation rule",
+                )
+            elif trigger == "warning" and isinstance(sla, dict) and not sla.get("warning"):
+                self.add(
+                    f"{at}.trigger",
+                    "a warning rule needs the SLA's `warning` period; add one to the `sla`",
+                )
+            self._check_duration(rule.get("stagnation_after"), f"{at}.stagnation_after")
+            self._check_duration(rule.get("delay"), f"{at}.delay")
+            self._check_action(rule, at)
+
+    def _check_action(self, action: dict[str, Any], at: str) -> None:
+        repeat = action.get("repeat")
+        if isinstance(repeat, dict):
+            self._check_duration(repeat.get("every"), f"{at}.repeat.every")
+        children = _items(action.get("follow_on"))
+        self._unique_ids(children, f"{at}.follow_on", "follow-on rule")
+        for index, child in children:
+            self._check_duration(child.get("after"), f"{at}.follow_on[{index}].after")
+            self._check_action(child, f"{at}.follow_on[{index}]")
 
     def _outcomes(self, raw: Any, where: str) -> list[tuple[int, dict[str, Any]]]:
         outcomes = _items(raw)

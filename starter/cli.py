@@ -28,13 +28,21 @@ app.add_typer(cli_case.app, name="case")
 
 def _mount_optional() -> None:
     """Sub-apps that live in their own modules."""
-    from . import cli_calendar, cli_db, cli_definitions, cli_directory, cli_publish
+    from . import (
+        cli_calendar,
+        cli_db,
+        cli_definitions,
+        cli_directory,
+        cli_notifications,
+        cli_publish,
+    )
 
     cli_publish.register(cli_definitions.app)
     app.add_typer(cli_definitions.app, name="definitions")
     app.add_typer(cli_calendar.app, name="calendar")
     app.add_typer(cli_db.app, name="db")
     app.add_typer(cli_directory.app, name="directory")
+    app.add_typer(cli_notifications.app, name="notifications")
 
 
 _mount_optional()

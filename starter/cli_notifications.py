@@ -64,13 +64,16 @@ def list_(
     if not rows:
         typer.echo("No notifications.")
         return
+    recipients = [row.recipient_address or row.recipient_id or "" for row in rows]
     table = Table()
-    for column in ("When", "Case", "Rule", "Trigger", "Task"):
+    table.add_column("When", no_wrap=True)
+    for column in ("Case", "Rule", "Trigger", "Task"):
         table.add_column(column)
-    table.add_column("Recipient", overflow="fold")  # an address is never cut short
+    # An address is never cut short or broken: the subject wraps instead.
+    table.add_column("Recipient", no_wrap=True, min_width=max(map(len, recipients)))
     table.add_column("Status")
     table.add_column("Subject")
-    for row in rows:
+    for row, recipient in zip(rows, recipients, strict=True):
         failing = row.last_error and row.status != SENT
         state = f"{row.status}: {row.last_error}" if failing else row.status
         table.add_row(
@@ -79,7 +82,7 @@ def list_(
             row.rule if row.occurrence == 1 else f"{row.rule} (#{row.occurrence})",
             row.trigger,
             row.task_key or "",
-            row.recipient_address or row.recipient_id or "",
+            recipient,
             state,
             row.subject,
         )

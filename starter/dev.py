@@ -19,6 +19,7 @@ from temporalio.client import Client
 from activities.database.directory import DirectoryInvalid, default_directory_file
 from activities.database.engine import create_engine, session_factory
 from activities.database.settings import database_url
+from activities.mailer import mailer_from_env
 from definitions.loader import DefinitionsInvalid, default_definitions_dir
 
 from .binaries import temporal_cli
@@ -123,7 +124,13 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         console.print(f"Temporal UI:      [bold]{settings.ui_url}[/]")
         console.print(f"Temporal server:  {settings.temporal_address} (state in {data_dir})")
         console.print(f"Worker polling:   {settings.task_queue}. Press Ctrl-C to stop.")
-        async with build_worker(client, settings.task_queue, session_factory(engine)):
+        mailer = mailer_from_env()
+        console.print(
+            "Notifications:    outbox" + (" and SMTP" if mailer else " only (set SMTP_URL to mail)")
+        )
+        async with build_worker(
+            client, settings.task_queue, session_factory(engine), settings=settings, mailer=mailer
+        ):
             waiter = asyncio.create_task(stop.wait())
             exited = asyncio.create_task(server.wait())
             await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)

@@ -18,7 +18,11 @@ from temporalio.worker import Worker
 from activities.database import migrate
 from activities.database.engine import create_engine, session_factory
 from activities.database.settings import database_url
+from activities.mailer import Mailer, mailer_from_env
+from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
+from activities.templates import TemplateStore, templates_dir
+from definitions.loader import default_definitions_dir
 from workflows.case_workflow import SupportCaseWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -30,19 +34,40 @@ WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
 log = logging.getLogger("support_provision.worker")
 
 
-def case_activities(sessions: async_sessionmaker[AsyncSession]) -> list[Any]:
+def case_activities(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    mailer: Mailer | None = None,
+) -> list[Any]:
     register = RegisterActivities(sessions)
-    return [register.record_case_changes, register.load_published_definition]
+    notifications = NotificationActivities(
+        sessions,
+        TemplateStore(templates_dir(default_definitions_dir())),
+        mailer,
+        settings.ui_url,
+        settings.namespace,
+    )
+    return [
+        register.record_case_changes,
+        register.load_published_definition,
+        notifications.notify_escalation,
+    ]
 
 
 def build_worker(
-    client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    settings: Settings | None = None,
+    mailer: Mailer | None = None,
 ) -> Worker:
+    """A worker for cases; mail goes out only through `mailer` (the outbox always)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=case_activities(sessions),
+        activities=case_activities(sessions, settings or Settings(), mailer),
         workflow_runner=workflow_runner(),
     )
 
@@ -67,7 +92,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     cases = await CaseClient.connect(settings)
     engine = create_engine(url)
     try:
-        worker = build_worker(cases.client, settings.task_queue, session_factory(engine))
+        worker = build_worker(
+            cases.client,
+            settings.task_queue,
+            session_factory(engine),
+            settings=settings,
+            mailer=mailer_from_env(),
+        )
         log.info(
             "worker polling %s on %s/%s, database %s",
             settings.task_queue,

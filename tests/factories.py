@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_definitions
 from definitions.schema import ProvisionType
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -194,6 +196,63 @@ def sla_type(**overrides: object) -> ProvisionType:
             },
         ],
         "outcomes": [],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)
+
+
+def england_and_wales() -> WorkingTimeCalendarDefinition:
+    """The shipped england-and-wales calendar as a type snapshot carries it (with dates)."""
+    path = Path(__file__).parent.parent / "definitions" / "catalog" / "calendars.yaml"
+    catalog = load_calendar_definitions(path)
+    found = next(c for c in catalog.calendars if c.id == "england-and-wales")
+    assert isinstance(found, WorkingTimeCalendarDefinition)
+    return found.with_bank_holidays(2025, 2028)
+
+
+def working_type(**overrides: object) -> ProvisionType:
+    """Office-hours SLAs on the england-and-wales calendar (09:00-17:00, bank holidays).
+
+    assess (10 working days, warning 2 working days; warning rule, breach rule with a
+    follow-on 1 working day later) -> visit (lag 2 working days after assess; 4 working
+    hours, warning "1 working hour"). Case: 15 working days, warning 3 working days.
+    """
+    data: dict[str, object] = {
+        "id": "office-check",
+        "name": "Office check",
+        "category": "assessment",
+        "audience": "internal",
+        "calendar": "england-and-wales",
+        "resolved_calendar": england_and_wales(),
+        "sla": {"target": "15 working days", "warning": "3 working days"},
+        "tasks": [
+            {
+                "id": "assess",
+                "name": "Assess",
+                "sla": {
+                    "target": "10 working days",
+                    "warning": "2 working days",
+                    "allows_revision": True,
+                },
+                "escalations": [
+                    {"id": "warn", "trigger": "warning", "template": "task-sla-warning"},
+                    {
+                        "id": "breach",
+                        "trigger": "breach",
+                        "template": "task-sla-breach",
+                        "follow_on": [
+                            {"id": "lead", "after": "1 working day", "template": "team-lead"}
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": "visit",
+                "name": "Visit",
+                "depends_on": [{"task": "assess", "lag": "2 working days"}],
+                "sla": {"target": "4 working hours", "warning": "1 working hour"},
+            },
+        ],
     }
     data.update(overrides)
     return ProvisionType.model_validate(data)

@@ -304,6 +304,7 @@ class SupportCaseWorkflow:
             workflow_id=workflow.info().workflow_id,
             type_version=state.type_version,
             since_seq=self._recorded_seq,
+            priority=state.priority,
         )
         if update.last_seq == self._recorded_seq:
             return

@@ -19,11 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from definitions.schema import ProvisionType
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
 from starter.worker import build_worker
-from tests.factories import visit_type
+from tests.factories import sla_type, visit_type
+from tests.waiting import eventually
 from workflows import search_attributes as sa
 
 HERE = Path(__file__).parent
@@ -64,7 +66,71 @@ async def closed_early(cases: CaseClient, case_ref: str) -> None:
     await cases.result(case_ref)
 
 
-SCENARIOS = {"full-journey": full_journey, "closed-early": closed_early}
+def seconds_sla_type() -> ProvisionType:
+    """SLAs of seconds, so timers, escalations and a lag happen while recording."""
+    return sla_type(
+        id="sla-seconds",
+        sla={"target": "30 seconds", "warning": "20 seconds", "allows_revision": True},
+        escalations=[
+            {"id": "case-breach", "trigger": "breach", "template": "case-sla-breach"},
+        ],
+        tasks=[
+            {
+                "id": "contact",
+                "name": "Contact",
+                "sla": {"target": "2 seconds", "warning": "1 second"},
+                "escalations": [
+                    {"id": "warn", "trigger": "warning", "template": "task-sla-warning"},
+                    {
+                        "id": "breach",
+                        "trigger": "breach",
+                        "template": "task-sla-breach",
+                        "raise_priority": "high",
+                        "follow_on": [
+                            {
+                                "id": "panel",
+                                "after": "1 second",
+                                "template": "safeguarding-escalation",
+                            }
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": "review",
+                "name": "Review",
+                "depends_on": [{"task": "contact", "lag": "1 second"}],
+            },
+        ],
+    )
+
+
+async def sla_journey(cases: CaseClient, case_ref: str) -> None:
+    """Warning, breach and follow-on fire; a pause and resume; a lag; completion."""
+    await cases.start_case(seconds_sla_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+
+    async def fired(count: int) -> bool:
+        return len((await cases.state(case_ref)).firings) >= count
+
+    await eventually(lambda: fired(3), timeout=20)
+    await cases.pause_case(case_ref, reason="tenant in hospital")
+    await cases.resume_case(case_ref)
+    await cases.complete_task(case_ref, "contact")
+
+    async def review_open() -> bool:
+        state = await cases.state(case_ref)
+        return any(t.key == "review" and t.status.value == "open" for t in state.tasks)
+
+    await eventually(review_open, timeout=20)
+    await cases.complete_task(case_ref, "review")
+    await cases.result(case_ref)
+
+
+SCENARIOS = {
+    "full-journey": full_journey,
+    "closed-early": closed_early,
+    "sla-journey": sla_journey,
+}
 
 
 async def record(version: str) -> None:

@@ -405,7 +405,7 @@ async def test_what_retrying_cannot_fix_is_a_failed_row_and_the_rest_still_go(
     )
 
     result = await notify(acts, escalation)
-    assert (result.recorded, result.sent) == (5, 3)
+    assert (result.recorded, result.sent, len(result.recipients)) == (5, 3, 3)
     assert (await notify(acts, escalation)).sent == 0
 
     rows = {r.recipient_address or r.recipient_id: r for r in await outbox(directory)}

@@ -132,7 +132,7 @@ def test_list_json_is_stable() -> None:
     assert by_id["safeguarding-review"]["category"] == "assessment"
     assert by_id["safeguarding-review"]["audience"] == "internal"
     assert by_id["financial-inclusion-support-plan"]["category"] == "support_plan"
-    assert all(isinstance(row["task_count"], int) and row["task_count"] >= 4 for row in rows)
+    assert all(isinstance(row["task_count"], int) and row["task_count"] >= 2 for row in rows)
 
 
 def test_list_for_people(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_show_for_people() -> None:
         "repeatable",
         "risk-level",
         "multi_lookup",
-        "20 working days",
+        "10 working days",
         "opens financial-inclusion-support-plan",
     ):
         assert text in result.stdout, text

@@ -104,7 +104,7 @@ def test_shipped_catalog_has_the_four_types(shipped: Catalog) -> None:
         "safeguarding-review",
     } <= set(shipped.types)
     for provision_type in shipped.types.values():
-        assert 4 <= len(provision_type.tasks) <= 8, provision_type.id
+        assert 2 <= len(provision_type.tasks) <= 8, provision_type.id
         assert provision_type.calendar in shipped.calendars
         assert shipped.files[provision_type.id] == f"types/{provision_type.id}.yaml"
 

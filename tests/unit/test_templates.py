@@ -140,6 +140,8 @@ def test_check_reports_a_problem_in_an_included_piece_at_the_piece(folder: Path)
         {
             "visit.subject.j2": "Visit",
             "visit.text.j2": 'Hello\n{% include "_details.text.j2" %}\n',
+            "breach.subject.j2": "Breach",
+            "breach.text.j2": '{% include "_details.text.j2" %}',
             "_details.text.j2": "Case {{ case.ref }}\nDue {{ sla.due_on }}\n",
         },
     )

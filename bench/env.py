@@ -1,0 +1,144 @@
+"""The world a benchmark runs in: a dev server, a migrated SQLite database, a worker.
+
+Everything is created under one temporary directory and torn down on exit, whatever
+happened; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.database.directory import default_directory_file, load_directory, sync_directory
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import upgrade
+from starter.binaries import temporal_cli
+from starter.client import CaseClient
+from starter.settings import Settings
+from starter.worker import build_worker
+from workflows import search_attributes as sa
+
+T = TypeVar("T")
+
+SERVER_START_TIMEOUT = 120.0
+WORKER_STOP_TIMEOUT = 60.0
+
+_T0 = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr, stamped with seconds since the harness started."""
+    print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+async def bounded(what: str, awaitable: Awaitable[T], seconds: float) -> T:
+    """Await with a deadline; a timeout says what was being waited for."""
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError:
+        raise TimeoutError(f"{what}: no answer within {seconds:.0f}s") from None
+
+
+@dataclass
+class Bench:
+    """What a benchmark works with."""
+
+    temporal: WorkflowEnvironment
+    db_url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    workdir: Path
+    started: list[Worker] = field(default_factory=list)
+
+    def cases(self, task_queue: str) -> CaseClient:
+        return CaseClient(self.temporal.client, Settings(task_queue=task_queue))
+
+    @contextlib.asynccontextmanager
+    async def worker(self, prefix: str) -> AsyncIterator[tuple[Worker, CaseClient]]:
+        """One worker as the service builds it (SDK defaults), on a fresh task queue."""
+        task_queue = f"bench-{prefix}-{uuid.uuid4().hex[:8]}"
+        cases = self.cases(task_queue)
+        worker = build_worker(cases.client, task_queue, self.sessions)
+        run = asyncio.create_task(worker.run())
+        try:
+            yield worker, cases
+        finally:
+            try:
+                await bounded("worker shutdown", worker.shutdown(), WORKER_STOP_TIMEOUT)
+            except Exception as error:  # noqa: BLE001 - report, keep cleaning up
+                progress(f"worker shutdown: {error}")
+            if not run.done():
+                run.cancel()
+            with contextlib.suppress(BaseException):
+                await run
+
+    async def outbox_notices(self, case_prefix: str) -> int:
+        """How many firings of cases whose ref starts with `case_prefix` reached the outbox."""
+        async with self.engine.connect() as connection:
+            found = await connection.execute(
+                text(
+                    "SELECT COUNT(DISTINCT notice_key) FROM notifications "
+                    "WHERE case_ref LIKE :prefix"
+                ),
+                {"prefix": case_prefix + "%"},
+            )
+            return int(found.scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def bench_environment(keep: bool = False) -> AsyncIterator[Bench]:
+    workdir = Path(tempfile.mkdtemp(prefix="support-provision-bench-"))
+    temporal: WorkflowEnvironment | None = None
+    engine: AsyncEngine | None = None
+    try:
+        db_url = f"sqlite+aiosqlite:///{workdir / 'support-provision.db'}"
+        progress(f"migrating SQLite database in {workdir}")
+        await bounded("database migration", upgrade(db_url), 60)
+        engine = create_engine(db_url)
+        sessions = session_factory(engine)
+        async with sessions.begin() as session:
+            await sync_directory(session, load_directory(default_directory_file()))
+        progress("starting Temporal dev server")
+        temporal = await bounded(
+            "dev server start",
+            WorkflowEnvironment.start_local(
+                data_converter=pydantic_data_converter,
+                dev_server_existing_path=temporal_cli(),
+                search_attributes=sa.ALL,
+                dev_server_log_level="error",
+                dev_server_startup_timeout=timedelta(seconds=SERVER_START_TIMEOUT - 10),
+            ),
+            SERVER_START_TIMEOUT,
+        )
+        progress("dev server up")
+        yield Bench(temporal, db_url, engine, sessions, workdir)
+    finally:
+        if temporal is not None:
+            progress("stopping dev server")
+            try:
+                await bounded("dev server shutdown", temporal.shutdown(), 60)
+            except Exception as error:  # noqa: BLE001
+                progress(f"dev server shutdown: {error}")
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                await engine.dispose()
+        if keep:
+            progress(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

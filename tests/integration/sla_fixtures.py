@@ -1,0 +1,300 @@
+"""Fixtures for the SLA escalation tests on real Temporal servers.
+
+Import the fixtures a module uses from here. They give: Temporal's time-skipping test
+server (search attributes registered), a migrated SQLite application database holding the
+shipped directory (so escalations resolve to real people and groups), provision types with
+real working-day SLAs and with seconds-scale SLAs, and an SMTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import definitions
+from activities.database.directory import load_directory, sync_directory
+from activities.database.notifications import NotificationRow, list_notifications
+from activities.mailer import Mailer
+from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_definitions
+from definitions.schema import ProvisionType
+from starter.binaries import temporal_test_server
+from workflows import search_attributes as sa
+
+DEFINITIONS = Path(definitions.__file__).parent
+DIRECTORY = load_directory(DEFINITIONS / "directory.yaml")
+
+
+def address_of(person_id: str) -> str:
+    """A person's email as the shipped directory gives it."""
+    return next(p.email for p in DIRECTORY.people if p.id == person_id)
+
+
+def group_addresses(group_id: str) -> list[str]:
+    """Every address a stakeholder group of the shipped directory reaches, in file order."""
+    group = next(g for g in DIRECTORY.stakeholder_groups if g.id == group_id)
+    return [m.address or address_of(m.person or "") for m in group.members]
+
+
+# --- provision types -------------------------------------------------------------------
+
+
+def england_and_wales() -> WorkingTimeCalendarDefinition:
+    """The shipped england-and-wales calendar, carrying its bank holidays as dates."""
+    catalog = load_calendar_definitions(DEFINITIONS / "catalog" / "calendars.yaml")
+    found = next(c for c in catalog.calendars if c.id == "england-and-wales")
+    assert isinstance(found, WorkingTimeCalendarDefinition)
+    return found.with_bank_holidays(2025, 2028)
+
+
+def working_day_type() -> ProvisionType:
+    """Real office SLAs: the home visit is due in 10 working days, warns 2 before.
+
+    warning -> owner; breach -> owner and manager, raises priority; 3 working days after
+    the breach, if still unresolved -> the safeguarding panel. `support-plan` opens when
+    the visit is done, so the case stays open after it.
+    """
+    return ProvisionType.model_validate(
+        {
+            "id": "home-visit-assessment",
+            "name": "Home visit assessment",
+            "category": "assessment",
+            "audience": "customer_facing",
+            "calendar": "england-and-wales",
+            "resolved_calendar": england_and_wales(),
+            "may_be_held": True,
+            "tasks": [
+                {
+                    "id": "home-visit",
+                    "name": "Home visit",
+                    "sla": {"target": "10 working days", "warning": "2 working days"},
+                    "escalations": [
+                        {
+                            "id": "visit-warning",
+                            "trigger": "warning",
+                            "template": "task-sla-warning",
+                            "notify": {"owner": True},
+                        },
+                        {
+                            "id": "visit-breach",
+                            "trigger": "breach",
+                            "template": "task-sla-breach",
+                            "notify": {"owner": True, "owner_manager": True},
+                            "raise_priority": "high",
+                            "follow_on": [
+                                {
+                                    "id": "panel",
+                                    "after": "3 working days",
+                                    "template": "safeguarding-escalation",
+                                    "notify": {"owner": False, "groups": ["safeguarding-panel"]},
+                                    "raise_priority": "urgent",
+                                }
+                            ],
+                        },
+                    ],
+                },
+                {"id": "support-plan", "name": "Agree support plan", "depends_on": ["home-visit"]},
+            ],
+        }
+    )
+
+
+def seconds_type(*, warning_after: int = 2, target: int = 4) -> ProvisionType:
+    """Around the clock, in seconds: `contact` warns after `warning_after` s and breaches
+    after `target` s (warning -> owner; breach -> owner and manager, priority high)."""
+    return ProvisionType.model_validate(
+        {
+            "id": "quick-contact",
+            "name": "Quick contact",
+            "category": "assessment",
+            "audience": "internal",
+            "tasks": [
+                {
+                    "id": "contact",
+                    "name": "Contact",
+                    "sla": {
+                        "target": f"{target} seconds",
+                        "warning": f"{target - warning_after} seconds",
+                    },
+                    "escalations": [
+                        {
+                            "id": "contact-warning",
+                            "trigger": "warning",
+                            "template": "task-sla-warning",
+                            "notify": {"owner": True},
+                        },
+                        {
+                            "id": "contact-breach",
+                            "trigger": "breach",
+                            "template": "task-sla-breach",
+                            "notify": {"owner": True, "owner_manager": True},
+                            "raise_priority": "high",
+                        },
+                    ],
+                },
+                {"id": "follow-up", "name": "Follow up", "depends_on": ["contact"]},
+            ],
+        }
+    )
+
+
+# --- Temporal's time-skipping test server ----------------------------------------------------
+
+_INDEXED = {
+    "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "TEXT": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, with the case search attributes registered.
+
+    It implements OperatorService.AddSearchAttributes but not ListSearchAttributes (nor
+    WorkflowService.GetSearchAttributes), so `ensure_search_attributes`, which lists
+    first, fails there with UNIMPLEMENTED; the attributes are added directly instead.
+    """
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=temporal_test_server(),
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace="default",
+                search_attributes={
+                    key.name: _INDEXED[key.indexed_value_type.name] for key in sa.ALL
+                },
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
+
+
+# --- the application database, with the directory ------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session")
+async def sla_sessions(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated SQLite database of its own, holding the shipped directory."""
+    from activities.database.engine import create_engine, session_factory
+    from activities.database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sla') / 'support-provision.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        await sync_directory(session, DIRECTORY)
+    yield sessions
+    await engine.dispose()
+
+
+async def outbox(
+    sessions: async_sessionmaker[AsyncSession], case_ref: str
+) -> list[NotificationRow]:
+    """The notifications of one case, oldest first."""
+    async with sessions() as session:
+        rows = await list_notifications(session, case_ref=case_ref, limit=1000)
+    return sorted(rows, key=lambda r: r.id)
+
+
+def by_rule(rows: list[NotificationRow]) -> dict[str, list[str]]:
+    """Recipient addresses per rule, in the order the rows were written."""
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.rule, []).append(row.recipient_address or "")
+    return found
+
+
+# --- a real SMTP server on loopback --------------------------------------------------------
+
+
+class Inbox:
+    """What the SMTP server accepted: (envelope recipients, message), in arrival order."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def holds(self, count: int) -> Callable[[], Awaitable[bool]]:
+        async def probe() -> bool:
+            return len(self.messages) >= count
+
+        return probe
+
+    def to(self) -> list[str]:
+        with self._lock:
+            return [address for rcpt, _ in self.messages for address in rcpt]
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [str(message["Message-ID"]) for _, message in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    """An aiosmtpd server on 127.0.0.1:`port`; the port is fixed before it starts, so the
+    mailer can point at a server that is not (yet) there."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def mailer(self) -> Mailer:
+        return Mailer.from_url(f"smtp://127.0.0.1:{self.port}", sender="alerts@northfield.example")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server on a free loopback port, not started; stopped after the test."""
+    server = SmtpServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def seconds_between(a: datetime, b: datetime) -> float:
+    return abs((b - a).total_seconds())

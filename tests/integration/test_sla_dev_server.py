@@ -1,0 +1,161 @@
+"""SLA escalations in real time on the Temporal dev server, mailed through a real SMTP server.
+
+The contact task warns 2 seconds after the case opens and breaches 2 seconds later: the
+worker's activity writes each notification to the outbox and mails it through an aiosmtpd
+server on loopback. Visibility (the `SlaState` and `CasePriority` search attributes) is the
+dev server's own, queried as an operator would.
+"""
+
+# Fixtures imported from sla_fixtures reappear as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from activities.database.notifications import NotificationRow
+from activities.notifications import message_id
+from casemodel.state import CaseState, CaseStatus
+from starter.client import CaseClient
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests.integration.sla_fixtures import (  # noqa: F401
+    SmtpServer,
+    address_of,
+    by_rule,
+    outbox,
+    seconds_type,
+    sla_sessions,
+    smtp,
+)
+from tests.waiting import eventually
+from workflows.messages import workflow_id_for
+
+OWNER = "tom-bennett"
+TOM = address_of(OWNER)
+PRIYA = address_of("priya-shah")  # Tom's manager
+TOLD = {"contact-warning": [TOM], "contact-breach": [TOM, PRIYA]}
+
+
+@pytest.fixture
+def sessions(sla_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    return sla_sessions
+
+
+@pytest_asyncio.fixture
+async def cases(
+    temporal_client: Client, task_queue: str, sessions, smtp: SmtpServer
+) -> AsyncIterator[CaseClient]:
+    """A client with a worker that mails through `smtp` (which the test starts, or not)."""
+    client = CaseClient(temporal_client, Settings(task_queue=task_queue))
+    async with build_worker(temporal_client, task_queue, sessions, mailer=smtp.mailer):
+        yield client
+
+
+async def open_case(cases: CaseClient) -> str:
+    started = await cases.start_case(
+        seconds_type(), tenant_ref="TEN-77", case_ref=f"QC-{uuid.uuid4().hex[:8]}", owner=OWNER
+    )
+    return started.case_ref
+
+
+def rows_where(
+    sessions, case_ref: str, check: Callable[[list[NotificationRow]], bool]
+) -> Callable[[], object]:
+    async def probe() -> list[NotificationRow] | None:
+        rows = await outbox(sessions, case_ref)
+        return rows if check(rows) else None
+
+    return probe
+
+
+def all_sent(count: int) -> Callable[[list[NotificationRow]], bool]:
+    return lambda rows: len(rows) == count and all(r.status == "sent" for r in rows)
+
+
+async def found_by_visibility(client: Client, query: str) -> list[str]:
+    return [execution.id async for execution in client.list_workflows(query)]
+
+
+async def finish(cases: CaseClient, case_ref: str) -> CaseState:
+    """Do the case's work, so it completes and nothing more can fire."""
+    await cases.complete_task(case_ref, "contact", by=OWNER)
+    await cases.complete_task(case_ref, "follow-up", by=OWNER)
+    assert (await cases.result(case_ref)).status is CaseStatus.completed
+    return await cases.state(case_ref)
+
+
+def assert_mailed_once_each(smtp: SmtpServer, rows: list[NotificationRow]) -> None:
+    """One message per outbox row, to that row's address, with that row's Message-ID."""
+    assert len(smtp.inbox.messages) == len(rows)
+    assert sorted(smtp.inbox.to()) == sorted(r.recipient_address for r in rows)
+    expected = {message_id(r.idempotency_key, smtp.mailer.domain) for r in rows}
+    assert sorted(smtp.inbox.message_ids()) == sorted(expected)
+
+
+async def test_warning_then_breach_are_mailed_once_each_and_the_case_shows_breached(
+    cases: CaseClient, sessions, smtp: SmtpServer, temporal_client: Client
+):
+    smtp.start()
+    case_ref = await open_case(cases)
+
+    rows = await eventually(rows_where(sessions, case_ref, all_sent(3)), timeout=15)
+    assert by_rule(rows) == TOLD
+    warning, *breach = rows
+    assert all(warning.created_at <= b.created_at for b in breach)
+    assert {r.template for r in breach} == {"task-sla-breach"}
+    assert all(r.channel == "email" and r.attempts == 1 and r.sent_at for r in rows)
+    await eventually(smtp.inbox.holds(3))
+    assert_mailed_once_each(smtp, rows)
+    subjects = [str(m["Subject"]) for _, m in smtp.inbox.messages]
+    assert subjects[0].startswith("Due soon: Contact on case ")
+    assert all(s.startswith("Overdue: Contact on case ") for s in subjects[1:])
+
+    wid = workflow_id_for(case_ref)
+    query = f"WorkflowId = '{wid}' AND SlaState = 'breached' AND CasePriority = 'high'"
+
+    async def breached() -> list[str]:
+        return await found_by_visibility(temporal_client, query)
+
+    assert await eventually(breached, timeout=10) == [wid]
+
+    state = await finish(cases, case_ref)
+    assert [(f.rule, f.trigger) for f in state.firings] == [
+        ("contact-warning", "warning"),
+        ("contact-breach", "breach"),
+    ]
+    assert state.firings[0].fired_at < state.firings[1].fired_at
+    assert len(smtp.inbox.messages) == 3
+    assert len(await outbox(sessions, case_ref)) == 3
+
+
+async def test_mail_that_cannot_go_out_stays_pending_and_goes_once_when_the_server_is_back(
+    cases: CaseClient, sessions, smtp: SmtpServer
+):
+    case_ref = await open_case(cases)  # the mail server is not running yet
+
+    def tried_and_pending(rows: list[NotificationRow]) -> bool:
+        return bool(rows) and all(r.status == "pending" for r in rows) and rows[0].attempts >= 1
+
+    rows = await eventually(rows_where(sessions, case_ref, tried_and_pending), timeout=10)
+    assert rows[0].rule == "contact-warning"
+    assert f"127.0.0.1:{smtp.port}" in (rows[0].last_error or "")
+    assert smtp.inbox.messages == []
+
+    smtp.start()  # on the same port; the activity's next retry (2 s backoff) finds it
+    rows = await eventually(rows_where(sessions, case_ref, all_sent(3)), timeout=15)
+    assert by_rule(rows) == TOLD
+    await eventually(smtp.inbox.holds(3))
+    assert_mailed_once_each(smtp, rows)
+    assert rows[0].attempts >= 2 and rows[0].last_error is None
+
+    state = await finish(cases, case_ref)
+    assert [f.rule for f in state.firings] == ["contact-warning", "contact-breach"]
+    assert len(smtp.inbox.messages) == 3
+    assert {r.status for r in await outbox(sessions, case_ref)} == {"sent"}

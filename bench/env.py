@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +102,20 @@ class Bench:
             return int(found.scalar_one())
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr while a child process inherits it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @contextlib.asynccontextmanager
 async def bench_environment(keep: bool = False) -> AsyncIterator[Bench]:
     workdir = Path(tempfile.mkdtemp(prefix="support-provision-bench-"))
@@ -115,17 +130,18 @@ async def bench_environment(keep: bool = False) -> AsyncIterator[Bench]:
         async with sessions.begin() as session:
             await sync_directory(session, load_directory(default_directory_file()))
         progress("starting Temporal dev server")
-        temporal = await bounded(
-            "dev server start",
-            WorkflowEnvironment.start_local(
-                data_converter=pydantic_data_converter,
-                dev_server_existing_path=temporal_cli(),
-                search_attributes=sa.ALL,
-                dev_server_log_level="error",
-                dev_server_startup_timeout=timedelta(seconds=SERVER_START_TIMEOUT - 10),
-            ),
-            SERVER_START_TIMEOUT,
-        )
+        with _stdout_to_stderr():  # the server's banner is progress, not report
+            temporal = await bounded(
+                "dev server start",
+                WorkflowEnvironment.start_local(
+                    data_converter=pydantic_data_converter,
+                    dev_server_existing_path=temporal_cli(),
+                    search_attributes=sa.ALL,
+                    dev_server_log_level="error",
+                    dev_server_startup_timeout=timedelta(seconds=SERVER_START_TIMEOUT - 10),
+                ),
+                SERVER_START_TIMEOUT,
+            )
         progress("dev server up")
         yield Bench(temporal, db_url, engine, sessions, workdir)
     finally:

@@ -134,6 +134,8 @@ async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> 
         by_size.append(
             {
                 "tasks": n,
+                "baseline_events_each": [r["events"] for r in plain],
+                "rules_events_each": [r["events"] for r in ruled],
                 "baseline_events": plain_events,
                 "rules_events": ruled_events,
                 "ratio": round(ratio(ruled_events, plain_events), 3),
@@ -188,6 +190,13 @@ def report(result: dict[str, Any]) -> list[str]:
             f"{row['ratio']:>6.3f} {row['bytes_ratio']:>11.3f} {t['TimerStarted']:>12.0f} "
             f"{t['TimerCanceled']:>13.0f} {t['TimerFired']:>10.0f}"
         )
+    if result["repeat"] > 1:
+        lines += ["", f"Each of {result['repeat']} cases per kind (events; the table shows means):"]
+        for row in result["by_size"]:
+            lines.append(
+                f"  N={row['tasks']:>3}: baseline {row['baseline_events_each']}  "
+                f"rules {row['rules_events_each']}"
+            )
     lines += ["", "Events by type (largest N):"]
     last = result["by_size"][-1]
     kinds = sorted(set(last["events_by_type"]["baseline"]) | set(last["events_by_type"]["rules"]))
@@ -197,7 +206,10 @@ def report(result: dict[str, Any]) -> list[str]:
             f"  {kind:<44} {last['events_by_type']['baseline'].get(kind, 0):>8} "
             f"{last['events_by_type']['rules'].get(kind, 0):>6}"
         )
-    lines += ["", "Cost per case (wall s / Python CPU s of worker+client; model µs per workflow task):"]
+    lines += [
+        "",
+        "Cost per case (wall s / Python CPU s of worker+client; model µs per workflow task):",
+    ]
     for row in result["by_size"]:
         w, c = row["wall_seconds"], row["python_cpu_seconds"]
         core = row["core_microseconds_per_workflow_task"]
@@ -205,7 +217,11 @@ def report(result: dict[str, Any]) -> list[str]:
             f"  N={row['tasks']:>3}: wall {w['baseline']:.2f} -> {w['rules']:.2f}  "
             f"cpu {c['baseline']:.2f} -> {c['rules']:.2f}  "
             f"model {core['baseline']['total']:.0f} -> {core['rules']['total']:.0f} µs "
-            f"(rules: {', '.join(f'{k} {v:.0f}' for k, v in core['rules'].items() if k != 'total')})"
+            f"(rules: {_parts(core['rules'])})"
         )
     lines.append(f"\nHistory benchmark took {result['seconds']:.0f}s")
     return lines
+
+
+def _parts(costs: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.0f}" for k, v in costs.items() if k != "total")

@@ -117,13 +117,21 @@ class Case(CaseTime):
             if not self._satisfied(dependency.task):
                 waits.append(self._describe_dependency(dependency.task))
         if not waits:
-            ready = self.ready_at(task)
+            ready = self.ready_at(task, now)
             if ready is not None and (now is None or ready > now):
                 waits.append(f"the agreed lag after its dependencies, until {_when(ready)}")
         return waits
 
-    def ready_at(self, task: TaskInstance) -> datetime | None:
-        """When the lags after this task's completed dependencies have all passed."""
+    def ready_at(self, task: TaskInstance, now: datetime | None = None) -> datetime | None:
+        """When the lags after this task's completed dependencies have all passed.
+
+        Paused time does not count against a lag: given `now`, a pause still running counts
+        as ending now, so a lag never runs out while the case is paused.
+        """
+        pauses = self.state.pauses
+        if now is not None and self.state.paused:
+            last = pauses[-1]
+            pauses = [*pauses[:-1], last.model_copy(update={"end": max(last.start, now)})]
         ready: datetime | None = None
         for dependency in self._definition(task).depends_on:
             if not dependency.lag:
@@ -134,7 +142,7 @@ class Case(CaseTime):
                 if t.task == dependency.task and t.status in DONE and t.resolved_at
             ]
             if done:
-                at = after(self.calendar, max(done), dependency.lag, self.state.pauses)
+                at = after(self.calendar, max(done), dependency.lag, pauses)
                 ready = at if ready is None else max(ready, at)
         return ready
 
@@ -575,7 +583,19 @@ class Case(CaseTime):
                 self._log(now, "task_cancelled", by, task.key, "case completed")
         self.state.status = CaseStatus.completed
         self.state.resolved_at = now
+        self._adopt_case_outcome()
         self._log(now, "case_completed", by, None, "every mandatory task is resolved")
+
+    def _adopt_case_outcome(self) -> None:
+        """A task outcome may say what the case's outcome is, e.g. `need-identified`."""
+        done = [t for t in self.state.tasks if t.status is TaskStatus.completed and t.outcome]
+        for task in sorted(done, key=lambda t: t.resolved_at or self.state.opened_at, reverse=True):
+            chosen = self._definition(task).outcome(task.outcome or "")
+            if chosen is not None and chosen.case_outcome:
+                case_outcome = self.type.outcome(chosen.case_outcome)
+                self.state.outcome = chosen.case_outcome
+                self.state.follow_on_type = case_outcome.follow_on_type if case_outcome else None
+                return
 
     def _log(
         self,

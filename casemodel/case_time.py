@@ -158,7 +158,7 @@ class CaseTime:
 
     # -- requests ----------------------------------------------------------------------
 
-    def check_pause(self) -> None:
+    def check_pause(self, reason: str | None = None) -> None:
         self._require_open_case()
         if not self.type.may_be_held:
             raise errors.NotAllowed(
@@ -170,11 +170,12 @@ class CaseTime:
                 f"Case {self.state.case_ref} is already paused since "
                 f"{since.start:%Y-%m-%d %H:%M} ({since.reason}); resume it first."
             )
+        if reason is not None and not reason.strip():
+            raise errors.NotAllowed("Pausing a case needs a reason, e.g. 'tenant in hospital'.")
 
     def pause(self, *, reason: str, by: str, now: datetime) -> list[LogEntry]:
-        self.check_pause()
-        if not reason.strip():
-            raise errors.NotAllowed("Pausing a case needs a reason, e.g. 'tenant in hospital'.")
+        """Stop every clock of the case; nothing fires until `resume`."""
+        self.check_pause(reason)
         self.state.pauses.append(Interval(start=now, reason=reason, by=by))
         return self._log(now, "case_paused", by, None, reason)
 
@@ -192,17 +193,19 @@ class CaseTime:
         self._release(now, by)
         return entries
 
-    def check_hold(self, ref: str) -> TaskInstance:
+    def check_hold(self, ref: str, reason: str | None = None) -> TaskInstance:
         self._require_open_case()
         task = self.instance(ref)
         if not task.active:
             raise errors.TaskNotOpen(f"{task.key} is {task.status.value}; only open work is held.")
         if self._held(task.key):
             raise errors.NotAllowed(f"{task.key} is already held; release it first.")
+        if reason is not None and not reason.strip():
+            raise errors.NotAllowed("Holding a task needs a reason, e.g. 'awaiting the GP'.")
         return task
 
     def hold_task(self, ref: str, *, reason: str, by: str, now: datetime) -> list[LogEntry]:
-        task = self.check_hold(ref)
+        task = self.check_hold(ref, reason)
         task.holds.append(Interval(start=now, reason=reason, by=by))
         return self._log(now, "task_held", by, task.key, reason)
 

@@ -435,6 +435,9 @@ class _TypeChecker:
         self.problems.append(Problem(self.file, location, message))
 
     def check(self, data: dict[str, Any]) -> list[Problem]:
+        self.case_outcomes = [
+            o.get("id") for _, o in _items(data.get("outcomes")) if isinstance(o.get("id"), str)
+        ]
         self._check_calendar(data.get("calendar", DEFAULT_CALENDAR), "calendar" in data)
         self._check_sla(data.get("sla"), "sla")
         self._check_escalations(data.get("escalations"), "escalations", data.get("sla"))
@@ -490,6 +493,13 @@ class _TypeChecker:
                     self.add(
                         f"{where}.outcomes[{index}].adds_tasks[{k}]", _unknown_task(added, task_ids)
                     )
+            case_outcome = outcome.get("case_outcome")
+            if isinstance(case_outcome, str) and case_outcome not in self.case_outcomes:
+                self.add(
+                    f"{where}.outcomes[{index}].case_outcome",
+                    f'"{case_outcome}" is not one of the type\'s case outcomes; they are: '
+                    f"{', '.join(self.case_outcomes) or 'none'}",
+                )
             if outcome.get("follow_on_type") is not None:
                 self.add(
                     f"{where}.outcomes[{index}].follow_on_type",

@@ -98,6 +98,11 @@ class Outcome(DefinitionModel):
         default=None,
         description="For case outcomes: a provision type whose case this outcome opens.",
     )
+    case_outcome: Identifier | None = Field(
+        default=None,
+        description="For task outcomes: the case outcome recorded when the case completes "
+        "after this task was completed with this outcome (the latest such task counts).",
+    )
 
 
 class Dependency(DefinitionModel):

@@ -96,6 +96,7 @@ class SupportCaseWorkflow:
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
         self._keeps_time = False
+        self._notices: list[asyncio.Task[Any]] = []
 
     @workflow.run
     async def run(self, start: StartCase) -> CaseSummary:
@@ -110,13 +111,19 @@ class SupportCaseWorkflow:
             self._show()
             if keeps_register:
                 await self._record()
+            # Notices go out in the background: a mail server that is down must not stop
+            # the case keeping time, nor hold back the next escalation's outbox rows.
+            self._notices = [n for n in self._notices if not n.done()]
             for firing in fired:
-                await workflow.execute_activity(
-                    NOTIFY_ESCALATION,
-                    notice_for(self._case, firing, workflow.info().workflow_id, workflow.now()),
-                    start_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=NOTIFY_RETRY,
-                    summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
+                self._notices.append(
+                    workflow.start_activity(
+                        NOTIFY_ESCALATION,
+                        notice_for(self._case, firing, workflow.info().workflow_id, workflow.now()),
+                        start_to_close_timeout=timedelta(minutes=1),
+                        retry_policy=NOTIFY_RETRY,
+                        summary=f"escalation {firing.rule} of {firing.subject} "
+                        f"#{firing.occurrence}",
+                    )
                 )
             # Requests may have arrived while activities ran: go round again.
             if self._case.state.status is not CaseStatus.open and not self._changed:
@@ -125,6 +132,8 @@ class SupportCaseWorkflow:
                 self._arm_timer()
         if self._timer is not None:
             self._timer.cancel()
+        if self._notices:
+            await asyncio.gather(*self._notices)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(self._case.state)
 
@@ -223,7 +232,7 @@ class SupportCaseWorkflow:
 
     @pause_case.validator
     def _validate_pause_case(self, request: PauseCase) -> None:
-        _refuse(self._case.check_pause)
+        _refuse(lambda: self._case.check_pause(request.reason))
 
     @workflow.update
     def resume_case(self, request: ResumeCase) -> RequestResult:
@@ -243,7 +252,7 @@ class SupportCaseWorkflow:
 
     @hold_task.validator
     def _validate_hold_task(self, request: HoldTask) -> None:
-        _refuse(lambda: self._case.check_hold(request.task))
+        _refuse(lambda: self._case.check_hold(request.task, request.reason))
 
     @workflow.update
     def release_task(self, request: ReleaseTask) -> RequestResult:

@@ -159,3 +159,20 @@ async def test_mail_that_cannot_go_out_stays_pending_and_goes_once_when_the_serv
     assert [f.rule for f in state.firings] == ["contact-warning", "contact-breach"]
     assert len(smtp.inbox.messages) == 3
     assert {r.status for r in await outbox(sessions, case_ref)} == {"sent"}
+
+
+async def test_a_mail_outage_does_not_hold_back_the_breach(
+    cases: CaseClient, sessions, smtp: SmtpServer, temporal_client: Client
+):
+    case_ref = await open_case(cases)  # the mail server stays down; breach due 4 s on
+
+    def both_recorded(rows: list[NotificationRow]) -> bool:
+        return by_rule(rows) == TOLD and all(r.status == "pending" for r in rows)
+
+    try:
+        await eventually(rows_where(sessions, case_ref, both_recorded), timeout=7)
+        state = await cases.state(case_ref)
+        assert [f.rule for f in state.firings] == ["contact-warning", "contact-breach"]
+        assert state.priority == "high"
+    finally:
+        await temporal_client.get_workflow_handle(workflow_id_for(case_ref)).terminate("over")

@@ -274,9 +274,7 @@ def test_activity_resets_stagnation():
     case = open_case(with_call_task())
     case.add_task("call", note=None, by="ann", now=at(20))
     assert [k for _, k in run(case, range(9, 50)) if "quiet" in k] == []
-    assert [(m, k) for m, k in run(case, range(50, 200)) if "quiet" in k] == [
-        (50, "case/quiet#1")
-    ]
+    assert [(m, k) for m, k in run(case, range(50, 200)) if "quiet" in k] == [(50, "case/quiet#1")]
     case.add_task("call", note=None, by="ann", now=at(200))
     assert [(m, k) for m, k in run(case, range(200, 300)) if "quiet" in k] == [
         (230, "case/quiet#2")

@@ -391,9 +391,7 @@ def test_working_days_across_the_clock_change_and_easter():
     # and Easter Monday 6 April are closed: 27, 30, 31, 1, 2, 7, 8, 9, 10, Monday 13th,
     # 10:00 BST = 09:00 UTC.
     opened = utc(2026, 3, 26, 10)
-    assert clock(open_case(working_type(), opened), "assess", opened).due_at == utc(
-        2026, 4, 13, 9
-    )
+    assert clock(open_case(working_type(), opened), "assess", opened).due_at == utc(2026, 4, 13, 9)
 
 
 def test_working_hours_and_a_lag_in_working_days_across_a_weekend():

@@ -1,0 +1,121 @@
+"""`python -m bench [all|history|lag] [options]`: run the benchmarks, print, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import signal
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import history, lag, quiet
+from .env import bench_environment, bounded, progress
+from .stats import load_average, machine
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("which", nargs="?", default="all", choices=("all", "history", "lag"))
+    parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
+    parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
+    parser.add_argument("--cases", type=int, default=1000, help="lag: open cases (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=50, help="lag: starts in flight")
+    parser.add_argument(
+        "--baseline-samples", type=int, default=3, help="lag: solo cases for the baseline"
+    )
+    parser.add_argument(
+        "--grace", type=float, default=180.0, help="lag: wait after the last start + 60s"
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=3600.0, help="stop everything after this many seconds"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args(argv)
+    args.sizes = tuple(int(x) for x in args.sizes.split(","))
+    if args.cases < 1 or args.concurrency < 1 or args.baseline_samples < 1 or args.repeat < 1:
+        parser.error("--cases, --concurrency, --baseline-samples and --repeat must be >= 1")
+    return args
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    began = time.perf_counter()
+    results: dict[str, Any] = {
+        "run": {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "load_average_before": load_average(),
+            "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        }
+    }
+    warnings = quiet.install()
+    async with bench_environment(keep=args.keep) as bench:
+        if args.which in ("all", "history"):
+            seen = Counter(warnings.counts)
+            results["history"] = await history.run(bench, args.sizes, args.repeat)
+            results["history"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(history.report(results["history"]))
+        if args.which in ("all", "lag"):
+            seen = Counter(warnings.counts)
+            results["lag"] = await lag.run(
+                bench,
+                count=args.cases,
+                concurrency=args.concurrency,
+                baseline_samples=args.baseline_samples,
+                grace=args.grace,
+                deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
+            )
+            results["lag"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(lag.report(results["lag"]))
+            _print([f"  worker warnings: {results['lag']['worker_warnings'] or 'none'}"])
+    results["run"]["load_average_after"] = load_average()
+    results["run"]["seconds"] = round(time.perf_counter() - began, 1)
+    return results
+
+
+def _print(lines: list[str]) -> None:
+    print("\n" + "\n".join(lines), flush=True)
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN (null instead)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+async def main(argv: list[str]) -> int:
+    args = parse(argv)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        results = await bounded("the whole run", run(args), args.deadline)
+    except TimeoutError as error:
+        progress(f"stopped: {error}")
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(_clean(results), indent=2, default=str) + "\n", encoding="utf-8")
+    progress(f"wrote {args.out} ({results['run']['seconds']:.0f}s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main(sys.argv[1:])))
+    except KeyboardInterrupt:
+        progress("interrupted; cleaned up")
+        sys.exit(130)

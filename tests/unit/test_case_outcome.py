@@ -1,0 +1,68 @@
+"""A case that completes by itself takes its outcome (and follow-on type) from a task."""
+
+from __future__ import annotations
+
+from casemodel.case import Case
+from casemodel.state import CaseStatus
+from tests.factories import at, visit_type
+
+
+def agreeing_type():
+    base = visit_type()
+    tasks = [t.model_dump() for t in base.tasks]
+    for task in tasks:
+        if task["id"] == "agree-plan":
+            task["outcomes"] = [
+                {"id": "plan-agreed", "label": "Plan agreed", "case_outcome": "need-identified"},
+                {"id": "declined", "label": "Declined", "case_outcome": "no-further-support"},
+                {"id": "other", "label": "Other"},
+            ]
+    return visit_type(tasks=tasks)
+
+
+def complete_all(case: Case, agree_outcome: str) -> None:
+    for minute, (task, outcome, responses) in enumerate(
+        [
+            ("contact", None, None),
+            ("home-visit", "visited", None),
+            ("risk-assessment", None, {"Risk level": "low"}),
+            ("benefits-check", None, None),
+            ("agree-plan", agree_outcome, None),
+        ],
+        start=1,
+    ):
+        case.complete_task(
+            task, outcome=outcome, responses=responses, note=None, by="t", now=at(minute)
+        )
+
+
+def test_task_outcome_becomes_the_case_outcome_with_its_follow_on():
+    case = Case.open(
+        agreeing_type(), case_ref="C", tenant_ref="T", owner="o", now=at(0), opened_by="t"
+    )
+    complete_all(case, "plan-agreed")
+    assert case.state.status is CaseStatus.completed
+    assert case.state.outcome == "need-identified"
+    assert case.state.follow_on_type == "support-plan"
+
+
+def test_outcome_without_case_outcome_leaves_the_case_outcome_empty():
+    case = Case.open(
+        agreeing_type(), case_ref="C", tenant_ref="T", owner="o", now=at(0), opened_by="t"
+    )
+    complete_all(case, "other")
+    assert case.state.status is CaseStatus.completed
+    assert case.state.outcome is None
+    assert case.state.follow_on_type is None
+
+
+def test_loader_refuses_an_unknown_case_outcome(tmp_path):
+    import shutil
+
+    from definitions.loader import default_definitions_dir, validate_catalog
+
+    shutil.copytree(default_definitions_dir(), tmp_path / "defs")
+    path = tmp_path / "defs" / "types" / "tenancy-sustainment-assessment.yaml"
+    path.write_text(path.read_text().replace("case_outcome: signposted", "case_outcome: nope"))
+    _, problems = validate_catalog(tmp_path / "defs")
+    assert any("case_outcome" in p.location and '"nope"' in p.message for p in problems)

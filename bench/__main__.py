@@ -26,6 +26,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("which", nargs="?", default="all", choices=("all", "history", "lag"))
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="history: send the updates back to back instead of each on an idle case",
+    )
     parser.add_argument("--cases", type=int, default=1000, help="lag: open cases (default 1000)")
     parser.add_argument("--concurrency", type=int, default=50, help="lag: starts in flight")
     parser.add_argument(
@@ -60,7 +65,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with bench_environment(keep=args.keep) as bench:
         if args.which in ("all", "history"):
             seen = Counter(warnings.counts)
-            results["history"] = await history.run(bench, args.sizes, args.repeat)
+            results["history"] = await history.run(bench, args.sizes, args.repeat, args.burst)
             results["history"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(history.report(results["history"]))
         if args.which in ("all", "lag"):
@@ -119,3 +124,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         progress("interrupted; cleaned up")
         sys.exit(130)
+    except asyncio.CancelledError:  # SIGTERM
+        progress("terminated; cleaned up")
+        sys.exit(143)

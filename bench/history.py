@@ -6,6 +6,7 @@ the rules cost (almost) nothing in history, one timer for the whole case, never 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,8 +16,8 @@ from casemodel.case import Case
 from workflows import details
 
 from .env import Bench, bounded, progress
+from .provision_types import OWNER, many_tasks_type
 from .stats import count_by_type, event_name, ratio
-from .types import OWNER, many_tasks_type
 
 SIZES = (5, 20, 50)
 UPDATE_TIMEOUT = 60.0
@@ -25,7 +26,25 @@ RESULT_TIMEOUT = 120.0
 TIMER_EVENTS = ("TimerStarted", "TimerCanceled", "TimerFired")
 
 
-async def run_case(bench: Bench, cases: Any, n: int, rules: bool) -> dict[str, Any]:
+async def settle(handle: Any, seconds: float = 30.0) -> None:
+    """Wait until the case is idle: no workflow task and no activity pending.
+
+    People complete tasks minutes apart, so in real use each request finds the case idle;
+    without this, requests sent back to back share workflow tasks and register writes and
+    the event count depends on timing.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        raw = (await bounded("describe", handle.describe(), seconds)).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{handle.id} still busy after {seconds:.0f}s")
+
+
+async def run_case(
+    bench: Bench, cases: Any, n: int, rules: bool, burst: bool = False
+) -> dict[str, Any]:
     """One case: start it, complete every task by update, wait for it to end, read history."""
     provision_type = many_tasks_type(n, rules=rules)
     case_ref = f"HIST-{n}-{'R' if rules else 'P'}-{uuid.uuid4().hex[:8]}"
@@ -35,7 +54,10 @@ async def run_case(bench: Bench, cases: Any, n: int, rules: bool) -> dict[str, A
         cases.start_case(provision_type, tenant_ref="TEN-BENCH", case_ref=case_ref, owner=OWNER),
         UPDATE_TIMEOUT,
     )
+    handle = cases.client.get_workflow_handle(started.workflow_id)
     for task in provision_type.tasks:
+        if not burst:
+            await settle(handle)
         await bounded(
             f"complete {task.id} of {case_ref}",
             cases.complete_task(case_ref, task.id),
@@ -43,7 +65,6 @@ async def run_case(bench: Bench, cases: Any, n: int, rules: bool) -> dict[str, A
         )
     summary = await bounded(f"result of {case_ref}", cases.result(case_ref), RESULT_TIMEOUT)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    handle = cases.client.get_workflow_handle(started.workflow_id)
     history = await bounded(f"history of {case_ref}", handle.fetch_history(), UPDATE_TIMEOUT)
     events = history.events
     by_type = count_by_type(events)
@@ -56,6 +77,7 @@ async def run_case(bench: Bench, cases: Any, n: int, rules: bool) -> dict[str, A
         "events": len(events),
         "history_bytes": sum(e.ByteSize() for e in events),
         "start_event_bytes": events[0].ByteSize(),
+        "bytes_after_start": sum(e.ByteSize() for e in events[1:]),
         "workflow_tasks": by_type.get("WorkflowTaskCompleted", 0),
         "events_by_type": by_type,
         "timers": {name: by_type.get(name, 0) for name in TIMER_EVENTS},
@@ -106,7 +128,9 @@ def core_cost(n: int, rules: bool, rounds: int = 20) -> dict[str, float]:
     return {k: round(v, 1) for k, v in out.items()}
 
 
-async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> dict[str, Any]:
+async def run(
+    bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 3, burst: bool = False
+) -> dict[str, Any]:
     began = time.perf_counter()
     rows: list[dict[str, Any]] = []
     async with bench.worker("history") as (_, cases):
@@ -115,7 +139,7 @@ async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> 
         for n in sizes:
             for attempt in range(repeat):
                 for rules in (False, True):
-                    result = await run_case(bench, cases, n, rules)
+                    result = await run_case(bench, cases, n, rules, burst)
                     result["attempt"] = attempt + 1
                     rows.append(result)
                     progress(
@@ -131,6 +155,8 @@ async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> 
         ruled_events = sum(r["events"] for r in ruled) / len(ruled)
         plain_bytes = sum(r["history_bytes"] for r in plain) / len(plain)
         ruled_bytes = sum(r["history_bytes"] for r in ruled) / len(ruled)
+        plain_rest = sum(r["bytes_after_start"] for r in plain) / len(plain)
+        ruled_rest = sum(r["bytes_after_start"] for r in ruled) / len(ruled)
         by_size.append(
             {
                 "tasks": n,
@@ -142,6 +168,9 @@ async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> 
                 "baseline_bytes": plain_bytes,
                 "rules_bytes": ruled_bytes,
                 "bytes_ratio": round(ratio(ruled_bytes, plain_bytes), 3),
+                "baseline_start_event_bytes": plain[0]["start_event_bytes"],
+                "rules_start_event_bytes": ruled[0]["start_event_bytes"],
+                "bytes_after_start_ratio": round(ratio(ruled_rest, plain_rest), 3),
                 "rules_timers": _mean_timers(ruled),
                 "baseline_timers": _mean_timers(plain),
                 "events_by_type": {
@@ -165,6 +194,7 @@ async def run(bench: Bench, sizes: tuple[int, ...] = SIZES, repeat: int = 1) -> 
     return {
         "sizes": list(sizes),
         "repeat": repeat,
+        "requests": "back to back (burst)" if burst else "each on an idle case (settled)",
         "by_size": by_size,
         "cases": rows,
         "seconds": round(time.perf_counter() - began, 1),
@@ -177,19 +207,29 @@ def _mean_timers(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def report(result: dict[str, Any]) -> list[str]:
     lines = [
-        "History growth: one case per row, every task completed by update within seconds",
-        "(baseline: same type with no SLAs and no rules; ratio = rules / baseline)",
+        "History growth: every task completed by update within seconds, no rule fires",
+        f"(requests {result['requests']}; baseline: same type with no SLAs and no rules;",
+        f" ratio = rules / baseline; mean of {result['repeat']} case(s) per row)",
         "",
         f"{'tasks':>5} {'baseline ev':>11} {'rules ev':>9} {'ratio':>6} "
-        f"{'bytes ratio':>11} {'TimerStarted':>12} {'TimerCanceled':>13} {'TimerFired':>10}",
+        f"{'TimerStarted':>12} {'TimerCanceled':>13} {'TimerFired':>10} "
+        f"{'bytes ratio':>11} {'(w/o start ev)':>14}",
     ]
     for row in result["by_size"]:
         t = row["rules_timers"]
         lines.append(
-            f"{row['tasks']:>5} {row['baseline_events']:>11.0f} {row['rules_events']:>9.0f} "
-            f"{row['ratio']:>6.3f} {row['bytes_ratio']:>11.3f} {t['TimerStarted']:>12.0f} "
-            f"{t['TimerCanceled']:>13.0f} {t['TimerFired']:>10.0f}"
+            f"{row['tasks']:>5} {row['baseline_events']:>11.1f} {row['rules_events']:>9.1f} "
+            f"{row['ratio']:>6.3f} {t['TimerStarted']:>12.1f} {t['TimerCanceled']:>13.1f} "
+            f"{t['TimerFired']:>10.1f} {row['bytes_ratio']:>11.3f} "
+            f"{row['bytes_after_start_ratio']:>14.3f}"
         )
+    lines.append(
+        "  start event bytes (the type definition travels in the start input): "
+        + ", ".join(
+            f"N={r['tasks']} {r['baseline_start_event_bytes']} -> {r['rules_start_event_bytes']}"
+            for r in result["by_size"]
+        )
+    )
     if result["repeat"] > 1:
         lines += ["", f"Each of {result['repeat']} cases per kind (events; the table shows means):"]
         for row in result["by_size"]:
@@ -197,7 +237,7 @@ def report(result: dict[str, Any]) -> list[str]:
                 f"  N={row['tasks']:>3}: baseline {row['baseline_events_each']}  "
                 f"rules {row['rules_events_each']}"
             )
-    lines += ["", "Events by type (largest N):"]
+    lines += ["", "Events by type (largest N, first case of each kind):"]
     last = result["by_size"][-1]
     kinds = sorted(set(last["events_by_type"]["baseline"]) | set(last["events_by_type"]["rules"]))
     lines.append(f"  {'event type':<44} {'baseline':>8} {'rules':>6}")

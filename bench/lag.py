@@ -14,6 +14,7 @@ import contextlib
 import statistics
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +22,8 @@ from activities.contracts import NOTIFY_ESCALATION, RECORD_CASE_CHANGES
 from casemodel.state import CaseState
 
 from .env import Bench, bounded, progress
+from .provision_types import OWNER, breach_type
 from .stats import event_name, event_time, ratio, summary
-from .types import OWNER, breach_type
 
 TARGETS = tuple(range(20, 61, 5))
 REQUEST_TIMEOUT = 60.0
@@ -393,6 +394,9 @@ async def run(
             "p99": round(ratio(figures["p99"], base["lag"]), 2),
         },
         "lag_first_attempt_only": first_try,
+        "notice_attempts": dict(
+            sorted(Counter(r["notice_attempt"] for r in rows if r["notice_attempt"]).items())
+        ),
         "breakdown": parts,
         "baseline_breakdown": base_parts,
         "lags": [round(x, 4) for x in lags],
@@ -416,6 +420,7 @@ def report(result: dict[str, Any]) -> list[str]:
         f"[{', '.join(f'{x:.3f}' for x in base['lags'])}]",
         f"  ratio to baseline: p50 x{result['ratios']['p50']:.2f}  "
         f"p99 x{result['ratios']['p99']:.2f}",
+        f"  notify_escalation attempts (attempt: firings): {result['notice_attempts']}",
         f"  activities retried: {load_['retried_activities']} "
         f"(in {load_['cases_with_retries']} cases); lag of notices started on their first "
         f"attempt ({result['lag_first_attempt_only']['count']}): "

@@ -109,8 +109,6 @@ class SupportCaseWorkflow:
                 self._timer, self._timer_at = None, None
             fired = self._case.tick(workflow.now()) if self._keeps_time else []
             self._show()
-            if keeps_register:
-                await self._record()
             # Notices go out in the background: a mail server that is down must not stop
             # the case keeping time, nor hold back the next escalation's outbox rows.
             self._notices = [n for n in self._notices if not n.done()]
@@ -125,11 +123,14 @@ class SupportCaseWorkflow:
                         f"#{firing.occurrence}",
                     )
                 )
-            # Requests may have arrived while activities ran: go round again.
+            # The timer goes out with the same workflow task, before the register write.
+            if self._keeps_time and self._case.state.status is CaseStatus.open:
+                self._arm_timer()
+            if keeps_register:
+                await self._record()
+            # Requests may have arrived while the register was written: go round again.
             if self._case.state.status is not CaseStatus.open and not self._changed:
                 break
-            if self._keeps_time:
-                self._arm_timer()
         if self._timer is not None:
             self._timer.cancel()
         if self._notices:

@@ -19,7 +19,7 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (default: `database_url()`).
 
     SQLite gets foreign keys, WAL (readers do not wait for the worker's writes), a busy
-    timeout, and transactions that SQLAlchemy controls, so that migrations are
+    timeout, write-locking transactions (`BEGIN IMMEDIATE`) that SQLAlchemy controls, so that migrations are
     transactional there as they are on PostgreSQL.
     """
     url = database_url(url)
@@ -53,4 +53,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, waiting up to the busy timeout. A plain
+        # BEGIN reads first and fails at once with "database is locked" if another writer
+        # committed in between: the busy timeout does not cover that upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

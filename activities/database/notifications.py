@@ -18,12 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .dialects import insert_for
 from .models import ID, Base
-from .settings import UnsupportedDatabase
 
 PENDING, SENT, FAILED, RECORDED = "pending", "sent", "failed", "recorded"
 EMAIL, OUTBOX = "email", "outbox"
@@ -91,7 +90,7 @@ class NotificationRow(BaseModel):
 
 async def record(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
     """Insert each row unless its idempotency key is already there; how many were new."""
-    insert = _insert_for(session)
+    insert = insert_for(session, "the outbox")
     added = 0
     for row in rows:
         stmt = (
@@ -149,13 +148,3 @@ async def _attempted(session: AsyncSession, row_id: int, **values: Any) -> None:
         .values(attempts=Notification.attempts + 1, **values)
     )
     await session.execute(stmt)
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    """The dialect's INSERT, which offers ON CONFLICT on both databases we run on."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise UnsupportedDatabase(f"the outbox runs on PostgreSQL or SQLite, not {name}")

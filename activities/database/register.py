@@ -14,13 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import RegisterTask, RegisterUpdate
 
+from .dialects import insert_for
 from .models import CaseEvent, CaseRecord, TaskRecord
-from .settings import UnsupportedDatabase
 
 
 class CaseRow(BaseModel):
@@ -83,7 +82,7 @@ async def apply_update(session: AsyncSession, update: RegisterUpdate) -> None:
     never moves backwards, but an older update still adds the events and tasks it alone
     carries.
     """
-    insert = _insert_for(session)
+    insert = insert_for(session, "the case register")
     await _upsert_newer(session, insert(CaseRecord.__table__), [_case_values(update)], ["case_ref"])
     tasks = [_task_values(update, task) for task in update.tasks]
     await _upsert_newer(session, insert(TaskRecord.__table__), tasks, ["case_ref", "key"])
@@ -181,13 +180,3 @@ async def _upsert_newer(
         where=table.c.last_seq < stmt.excluded.last_seq,
     )
     await session.execute(stmt, list(rows))
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    """The dialect's INSERT, which offers ON CONFLICT on both databases we run on."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise UnsupportedDatabase(f"the case register runs on PostgreSQL or SQLite, not {name}")

@@ -36,7 +36,7 @@ async def start_dev(env: dict[str, str], port: int, ui_port: int) -> asyncio.sub
 
 async def stop_dev(process: asyncio.subprocess.Process) -> str:
     process.send_signal(signal.SIGINT)
-    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, out.decode()
     return out.decode()
 
@@ -55,7 +55,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
 
     dev = await start_dev(env, port, ui_port)
     try:
-        await eventually(ready, timeout=60, interval=0.5)
+        await eventually(ready, timeout=120, interval=0.5)
         started = await cli(
             "case",
             "start",
@@ -77,12 +77,12 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
 
     dev = await start_dev(env, port, ui_port)
     try:
-        await eventually(ready, timeout=60, interval=0.5)
+        await eventually(ready, timeout=120, interval=0.5)
         shown = await cli("case", "show", "DEV-1", "--json", env=env)
         assert shown.code == 0, shown.stderr
         assert shown.json()["status"] == "open"
         assert shown.json()["tenant_ref"] == "TEN-DEV"
-        listed = await eventually(lambda: _listed(env, "TEN-DEV"), timeout=15, interval=0.3)
+        listed = await eventually(lambda: _listed(env, "TEN-DEV"), timeout=30, interval=0.3)
         assert listed[0]["case_ref"] == "DEV-1"
     finally:
         await stop_dev(dev)

@@ -7,6 +7,7 @@ in a calendar (see ``casemodel.calendars``); the other units are plain calendar 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -142,8 +143,11 @@ class Duration:
 DurationField: TypeAlias = Duration
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_duration(text: str) -> Duration:
     """Parse "10 working days", "1 hour", "2 weeks"... (case-insensitive, spaces tolerated).
+
+    Cached: the case model re-reads the same few SLA texts on every workflow task.
 
     Raises DurationError saying what was wrong and which forms are accepted.
     """

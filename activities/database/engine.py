@@ -19,8 +19,8 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (default: `database_url()`).
 
     SQLite gets foreign keys, WAL (readers do not wait for the worker's writes), a busy
-    timeout, write-locking transactions (`BEGIN IMMEDIATE`) that SQLAlchemy controls, so that migrations are
-    transactional there as they are on PostgreSQL.
+    timeout, and write-locking transactions (`BEGIN IMMEDIATE`) that SQLAlchemy controls,
+    so that migrations are transactional there as they are on PostgreSQL.
     """
     url = database_url(url)
     parsed = make_url(url)

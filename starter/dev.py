@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import time
@@ -57,8 +58,31 @@ async def _connect_when_ready(settings: Settings, server: asyncio.subprocess.Pro
             await asyncio.sleep(0.2)
 
 
+def _stop_leftover_server(data_dir: Path) -> bool:
+    """Stop a Temporal server a previous dev stack left behind (it was killed with -9).
+
+    The server runs in its own session so that Ctrl-C reaches only the dev stack, which
+    then stops it in order; the price is that a killed dev stack leaves it running.
+    """
+    pid_file = data_dir / "temporal.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return False
+    if "start-dev" not in command or str(data_dir) not in command:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
 async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) -> None:
     """Start everything, run until Ctrl-C or SIGTERM, then stop everything cleanly."""
+    if _stop_leftover_server(settings.data_dir.resolve()):
+        console.print("Stopped a Temporal server left running by an earlier dev stack.")
     for taken in (port, ui_port):
         if _port_in_use("127.0.0.1", taken):
             raise DevStackError(
@@ -112,6 +136,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         stderr=log_file,
         start_new_session=True,
     )
+    (data_dir / "temporal.pid").write_text(str(server.pid))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,7 +148,6 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             console.print(f"Registered search attributes: {', '.join(added)}")
         console.print(f"Temporal UI:      [bold]{settings.ui_url}[/]")
         console.print(f"Temporal server:  {settings.temporal_address} (state in {data_dir})")
-        console.print(f"Worker polling:   {settings.task_queue}. Press Ctrl-C to stop.")
         mailer = mailer_from_env()
         console.print(
             "Notifications:    outbox" + (" and SMTP" if mailer else " only (set SMTP_URL to mail)")
@@ -131,6 +155,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         async with build_worker(
             client, settings.task_queue, session_factory(engine), settings=settings, mailer=mailer
         ):
+            console.print(f"Worker polling:   {settings.task_queue}. Press Ctrl-C to stop.")
             waiter = asyncio.create_task(stop.wait())
             exited = asyncio.create_task(server.wait())
             await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)

@@ -20,8 +20,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def start_dev(env: dict[str, str], port: int, ui_port: int) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
+async def start_dev(
+    env: dict[str, str], port: int, ui_port: int
+) -> tuple[asyncio.subprocess.Process, str]:
+    """Start the dev stack and return once it says it is ready, with what it printed."""
+    process = await asyncio.create_subprocess_exec(
         COMMAND,
         "dev",
         "--port",
@@ -32,6 +35,14 @@ async def start_dev(env: dict[str, str], port: int, ui_port: int) -> asyncio.sub
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert process.stdout is not None
+    printed = ""
+    while "Press Ctrl-C" not in printed:
+        line = await asyncio.wait_for(process.stdout.readline(), 120)
+        if not line:
+            raise AssertionError(f"the dev stack exited before it was ready:\n{printed}")
+        printed += line.decode()
+    return process, printed
 
 
 async def stop_dev(process: asyncio.subprocess.Process) -> str:
@@ -49,13 +60,8 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
         "SUPPORT_PROVISION_USER": "dev-e2e",
     }
 
-    async def ready():
-        result = await cli("case", "list", "--json", env=env)
-        return result if result.code == 0 else None
-
-    dev = await start_dev(env, port, ui_port)
+    dev, _ = await start_dev(env, port, ui_port)
     try:
-        await eventually(ready, timeout=120, interval=0.5)
         started = await cli(
             "case",
             "start",
@@ -75,17 +81,41 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
     assert "Stopped." in output
     assert (tmp_path / "data" / "temporal.db").exists()
 
-    dev = await start_dev(env, port, ui_port)
+    dev, _ = await start_dev(env, port, ui_port)
     try:
-        await eventually(ready, timeout=120, interval=0.5)
         shown = await cli("case", "show", "DEV-1", "--json", env=env)
         assert shown.code == 0, shown.stderr
         assert shown.json()["status"] == "open"
         assert shown.json()["tenant_ref"] == "TEN-DEV"
         listed = await eventually(lambda: _listed(env, "TEN-DEV"), timeout=30, interval=0.3)
         assert listed[0]["case_ref"] == "DEV-1"
-    finally:
+    except BaseException:
         await stop_dev(dev)
+        raise
+
+    # Killed outright mid-case: the next start stops the server it left behind, and the
+    # case carries on where it was.
+    dev.kill()
+    await dev.wait()
+    dev, printed = await start_dev(env, port, ui_port)
+    try:
+        done = await cli(
+            "case",
+            "complete",
+            "DEV-1",
+            "initial-contact",
+            "--outcome",
+            "tenant-declined",
+            "--field",
+            "Contact method=Phone",
+            "--field",
+            "Date and time of contact=2026-11-24T10:00",
+            env=env,
+        )
+        assert done.code == 0, done.stderr
+    finally:
+        output = await stop_dev(dev)
+    assert "left running by an earlier dev stack" in printed + output
 
 
 async def _listed(env: dict[str, str], tenant: str) -> list[dict[str, object]] | None:

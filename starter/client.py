@@ -6,9 +6,10 @@ message is the case rule's own words and whose `code` a program can branch on.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -17,6 +18,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -45,6 +47,9 @@ from workflows.messages import (
 )
 
 from .settings import Settings
+
+QUERY_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
 class CaseRefused(Exception):
@@ -112,9 +117,18 @@ def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> 
 
 
 class CaseClient:
-    def __init__(self, client: Client, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        *,
+        query_timeout: timedelta = QUERY_TIMEOUT,
+        update_timeout: timedelta = UPDATE_TIMEOUT,
+    ) -> None:
         self.client = client
         self.settings = settings
+        self.query_timeout = query_timeout
+        self.update_timeout = update_timeout
 
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> CaseClient:
@@ -308,9 +322,19 @@ class CaseClient:
     # -- reading -----------------------------------------------------------------------
 
     async def state(self, case_ref: str) -> CaseState:
+        """The whole case state; a worker answers it, so one must be running."""
         try:
-            return await self._handle(case_ref).query(SupportCaseWorkflow.state)
+            return await self._handle(case_ref).query(
+                SupportCaseWorkflow.state, rpc_timeout=self.query_timeout
+            )
         except RPCError as err:
+            if err.status is RPCStatusCode.DEADLINE_EXCEEDED or "timeout" in err.message.lower():
+                raise CaseRefused(
+                    f"No worker answered for case {case_ref} within "
+                    f"{self.query_timeout.seconds} s; start one (`support-provision worker` or "
+                    "`support-provision dev`). `case list` reads the case register without one.",
+                    "no_worker",
+                ) from None
             raise _rpc_refusal(err, case_ref) from None
 
     async def result(self, case_ref: str) -> CaseSummary:
@@ -370,7 +394,18 @@ class CaseClient:
 
     async def _update(self, case_ref: str, update: Any, request: Any) -> RequestResult:
         try:
-            result: RequestResult = await self._handle(case_ref).execute_update(update, request)
+            result: RequestResult = await asyncio.wait_for(
+                self._handle(case_ref).execute_update(update, request),
+                self.update_timeout.total_seconds(),
+            )
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise CaseRefused(
+                f"No worker answered the request for case {case_ref} within "
+                f"{self.update_timeout.seconds} s, so it may or may not be applied when one starts "
+                "(`support-provision worker` or `support-provision dev`); check with "
+                "`case show` before asking again.",
+                "no_worker",
+            ) from None
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):

@@ -98,3 +98,23 @@ async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str, 
         assert found[0].status == "open"
         description = await cases.client.get_workflow_handle(started.workflow_id).describe()
         assert "for tenant " + tenant in (await description.static_summary() or "")
+
+
+async def test_no_worker_is_a_clear_refusal_not_a_hang(temporal_client: Client, task_queue: str):
+    from datetime import timedelta
+
+    cases = CaseClient(
+        temporal_client,
+        Settings(task_queue=task_queue),
+        query_timeout=timedelta(seconds=1),
+        update_timeout=timedelta(seconds=1),
+    )
+    started = await cases.start_case(visit_type(), tenant_ref="TEN-NW", case_ref=ref())
+    with pytest.raises(CaseRefused) as no_answer:
+        await cases.state(started.case_ref)
+    assert no_answer.value.code == "no_worker"
+    assert "start one" in no_answer.value.message
+    with pytest.raises(CaseRefused) as no_update:
+        await cases.complete_task(started.case_ref, "contact")
+    assert no_update.value.code == "no_worker"
+    assert "check with `case show`" in no_update.value.message

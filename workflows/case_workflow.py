@@ -58,6 +58,9 @@ REGISTER_RETRY = RetryPolicy(
 )
 
 
+REGISTER_BEHIND_PATCH = "register-in-background"
+"""Histories recorded while the loop awaited each register write replay that way."""
+
 SLA_PATCH = "sla-clocks"
 """Histories recorded before SLA clocks existed replay without timers or SLA attributes."""
 
@@ -97,16 +100,25 @@ class SupportCaseWorkflow:
         self._timer_at: datetime | None = None
         self._keeps_time = False
         self._notices: list[asyncio.Task[Any]] = []
+        self._write: asyncio.Task[Any] | None = None
+        self._write_seq = 0
 
     @workflow.run
     async def run(self, start: StartCase) -> CaseSummary:
         keeps_register = workflow.patched(REGISTER_PATCH)
         self._keeps_time = workflow.patched(SLA_PATCH)
+        # A database that is away must not stop the case keeping time: the register is
+        # written behind, one write in flight at a time, each carrying all that changed.
+        writes_behind = workflow.patched(REGISTER_BEHIND_PATCH)
         while True:
-            await workflow.wait_condition(lambda: self._changed or self._timer_done())
+            await workflow.wait_condition(
+                lambda: self._changed or self._timer_done() or self._write_done()
+            )
             self._changed = False
             if self._timer_done():
                 self._timer, self._timer_at = None, None
+            if self._write_done():
+                self._finish_write()
             fired = self._case.tick(workflow.now()) if self._keeps_time else []
             self._show()
             # Notices go out in the background: a mail server that is down must not stop
@@ -126,13 +138,22 @@ class SupportCaseWorkflow:
             # The timer goes out with the same workflow task, before the register write.
             if self._keeps_time and self._case.state.status is CaseStatus.open:
                 self._arm_timer()
-            if keeps_register:
+            if keeps_register and writes_behind:
+                self._start_write()
+            elif keeps_register:
                 await self._record()
             # Requests may have arrived while the register was written: go round again.
             if self._case.state.status is not CaseStatus.open and not self._changed:
                 break
         if self._timer is not None:
             self._timer.cancel()
+        while keeps_register and writes_behind:
+            if self._write is not None:
+                await self._write
+                self._finish_write()
+            self._start_write()
+            if self._write is None:
+                break
         if self._notices:
             await asyncio.gather(*self._notices)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -308,15 +329,9 @@ class SupportCaseWorkflow:
         return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=entries)
 
     async def _record(self) -> None:
-        state = self._case.state
-        update = RegisterUpdate.from_state(
-            state,
-            workflow_id=workflow.info().workflow_id,
-            type_version=state.type_version,
-            since_seq=self._recorded_seq,
-            priority=state.priority,
-        )
-        if update.last_seq == self._recorded_seq:
+        """The register written inline, as histories before REGISTER_BEHIND_PATCH did."""
+        update = self._register_update()
+        if update is None:
             return
         await workflow.execute_activity(
             RECORD_CASE_CHANGES,
@@ -326,6 +341,39 @@ class SupportCaseWorkflow:
             summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
         )
         self._recorded_seq = update.last_seq
+
+    def _register_update(self) -> RegisterUpdate | None:
+        state = self._case.state
+        update = RegisterUpdate.from_state(
+            state,
+            workflow_id=workflow.info().workflow_id,
+            type_version=state.type_version,
+            since_seq=self._recorded_seq,
+            priority=state.priority,
+        )
+        return None if update.last_seq == self._recorded_seq else update
+
+    def _start_write(self) -> None:
+        if self._write is not None:
+            return  # the next turn after it lands writes what changed meanwhile
+        update = self._register_update()
+        if update is None:
+            return
+        self._write = workflow.start_activity(
+            RECORD_CASE_CHANGES,
+            update,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=REGISTER_RETRY,
+            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
+        )
+        self._write_seq = update.last_seq
+
+    def _write_done(self) -> bool:
+        return self._write is not None and self._write.done()
+
+    def _finish_write(self) -> None:
+        self._recorded_seq = self._write_seq
+        self._write = None
 
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()

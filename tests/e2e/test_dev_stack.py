@@ -6,18 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import urllib.request
 from pathlib import Path
 
 from tests.e2e.cli import COMMAND, cli
+from tests.smtp import free_port
 from tests.waiting import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def start_dev(

@@ -3,22 +3,17 @@
 Import the fixtures a module uses from here. They give: Temporal's time-skipping test
 server (search attributes registered), a migrated SQLite application database holding the
 shipped directory (so escalations resolve to real people and groups), provision types with
-real working-day SLAs and with seconds-scale SLAs, and an SMTP server on loopback.
+real working-day SLAs and with seconds-scale SLAs.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -28,7 +23,6 @@ from temporalio.testing import WorkflowEnvironment
 import definitions
 from activities.database.directory import load_directory, sync_directory
 from activities.database.notifications import NotificationRow, list_notifications
-from activities.mailer import Mailer
 from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_definitions
 from definitions.schema import ProvisionType
 from starter.binaries import temporal_test_server
@@ -225,76 +219,6 @@ def by_rule(rows: list[NotificationRow]) -> dict[str, list[str]]:
     for row in rows:
         found.setdefault(row.rule, []).append(row.recipient_address or "")
     return found
-
-
-# --- a real SMTP server on loopback --------------------------------------------------------
-
-
-class Inbox:
-    """What the SMTP server accepted: (envelope recipients, message), in arrival order."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def holds(self, count: int) -> Callable[[], Awaitable[bool]]:
-        async def probe() -> bool:
-            return len(self.messages) >= count
-
-        return probe
-
-    def to(self) -> list[str]:
-        with self._lock:
-            return [address for rcpt, _ in self.messages for address in rcpt]
-
-    def message_ids(self) -> list[str]:
-        with self._lock:
-            return [str(message["Message-ID"]) for _, message in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SmtpServer:
-    """An aiosmtpd server on 127.0.0.1:`port`; the port is fixed before it starts, so the
-    mailer can point at a server that is not (yet) there."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.inbox = Inbox()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def mailer(self) -> Mailer:
-        return Mailer.from_url(f"smtp://127.0.0.1:{self.port}", sender="alerts@northfield.example")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """An SMTP server on a free loopback port, not started; stopped after the test."""
-    server = SmtpServer()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def seconds_between(a: datetime, b: datetime) -> float:

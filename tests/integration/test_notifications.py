@@ -10,19 +10,13 @@ once and mails it once, across retries, a mail server that is down, and no mail 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import typer
-from aiosmtpd.controller import Controller
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
@@ -39,6 +33,7 @@ from activities.recipients import Recipient, Resolution, resolve_recipients
 from activities.templates import TemplateStore
 from starter import cli_notifications
 from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
 
 TEMPLATES = TemplateStore(Path(definitions.__file__).parent / "catalog" / "templates")
@@ -112,78 +107,6 @@ TOLD = [
     "priya.shah@northfieldhomes.example.org",
     "duty.manager@northfieldhomes.example.org",
 ]
-
-
-# --- a real SMTP server -----------------------------------------------------------------
-
-
-class Inbox:
-    """Collects what the server accepts; refuses ``refuse`` with 550 at RCPT."""
-
-    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
-        self.refuse = refuse
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def holds(self, count: int) -> Callable[[], Awaitable[bool]]:
-        """A probe for `eventually`: the inbox has ``count`` messages."""
-
-        async def probe() -> bool:
-            return len(self.messages) >= count
-
-        return probe
-
-    def to(self) -> list[str]:
-        with self._lock:
-            return [address for rcpt, _ in self.messages for address in rcpt]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SmtpServer:
-    def __init__(self, port: int, inbox: Inbox) -> None:
-        self.port = port
-        self.inbox = inbox
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def mailer(self) -> Mailer:
-        return Mailer.from_url(f"smtp://127.0.0.1:{self.port}", sender="alerts@northfield.example")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """An SMTP server on a free loopback port; started by the test, stopped after it."""
-    server = SmtpServer(free_port(), Inbox())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def activities(

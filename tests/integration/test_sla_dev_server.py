@@ -26,14 +26,13 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.integration.sla_fixtures import (  # noqa: F401
-    SmtpServer,
     address_of,
     by_rule,
     outbox,
     seconds_type,
     sla_sessions,
-    smtp,
 )
+from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
 from workflows.messages import workflow_id_for
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from casemodel.case import Case
 from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_definitions
 from definitions.schema import ProvisionType
 
@@ -256,3 +257,20 @@ def working_type(**overrides: object) -> ProvisionType:
     }
     data.update(overrides)
     return ProvisionType.model_validate(data)
+
+
+def open_sla_case(ptype: ProvisionType | None = None, now: datetime | None = None) -> Case:
+    """A case of `ptype` (default `sla_type()`) opened at `now` (default `at(0)`)."""
+    return Case.open(
+        ptype or sla_type(),
+        case_ref="C-1",
+        tenant_ref="T-9",
+        owner="ann",
+        now=now or at(0),
+        opened_by="hms",
+    )
+
+
+def complete_at(case: Case, ref: str, now: datetime) -> None:
+    """Complete a task that takes no outcome and no answers."""
+    case.complete_task(ref, outcome=None, responses=None, note=None, by="ann", now=now)

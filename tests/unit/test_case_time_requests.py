@@ -16,21 +16,8 @@ from casemodel.case import Case
 from casemodel.state import TaskStatus
 from definitions.schema import ProvisionType
 from tests.factories import at, sla_type, working_type
-
-
-def open_case(ptype: ProvisionType | None = None, now: datetime | None = None) -> Case:
-    return Case.open(
-        ptype or sla_type(),
-        case_ref="C-1",
-        tenant_ref="T-9",
-        owner="ann",
-        now=now or at(0),
-        opened_by="hms",
-    )
-
-
-def complete(case: Case, ref: str, now: datetime) -> None:
-    case.complete_task(ref, outcome=None, responses=None, note=None, by="ann", now=now)
+from tests.factories import complete_at as complete
+from tests.factories import open_sla_case as open_case
 
 
 def refused(case: Case, error: type[errors.CaseRuleError], request: Callable[[], object]) -> str:

@@ -17,6 +17,8 @@ from casemodel.escalation import Firing, action_at
 from casemodel.state import CaseState
 from definitions.schema import ProvisionType
 from tests.factories import at, sla_type, working_type
+from tests.factories import complete_at as complete
+from tests.factories import open_sla_case as open_case
 
 CHAIN = [
     (4, "contact/warn#1"),
@@ -27,21 +29,6 @@ CHAIN = [
     (30, "case/quiet#1"),
     (60, "case/case-breach#1"),
 ]
-
-
-def open_case(ptype: ProvisionType | None = None, now: datetime | None = None) -> Case:
-    return Case.open(
-        ptype or sla_type(),
-        case_ref="C-1",
-        tenant_ref="T-9",
-        owner="ann",
-        now=now or at(0),
-        opened_by="hms",
-    )
-
-
-def complete(case: Case, ref: str, now: datetime) -> None:
-    case.complete_task(ref, outcome=None, responses=None, note=None, by="ann", now=now)
 
 
 def short(firings: list[Firing]) -> list[str]:

@@ -18,30 +18,17 @@ from casemodel.case import Case
 from casemodel.sla import Clock, ClockState
 from definitions.schema import ProvisionType
 from tests.factories import at, sla_type, working_type
+from tests.factories import complete_at as complete
+from tests.factories import open_sla_case as open_case
 
 ON_TRACK, WARNING, BREACHED = ClockState.on_track, ClockState.warning, ClockState.breached
 PAUSED, MET, MISSED = ClockState.paused, ClockState.met, ClockState.missed
-
-
-def open_case(ptype: ProvisionType | None = None, now: datetime | None = None) -> Case:
-    return Case.open(
-        ptype or sla_type(),
-        case_ref="C-1",
-        tenant_ref="T-9",
-        owner="ann",
-        now=now or at(0),
-        opened_by="hms",
-    )
 
 
 def clock(case: Case, subject: str, now: datetime) -> Clock:
     found = {c.subject: c for c in case.clocks(now)}
     assert subject in found, f"no clock for {subject}; clocks: {list(found)}"
     return found[subject]
-
-
-def complete(case: Case, ref: str, now: datetime) -> None:
-    case.complete_task(ref, outcome=None, responses=None, note=None, by="ann", now=now)
 
 
 def utc(*args: int) -> datetime:

@@ -73,8 +73,8 @@ def validate(
     try:
         catalog, problems = validate_catalog(directory)
         if catalog is not None:
-            problems += _owner_problems(catalog, people)
-            problems += _reference_problems(catalog, people)
+            problems += _directory_problems(catalog, people)
+            problems += _template_problems(catalog)
     except Exception as error:  # validation must never end in a traceback
         catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
     if as_json:
@@ -90,77 +90,63 @@ def validate(
         raise typer.Exit(1)
 
 
-def _owner_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
-    """Owners must name people, roles or teams of the directory."""
-    from activities.database.directory import (
-        DirectoryInvalid,
-        default_directory_file,
-        load_directory,
-        owner_problems,
-    )
-
-    path = people or default_directory_file()
-    try:
-        found = load_directory(path)
-    except DirectoryInvalid as invalid:
-        return [Problem(str(path), "", message) for message in invalid.problems]
-    return [
-        Problem(catalog.files.get(p.type_id, p.type_id), p.location, p.message)
-        for p in owner_problems(catalog.types.values(), found)
-    ]
-
-
-def _reference_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
-    """Templates, stakeholder groups and reassignment targets named by escalation rules."""
+def _directory_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
+    """Owners, reassignment targets and notified groups must be in the directory."""
     from activities.database.directory import (
         DirectoryInvalid,
         default_directory_file,
         group_ids,
         load_directory,
         owner_ids,
+        owner_problems,
     )
-    from activities.templates import check_templates, templates_dir
-    from definitions.references import (
-        assignee_references,
-        group_references,
-        template_references,
-    )
+    from definitions.references import assignee_references, group_references
 
+    path = people or default_directory_file()
+    try:
+        found = load_directory(path)
+    except DirectoryInvalid as invalid:
+        return [Problem(str(path), "", message) for message in invalid.problems]
     types = list(catalog.types.values())
-    problems: list[Problem] = []
+    problems = [
+        Problem(catalog.files.get(p.type_id, p.type_id), p.location, p.message)
+        for p in owner_problems(types, found)
+    ]
+    groups, owners = group_ids(found), owner_ids(found)
+    unknown = [
+        (
+            ref,
+            f"is not a stakeholder group of the directory; groups are: {', '.join(sorted(groups))}",
+        )
+        for ref in group_references(types)
+        if ref.target not in groups
+    ] + [
+        (ref, "is not a person, role or team of the directory")
+        for ref in assignee_references(types)
+        if ref.target not in owners
+    ]
+    problems += [
+        Problem(catalog.files.get(ref.type_id, ref.type_id), ref.location, f'"{ref.target}" {why}')
+        for ref, why in unknown
+    ]
+    return problems
+
+
+def _template_problems(catalog: Catalog) -> list[Problem]:
+    """Every template renders, and every template a rule names exists."""
+    from activities.templates import check_templates, templates_dir
+    from definitions.references import template_references
+
     referenced = [
         (f"{catalog.files.get(r.type_id, r.type_id)}: {r.location}", r.target)
-        for r in template_references(types)
+        for r in template_references(list(catalog.types.values()))
     ]
+    problems = []
     for found in check_templates(templates_dir(catalog.directory), referenced):
         file, _, location = found.file.partition(": ")
         if found.line:
             location = f"line {found.line}"
         problems.append(Problem(file, location, found.message))
-    try:
-        directory = load_directory(people or default_directory_file())
-    except DirectoryInvalid:
-        return problems  # reported by the owner check
-    groups, owners = group_ids(directory), owner_ids(directory)
-    for ref in group_references(types):
-        if ref.target not in groups:
-            problems.append(
-                Problem(
-                    catalog.files.get(ref.type_id, ref.type_id),
-                    ref.location,
-                    f'"{ref.target}" is not a stakeholder group of the directory; groups are: '
-                    f"{', '.join(sorted(groups))}",
-                )
-            )
-    for ref in assignee_references(types):
-        if ref.target not in owners:
-            problems.append(
-                Problem(
-                    catalog.files.get(ref.type_id, ref.type_id),
-                    ref.location,
-                    f'"{ref.target}" is not a person, role or team of the directory',
-                )
-            )
     return problems
 
 

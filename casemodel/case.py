@@ -84,34 +84,29 @@ class Case(CaseTime):
         return self._calendar
 
     def instance(self, ref: str) -> TaskInstance:
-        """Find a task by key (`home-visit#2`) or by definition id when that is unambiguous."""
+        """Find a task by key (`home-visit`, `home-visit#2`).
+
+        The first instance's key is the bare definition id, so a definition id always
+        names the first instance and never needs disambiguating.
+        """
         for task in self.state.tasks:
             if task.key == ref:
                 return task
-        instances = [t for t in self.state.tasks if t.task == ref]
-        if not instances:
-            if self.type.task(ref) is not None:
-                raise errors.UnknownTask(
-                    f'Case {self.state.case_ref} has no "{ref}" task yet; add it to the plan first.'
-                )
+        if self.type.task(ref) is not None:
             raise errors.UnknownTask(
-                f'"{ref}" is not a task of case {self.state.case_ref}; '
-                f"its tasks are: {', '.join(t.key for t in self.state.tasks) or 'none'}."
+                f'Case {self.state.case_ref} has no "{ref}" task yet; add it to the plan first.'
             )
-        active = [t for t in instances if t.active]
-        if len(active) > 1:
-            raise errors.AmbiguousTask(
-                f'Case {self.state.case_ref} has several "{ref}" tasks in progress '
-                f"({', '.join(t.key for t in active)}); name the one you mean."
-            )
-        return active[0] if active else instances[-1]
+        raise errors.UnknownTask(
+            f'"{ref}" is not a task of case {self.state.case_ref}; '
+            f"its tasks are: {', '.join(t.key for t in self.state.tasks) or 'none'}."
+        )
 
     def waiting_for(self, task: TaskInstance, now: datetime | None = None) -> list[str]:
         """Descriptions of what this task still waits for, empty when none.
 
         Without `now`, a lag after completed dependencies counts as still running.
         """
-        definition = self._definition(task)
+        definition = self.definition(task)
         waits = []
         for dependency in definition.depends_on:
             if not self._satisfied(dependency.task):
@@ -133,7 +128,7 @@ class Case(CaseTime):
             last = pauses[-1]
             pauses = [*pauses[:-1], last.model_copy(update={"end": max(last.start, now)})]
         ready: datetime | None = None
-        for dependency in self._definition(task).depends_on:
+        for dependency in self.definition(task).depends_on:
             if not dependency.lag:
                 continue
             done = [
@@ -150,7 +145,7 @@ class Case(CaseTime):
         return [
             t
             for t in self.state.tasks
-            if any(d.task == task_id for d in self._definition(t).depends_on)
+            if any(d.task == task_id for d in self.definition(t).depends_on)
         ]
 
     # -- requests ----------------------------------------------------------------------
@@ -186,7 +181,7 @@ class Case(CaseTime):
         self._require_open_case()
         task = self.instance(ref)
         self._require_workable(task, "completed")
-        definition = self._definition(task)
+        definition = self.definition(task)
         if definition.outcomes:
             if outcome is None:
                 raise errors.InvalidOutcome(
@@ -282,7 +277,7 @@ class Case(CaseTime):
             task.note = reason
             why = reason or "cancelled"
             if position:
-                needs = {d.task for d in self._definition(task).depends_on}
+                needs = {d.task for d in self.definition(task).depends_on}
                 cause = next(t for t in doomed[:position] if t.task in needs)
                 why = f"depends on {cause.key}, which was cancelled"
             self._log(now, "task_cancelled", by, task.key, why)
@@ -440,7 +435,8 @@ class Case(CaseTime):
 
     # -- internals ---------------------------------------------------------------------
 
-    def _definition(self, task: TaskInstance) -> TaskDefinition:
+    def definition(self, task: TaskInstance) -> TaskDefinition:
+        """The definition a task instance was made from, in the case's snapshot."""
         definition = self.type.task(task.task)
         assert definition is not None, f"snapshot lost task {task.task}"
         return definition
@@ -517,7 +513,7 @@ class Case(CaseTime):
         return task
 
     def _follow_path(self, task: TaskInstance, now: datetime, by: str) -> None:
-        chosen = self._definition(task).outcome(task.outcome) if task.outcome else None
+        chosen = self.definition(task).outcome(task.outcome) if task.outcome else None
         if chosen is None:
             return
         for task_id in chosen.adds_tasks:
@@ -555,7 +551,7 @@ class Case(CaseTime):
                 if any(
                     any(t.task == d.task for t in doomed)
                     and not self._satisfiable_without(d.task, doomed)
-                    for d in self._definition(other).depends_on
+                    for d in self.definition(other).depends_on
                 ):
                     doomed.append(other)
                     changed = True
@@ -590,7 +586,7 @@ class Case(CaseTime):
         """A task outcome may say what the case's outcome is, e.g. `need-identified`."""
         done = [t for t in self.state.tasks if t.status is TaskStatus.completed and t.outcome]
         for task in sorted(done, key=lambda t: t.resolved_at or self.state.opened_at, reverse=True):
-            chosen = self._definition(task).outcome(task.outcome or "")
+            chosen = self.definition(task).outcome(task.outcome or "")
             if chosen is not None and chosen.case_outcome:
                 case_outcome = self.type.outcome(chosen.case_outcome)
                 self.state.outcome = chosen.case_outcome

@@ -15,7 +15,7 @@ from definitions.schema import EscalationAction, Priority, TaskDefinition
 from . import errors
 from .escalation import Firing, Pending, Subject, pending
 from .sla import Clock, ClockState, Interval, RevisedTarget, clock, worst
-from .state import CaseStatus, LogEntry, TaskInstance
+from .state import CaseStatus, LogEntry, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
     from definitions.schema import ProvisionType
@@ -46,7 +46,7 @@ class CaseTime:
         def _log(
             self, now: datetime, kind: str, by: str, task_key: str | None = ..., detail: str = ...
         ) -> list[LogEntry]: ...
-        def _definition(self, task: TaskInstance) -> TaskDefinition: ...
+        def definition(self, task: TaskInstance) -> TaskDefinition: ...
         def _require_open_case(self) -> None: ...
         def _release(self, now: datetime, by: str) -> None: ...
         def instance(self, ref: str) -> TaskInstance: ...
@@ -73,7 +73,7 @@ class CaseTime:
                 )
             )
         for task in state.tasks:
-            sla = self._definition(task).sla
+            sla = self.definition(task).sla
             if sla is None or task.opened_at is None:
                 continue
             found.append(
@@ -133,7 +133,7 @@ class CaseTime:
             if c.due_at > now:
                 candidates.append((c.due_at, f"target of {what}"))
         for task in self.state.tasks:
-            if task.status.value == "blocked":
+            if task.status is TaskStatus.blocked:
                 ready = self.ready_at(task)  # type: ignore[attr-defined]
                 if ready is not None and ready > now and not self._waits_on_tasks(task):
                     candidates.append((ready, f"lag before {task.key}"))
@@ -238,7 +238,7 @@ class CaseTime:
                     f"{task.key} is {task.status.value}; its clock has stopped and its target "
                     "stands."
                 )
-            sla = self._definition(task).sla
+            sla = self.definition(task).sla
             key = task.key
         if sla is None:
             raise errors.NotAllowed(f"{subject} has no SLA target to revise.")
@@ -275,7 +275,7 @@ class CaseTime:
     def _waits_on_tasks(self, task: TaskInstance) -> bool:
         return any(
             not self._satisfied(d.task)  # type: ignore[attr-defined]
-            for d in self._definition(task).depends_on
+            for d in self.definition(task).depends_on
         )
 
     def _subjects(self, now: datetime) -> list[Subject]:
@@ -293,9 +293,9 @@ class CaseTime:
                 )
             )
         for task in self.state.tasks:
-            if task.status.value != "open" or self._held(task.key):
+            if task.status is not TaskStatus.open or self._held(task.key):
                 continue
-            rules = self._definition(task).escalations
+            rules = self.definition(task).escalations
             if not rules:
                 continue
             found.append(

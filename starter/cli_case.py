@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from activities.database import register
 from activities.database.settings import database_url
 from casemodel.case import Case
-from casemodel.state import CaseState
+from casemodel.state import CaseState, TaskStatus
 from workflows.messages import RequestResult, workflow_id_for
 
 from .cli_db import explain, with_session
@@ -186,7 +186,7 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
                 "owner": task.owner,
                 "mandatory": task.mandatory,
                 "outcomes": [o.id for o in definition.outcomes] if definition else [],
-                "waits_for": case.waiting_for(task) if task.status.value == "blocked" else [],
+                "waits_for": case.waiting_for(task) if task.status is TaskStatus.blocked else [],
                 "outcome": task.outcome,
                 "responses": task.responses,
                 "note": task.note,

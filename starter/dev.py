@@ -184,7 +184,3 @@ async def _stop_server(server: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             server.kill()
         await server.wait()
-
-
-def default_data_dir() -> Path:
-    return Settings.from_env().data_dir

@@ -12,7 +12,7 @@ from casemodel.escalation import Firing, action_at
 def notice_for(case: Case, firing: Firing, workflow_id: str, now: datetime) -> EscalationNotice:
     state = case.state
     task = next((t for t in state.tasks if t.key == firing.subject), None)
-    rules = case.type.escalations if task is None else case._definition(task).escalations
+    rules = case.type.escalations if task is None else case.definition(task).escalations
     action = action_at(rules, firing.rule)
     notify = action.notify if action is not None else None
     clock = next((c for c in case.clocks(now) if c.subject == firing.subject), None)

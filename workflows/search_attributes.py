@@ -18,12 +18,3 @@ SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
 
 ALL = (PROVISION_TYPE, CATEGORY, OWNER, TENANT, CASE_STATUS, OPEN_TASKS, SLA_STATE, PRIORITY)
-
-
-def cli_flags() -> list[str]:
-    """`--search-attribute NAME=Type` flags for `temporal server start-dev`."""
-    kinds = {"KEYWORD": "Keyword", "INT": "Int", "TEXT": "Text", "BOOL": "Bool"}
-    flags = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
-    return flags

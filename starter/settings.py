@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from activities.database.settings import DATA_ENV_VAR
 from workflows.messages import TASK_QUEUE
 
 
@@ -25,7 +26,8 @@ class Settings:
             namespace=env.get("TEMPORAL_NAMESPACE", cls.namespace),
             task_queue=env.get("SUPPORT_PROVISION_TASK_QUEUE", cls.task_queue),
             ui_url=env.get("TEMPORAL_UI_URL", cls.ui_url).rstrip("/"),
-            data_dir=Path(env.get("SUPPORT_PROVISION_DATA", str(cls.data_dir))),
+            # The same folder, read the same way, as the embedded database's.
+            data_dir=Path(env.get(DATA_ENV_VAR) or cls.data_dir),
         )
 
     def case_url(self, workflow_id: str) -> str:

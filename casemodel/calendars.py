@@ -20,51 +20,29 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
-from casemodel.durations import Duration, DurationUnit, parse_duration
+from definitions.bank_holidays import NATIONS, bank_holidays, unknown_nation
+from definitions.calendars import (
+    WEEKDAYS,
+    CalendarDefinition,
+    ContinuousCalendarDefinition,
+)
+from definitions.durations import Duration, DurationUnit, parse_duration
 
 __all__ = [
-    "NATIONS",
     "UTC",
     "Calendar",
     "TwentyFourSeven",
     "WorkingCalendar",
-    "bank_holidays",
+    "calendar_for",
 ]
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
-
-#: UK nations with their own bank holidays, mapped to the ``holidays`` package subdivision.
-#: England and Wales share one set ("ENG" and "WLS" are identical in the package).
-NATIONS: Mapping[str, str] = MappingProxyType(
-    {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
-)
-
-
-@functools.cache
-def bank_holidays(nation: str, year: int) -> frozenset[date]:
-    """The bank holidays of ``nation`` (a key of NATIONS) in ``year``, substitute days included.
-
-    Cached per (nation, year): the package computes a whole year at a time.
-    """
-    try:
-        subdivision = NATIONS[nation]
-    except KeyError:
-        raise ValueError(_unknown_nation(nation)) from None
-    return frozenset(holidays.UK(subdiv=subdivision, years=year))
-
-
-def _unknown_nation(nation: object) -> str:
-    known = ", ".join(f'"{name}"' for name in NATIONS)
-    return f'"{nation}" is not a UK nation with bank holidays: use one of {known}'
 
 
 def _as_utc(instant: datetime, what: str = "instant") -> datetime:
@@ -228,7 +206,7 @@ class WorkingCalendar(Calendar):
         if self.closes <= self.opens:
             raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
         if self.nation is not None and self.nation not in NATIONS:
-            raise ValueError(_unknown_nation(self.nation))
+            raise ValueError(unknown_nation(self.nation))
 
     @property
     def zone(self) -> tzinfo:
@@ -356,3 +334,28 @@ def _check_amount(amount: timedelta) -> None:
         raise TypeError(f"amount must be a timedelta, not {type(amount).__name__}")
     if amount < _ZERO:
         raise ValueError(f"amount of working time must not be negative, got {amount}")
+
+
+def calendar_for(definition: CalendarDefinition | None) -> Calendar:
+    """The calendar a definition describes; around the clock when there is none.
+
+    A working-time definition that carries its bank holidays as dates (a case snapshot)
+    counts them as closures and never asks the holidays package again, so a running case
+    keeps the holidays it opened with.
+    """
+    if definition is None:
+        return TwentyFourSeven()
+    if isinstance(definition, ContinuousCalendarDefinition):
+        return TwentyFourSeven(name=definition.id, title=definition.name)
+    carried = bool(definition.bank_holiday_dates)
+    return WorkingCalendar(
+        name=definition.id,
+        title=definition.name,
+        timezone=definition.timezone,
+        working_days=frozenset(WEEKDAYS.index(day) for day in definition.working_days),
+        opens=definition.opens,
+        closes=definition.closes,
+        nation=None if carried else definition.bank_holidays,
+        extra_closures=frozenset(definition.extra_closures)
+        | frozenset(definition.bank_holiday_dates),
+    )

@@ -16,10 +16,10 @@ from typing import Any
 from definitions.schema import ProvisionType, TaskDefinition
 
 from . import errors
-from .calendars import Calendar
+from .calendars import Calendar, calendar_for
 from .case_time import CaseTime
 from .responses import ResponseValue, check_responses
-from .sla import after, calendar_of
+from .sla import after
 from .state import (
     DONE,
     CaseState,
@@ -80,7 +80,7 @@ class Case(CaseTime):
     @property
     def calendar(self) -> Calendar:
         if self._calendar is None:
-            self._calendar = calendar_of(self.type.resolved_calendar)
+            self._calendar = calendar_for(self.type.resolved_calendar)
         return self._calendar
 
     def instance(self, ref: str) -> TaskInstance:

@@ -15,8 +15,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from .calendars import Calendar, TwentyFourSeven
-from .durations import Duration, parse_duration
+from definitions.durations import Duration, parse_duration
+
+from .calendars import Calendar
 
 
 class Interval(BaseModel):
@@ -214,9 +215,3 @@ def _state(
 def worst(states: Iterable[ClockState]) -> ClockState:
     found = list(states)
     return max(found, key=lambda s: SEVERITY[s]) if found else ClockState.on_track
-
-
-def calendar_of(definition: object | None) -> Calendar:
-    """The calendar a snapshot carries; around the clock when it carries none."""
-    build = getattr(definition, "build", None)
-    return build() if build else TwentyFourSeven()

@@ -30,13 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from casemodel.calendars import (
-    NATIONS,
-    Calendar,
-    TwentyFourSeven,
-    WorkingCalendar,
-    bank_holidays,
-)
+from .bank_holidays import NATIONS, bank_holidays
 
 __all__ = [
     "WEEKDAYS",
@@ -46,7 +40,6 @@ __all__ = [
     "ContinuousCalendarDefinition",
     "WorkingTimeCalendarDefinition",
     "load_calendar_definitions",
-    "load_calendars",
 ]
 
 WEEKDAYS: tuple[str, ...] = (
@@ -132,9 +125,6 @@ class ContinuousCalendarDefinition(_CalendarDefinitionBase):
     kind: Literal["continuous"] = Field(
         description='"continuous": the clock never stops (weekends and holidays count).'
     )
-
-    def build(self) -> Calendar:
-        return TwentyFourSeven(name=self.id, title=self.name)
 
 
 class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
@@ -229,19 +219,6 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
             )
         return value
 
-    def build(self) -> Calendar:
-        carried = bool(self.bank_holiday_dates)
-        return WorkingCalendar(
-            name=self.id,
-            title=self.name,
-            timezone=self.timezone,
-            working_days=frozenset(WEEKDAYS.index(day) for day in self.working_days),
-            opens=self.opens,
-            closes=self.closes,
-            nation=None if carried else self.bank_holidays,
-            extra_closures=frozenset(self.extra_closures) | frozenset(self.bank_holiday_dates),
-        )
-
 
 CalendarDefinition = Annotated[
     ContinuousCalendarDefinition | WorkingTimeCalendarDefinition,
@@ -266,10 +243,6 @@ class CalendarCatalogFile(BaseModel):
                 raise _error("duplicate_calendar_id", f'calendar id "{calendar.id}" is repeated')
             seen.add(calendar.id)
         return self
-
-    def build(self) -> dict[str, Calendar]:
-        """The calendars by id, in file order."""
-        return {definition.id: definition.build() for definition in self.calendars}
 
 
 class CalendarFileError(ValueError):
@@ -314,11 +287,6 @@ def load_calendar_definitions(
         if not problems:
             return catalog
     raise CalendarFileError(source, sorted(problems, key=_entry_index))
-
-
-def load_calendars(path: Path, *, display_name: str | None = None) -> dict[str, Calendar]:
-    """The calendars of a calendars file by id; CalendarFileError if the file has problems."""
-    return load_calendar_definitions(path, display_name=display_name).build()
 
 
 def _entry_index(problem: str) -> int:

@@ -23,16 +23,14 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from casemodel.calendars import Calendar
-from casemodel.durations import Duration, DurationError, parse_duration
-from definitions.calendars import (
+from .calendars import (
     CalendarDefinition,
     CalendarFileError,
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
-    load_calendars,
 )
-from definitions.schema import ProvisionType
+from .durations import Duration, DurationError, parse_duration
+from .schema import ProvisionType
 
 ENV_VAR = "SUPPORT_PROVISION_DEFINITIONS"
 CALENDARS_FILE = "calendars.yaml"
@@ -87,7 +85,7 @@ class Catalog:
 
     directory: Path
     types: dict[str, ProvisionType]
-    calendars: dict[str, Calendar]
+    calendars: dict[str, CalendarDefinition]
     files: dict[str, str] = field(default_factory=dict)
 
     def type(self, type_id: str) -> ProvisionType:
@@ -165,18 +163,17 @@ def validate_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
         if model is not None and files.get(model.id) == source.file:
             types[model.id] = model
 
-    if problems:
+    if problems or calendars is None:
         # Grouped by file, calendars first; within a file, in the order they were found.
         problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
         return None, problems
-    definitions = {c.id: c for c in load_calendar_definitions(directory / CALENDARS_FILE).calendars}
     # Each type carries its calendar's definition, so a case counts in the calendar it
     # opened with and publishing a changed calendar makes a new version of the type.
     types = {
-        type_id: t.model_copy(update={"resolved_calendar": _snapshot(definitions[t.calendar])})
+        type_id: t.model_copy(update={"resolved_calendar": _snapshot(calendars[t.calendar])})
         for type_id, t in types.items()
     }
-    return Catalog(directory, types, calendars or {}, files), []
+    return Catalog(directory, types, calendars, files), []
 
 
 SNAPSHOT_YEARS = (2020, 2045)
@@ -198,7 +195,9 @@ class _Source:
     data: dict[str, Any]
 
 
-def _load_calendars(directory: Path, problems: list[Problem]) -> dict[str, Calendar] | None:
+def _load_calendars(
+    directory: Path, problems: list[Problem]
+) -> dict[str, CalendarDefinition] | None:
     """The calendars, or ``None`` when they could not be loaded (and that is a problem)."""
     path = directory / CALENDARS_FILE
     if not path.is_file():
@@ -212,7 +211,8 @@ def _load_calendars(directory: Path, problems: list[Problem]) -> dict[str, Calen
         )
         return None
     try:
-        return load_calendars(path, display_name=CALENDARS_FILE)
+        loaded = load_calendar_definitions(path, display_name=CALENDARS_FILE)
+        return {calendar.id: calendar for calendar in loaded.calendars}
     except CalendarFileError as error:
         for line in error.problems:
             text = line.removeprefix(f"{CALENDARS_FILE}: ")
@@ -424,7 +424,7 @@ class _TypeChecker:
     """Checks one type's raw data: ids, references, cycles, durations and calendars."""
 
     def __init__(
-        self, file: str, type_ids: set[str], calendars: dict[str, Calendar] | None
+        self, file: str, type_ids: set[str], calendars: dict[str, CalendarDefinition] | None
     ) -> None:
         self.file = file
         self.type_ids = type_ids

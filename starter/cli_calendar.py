@@ -17,8 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 import definitions
-from casemodel.calendars import UTC, Calendar
-from casemodel.durations import DurationError, parse_duration
+from casemodel.calendars import UTC, Calendar, calendar_for
 from definitions.calendars import (
     WEEKDAYS,
     CalendarCatalogFile,
@@ -26,6 +25,7 @@ from definitions.calendars import (
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
 )
+from definitions.durations import DurationError, parse_duration
 
 DEFINITIONS_ENV = "SUPPORT_PROVISION_DEFINITIONS"
 CALENDARS_FILE = "calendars.yaml"
@@ -102,7 +102,7 @@ def due(
 ) -> None:
     """Print the instant DURATION after FROM in CALENDAR, with its UTC offset."""
     catalog = _load(definitions_dir)
-    calendars = catalog.build()
+    calendars = {definition.id: calendar_for(definition) for definition in catalog.calendars}
     calendar = calendars.get(calendar_id)
     if calendar is None:
         _fail(f'unknown calendar "{calendar_id}": known calendars are {", ".join(calendars)}')

@@ -20,8 +20,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from casemodel.calendars import Calendar, WorkingCalendar
-from casemodel.sla import calendar_of
+from casemodel.calendars import Calendar, WorkingCalendar, calendar_for
 from casemodel.state import CaseState, CaseStatus
 from starter.client import CaseClient
 from starter.settings import Settings
@@ -44,7 +43,7 @@ TOM = address_of(OWNER)
 PRIYA = address_of("priya-shah")  # Tom's manager
 PANEL = group_addresses("safeguarding-panel")
 TYPE = working_day_type()
-CALENDAR: Calendar = calendar_of(TYPE.resolved_calendar)
+CALENDAR: Calendar = calendar_for(TYPE.resolved_calendar)
 
 # Skipped time lands on the instant asked for; the workflow wakes a moment after its timer.
 SLACK = timedelta(minutes=1)

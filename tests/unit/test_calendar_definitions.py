@@ -7,7 +7,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 import definitions
-from casemodel.calendars import TwentyFourSeven, WorkingCalendar
+from casemodel.calendars import Calendar, TwentyFourSeven, WorkingCalendar, calendar_for
 from definitions.calendars import (
     CalendarCatalogFile,
     CalendarDefinition,
@@ -15,7 +15,6 @@ from definitions.calendars import (
     ContinuousCalendarDefinition,
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
-    load_calendars,
 )
 
 SHIPPED = Path(definitions.__file__).parent / "catalog" / "calendars.yaml"
@@ -31,6 +30,12 @@ OFFICE = """\
     closes: "17:00"
     bank_holidays: england-and-wales
 """
+
+
+def load_calendars(path: Path, *, display_name: str | None = None) -> dict[str, Calendar]:
+    """The calendars of a file, built as the case model counts in them."""
+    loaded = load_calendar_definitions(path, display_name=display_name)
+    return {definition.id: calendar_for(definition) for definition in loaded.calendars}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -103,7 +108,7 @@ def test_kind_selects_the_model() -> None:
     adapter: TypeAdapter[object] = TypeAdapter(CalendarDefinition)
     continuous = adapter.validate_python({"id": "always", "name": "Always", "kind": "continuous"})
     assert isinstance(continuous, ContinuousCalendarDefinition)
-    assert continuous.build() == TwentyFourSeven(name="always", title="Always")
+    assert calendar_for(continuous) == TwentyFourSeven(name="always", title="Always")
 
 
 def test_working_time_definition_builds_a_calendar() -> None:
@@ -120,7 +125,7 @@ def test_working_time_definition_builds_a_calendar() -> None:
             "extra_closures": ["2026-12-26"],
         }
     )
-    assert definition.build() == WorkingCalendar(
+    assert calendar_for(definition) == WorkingCalendar(
         name="weekend-team",
         title="Weekend team",
         timezone="Europe/London",

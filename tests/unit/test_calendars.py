@@ -12,15 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casemodel.calendars import (
-    NATIONS,
-    UTC,
-    Calendar,
-    TwentyFourSeven,
-    WorkingCalendar,
-    bank_holidays,
-)
-from casemodel.durations import Duration, DurationUnit, parse_duration
+from casemodel.calendars import UTC, Calendar, TwentyFourSeven, WorkingCalendar
+from definitions.bank_holidays import NATIONS, bank_holidays
+from definitions.durations import Duration, DurationUnit, parse_duration
 
 LONDON = ZoneInfo("Europe/London")
 ENGLAND = WorkingCalendar.office_hours("england-and-wales", "england-and-wales")

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from casemodel.durations import (
+from definitions.durations import (
     ACCEPTED_FORMS,
     Duration,
     DurationError,

@@ -2,7 +2,8 @@
 
 Parsing is strict on purpose: a typo in a definition file must be an error found when the
 definitions are validated, never a silently different SLA. Working units only mean something
-in a calendar (see ``casemodel.calendars``); the other units are plain calendar time.
+in a calendar (``casemodel.calendars`` does that arithmetic); the other units are plain
+calendar time.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from casemodel.case import Case
-from workflows import details
+from casemodel.requests import CompleteTask
+from casemodel import views as details
 
 from .env import Bench, bounded, progress
 from .provision_types import OWNER, many_tasks_type
@@ -60,7 +61,7 @@ async def run_case(
             await settle(handle)
         await bounded(
             f"complete {task.id} of {case_ref}",
-            cases.complete_task(case_ref, task.id),
+            cases.send(case_ref, CompleteTask(task=task.id)),
             UPDATE_TIMEOUT,
         )
     summary = await bounded(f"result of {case_ref}", cases.result(case_ref), RESULT_TIMEOUT)

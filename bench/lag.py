@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activities.contracts import NOTIFY_ESCALATION, RECORD_CASE_CHANGES
+from casemodel.requests import CompleteTask
 from casemodel.state import CaseState
 
 from .env import Bench, bounded, progress
@@ -199,7 +200,9 @@ async def baseline(bench: Bench, cases: Any, run_id: str, samples: int) -> dict[
         )
         # Close it, so the worker is idle again before the next sample.
         await bounded(
-            f"complete {case_ref}", cases.complete_task(case_ref, "respond"), REQUEST_TIMEOUT
+            f"complete {case_ref}",
+            cases.send(case_ref, CompleteTask(task="respond")),
+            REQUEST_TIMEOUT,
         )
         await bounded(f"result of {case_ref}", cases.result(case_ref), REQUEST_TIMEOUT)
     values = [r["lag"] for r in rows if r["lag"] is not None]
@@ -362,7 +365,7 @@ async def run(
             ),
             REQUEST_TIMEOUT,
         )
-        await bounded("warm-up", cases.complete_task(warm, "respond"), REQUEST_TIMEOUT)
+        await bounded("warm-up", cases.send(warm, CompleteTask(task="respond")), REQUEST_TIMEOUT)
         await bounded("warm-up", cases.result(warm), REQUEST_TIMEOUT)
         progress(f"lag: baseline, {baseline_samples} case(s) alone on the worker")
         base = await baseline(bench, cases, run_id, baseline_samples)

@@ -18,6 +18,21 @@ from definitions.schema import ProvisionType, TaskDefinition
 from . import errors
 from .calendars import Calendar, calendar_for
 from .case_time import CaseTime
+from .requests import (
+    AddTask,
+    BypassTask,
+    CancelTask,
+    CloseCase,
+    CompleteTask,
+    HoldTask,
+    PauseCase,
+    ReleaseTask,
+    Request,
+    ResumeCase,
+    ReviseTarget,
+    StartCase,
+    UndoCompletion,
+)
 from .responses import ResponseValue, check_responses
 from .sla import after
 from .state import (
@@ -31,6 +46,8 @@ from .state import (
 )
 
 CASE_OPENED = "case-opened"
+REJECTED_KEPT = 50
+"""Rejected requests the state keeps; older ones are in the case log and the register."""
 
 
 class Case(CaseTime):
@@ -70,6 +87,19 @@ class Case(CaseTime):
                 case._append_instance(definition, now, CASE_OPENED)
         case._release(now, CASE_OPENED)
         return case
+
+    @classmethod
+    def start(cls, request: StartCase, now: datetime) -> Case:
+        """Open the case a start request describes."""
+        return cls.open(
+            request.provision_type,
+            case_ref=request.case_ref,
+            tenant_ref=request.tenant_ref,
+            owner=request.owner,
+            now=now,
+            opened_by=request.opened_by,
+            type_version=request.type_version,
+        )
 
     # -- reading -----------------------------------------------------------------------
 
@@ -150,6 +180,117 @@ class Case(CaseTime):
 
     # -- requests ----------------------------------------------------------------------
 
+    def check(self, request: Request, now: datetime) -> None:
+        """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""
+        match request:
+            case CompleteTask():
+                self.check_complete(
+                    request.task, outcome=request.outcome, responses=request.responses
+                )
+            case AddTask():
+                self.check_add(request.task)
+            case CancelTask():
+                self.check_cancel(request.task, cascade=request.cascade)
+            case BypassTask():
+                self.check_bypass(request.task)
+            case UndoCompletion():
+                self.check_undo(request.task)
+            case CloseCase():
+                self.check_close(request.outcome)
+            case PauseCase():
+                self.check_pause(request.reason)
+            case ResumeCase():
+                self.check_resume()
+            case HoldTask():
+                self.check_hold(request.task, request.reason)
+            case ReleaseTask():
+                self.check_release(request.task)
+            case ReviseTarget():
+                self.check_revise(request.clock, request.due_at, request.reason, now)
+            case _:
+                raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
+
+    def apply(self, request: Request, now: datetime) -> list[LogEntry]:
+        """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
+        by = request.by
+        match request:
+            case CompleteTask():
+                return self.complete_task(
+                    request.task,
+                    outcome=request.outcome,
+                    responses=request.responses,
+                    note=request.note,
+                    by=by,
+                    now=now,
+                )
+            case AddTask():
+                return self.add_task(request.task, note=request.note, by=by, now=now)
+            case CancelTask():
+                return self.cancel_task(
+                    request.task, cascade=request.cascade, reason=request.reason, by=by, now=now
+                )
+            case BypassTask():
+                return self.bypass_task(request.task, reason=request.reason, by=by, now=now)
+            case UndoCompletion():
+                return self.undo_completion(request.task, reason=request.reason, by=by, now=now)
+            case CloseCase():
+                return self.close(outcome=request.outcome, reason=request.reason, by=by, now=now)
+            case PauseCase():
+                return self.pause(reason=request.reason, by=by, now=now)
+            case ResumeCase():
+                return self.resume(by=by, now=now)
+            case HoldTask():
+                return self.hold_task(request.task, reason=request.reason, by=by, now=now)
+            case ReleaseTask():
+                return self.release_task(request.task, by=by, now=now)
+            case ReviseTarget():
+                return self.revise_target(
+                    request.clock, due_at=request.due_at, reason=request.reason, by=by, now=now
+                )
+        raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
+
+    def report(self, request: CompleteTask, now: datetime) -> list[LogEntry]:
+        """A fire-and-forget completion (a signal): applied once, or recorded as rejected."""
+        return self.record_completion(
+            request.task,
+            request_id=request.request_id,
+            outcome=request.outcome,
+            responses=request.responses,
+            note=request.note,
+            by=request.by,
+            now=now,
+        )
+
+    def reject(
+        self,
+        kind: str,
+        refusal: errors.CaseRuleError,
+        now: datetime,
+        *,
+        by: str = "unknown",
+        request_id: str | None = None,
+        task: str | None = None,
+    ) -> list[LogEntry]:
+        """Record a fire-and-forget request the case could not take, with the reason.
+
+        Only the reason is kept, never what was sent: a refusal of a 1 MB note must not
+        carry the note into the log, the register or the next run.
+        """
+        self.state.rejected.append(
+            RejectedRequest(
+                at=now,
+                request=kind,
+                request_id=request_id,
+                task=task,
+                by=by,
+                reason=refusal.message,
+                code=refusal.code,
+            )
+        )
+        self.state.rejected_total += 1
+        del self.state.rejected[:-REJECTED_KEPT]
+        return self._log(now, "request_rejected", by, None, refusal.message)
+
     def complete_task(
         self,
         ref: str,
@@ -219,17 +360,9 @@ class Case(CaseTime):
                 ref, outcome=outcome, responses=responses, note=note, by=by, now=now
             )
         except errors.CaseRuleError as refusal:
-            self.state.rejected.append(
-                RejectedRequest(
-                    at=now,
-                    request="complete_task",
-                    request_id=request_id,
-                    task=ref,
-                    by=by,
-                    reason=refusal.message,
-                )
+            entries = self.reject(
+                "complete_task", refusal, now, by=by, request_id=request_id, task=ref
             )
-            entries = self._log(now, "request_rejected", by, None, refusal.message)
         if request_id is not None:
             self.state.handled_requests.append(request_id)
         return entries

@@ -14,6 +14,7 @@ from definitions.schema import EscalationAction, Priority, TaskDefinition
 
 from . import errors
 from .escalation import Firing, Pending, Subject, pending
+from .requests import REVISION_HORIZON
 from .sla import Clock, ClockState, Interval, RevisedTarget, clock, worst
 from .state import CaseStatus, LogEntry, TaskInstance, TaskStatus
 
@@ -194,7 +195,12 @@ class CaseTime:
         return entries
 
     def check_hold(self, ref: str, reason: str | None = None) -> TaskInstance:
+        """A task's hold stops its clock like a pause, so it needs the type's leave too."""
         self._require_open_case()
+        if not self.type.may_be_held:
+            raise errors.NotAllowed(
+                f"Tasks of {self.type.name} may not be held: their SLAs run without a break."
+            )
         task = self.instance(ref)
         if not task.active:
             raise errors.TaskNotOpen(f"{task.key} is {task.status.value}; only open work is held.")
@@ -225,8 +231,14 @@ class CaseTime:
         task.holds[-1].end = now
         return self._log(now, "task_released", by, task.key)
 
-    def check_revise(self, subject: str, due_at: datetime, reason: str) -> str:
-        """Which clock a revision applies to (`case` or a task key)."""
+    def check_revise(
+        self, subject: str, due_at: datetime, reason: str, now: datetime | None = None
+    ) -> str:
+        """Which clock a revision applies to (`case` or a task key).
+
+        Given `now`, a target more than ten years from it either way is refused: it is a
+        typo, and working-time arithmetic across centuries would stall the case.
+        """
         self._require_open_case()
         if subject == "case":
             sla = self.type.sla
@@ -248,14 +260,19 @@ class CaseTime:
             )
         if not reason.strip():
             raise errors.NotAllowed("Revising a target needs a reason, recorded in the log.")
-        if due_at.tzinfo is None:
+        if due_at.tzinfo is None or due_at.utcoffset() is None:
             raise errors.NotAllowed("Give the revised target with its UTC offset.")
+        if now is not None and abs(due_at - now) > REVISION_HORIZON:
+            raise errors.OutOfRange(
+                f"The revised target {due_at:%Y-%m-%d} is more than ten years from now; "
+                "check the date."
+            )
         return key
 
     def revise_target(
         self, subject: str, *, due_at: datetime, reason: str, by: str, now: datetime
     ) -> list[LogEntry]:
-        key = self.check_revise(subject, due_at, reason)
+        key = self.check_revise(subject, due_at, reason, now)
         self.state.revisions[key] = RevisedTarget(
             due_at=due_at, revised_at=now, reason=reason, by=by
         )

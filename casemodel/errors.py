@@ -70,6 +70,40 @@ class NotAllowed(CaseRuleError):
     code = "not_allowed"
 
 
+class OutOfRange(CaseRuleError):
+    """An instant too far from now to mean anything (a revised target in the year 9999)."""
+
+    code = "out_of_range"
+
+
+class UnknownRequest(CaseRuleError):
+    """A request name the case does not take."""
+
+    code = "unknown_request"
+
+
+class MalformedRequest(CaseRuleError):
+    """Not one JSON request: no argument, two, or another encoding."""
+
+    code = "malformed_request"
+
+
+class RequestTooLarge(CaseRuleError):
+    code = "request_too_large"
+
+
+class InvalidRequest(CaseRuleError):
+    """JSON, but not a request of its kind: unknown or missing fields, wrong types, limits."""
+
+    code = "invalid_request"
+
+
+class CaseNotStarted(CaseRuleError):
+    """The case's start input was refused, so there is no case to take requests."""
+
+    code = "case_not_started"
+
+
 def error_for_code(code: str, message: str) -> CaseRuleError:
     """Rebuild a refusal on the far side of a wire, where only code and message travel."""
     for cls in _all_subclasses(CaseRuleError):

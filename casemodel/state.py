@@ -84,6 +84,7 @@ class RejectedRequest(BaseModel):
     task: str | None = None
     by: str
     reason: str
+    code: str = Field(default="refused", description="The refusal's stable code.")
 
 
 class CaseState(BaseModel):
@@ -109,7 +110,10 @@ class CaseState(BaseModel):
     )
     tasks: list[TaskInstance] = Field(default_factory=list)
     log: list[LogEntry] = Field(default_factory=list)
-    rejected: list[RejectedRequest] = Field(default_factory=list)
+    rejected: list[RejectedRequest] = Field(
+        default_factory=list, description="The latest fire-and-forget requests refused."
+    )
+    rejected_total: int = Field(default=0, description="Every request ever refused.")
     handled_requests: list[str] = Field(
         default_factory=list, description="Ids of fire-and-forget requests already applied."
     )

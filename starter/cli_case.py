@@ -6,14 +6,32 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from activities.database import register
 from activities.database.settings import database_url
+from casemodel.calendars import calendar_for
 from casemodel.case import Case
+from casemodel.requests import (
+    AddTask,
+    BypassTask,
+    CancelTask,
+    CloseCase,
+    CompleteTask,
+    HoldTask,
+    PauseCase,
+    ReleaseTask,
+    Request,
+    RequestResult,
+    ResumeCase,
+    ReviseTarget,
+    UndoCompletion,
+    describe,
+)
 from casemodel.state import CaseState, TaskStatus
-from workflows.messages import RequestResult, workflow_id_for
+from workflows.names import workflow_id_for
 
 from .cli_db import explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
@@ -47,6 +65,16 @@ def _call(action: Any) -> Any:
         return run(go())
     except CaseRefused as refusal:
         fail(refusal.message)
+
+
+def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) -> None:
+    """Build one request (refused here if malformed), send it, report what changed."""
+    try:
+        request = model(**fields)
+    except ValidationError as error:
+        fail(describe(model, error))
+    result = _call(lambda cases: cases.send(case_ref, request))
+    _report(result, json_out)
 
 
 @app.command()
@@ -361,13 +389,16 @@ def complete(
     json_out: JsonFlag = False,
 ) -> None:
     """Complete a task, with its outcome and the information it records."""
-    answers = _fields(field)
-    result = _call(
-        lambda cases: cases.complete_task(
-            case_ref, task, outcome=outcome, responses=answers, note=note, by=by or current_user()
-        )
+    _send(
+        case_ref,
+        CompleteTask,
+        json_out,
+        task=task,
+        outcome=outcome,
+        responses=_fields(field),
+        note=note,
+        by=by or current_user(),
     )
-    _report(result, json_out)
 
 
 @app.command("add-task")
@@ -379,8 +410,7 @@ def add_task(
     json_out: JsonFlag = False,
 ) -> None:
     """Add a task to the plan at the point of need."""
-    result = _call(lambda cases: cases.add_task(case_ref, task, note=note, by=by or current_user()))
-    _report(result, json_out)
+    _send(case_ref, AddTask, json_out, task=task, note=note, by=by or current_user())
 
 
 @app.command("cancel-task")
@@ -395,12 +425,15 @@ def cancel_task(
     json_out: JsonFlag = False,
 ) -> None:
     """Cancel a task that is no longer needed."""
-    result = _call(
-        lambda cases: cases.cancel_task(
-            case_ref, task, cascade=cascade, reason=reason, by=by or current_user()
-        )
+    _send(
+        case_ref,
+        CancelTask,
+        json_out,
+        task=task,
+        cascade=cascade,
+        reason=reason,
+        by=by or current_user(),
     )
-    _report(result, json_out)
 
 
 @app.command()
@@ -412,10 +445,7 @@ def bypass(
     json_out: JsonFlag = False,
 ) -> None:
     """Bypass an optional task."""
-    result = _call(
-        lambda cases: cases.bypass_task(case_ref, task, reason=reason, by=by or current_user())
-    )
-    _report(result, json_out)
+    _send(case_ref, BypassTask, json_out, task=task, reason=reason, by=by or current_user())
 
 
 @app.command()
@@ -427,10 +457,7 @@ def undo(
     json_out: JsonFlag = False,
 ) -> None:
     """Undo a completion while nothing that depends on it has started."""
-    result = _call(
-        lambda cases: cases.undo_completion(case_ref, task, reason=reason, by=by or current_user())
-    )
-    _report(result, json_out)
+    _send(case_ref, UndoCompletion, json_out, task=task, reason=reason, by=by or current_user())
 
 
 @app.command()
@@ -444,12 +471,7 @@ def close(
     json_out: JsonFlag = False,
 ) -> None:
     """Close a case with an outcome; tasks still open are cancelled."""
-    result = _call(
-        lambda cases: cases.close_case(
-            case_ref, outcome=outcome, reason=reason, by=by or current_user()
-        )
-    )
-    _report(result, json_out)
+    _send(case_ref, CloseCase, json_out, outcome=outcome, reason=reason, by=by or current_user())
 
 
 @app.command()
@@ -460,8 +482,7 @@ def pause(
     json_out: JsonFlag = False,
 ) -> None:
     """Pause every clock of a case; nothing escalates until it is resumed."""
-    result = _call(lambda cases: cases.pause_case(case_ref, reason=reason, by=by or current_user()))
-    _report(result, json_out)
+    _send(case_ref, PauseCase, json_out, reason=reason, by=by or current_user())
 
 
 @app.command()
@@ -471,8 +492,7 @@ def resume(
     json_out: JsonFlag = False,
 ) -> None:
     """Resume a paused case; every due point moves on by the paused working time."""
-    result = _call(lambda cases: cases.resume_case(case_ref, by=by or current_user()))
-    _report(result, json_out)
+    _send(case_ref, ResumeCase, json_out, by=by or current_user())
 
 
 @app.command()
@@ -484,10 +504,7 @@ def hold(
     json_out: JsonFlag = False,
 ) -> None:
     """Hold one task: its clock stops and its escalations wait."""
-    result = _call(
-        lambda cases: cases.hold_task(case_ref, task, reason=reason, by=by or current_user())
-    )
-    _report(result, json_out)
+    _send(case_ref, HoldTask, json_out, task=task, reason=reason, by=by or current_user())
 
 
 @app.command()
@@ -498,29 +515,49 @@ def release(
     json_out: JsonFlag = False,
 ) -> None:
     """Release a held task."""
-    result = _call(lambda cases: cases.release_task(case_ref, task, by=by or current_user()))
-    _report(result, json_out)
+    _send(case_ref, ReleaseTask, json_out, task=task, by=by or current_user())
 
 
 @app.command()
 def revise(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     clock: Annotated[str, typer.Argument(metavar="CLOCK", help="`case` or a task key.")],
-    due: Annotated[str, typer.Option("--due", help="New target, ISO 8601 with offset.")],
+    due: Annotated[
+        str,
+        typer.Option(
+            "--due",
+            help="New target, ISO 8601 (e.g. 2026-12-01T17:00); without an offset it is the "
+            "case calendar's local time.",
+        ),
+    ],
     reason: Annotated[str, typer.Option("--reason")],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Override a calculated target where the SLA allows revision; the reason is logged."""
-    try:
-        due_at = datetime.fromisoformat(due)
-    except ValueError:
-        fail(f'--due "{due}" is not a date and time; write e.g. 2026-12-01T17:00+00:00.')
-    if due_at.tzinfo is None:
-        fail(f'--due "{due}" needs its UTC offset, e.g. 2026-12-01T17:00+00:00.')
-    result = _call(
-        lambda cases: cases.revise_target(
-            case_ref, clock, due_at=due_at, reason=reason, by=by or current_user()
-        )
+    _send(
+        case_ref,
+        ReviseTarget,
+        json_out,
+        clock=clock,
+        due_at=_due(case_ref, due),
+        reason=reason,
+        by=by or current_user(),
     )
-    _report(result, json_out)
+
+
+def _due(case_ref: str, text: str) -> datetime:
+    """An ISO 8601 instant; without an offset, wall-clock time in the case's calendar, as
+    `calendar due` reads it."""
+    try:
+        due_at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f'--due "{text}" is not a date and time; write e.g. 2026-12-01T17:00.')
+    if due_at.tzinfo is not None:
+        return due_at
+    state: CaseState = _call(lambda cases: cases.state(case_ref))
+    zone = calendar_for(state.provision_type.resolved_calendar).zone
+    local = due_at.replace(tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != due_at:
+        fail(f'--due "{text}" does not exist in {zone}: the clocks go forward then.')
+    return local

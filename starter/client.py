@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -25,26 +26,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from casemodel.requests import (
+    REPORT_TASK_COMPLETED,
+    UPDATES,
+    CompleteTask,
+    Request,
+    RequestResult,
+    StartCase,
+    describe,
+)
 from casemodel.state import CaseState, CaseSummary
 from definitions.schema import ProvisionType
 from workflows import search_attributes as sa
-from workflows.case_workflow import SupportCaseWorkflow
-from workflows.messages import (
-    AddTask,
-    BypassTask,
-    CancelTask,
-    CloseCase,
-    CompleteTask,
-    HoldTask,
-    PauseCase,
-    ReleaseTask,
-    RequestResult,
-    ResumeCase,
-    ReviseTarget,
-    StartCase,
-    UndoCompletion,
-    workflow_id_for,
-)
+from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 from .settings import Settings
 
@@ -156,22 +150,18 @@ class CaseClient:
         type_version: int | None = None,
     ) -> StartedCase:
         case_ref = (case_ref or new_case_ref(provision_type)).strip()
-        if not case_ref or any(c.isspace() for c in case_ref):
-            raise CaseRefused(
-                f'"{case_ref}" is not a usable case reference; use letters, digits and hyphens.',
-                "invalid_case_ref",
-            )
-        if not tenant_ref.strip():
-            raise CaseRefused("A case needs a tenant reference.", "invalid_tenant_ref")
         owner = owner or provision_type.default_owner or "unassigned"
-        start = StartCase(
-            case_ref=case_ref,
-            tenant_ref=tenant_ref.strip(),
-            owner=owner,
-            provision_type=provision_type,
-            type_version=type_version,
-            opened_by=opened_by,
-        )
+        try:
+            start = StartCase(
+                case_ref=case_ref,
+                tenant_ref=tenant_ref.strip(),
+                owner=owner,
+                provision_type=provision_type,
+                type_version=type_version,
+                opened_by=opened_by,
+            )
+        except ValidationError as error:
+            raise CaseRefused(describe(StartCase, error), "invalid_request") from None
         workflow_id = workflow_id_for(case_ref)
         attributes = TypedSearchAttributes(
             [
@@ -184,7 +174,7 @@ class CaseClient:
         )
         try:
             handle = await self.client.start_workflow(
-                SupportCaseWorkflow.run,
+                WORKFLOW_TYPE,
                 start,
                 id=workflow_id,
                 task_queue=self.settings.task_queue,
@@ -206,118 +196,48 @@ class CaseClient:
 
     # -- requests ----------------------------------------------------------------------
 
-    async def complete_task(
-        self,
-        case_ref: str,
-        task: str,
-        *,
-        outcome: str | None = None,
-        responses: dict[str, Any] | None = None,
-        note: str | None = None,
-        by: str = "starter",
-    ) -> RequestResult:
-        request = CompleteTask(
-            task=task, outcome=outcome, responses=responses or {}, note=note, by=by
-        )
-        return await self._update(case_ref, SupportCaseWorkflow.complete_task, request)
+    async def send(self, case_ref: str, request: Request) -> RequestResult:
+        """Ask a case to take `request` and wait for its verdict.
 
-    async def report_task_completed(
-        self,
-        case_ref: str,
-        task: str,
-        *,
-        request_id: str,
-        outcome: str | None = None,
-        responses: dict[str, Any] | None = None,
-        note: str | None = None,
-        by: str = "starter",
-    ) -> None:
-        """Fire-and-forget: sending the same `request_id` again is harmless."""
-        request = CompleteTask(
-            task=task,
-            outcome=outcome,
-            responses=responses or {},
-            note=note,
-            by=by,
-            request_id=request_id,
-        )
+        Raises `CaseRefused` with the rule's words and code if the case refuses it; the
+        case is then unchanged.
+        """
+        if request.kind not in UPDATES:
+            raise CaseRefused(f"{request.kind} is not a request a case takes.", "unknown_request")
         try:
-            await self._handle(case_ref).signal(SupportCaseWorkflow.report_task_completed, request)
+            result: RequestResult = await asyncio.wait_for(
+                self._handle(case_ref).execute_update(
+                    request.kind, request, result_type=RequestResult
+                ),
+                self.update_timeout.total_seconds(),
+            )
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise CaseRefused(
+                f"No worker answered the request for case {case_ref} within "
+                f"{self.update_timeout.seconds} s, so it may or may not be applied when one starts "
+                "(`support-provision worker` or `support-provision dev`); check with "
+                "`case show` before asking again.",
+                "no_worker",
+            ) from None
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise CaseRefused(cause.message, cause.type or "refused") from None
+            raise CaseRefused(f"The case refused the request: {cause}") from None
         except RPCError as err:
             raise _rpc_refusal(err, case_ref) from None
+        return result
 
-    async def add_task(
-        self, case_ref: str, task: str, *, note: str | None = None, by: str = "starter"
-    ) -> RequestResult:
-        request = AddTask(task=task, note=note, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.add_task, request)
+    async def report(self, case_ref: str, request: CompleteTask) -> None:
+        """Tell a case a task was done, without waiting: the fire-and-forget signal.
 
-    async def cancel_task(
-        self,
-        case_ref: str,
-        task: str,
-        *,
-        cascade: bool = False,
-        reason: str | None = None,
-        by: str = "starter",
-    ) -> RequestResult:
-        request = CancelTask(task=task, cascade=cascade, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.cancel_task, request)
-
-    async def bypass_task(
-        self, case_ref: str, task: str, *, reason: str | None = None, by: str = "starter"
-    ) -> RequestResult:
-        request = BypassTask(task=task, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.bypass_task, request)
-
-    async def undo_completion(
-        self, case_ref: str, task: str, *, reason: str | None = None, by: str = "starter"
-    ) -> RequestResult:
-        request = UndoCompletion(task=task, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.undo_completion, request)
-
-    async def close_case(
-        self,
-        case_ref: str,
-        *,
-        outcome: str | None = None,
-        reason: str | None = None,
-        by: str = "starter",
-    ) -> RequestResult:
-        request = CloseCase(outcome=outcome, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.close_case, request)
-
-    async def pause_case(self, case_ref: str, *, reason: str, by: str = "starter") -> RequestResult:
-        """Stop every clock of the case (tenant in hospital, awaiting a partner agency)."""
-        request = PauseCase(reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.pause_case, request)
-
-    async def resume_case(self, case_ref: str, *, by: str = "starter") -> RequestResult:
-        return await self._update(case_ref, SupportCaseWorkflow.resume_case, ResumeCase(by=by))
-
-    async def hold_task(
-        self, case_ref: str, task: str, *, reason: str, by: str = "starter"
-    ) -> RequestResult:
-        request = HoldTask(task=task, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.hold_task, request)
-
-    async def release_task(self, case_ref: str, task: str, *, by: str = "starter") -> RequestResult:
-        request = ReleaseTask(task=task, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.release_task, request)
-
-    async def revise_target(
-        self,
-        case_ref: str,
-        clock: str,
-        *,
-        due_at: datetime,
-        reason: str,
-        by: str = "starter",
-    ) -> RequestResult:
-        """Override a calculated target (where its SLA allows revision); `clock` is `case`
-        or a task key."""
-        request = ReviseTarget(clock=clock, due_at=due_at, reason=reason, by=by)
-        return await self._update(case_ref, SupportCaseWorkflow.revise_target, request)
+        Give a `request_id`: sending the same one again is harmless. A completion the
+        case refuses is kept in its state as rejected, with the reason.
+        """
+        try:
+            await self._handle(case_ref).signal(REPORT_TASK_COMPLETED, request)
+        except RPCError as err:
+            raise _rpc_refusal(err, case_ref) from None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -325,7 +245,7 @@ class CaseClient:
         """The whole case state; a worker answers it, so one must be running."""
         try:
             return await self._handle(case_ref).query(
-                SupportCaseWorkflow.state, rpc_timeout=self.query_timeout
+                STATE_QUERY, result_type=CaseState, rpc_timeout=self.query_timeout
             )
         except RPCError as err:
             if err.status is RPCStatusCode.DEADLINE_EXCEEDED or "timeout" in err.message.lower():
@@ -354,7 +274,7 @@ class CaseClient:
         status: str | None = None,
         limit: int = 100,
     ) -> list[CaseListing]:
-        clauses = ["WorkflowType = 'SupportCaseWorkflow'"]
+        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
             (sa.OWNER, owner),
@@ -388,32 +308,7 @@ class CaseClient:
     # -- internals ---------------------------------------------------------------------
 
     def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
-        return self.client.get_workflow_handle_for(
-            SupportCaseWorkflow.run, workflow_id_for(case_ref)
-        )
-
-    async def _update(self, case_ref: str, update: Any, request: Any) -> RequestResult:
-        try:
-            result: RequestResult = await asyncio.wait_for(
-                self._handle(case_ref).execute_update(update, request),
-                self.update_timeout.total_seconds(),
-            )
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            raise CaseRefused(
-                f"No worker answered the request for case {case_ref} within "
-                f"{self.update_timeout.seconds} s, so it may or may not be applied when one starts "
-                "(`support-provision worker` or `support-provision dev`); check with "
-                "`case show` before asking again.",
-                "no_worker",
-            ) from None
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise CaseRefused(cause.message, cause.type or "refused") from None
-            raise CaseRefused(f"The case refused the request: {cause}") from None
-        except RPCError as err:
-            raise _rpc_refusal(err, case_ref) from None
-        return result
+        return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
 
 
 def summary_details(start: StartCase) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities.database.settings import DATA_ENV_VAR
-from workflows.messages import TASK_QUEUE
+from workflows.names import TASK_QUEUE
 
 
 @dataclass(frozen=True)

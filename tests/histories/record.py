@@ -19,6 +19,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from casemodel.requests import (
+    AddTask,
+    BypassTask,
+    CancelTask,
+    CloseCase,
+    CompleteTask,
+    PauseCase,
+    ResumeCase,
+    UndoCompletion,
+)
 from definitions.schema import ProvisionType
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
@@ -35,34 +45,37 @@ async def full_journey(cases: CaseClient, case_ref: str) -> None:
     """Every kind of request, accepted and refused, up to completion."""
     await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="alice")
     for refused in (
-        cases.complete_task(case_ref, "home-visit", outcome="visited"),
-        cases.bypass_task(case_ref, "contact"),
+        cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited")),
+        cases.send(case_ref, BypassTask(task="contact")),
     ):
         with contextlib.suppress(CaseRefused):
             await refused
-    await cases.report_task_completed(case_ref, "contact", request_id="crm-1")
-    await cases.report_task_completed(case_ref, "contact", request_id="crm-1")
+    await cases.report(case_ref, CompleteTask(task="contact", request_id="crm-1"))
+    await cases.report(case_ref, CompleteTask(task="contact", request_id="crm-1"))
     await cases.state(case_ref)
-    await cases.complete_task(case_ref, "home-visit", outcome="no-access")
-    await cases.undo_completion(case_ref, "home-visit", reason="entered in error")
-    await cases.complete_task(case_ref, "home-visit", outcome="visited")
-    await cases.add_task(case_ref, "check-in", note="weekly call")
-    await cases.add_task(case_ref, "interpreter")
-    await cases.bypass_task(case_ref, "interpreter", reason="not needed")
-    await cases.cancel_task(case_ref, "check-in#2", reason="tenant declined")
-    await cases.complete_task(
-        case_ref, "risk-assessment", responses={"Risk level": "medium", "Needs": "debt,health"}
+    await cases.send(case_ref, CompleteTask(task="home-visit", outcome="no-access"))
+    await cases.send(case_ref, UndoCompletion(task="home-visit", reason="entered in error"))
+    await cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited"))
+    await cases.send(case_ref, AddTask(task="check-in", note="weekly call"))
+    await cases.send(case_ref, AddTask(task="interpreter"))
+    await cases.send(case_ref, BypassTask(task="interpreter", reason="not needed"))
+    await cases.send(case_ref, CancelTask(task="check-in#2", reason="tenant declined"))
+    await cases.send(
+        case_ref,
+        CompleteTask(
+            task="risk-assessment", responses={"Risk level": "medium", "Needs": "debt,health"}
+        ),
     )
-    await cases.complete_task(case_ref, "benefits-check")
-    await cases.complete_task(case_ref, "agree-plan")
+    await cases.send(case_ref, CompleteTask(task="benefits-check"))
+    await cases.send(case_ref, CompleteTask(task="agree-plan"))
     await cases.result(case_ref)
 
 
 async def closed_early(cases: CaseClient, case_ref: str) -> None:
     await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
-    await cases.complete_task(case_ref, "contact")
-    await cases.cancel_task(case_ref, "leaflet", reason="tenant moved out")
-    await cases.close_case(case_ref, outcome="no-further-support", reason="tenancy ended")
+    await cases.send(case_ref, CompleteTask(task="contact"))
+    await cases.send(case_ref, CancelTask(task="leaflet", reason="tenant moved out"))
+    await cases.send(case_ref, CloseCase(outcome="no-further-support", reason="tenancy ended"))
     await cases.result(case_ref)
 
 
@@ -113,16 +126,16 @@ async def sla_journey(cases: CaseClient, case_ref: str) -> None:
         return len((await cases.state(case_ref)).firings) >= count
 
     await eventually(lambda: fired(3), timeout=20)
-    await cases.pause_case(case_ref, reason="tenant in hospital")
-    await cases.resume_case(case_ref)
-    await cases.complete_task(case_ref, "contact")
+    await cases.send(case_ref, PauseCase(reason="tenant in hospital"))
+    await cases.send(case_ref, ResumeCase())
+    await cases.send(case_ref, CompleteTask(task="contact"))
 
     async def review_open() -> bool:
         state = await cases.state(case_ref)
         return any(t.key == "review" and t.status.value == "open" for t in state.tasks)
 
     await eventually(review_open, timeout=20)
-    await cases.complete_task(case_ref, "review")
+    await cases.send(case_ref, CompleteTask(task="review"))
     await cases.result(case_ref)
 
 

@@ -17,6 +17,7 @@ from activities.contracts import RegisterUpdate
 from activities.database import definitions_store, register
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from casemodel.requests import CloseCase, CompleteTask
 from casemodel.state import CaseStatus
 from starter.client import CaseClient
 from starter.published import latest_published
@@ -40,13 +41,16 @@ async def run_case(cases: CaseClient, case_ref: str, type_version: int | None = 
         owner="tom-bennett",
         type_version=type_version,
     )
-    await cases.complete_task(case_ref, "contact", by="hms")
-    await cases.complete_task(case_ref, "home-visit", outcome="visited", by="tom")
-    await cases.report_task_completed(case_ref, "benefits-check", request_id="crm-9", by="crm")
-    await cases.complete_task(
-        case_ref, "risk-assessment", responses={"Risk level": "low", "Arrears": "£10"}, by="tom"
+    await cases.send(case_ref, CompleteTask(task="contact", by="hms"))
+    await cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited", by="tom"))
+    await cases.report(case_ref, CompleteTask(task="benefits-check", request_id="crm-9", by="crm"))
+    await cases.send(
+        case_ref,
+        CompleteTask(
+            task="risk-assessment", responses={"Risk level": "low", "Arrears": "£10"}, by="tom"
+        ),
     )
-    await cases.close_case(case_ref, outcome="no-further-support", reason="moved", by="priya")
+    await cases.send(case_ref, CloseCase(outcome="no-further-support", reason="moved", by="priya"))
     await cases.result(case_ref)
 
 

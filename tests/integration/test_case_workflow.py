@@ -7,6 +7,7 @@ import uuid
 import pytest
 from temporalio.client import Client
 
+from casemodel.requests import CompleteTask
 from casemodel.state import CaseStatus, TaskStatus
 from starter.client import CaseClient, CaseRefused, DuplicateCase
 from starter.settings import Settings
@@ -35,17 +36,17 @@ async def test_case_runs_to_completion_in_dependency_order(
         assert {t.key: t.status for t in state.tasks}["home-visit"] is TaskStatus.blocked
 
         with pytest.raises(CaseRefused) as refused:
-            await cases.complete_task(started.case_ref, "home-visit", outcome="visited")
+            await cases.send(started.case_ref, CompleteTask(task="home-visit", outcome="visited"))
         assert refused.value.code == "task_blocked"
         assert "contact" in refused.value.message
 
-        await cases.complete_task(started.case_ref, "contact")
-        await cases.complete_task(started.case_ref, "home-visit", outcome="visited")
-        await cases.complete_task(
-            started.case_ref, "risk-assessment", responses={"Risk level": "high"}
+        await cases.send(started.case_ref, CompleteTask(task="contact"))
+        await cases.send(started.case_ref, CompleteTask(task="home-visit", outcome="visited"))
+        await cases.send(
+            started.case_ref, CompleteTask(task="risk-assessment", responses={"Risk level": "high"})
         )
-        await cases.complete_task(started.case_ref, "benefits-check")
-        result = await cases.complete_task(started.case_ref, "agree-plan")
+        await cases.send(started.case_ref, CompleteTask(task="benefits-check"))
+        result = await cases.send(started.case_ref, CompleteTask(task="agree-plan"))
         assert result.case_status is CaseStatus.completed
         summary = await cases.result(started.case_ref)
         assert summary.status is CaseStatus.completed
@@ -66,8 +67,8 @@ async def test_signal_completion_is_idempotent_and_rejections_are_kept(
     async with build_worker(cases.client, task_queue, app_sessions):
         started = await cases.start_case(visit_type(), tenant_ref="TEN-3", case_ref=ref())
         for _ in range(2):
-            await cases.report_task_completed(started.case_ref, "contact", request_id="crm-1")
-        await cases.report_task_completed(started.case_ref, "agree-plan", request_id="crm-2")
+            await cases.report(started.case_ref, CompleteTask(task="contact", request_id="crm-1"))
+        await cases.report(started.case_ref, CompleteTask(task="agree-plan", request_id="crm-2"))
 
         async def settled():
             state = await cases.state(started.case_ref)
@@ -86,7 +87,7 @@ async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str, 
         started = await cases.start_case(
             visit_type(), tenant_ref=tenant, case_ref=ref(), owner="bob"
         )
-        await cases.complete_task(started.case_ref, "contact")
+        await cases.send(started.case_ref, CompleteTask(task="contact"))
 
         async def listed():
             found = await cases.list_cases(tenant_ref=tenant)
@@ -115,6 +116,6 @@ async def test_no_worker_is_a_clear_refusal_not_a_hang(temporal_client: Client, 
     assert no_answer.value.code == "no_worker"
     assert "start one" in no_answer.value.message
     with pytest.raises(CaseRefused) as no_update:
-        await cases.complete_task(started.case_ref, "contact")
+        await cases.send(started.case_ref, CompleteTask(task="contact"))
     assert no_update.value.code == "no_worker"
     assert "check with `case show`" in no_update.value.message

@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from activities.database.notifications import NotificationRow
 from activities.notifications import message_id
+from casemodel.requests import CompleteTask
 from casemodel.state import CaseState, CaseStatus
 from starter.client import CaseClient
 from starter.settings import Settings
@@ -34,7 +35,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
 )
 from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
-from workflows.messages import workflow_id_for
+from workflows.names import workflow_id_for
 
 OWNER = "tom-bennett"
 TOM = address_of(OWNER)
@@ -84,8 +85,8 @@ async def found_by_visibility(client: Client, query: str) -> list[str]:
 
 async def finish(cases: CaseClient, case_ref: str) -> CaseState:
     """Do the case's work, so it completes and nothing more can fire."""
-    await cases.complete_task(case_ref, "contact", by=OWNER)
-    await cases.complete_task(case_ref, "follow-up", by=OWNER)
+    await cases.send(case_ref, CompleteTask(task="contact", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="follow-up", by=OWNER))
     assert (await cases.result(case_ref)).status is CaseStatus.completed
     return await cases.state(case_ref)
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from casemodel.calendars import Calendar, WorkingCalendar, calendar_for
+from casemodel.requests import CompleteTask, HoldTask, PauseCase, ReleaseTask, ResumeCase
 from casemodel.state import CaseState, CaseStatus
 from starter.client import CaseClient
 from starter.settings import Settings
@@ -36,7 +37,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
 )
 from tests.waiting import eventually
 from workflows import search_attributes as sa
-from workflows.messages import workflow_id_for
+from workflows.names import workflow_id_for
 
 OWNER = "tom-bennett"
 TOM = address_of(OWNER)
@@ -193,7 +194,7 @@ async def test_a_visit_done_after_the_breach_stops_the_follow_on(
 
     await skip_to(env, due_at + SLACK)
     await firings_of(cases, case_ref, 2)
-    await cases.complete_task(case_ref, "home-visit", by=OWNER)
+    await cases.send(case_ref, CompleteTask(task="home-visit", by=OWNER))
 
     await skip_to(env, panel_at + timedelta(days=7))
     state = await cases.state(case_ref)
@@ -213,7 +214,7 @@ async def test_a_visit_done_before_the_warning_fires_nothing(
     warning_at, _, panel_at = visit_points(state)
 
     await skip_to(env, warning_at - timedelta(hours=2))
-    await cases.complete_task(case_ref, "home-visit", by=OWNER)
+    await cases.send(case_ref, CompleteTask(task="home-visit", by=OWNER))
 
     await skip_to(env, panel_at + timedelta(days=7))
     state = await cases.state(case_ref)
@@ -233,7 +234,7 @@ async def test_a_pause_holds_everything_and_moves_the_breach_by_the_paused_worki
     assert visit.opened_at is not None
 
     await skip_to(env, CALENDAR.add(visit.opened_at, "2 working days"))
-    await cases.pause_case(case_ref, reason="tenant in hospital", by=OWNER)
+    await cases.send(case_ref, PauseCase(reason="tenant in hospital", by=OWNER))
     paused = (await cases.state(case_ref)).pauses[-1].start
     await shows(env, case_ref, "paused", "normal")
 
@@ -243,7 +244,7 @@ async def test_a_pause_holds_everything_and_moves_the_breach_by_the_paused_worki
     assert state.firings == []
     assert await outbox(sessions, case_ref) == []
 
-    await cases.resume_case(case_ref, by=OWNER)
+    await cases.send(case_ref, ResumeCase(by=OWNER))
     resumed = (await cases.state(case_ref)).pauses[-1].end
     assert resumed is not None
     held = CALENDAR.working_time_between(paused, resumed)
@@ -279,10 +280,12 @@ async def test_a_held_visit_breaches_later_by_the_working_time_it_was_held(
     assert visit.opened_at is not None
 
     await skip_to(env, CALENDAR.add(visit.opened_at, "1 working day"))
-    await cases.hold_task(case_ref, "home-visit", reason="awaiting an interpreter", by=OWNER)
+    await cases.send(
+        case_ref, HoldTask(task="home-visit", reason="awaiting an interpreter", by=OWNER)
+    )
     await shows(env, case_ref, "paused", "normal")
     await skip_to(env, (await env.get_current_time()) + timedelta(days=7))
-    await cases.release_task(case_ref, "home-visit", by=OWNER)
+    await cases.send(case_ref, ReleaseTask(task="home-visit", by=OWNER))
     hold = next(t for t in (await cases.state(case_ref)).tasks if t.key == "home-visit").holds[-1]
     assert hold.end is not None
     held = CALENDAR.working_time_between(hold.start, hold.end)

@@ -1,11 +1,14 @@
-"""What the Temporal UI shows for a case: a one-line summary and a markdown task table."""
+"""What the Temporal UI shows for a case: a one-line summary and a markdown task table.
+
+Plain projections of the case state, so the workflow only hands them to Temporal.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from casemodel.case import Case
-from casemodel.state import CaseState
+from .case import Case
+from .state import CaseState
 
 
 def summary(state: CaseState) -> str:

@@ -1,0 +1,87 @@
+"""The case register, written behind the case: one write in flight, each with all that changed.
+
+A database that is away must not stop a case keeping time, so the workflow starts a write
+and goes on; when it lands, the next write carries everything logged meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import RECORD_CASE_CHANGES, RegisterUpdate
+    from casemodel.state import CaseState
+
+    from .retries import REGISTER_RETRY
+
+WRITE_TIMEOUT = timedelta(seconds=30)
+
+
+class RegisterWriter:
+    def __init__(self) -> None:
+        self._recorded_seq = 0
+        self._write: asyncio.Task[Any] | None = None
+        self._write_seq = 0
+
+    def landed(self) -> bool:
+        """A write finished and the next one may go."""
+        return self._write is not None and self._write.done()
+
+    def collect(self) -> None:
+        if self.landed():
+            self._recorded_seq = self._write_seq
+            self._write = None
+
+    def start(self, state: CaseState) -> None:
+        """Write what changed since the last write, unless a write is still in flight."""
+        if self._write is not None:
+            return  # the next turn after it lands writes what changed meanwhile
+        update = self._update(state)
+        if update is None:
+            return
+        self._write = workflow.start_activity(
+            RECORD_CASE_CHANGES,
+            update,
+            start_to_close_timeout=WRITE_TIMEOUT,
+            retry_policy=REGISTER_RETRY,
+            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
+        )
+        self._write_seq = update.last_seq
+
+    async def write(self, state: CaseState) -> None:
+        """The register written inline, as histories before writing behind did."""
+        update = self._update(state)
+        if update is None:
+            return
+        await workflow.execute_activity(
+            RECORD_CASE_CHANGES,
+            update,
+            start_to_close_timeout=WRITE_TIMEOUT,
+            retry_policy=REGISTER_RETRY,
+            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
+        )
+        self._recorded_seq = update.last_seq
+
+    async def drain(self, state: CaseState) -> None:
+        """Wait until everything logged is in the register."""
+        while True:
+            if self._write is not None:
+                await self._write
+                self.collect()
+            self.start(state)
+            if self._write is None:
+                return
+
+    def _update(self, state: CaseState) -> RegisterUpdate | None:
+        update = RegisterUpdate.from_state(
+            state,
+            workflow_id=workflow.info().workflow_id,
+            type_version=state.type_version,
+            since_seq=self._recorded_seq,
+            priority=state.priority,
+        )
+        return None if update.last_seq == self._recorded_seq else update

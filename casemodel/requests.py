@@ -386,7 +386,8 @@ def _problem(model: type[BaseModel], detail: Any) -> str:
     if kind == "string_too_long":
         return f"{where} is {len(value):,} characters long; the limit is {ctx.get('max_length'):,}"
     if kind == "too_long":
-        return f"{where} has {ctx.get('actual_length'):,} items; the limit is {ctx['max_length']:,}"
+        count = len(value) if isinstance(value, dict | list) else ctx.get("actual_length")
+        return f"{where} has {count or 'too many'} items; the limit is {ctx.get('max_length')}"
     if kind == "string_too_short":
         return f"{where} must not be empty"
     if kind == "string_pattern_mismatch":

@@ -1,0 +1,154 @@
+"""The mistakes that used to wedge a case, made again with the plain `temporal` CLI.
+
+Each ends in a clear refusal (an update) or a rejection recorded in the case (a signal),
+and the case takes a valid request straight after; its history holds no failed workflow
+task at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from starter.binaries import temporal_cli
+from starter.client import CaseClient
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests.factories import visit_type
+
+SIGNAL = "report_task_completed"
+HUGE = "n" * 1_000_000
+
+
+async def temporal(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        temporal_cli(),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+def inputs(tmp_path: Path, *values: object) -> list[str]:
+    """`--input-file` arguments, one file per value (a 1 MB note is too long for argv)."""
+    flags = []
+    for value in values:
+        path = tmp_path / f"input-{uuid.uuid4().hex}.json"
+        path.write_text(value if isinstance(value, str) else json.dumps(value))
+        flags += ["--input-file", str(path)]
+    return flags
+
+
+SIGNALS = {
+    "no input": [],
+    "two inputs": [{"task": "contact"}, {"task": "contact"}],
+    "null": ["null"],
+    "empty object": [{}],
+    "wrong types": [{"task": 7, "responses": []}],
+    "camel-case typo": [{"task": "contact", "requestID": "crm-1"}],
+    "1 MB note": [{"task": "contact", "note": HUGE, "request_id": "crm-2"}],
+}
+UPDATES = {
+    "complete, no input": ("complete_task", [], "malformed_request"),
+    "complete, 1 MB note": (
+        "complete_task",
+        [{"task": "contact", "note": HUGE}],
+        "request_too_large",
+    ),
+    "complete, 1 MB task": ("complete_task", [{"task": HUGE}], "request_too_large"),
+    "complete, unknown key": (
+        "complete_task",
+        [{"task": "contact", "bogus": 1}],
+        "invalid_request",
+    ),
+    "revise to 9999": (
+        "revise_target",
+        [{"clock": "case", "due_at": "9999-12-31T00:00:00+00:00", "reason": "typo"}],
+        "out_of_range",
+    ),
+    "revise to 0001": (
+        "revise_target",
+        [{"clock": "case", "due_at": "0001-01-01T00:00:00+00:00", "reason": "typo"}],
+        "out_of_range",
+    ),
+    "revise, no offset": (
+        "revise_target",
+        [{"clock": "case", "due_at": "2026-12-31T10:00", "reason": "x"}],
+        "invalid_request",
+    ),
+    "unknown update": ("delete_case", [{}], "unknown_request"),
+}
+
+
+@pytest.fixture
+def cases(temporal_env: WorkflowEnvironment, task_queue: str) -> CaseClient:
+    return CaseClient(temporal_env.client, Settings(task_queue=task_queue))
+
+
+async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
+    temporal_env: WorkflowEnvironment, cases: CaseClient, task_queue: str, app_sessions, tmp_path
+):
+    address = temporal_env.client.service_client.config.target_host
+    revisable = visit_type(sla={"target": "30 days", "allows_revision": True})
+    async with build_worker(temporal_env.client, task_queue, app_sessions):
+        started = await cases.start_case(
+            revisable, tenant_ref="TEN-CLI", case_ref=f"CLI-{uuid.uuid4().hex[:8]}"
+        )
+        target = ["--address", address, "--workflow-id", started.workflow_id]
+
+        async def still_takes_requests() -> None:
+            code, out = await temporal(
+                "workflow",
+                "update",
+                "execute",
+                *target,
+                "--name",
+                "add_task",
+                "--input",
+                '{"task": "check-in", "by": "cli-test"}',
+            )
+            assert code == 0, out
+
+        for number, (what, values) in enumerate(SIGNALS.items(), start=1):
+            code, out = await temporal(
+                "workflow", "signal", *target, "--name", SIGNAL, *inputs(tmp_path, *values)
+            )
+            assert code == 0, f"{what}: {out}"
+            await still_takes_requests()
+            state = await cases.state(started.case_ref)
+            assert state.rejected_total == number, what
+            assert state.rejected[-1].code in {
+                "malformed_request",
+                "invalid_request",
+                "request_too_large",
+            }, what
+            assert HUGE not in state.model_dump_json(), what
+
+        for what, (name, values, expected) in UPDATES.items():
+            code, out = await temporal(
+                "workflow",
+                "update",
+                "execute",
+                *target,
+                "--name",
+                name,
+                *inputs(tmp_path, *values),
+            )
+            assert code == 1, f"{what}: {out}"
+            assert f"(type: {expected}, retryable: false)" in out, f"{what}: {out}"
+            assert len(out) < 2_000, what
+            await still_takes_requests()
+
+        history = await cases.client.get_workflow_handle(started.workflow_id).fetch_history()
+        assert not [
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]

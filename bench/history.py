@@ -12,9 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from casemodel import views as details
 from casemodel.case import Case
 from casemodel.requests import CompleteTask
-from casemodel import views as details
 
 from .env import Bench, bounded, progress
 from .provision_types import OWNER, many_tasks_type

@@ -9,7 +9,7 @@ appended, which is "what changed" for the caller to act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,19 +19,25 @@ from . import errors
 from .calendars import Calendar, calendar_for
 from .case_time import CaseTime
 from .requests import (
+    SIGNALS,
+    UPDATES,
     AddTask,
     BypassTask,
     CancelTask,
     CloseCase,
     CompleteTask,
+    Encoded,
     HoldTask,
     PauseCase,
     ReleaseTask,
     Request,
+    RequestResult,
     ResumeCase,
     ReviseTarget,
     StartCase,
     UndoCompletion,
+    excerpt,
+    read_request,
 )
 from .responses import ResponseValue, check_responses
 from .sla import after
@@ -179,6 +185,36 @@ class Case(CaseTime):
         ]
 
     # -- requests ----------------------------------------------------------------------
+
+    def judge(self, kind: str, arguments: Sequence[Encoded], now: datetime) -> Request:
+        """Read a request as it arrived and check it: the request, or the refusal."""
+        request = read_request(kind, arguments, UPDATES)
+        self.check(request, now)
+        return request
+
+    def answer(
+        self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+    ) -> RequestResult:
+        """Read a request as it arrived and carry it out: what changed, or the refusal."""
+        changes = self.apply(read_request(kind, arguments, UPDATES, lenient=lenient), now)
+        state = self.state
+        return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
+
+    def receive(
+        self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+    ) -> bool:
+        """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
+        with the reason, since its sender cannot be told. Whether the case changed."""
+        try:
+            request = read_request(kind, arguments, SIGNALS, lenient=lenient)
+        except errors.CaseRuleError as refusal:
+            if lenient:
+                return False  # before strict requests the SDK dropped such a signal unseen
+            self.reject(excerpt(kind), refusal, now)
+            return True
+        assert isinstance(request, CompleteTask)
+        self.report(request, now)
+        return True
 
     def check(self, request: Request, now: datetime) -> None:
         """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""

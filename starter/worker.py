@@ -24,9 +24,9 @@ from activities.register import RegisterActivities
 from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
 from workflows.case_workflow import SupportCaseWorkflow
-from workflows.sandbox import workflow_runner
 
 from .client import CaseClient, CaseRefused
+from .sandbox import workflow_runner
 from .settings import Settings
 
 WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)

@@ -14,12 +14,12 @@ Temporal hands them the payloads undecoded, whatever arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
 
     from .names import STATE_QUERY, WORKFLOW_TYPE
     from .register import RegisterWriter
-    from .retries import NOTIFY_RETRY
     from .search_attributes import attributes_of
 
 REGISTER_PATCH = "case-register"
@@ -44,30 +43,23 @@ REGISTER_BEHIND_PATCH = "register-in-background"
 STRICT_PATCH = "strict-requests"
 """Histories recorded before requests were read strictly replay them as they were read."""
 
+T = TypeVar("T")
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
+"""A notice must reach its recipients however long the mail server is away."""
+
 
 @workflow.defn(dynamic=True)
 class SupportCaseWorkflow:
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
-        self._case: Case | None = None
-        self._refusal: CaseRuleError | None = None
-        try:
-            if workflow.info().workflow_type != WORKFLOW_TYPE:
-                raise UnknownRequest(
-                    f"This worker runs {WORKFLOW_TYPE} only, not "
-                    f'"{requests.excerpt(workflow.info().workflow_type)}".'
-                )
-            start = requests.read_start(_encoded(args), lenient=not workflow.patched(STRICT_PATCH))
-            self._case = Case.start(start, workflow.now())
-        except CaseRuleError as refusal:
-            self._refusal = refusal
-        except ValueError as invalid:  # a type that breaks its own invariants
-            self._refusal = CaseNotStarted(f"The case cannot open: {invalid}")
+        self._case, self._refusal = _open(args)
         self._changed = True
         self._keeps_time = False
         self._shown: tuple[Any, ...] = ()
         self._timer: asyncio.Task[None] | None = None
-        self._timer_at: Any = None
+        self._timer_at: datetime | None = None
         self._notices: list[asyncio.Task[Any]] = []
         self._register = RegisterWriter()
 
@@ -93,13 +85,10 @@ class SupportCaseWorkflow:
             # the case keeping time, nor hold back the next escalation's outbox rows.
             self._notices = [n for n in self._notices if not n.done()]
             for firing in fired:
-                notice = EscalationNotice.of(
-                    case, firing, workflow.info().workflow_id, workflow.now()
-                )
                 self._notices.append(
                     workflow.start_activity(
                         NOTIFY_ESCALATION,
-                        notice,
+                        EscalationNotice.of(case, firing, workflow.info().workflow_id, _now()),
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=NOTIFY_RETRY,
                         summary=f"escalation {firing.rule} of {firing.subject} "
@@ -125,7 +114,7 @@ class SupportCaseWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 
-    # -- what callers send -------------------------------------------------------------
+    # -- what callers send: each a line, read and judged by the case model ---------------
 
     @workflow.query(dynamic=True)
     def query(self, name: str, args: Sequence[RawValue]) -> Any:
@@ -135,95 +124,91 @@ class SupportCaseWorkflow:
 
     @workflow.update(dynamic=True)
     def request(self, name: str, args: Sequence[RawValue]) -> RequestResult:
-        return self._apply(name, args, lenient=not workflow.patched(STRICT_PATCH))
+        lenient = not workflow.patched(STRICT_PATCH)
+        # The validator judged the same state, but a handler must still never fail the
+        # workflow task: a refusal here fails only the update.
+        result = _judged(
+            lambda: self._opened().answer(name, _encoded(args), _now(), lenient=lenient)
+        )
+        self._changed = True
+        return result
 
     @request.validator
     def check_request(self, name: str, args: Sequence[RawValue]) -> None:
-        self._check(name, args)
+        _judged(lambda: self._opened().judge(name, _encoded(args), _now()))
 
     @workflow.signal(dynamic=True)
     def signal(self, name: str, args: Sequence[RawValue]) -> None:
-        self._report(name, args, lenient=not workflow.patched(STRICT_PATCH))
+        if self._case is not None:  # a case that did not open has nothing to record it in
+            lenient = not workflow.patched(STRICT_PATCH)
+            self._changed |= self._case.receive(name, _encoded(args), _now(), lenient=lenient)
 
     # -- shell -------------------------------------------------------------------------
 
     def _opened(self) -> Case:
-        if self._case is not None:
-            return self._case
-        refusal = self._refusal or CaseNotStarted("The case did not open.")
-        raise _refused(refusal)
-
-    def _check(self, name: str, args: Sequence[RawValue]) -> None:
-        try:
-            case = self._opened()
-            case.check(
-                requests.read_request(name, _encoded(args), requests.UPDATES), workflow.now()
-            )
-        except CaseRuleError as refusal:
-            raise _refused(refusal) from None
-
-    def _apply(self, name: str, args: Sequence[RawValue], *, lenient: bool) -> RequestResult:
-        # The validator ran against the same state, but a handler must still never fail
-        # the workflow task: a refusal here fails only the update.
-        case = self._opened()
-        try:
-            request = requests.read_request(name, _encoded(args), requests.UPDATES, lenient=lenient)
-            changes = case.apply(request, workflow.now())
-        except CaseRuleError as refusal:
-            raise _refused(refusal) from None
-        self._changed = True
-        return RequestResult(
-            case_ref=case.state.case_ref, case_status=case.state.status, changes=changes
-        )
-
-    def _report(self, name: str, args: Sequence[RawValue], *, lenient: bool) -> None:
-        """A signal cannot be refused to its sender, so what it could not take is recorded."""
         if self._case is None:
-            return
-        now = workflow.now()
-        try:
-            request = requests.read_request(name, _encoded(args), requests.SIGNALS, lenient=lenient)
-        except CaseRuleError as refusal:
-            if lenient:
-                return  # before strict requests the SDK dropped such a signal unseen
-            self._case.reject(requests.excerpt(name), refusal, now)
-        else:
-            assert isinstance(request, requests.CompleteTask)
-            self._case.report(request, now)
-        self._changed = True
+            raise _refused(self._refusal or CaseNotStarted("The case did not open."))
+        return self._case
 
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()
 
     def _arm_timer(self, case: Case) -> None:
         """Sleep until the earliest thing due; keep the running timer if that has not moved."""
-        due = case.next_due(workflow.now())
+        due = case.next_due(_now())
         at = due[0] if due else None
         if at == self._timer_at and self._timer is not None:
             return
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._timer_at = None, at
-        if due is None:
-            return
-        delay = max(due[0] - workflow.now(), timedelta(milliseconds=1))
-        self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
+        if due is not None:
+            delay = max(due[0] - _now(), timedelta(milliseconds=1))
+            self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
 
     def _show(self, case: Case) -> None:
-        values = attributes_of(case, workflow.now(), keeps_time=self._keeps_time)
+        values = attributes_of(case, _now(), keeps_time=self._keeps_time)
         # History grows with what changes, not with every request.
         if values != self._shown:
             workflow.upsert_search_attributes([key.value_set(value) for key, value in values])
             self._shown = values
-        workflow.set_current_details(views.task_table(case, workflow.now()))
+        workflow.set_current_details(views.task_table(case, _now()))
+
+
+def _open(args: Sequence[RawValue]) -> tuple[Case | None, CaseRuleError | None]:
+    """The case the start input opens, or why it cannot open (the run then fails cleanly)."""
+    kind = workflow.info().workflow_type
+    if kind != WORKFLOW_TYPE:
+        return None, UnknownRequest(
+            f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
+        )
+    try:
+        start = requests.read_start(_encoded(args), lenient=not workflow.patched(STRICT_PATCH))
+        return Case.start(start, _now()), None
+    except CaseRuleError as refusal:
+        return None, refusal
+    except ValueError as invalid:  # a provision type that breaks its own invariants
+        return None, CaseNotStarted(f"The case cannot open: {invalid}")
+
+
+def _now() -> datetime:
+    return workflow.now()
 
 
 def _encoded(args: Sequence[RawValue]) -> list[requests.Encoded]:
     """Each argument's encoding and bytes, as the case model reads them."""
     return [
-        (arg.payload.metadata.get("encoding", b"").decode("utf-8", "replace"), arg.payload.data)
-        for arg in args
+        (a.payload.metadata.get("encoding", b"").decode("utf-8", "replace"), a.payload.data)
+        for a in args
     ]
+
+
+def _judged(rule: Callable[[], T]) -> T:
+    """What `rule` returns; the refusal it raises becomes the caller's, never the task's."""
+    try:
+        return rule()
+    except CaseRuleError as refusal:
+        raise _refused(refusal) from None
 
 
 def _refused(refusal: CaseRuleError) -> ApplicationError:

@@ -11,14 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import RECORD_CASE_CHANGES, RegisterUpdate
     from casemodel.state import CaseState
 
-    from .retries import REGISTER_RETRY
-
 WRITE_TIMEOUT = timedelta(seconds=30)
+REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
+"""The register must catch up however long the database is away: for ever, slowly."""
 
 
 class RegisterWriter:
@@ -54,17 +55,10 @@ class RegisterWriter:
 
     async def write(self, state: CaseState) -> None:
         """The register written inline, as histories before writing behind did."""
-        update = self._update(state)
-        if update is None:
-            return
-        await workflow.execute_activity(
-            RECORD_CASE_CHANGES,
-            update,
-            start_to_close_timeout=WRITE_TIMEOUT,
-            retry_policy=REGISTER_RETRY,
-            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
-        )
-        self._recorded_seq = update.last_seq
+        self.start(state)
+        if self._write is not None:
+            await self._write
+            self.collect()
 
     async def drain(self, state: CaseState) -> None:
         """Wait until everything logged is in the register."""

@@ -61,7 +61,7 @@ def test_every_request_kind_travels_under_its_own_name():
         "release_task",
         "revise_target",
     }
-    assert SIGNALS == {"report_task_completed": CompleteTask}
+    assert {"report_task_completed": CompleteTask} == SIGNALS
 
 
 def test_the_shape_recorded_histories_use_is_read_as_it_was():

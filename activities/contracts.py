@@ -72,7 +72,11 @@ class RegisterUpdate(BaseModel):
         change to a task under its key, so this is exactly the changed tasks, and a long
         case does not resend its whole plan on every change.
         """
-        events = [entry for entry in state.log if entry.seq > since_seq]
+        # Newest last: walk back only as far as what is new, however long the log.
+        start = len(state.log)
+        while start and state.log[start - 1].seq > since_seq:
+            start -= 1
+        events = state.log[start:]
         changed = {entry.task_key for entry in events if entry.task_key}
         last = state.log[-1] if state.log else None
         return cls(
@@ -89,9 +93,12 @@ class RegisterUpdate(BaseModel):
             resolved_at=state.resolved_at,
             outcome=state.outcome,
             updated_at=last.at if last else state.opened_at,
-            last_seq=last.seq if last else 0,
+            last_seq=last.seq if last else state.last_seq,
             tasks=[
-                RegisterTask(**task.model_dump(), position=index)
+                RegisterTask(
+                    **task.model_dump(exclude={"position"}),
+                    position=index if task.position is None else task.position,
+                )
                 for index, task in enumerate(state.tasks)
                 if task.key in changed
             ],

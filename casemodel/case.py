@@ -17,7 +17,8 @@ from definitions.schema import ProvisionType, TaskDefinition
 
 from . import errors
 from .calendars import Calendar, calendar_for
-from .case_time import CaseTime
+from .case_time import SYSTEM_KINDS, CaseTime
+from .memory import KEEP_RESOLVED, CaseMemory
 from .requests import (
     SIGNALS,
     UPDATES,
@@ -52,14 +53,37 @@ from .state import (
 )
 
 CASE_OPENED = "case-opened"
+HANDLED_KEPT = 10_000
+"""Fire-and-forget request ids a case remembers (the latest), so a retry is not applied
+twice; a sender retrying after 10,000 more requests to the same case is not a retry."""
 REJECTED_KEPT = 50
 """Rejected requests the state keeps; older ones are in the case log and the register."""
 
 
-class Case(CaseTime):
+class Case(CaseTime, CaseMemory):
     def __init__(self, state: CaseState) -> None:
         self.state = state
         self._calendar: Calendar | None = None
+        self._definitions = {t.id: t for t in state.provision_type.tasks}
+        # Which definitions depend on each one, to find a task's dependants without
+        # looking at every task of a plan that may have grown for years.
+        # (Lists, not sets: a set's order changes from one process to the next, and a
+        # workflow must decide the same way on every worker.)
+        self._dependant_ids: dict[str, list[str]] = {}
+        for definition in state.provision_type.tasks:
+            for dependency in definition.depends_on:
+                dependants = self._dependant_ids.setdefault(dependency.task, [])
+                if definition.id not in dependants:
+                    dependants.append(definition.id)
+        self._by_key: dict[str, TaskInstance] = {}
+        self._by_definition: dict[str, list[TaskInstance]] = {}
+        for index, task in enumerate(state.tasks):
+            if task.position is None:  # a state from before positions were kept
+                task.position = index
+            self._index(task)
+        state.tasks_added = max(state.tasks_added, len(state.tasks))
+        self._handled = set(state.handled_requests)
+        self._start_keeping_time()
 
     # -- opening -----------------------------------------------------------------------
 
@@ -125,16 +149,23 @@ class Case(CaseTime):
         The first instance's key is the bare definition id, so a definition id always
         names the first instance and never needs disambiguating.
         """
-        for task in self.state.tasks:
-            if task.key == ref:
-                return task
-        if self.type.task(ref) is not None:
+        task = self._by_key.get(ref)
+        if task is not None:
+            return task
+        task_id, _, number = ref.partition("#")
+        if task_id in self._definitions and self._no_longer_held(task_id, number):
+            raise errors.TaskNotOpen(
+                f"{ref} was resolved long ago: the case keeps its latest {KEEP_RESOLVED} "
+                "resolved tasks, so it can no longer be changed; its record is in the register."
+            )
+        if ref in self._definitions:
             raise errors.UnknownTask(
                 f'Case {self.state.case_ref} has no "{ref}" task yet; add it to the plan first.'
             )
+        keys = [t.key for t in self.state.tasks if t.active][:20]
         raise errors.UnknownTask(
             f'"{ref}" is not a task of case {self.state.case_ref}; '
-            f"its tasks are: {', '.join(t.key for t in self.state.tasks) or 'none'}."
+            f"its tasks in progress are: {', '.join(keys) or 'none'}."
         )
 
     def waiting_for(self, task: TaskInstance, now: datetime | None = None) -> list[str]:
@@ -169,20 +200,21 @@ class Case(CaseTime):
                 continue
             done = [
                 t.resolved_at
-                for t in self.state.tasks
-                if t.task == dependency.task and t.status in DONE and t.resolved_at
+                for t in self._instances_of(dependency.task)
+                if t.status in DONE and t.resolved_at
             ]
+            earlier = self.state.earlier.get(dependency.task)
+            if earlier is not None and earlier.last_done_at is not None:
+                done.append(earlier.last_done_at)
             if done:
                 at = after(self.calendar, max(done), dependency.lag, pauses)
                 ready = at if ready is None else max(ready, at)
         return ready
 
     def dependants_of(self, task_id: str) -> list[TaskInstance]:
-        return [
-            t
-            for t in self.state.tasks
-            if any(d.task == task_id for d in self.definition(t).depends_on)
-        ]
+        """The task instances held whose definitions depend on `task_id`, in plan order."""
+        found = [t for d in self._dependant_ids.get(task_id, ()) for t in self._instances_of(d)]
+        return sorted(found, key=_plan_order)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -387,7 +419,7 @@ class Case(CaseTime):
         now: datetime,
     ) -> list[LogEntry]:
         """A fire-and-forget completion: applied once, or recorded as rejected."""
-        if request_id is not None and request_id in self.state.handled_requests:
+        if request_id is not None and request_id in self._handled:
             return []
         if request_id is None and self._already_completed(ref, outcome):
             return []
@@ -400,7 +432,7 @@ class Case(CaseTime):
                 "complete_task", refusal, now, by=by, request_id=request_id, task=ref
             )
         if request_id is not None:
-            self.state.handled_requests.append(request_id)
+            self._remember(request_id)
         return entries
 
     def add_task(self, task_id: str, *, note: str | None, by: str, now: datetime) -> list[LogEntry]:
@@ -416,22 +448,25 @@ class Case(CaseTime):
 
     def check_add(self, task_id: str) -> TaskDefinition:
         self._require_open_case()
-        definition = self.type.task(task_id)
+        definition = self._definitions.get(task_id)
         if definition is None:
             raise errors.UnknownTask(
                 f'"{task_id}" is not a task of {self.type.name}; '
                 f"its tasks are: {_ids(self.type.tasks)}."
             )
-        existing = [
-            t
-            for t in self.state.tasks
-            if t.task == task_id and t.status is not TaskStatus.cancelled
-        ]
-        if existing and not definition.repeatable:
-            raise errors.NotRepeatable(
-                f"{definition.name} may appear only once in a plan and {existing[0].key} is "
-                f"already {existing[0].status.value}."
-            )
+        if not definition.repeatable:
+            existing = [
+                t for t in self._instances_of(task_id) if t.status is not TaskStatus.cancelled
+            ]
+            if existing:
+                raise errors.NotRepeatable(
+                    f"{definition.name} may appear only once in a plan and {existing[0].key} "
+                    f"is already {existing[0].status.value}."
+                )
+            if self._done_earlier(task_id):
+                raise errors.NotRepeatable(
+                    f"{definition.name} may appear only once in a plan and it was done already."
+                )
         return definition
 
     def cancel_task(
@@ -519,7 +554,7 @@ class Case(CaseTime):
         self._log(
             now, "completion_undone", by, task.key, detail + (f": {reason}" if reason else "")
         )
-        for added in self.state.tasks:
+        for added in list(self.state.tasks):
             if added.added_by_task == task.key and added.active:
                 added.status = TaskStatus.cancelled
                 added.resolved_at = now
@@ -545,8 +580,8 @@ class Case(CaseTime):
         task = self.instance(ref)
         if task.status is not TaskStatus.completed:
             raise errors.CannotUndo(f"{task.key} is {task.status.value}, not completed.")
-        others_done = any(
-            t.status in DONE for t in self.state.tasks if t.task == task.task and t is not task
+        others_done = self._done_earlier(task.task) or any(
+            t.status in DONE for t in self._instances_of(task.task) if t is not task
         )
         dependants = (
             [] if others_done else [t for t in self.dependants_of(task.task) if t.status in DONE]
@@ -555,8 +590,14 @@ class Case(CaseTime):
         reasons = []
         if dependants:
             reasons.append(_already(dependants, "depends on it", "depend on it"))
+        elif not others_done and any(
+            self._done_earlier(d) for d in self._dependant_ids.get(task.task, ())
+        ):
+            reasons.append("tasks that depend on it are already resolved")
         if added:
             reasons.append(_already(added, "its outcome added", "its outcome added"))
+        elif task.key in self.state.undo_blocked:
+            reasons.append("tasks its outcome added are already resolved")
         if reasons:
             raise errors.CannotUndo(
                 f"The completion of {task.key} cannot be undone: {'; '.join(reasons)}."
@@ -606,22 +647,34 @@ class Case(CaseTime):
 
     def definition(self, task: TaskInstance) -> TaskDefinition:
         """The definition a task instance was made from, in the case's snapshot."""
-        definition = self.type.task(task.task)
-        assert definition is not None, f"snapshot lost task {task.task}"
-        return definition
+        return self._definitions[task.task]
+
+    def _instances_of(self, task_id: str) -> list[TaskInstance]:
+        return self._by_definition.get(task_id, [])
+
+    def _done_earlier(self, task_id: str) -> bool:
+        earlier = self.state.earlier.get(task_id)
+        return earlier is not None and earlier.done > 0
+
+    def _no_longer_held(self, task_id: str, number: str) -> bool:
+        earlier = self.state.earlier.get(task_id)
+        if earlier is None or not earlier.instances:
+            return False
+        ever = earlier.instances + len(self._instances_of(task_id))
+        return not number or (number.isdigit() and int(number) <= ever)
 
     def _satisfied(self, task_id: str) -> bool:
-        instances = [t for t in self.state.tasks if t.task == task_id]
+        instances = self._instances_of(task_id)
         if any(t.active for t in instances):
             return False
-        return any(t.status in DONE for t in instances)
+        return self._done_earlier(task_id) or any(t.status in DONE for t in instances)
 
     def _describe_dependency(self, task_id: str) -> str:
-        instances = [t for t in self.state.tasks if t.task == task_id]
+        instances = self._instances_of(task_id)
         active = [t for t in instances if t.active]
         if active:
             return ", ".join(f"{t.key} ({t.status.value})" for t in active)
-        if instances:
+        if instances or task_id in self.state.earlier:
             return f"{task_id} (cancelled; add it again)"
         return f"{task_id} (not in the plan yet; add it)"
 
@@ -640,7 +693,7 @@ class Case(CaseTime):
                 f"{task.key} cannot be {verb} yet: it waits for {_and(self.waiting_for(task))}."
             )
         when = f" at {task.resolved_at.isoformat()}" if task.resolved_at else ""
-        others = [t.key for t in self.state.tasks if t.task == task.task and t.active]
+        others = [t.key for t in self._instances_of(task.task) if t.active]
         if others:
             when += f"; {_and(others)} {'is' if len(others) == 1 else 'are'} in progress"
         raise errors.TaskNotOpen(f"{task.key} is already {task.status.value}{when}.")
@@ -653,7 +706,8 @@ class Case(CaseTime):
         return task.status is TaskStatus.completed and task.outcome == outcome
 
     def _next_key(self, task_id: str) -> str:
-        count = sum(1 for t in self.state.tasks if t.task == task_id)
+        earlier = self.state.earlier.get(task_id)
+        count = len(self._instances_of(task_id)) + (earlier.instances if earlier else 0)
         return task_id if count == 0 else f"{task_id}#{count + 1}"
 
     def _append_instance(
@@ -676,8 +730,11 @@ class Case(CaseTime):
             added_at=now,
             added_by_task=added_by_task,
             note=note,
+            position=self.state.tasks_added,
         )
+        self.state.tasks_added += 1
         self.state.tasks.append(task)
+        self._index(task)
         self._log(now, "task_added", by, task.key, note or "")
         return task
 
@@ -686,11 +743,11 @@ class Case(CaseTime):
         if chosen is None:
             return
         for task_id in chosen.adds_tasks:
-            definition = self.type.task(task_id)
+            definition = self._definitions.get(task_id)
             if definition is None:
                 continue
-            present = any(
-                t.task == task_id and t.status is not TaskStatus.cancelled for t in self.state.tasks
+            present = self._done_earlier(task_id) or any(
+                t.status is not TaskStatus.cancelled for t in self._instances_of(task_id)
             )
             if present and not definition.repeatable:
                 continue
@@ -728,17 +785,18 @@ class Case(CaseTime):
 
     def _satisfiable_without(self, task_id: str, doomed: Iterable[TaskInstance]) -> bool:
         gone = {t.key for t in doomed}
-        return any(
+        return self._done_earlier(task_id) or any(
             t.status in DONE or (t.active and t.key not in gone)
-            for t in self.state.tasks
-            if t.task == task_id
+            for t in self._instances_of(task_id)
         )
 
     def _complete_case_if_done(self, now: datetime, by: str) -> None:
         tasks = self.state.tasks
         if any(t.mandatory and t.active for t in tasks):
             return
-        if not any(t.status in DONE for t in tasks):
+        if not any(t.status in DONE for t in tasks) and not any(
+            e.done for e in self.state.earlier.values()
+        ):
             return
         for task in tasks:
             if task.active:
@@ -754,13 +812,21 @@ class Case(CaseTime):
     def _adopt_case_outcome(self) -> None:
         """A task outcome may say what the case's outcome is, e.g. `need-identified`."""
         done = [t for t in self.state.tasks if t.status is TaskStatus.completed and t.outcome]
+        hint = self.state.case_outcome_hint
         for task in sorted(done, key=lambda t: t.resolved_at or self.state.opened_at, reverse=True):
             chosen = self.definition(task).outcome(task.outcome or "")
             if chosen is not None and chosen.case_outcome:
-                case_outcome = self.type.outcome(chosen.case_outcome)
-                self.state.outcome = chosen.case_outcome
-                self.state.follow_on_type = case_outcome.follow_on_type if case_outcome else None
+                if hint is not None and task.resolved_at and hint.at >= task.resolved_at:
+                    break  # a task no longer held named a case outcome no earlier than this
+                self._adopt(chosen.case_outcome)
                 return
+        if hint is not None:
+            self._adopt(hint.outcome)
+
+    def _adopt(self, outcome: str) -> None:
+        case_outcome = self.type.outcome(outcome)
+        self.state.outcome = outcome
+        self.state.follow_on_type = case_outcome.follow_on_type if case_outcome else None
 
     def _log(
         self,
@@ -770,11 +836,36 @@ class Case(CaseTime):
         task_key: str | None = None,
         detail: str = "",
     ) -> list[LogEntry]:
-        entry = LogEntry(
-            seq=len(self.state.log) + 1, at=now, kind=kind, by=by, task_key=task_key, detail=detail
-        )
-        self.state.log.append(entry)
+        state = self.state
+        seq = max(state.last_seq, state.log[-1].seq if state.log else 0) + 1
+        entry = LogEntry(seq=seq, at=now, kind=kind, by=by, task_key=task_key, detail=detail)
+        state.log.append(entry)
+        state.last_seq = seq
+        task = self._by_key.get(task_key) if task_key else None
+        if task is not None:
+            task.changed_seq = seq
+        if kind not in SYSTEM_KINDS:  # what people and systems did, for stagnation rules
+            state.last_activity_at = now
+            if task is not None:
+                task.last_activity_at = now
         return [entry]
+
+    def _index(self, task: TaskInstance) -> None:
+        self._by_key[task.key] = task
+        self._by_definition.setdefault(task.task, []).append(task)
+
+    def _remember(self, request_id: str) -> None:
+        handled = self.state.handled_requests
+        handled.append(request_id)
+        self._handled.add(request_id)
+        if len(handled) > HANDLED_KEPT:
+            for forgotten in handled[:-HANDLED_KEPT]:
+                self._handled.discard(forgotten)
+            del handled[:-HANDLED_KEPT]
+
+
+def _plan_order(task: TaskInstance) -> int:
+    return task.position if task.position is not None else 0
 
 
 def _when(instant: datetime) -> str:

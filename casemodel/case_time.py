@@ -7,15 +7,16 @@ case that time has passed, and `next_due()` is when it should next be told.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from definitions.schema import EscalationAction, Priority, TaskDefinition
 
 from . import errors
 from .escalation import Firing, Pending, Subject, pending
 from .requests import REVISION_HORIZON
-from .sla import Clock, ClockState, Interval, RevisedTarget, clock, worst
+from .sla import Clock, ClockState, Interval, RevisedTarget, clock, state_at, worst
 from .state import CaseStatus, LogEntry, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
@@ -53,55 +54,101 @@ class CaseTime:
         def instance(self, ref: str) -> TaskInstance: ...
 
     # -- clocks ------------------------------------------------------------------------
+    #
+    # Working out a due point in a working calendar is the costly part of a workflow task,
+    # so each clock is worked out once and kept until something it depends on changes:
+    # its start and stop, the pauses and holds, a revised target. A closed clock never
+    # changes again. Only the state at a given instant is worked out each time.
+
+    def _start_keeping_time(self) -> None:
+        self._clocks: dict[str, tuple[tuple[Any, ...], Clock, bool]] = {}
+        self._schedules: dict[str, tuple[tuple[Any, ...], list[Pending]]] = {}
+        self._firings: dict[str, list[Firing]] = {}
+        for firing in self.state.firings:
+            self._firings.setdefault(firing.subject, []).append(firing)
+
+    def _forget_clock(self, subject: str) -> None:
+        self._clocks.pop(subject, None)
+        self._schedules.pop(subject, None)
 
     def clocks(self, now: datetime) -> list[Clock]:
         """Every SLA clock of the case: the case's first, then each task's that has opened."""
         found = []
-        state = self.state
         if self.type.sla is not None:
-            found.append(
-                clock(
-                    subject="case",
-                    name=self.type.name,
-                    calendar=self.calendar,
-                    target_text=self.type.sla.target,
-                    warning_text=self.type.sla.warning,
-                    started_at=state.opened_at,
-                    stopped_at=state.resolved_at,
-                    stops=state.pauses,
-                    revision=state.revisions.get("case"),
-                    now=now,
-                )
+            found.append(self.clock_of("case", now))
+        for task in self.state.tasks:
+            if task.opened_at is not None and self.definition(task).sla is not None:
+                found.append(self.clock_of(task.key, now))
+        return [c for c in found if c is not None]
+
+    def running_clocks(self, now: datetime) -> list[Clock]:
+        """The clocks still running (the case's first): the only ones a workflow task needs."""
+        found = []
+        if self.type.sla is not None and self.state.resolved_at is None:
+            found.append(self.clock_of("case", now))
+        for task in self.state.tasks:
+            if task.active and task.opened_at is not None:
+                found.append(self.clock_of(task.key, now))
+        return [c for c in found if c is not None and c.running]
+
+    def clock_of(self, subject: str, now: datetime) -> Clock | None:
+        """The clock of the case (`case`) or of a task (its key) as it stands at `now`."""
+        planned = self._planned_clock(subject)
+        if planned is None:
+            return None
+        found, paused = planned
+        if found.stopped_at is not None:
+            return found  # met or missed, for good
+        return replace(found, state=state_at(found, paused, now))
+
+    def _planned_clock(self, subject: str) -> tuple[Clock, bool] | None:
+        state = self.state
+        if subject == "case":
+            sla, name, started, stopped = (
+                self.type.sla,
+                self.type.name,
+                state.opened_at,
+                state.resolved_at,
             )
-        for task in state.tasks:
-            sla = self.definition(task).sla
-            if sla is None or task.opened_at is None:
-                continue
-            found.append(
-                clock(
-                    subject=task.key,
-                    name=task.name,
-                    calendar=self.calendar,
-                    target_text=sla.target,
-                    warning_text=sla.warning,
-                    started_at=task.opened_at,
-                    stopped_at=task.resolved_at if not task.active else None,
-                    stops=state.pauses + task.holds,
-                    revision=state.revisions.get(task.key),
-                    now=now,
-                )
-            )
-        return found
+            stops = state.pauses
+        else:
+            task = self._by_key.get(subject)  # type: ignore[attr-defined]
+            if task is None or task.opened_at is None:
+                return None
+            sla, name, started = self.definition(task).sla, task.name, task.opened_at
+            stopped = task.resolved_at if not task.active else None
+            stops = state.pauses + task.holds
+        if sla is None:
+            return None
+        revision = state.revisions.get(subject)
+        stamp = (started, stopped, _stamp(stops), revision and revision.revised_at)
+        kept = self._clocks.get(subject)
+        if kept is not None and kept[0] == stamp:
+            return kept[1], kept[2]
+        found = clock(
+            subject=subject,
+            name=name,
+            calendar=self.calendar,
+            target_text=sla.target,
+            warning_text=sla.warning,
+            started_at=started,
+            stopped_at=stopped,
+            stops=stops,
+            revision=revision,
+            now=started,
+        )
+        paused = stopped is None and any(s.end is None for s in stops)
+        self._clocks[subject] = (stamp, found, paused)
+        return found, paused
 
     def sla_state(self, now: datetime) -> ClockState:
         """The state the UI shows for the case: paused, or the worst of its running clocks."""
         if self.state.status is CaseStatus.open and self.state.paused:
             return ClockState.paused
-        clocks = self.clocks(now)
-        running = [c.state for c in clocks if c.running]
+        running = [c.state for c in self.running_clocks(now)]
         if running:
             return worst(running)
-        case_clock = next((c for c in clocks if c.subject == "case"), None)
+        case_clock = self.clock_of("case", now)
         return case_clock.state if case_clock else ClockState.on_track
 
     # -- when to wake ------------------------------------------------------------------
@@ -110,8 +157,13 @@ class CaseTime:
         if self.state.status is not CaseStatus.open or self.state.paused:
             return []
         found: list[Pending] = []
-        for subject in self._subjects(now):
-            found.extend(pending(subject, self.state.firings, self.calendar))
+        for subject, stamp in self._subjects(now):
+            kept = self._schedules.get(subject.key)
+            if kept is None or kept[0] != stamp:
+                mine = self._firings.get(subject.key, [])
+                kept = (stamp, list(pending(subject, mine, self.calendar)))
+                self._schedules[subject.key] = kept
+            found.extend(kept[1])
         return sorted(found, key=lambda p: (p.at, p.subject, p.path))
 
     def next_due(self, now: datetime) -> tuple[datetime, str] | None:
@@ -125,8 +177,8 @@ class CaseTime:
         candidates: list[tuple[datetime, str]] = [
             (p.at, p.describe()) for p in self.pending_escalations(now)
         ]
-        for c in self.clocks(now):
-            if not c.running or self._held(c.subject):
+        for c in self.running_clocks(now):
+            if self._held(c.subject):
                 continue
             what = "the case" if c.subject == "case" else c.subject
             if c.warning_at is not None and c.warning_at > now:
@@ -286,7 +338,7 @@ class CaseTime:
     def _held(self, subject: str) -> bool:
         if subject == "case":
             return False
-        task = next((t for t in self.state.tasks if t.key == subject), None)
+        task = self._by_key.get(subject)  # type: ignore[attr-defined]
         return bool(task and task.holds and task.holds[-1].end is None)
 
     def _waits_on_tasks(self, task: TaskInstance) -> bool:
@@ -295,37 +347,41 @@ class CaseTime:
             for d in self.definition(task).depends_on
         )
 
-    def _subjects(self, now: datetime) -> list[Subject]:
-        clocks = {c.subject: c for c in self.clocks(now)}
+    def _subjects(self, now: datetime) -> list[tuple[Subject, tuple[Any, ...]]]:
+        """What escalations are about now, each with what its schedule depends on."""
         found = []
         if self.type.sla is not None or self.type.escalations:
-            found.append(
-                Subject(
-                    key="case",
-                    clock=clocks.get("case"),
-                    rules=self.type.escalations,
-                    last_activity=self._last_activity(None),
-                    stops=self.state.pauses,
-                    clock_since=self._clock_since("case", clocks.get("case")),
-                )
-            )
+            found.append(self._subject("case", self.type.escalations, None, now))
         for task in self.state.tasks:
             if task.status is not TaskStatus.open or self._held(task.key):
                 continue
             rules = self.definition(task).escalations
-            if not rules:
-                continue
-            found.append(
-                Subject(
-                    key=task.key,
-                    clock=clocks.get(task.key),
-                    rules=rules,
-                    last_activity=self._last_activity(task.key),
-                    stops=self.state.pauses + task.holds,
-                    clock_since=self._clock_since(task.key, clocks.get(task.key)),
-                )
-            )
+            if rules:
+                found.append(self._subject(task.key, rules, task, now))
         return found
+
+    def _subject(
+        self, key: str, rules: Any, task: TaskInstance | None, now: datetime
+    ) -> tuple[Subject, tuple[Any, ...]]:
+        planned = self._planned_clock(key)
+        found = planned[0] if planned else None
+        stops = self.state.pauses + task.holds if task is not None else self.state.pauses
+        last_activity = self._last_activity(task.key if task is not None else None)
+        subject = Subject(
+            key=key,
+            clock=found,
+            rules=rules,
+            last_activity=last_activity,
+            stops=stops,
+            clock_since=self._clock_since(key, found),
+        )
+        stamp = (
+            self._clocks[key][0] if planned else None,
+            _stamp(stops),
+            last_activity,
+            len(self._firings.get(key, ())),
+        )
+        return subject, stamp
 
     def _clock_since(self, key: str, clock: Clock | None) -> datetime | None:
         if clock is None:
@@ -334,10 +390,14 @@ class CaseTime:
         return max(clock.started_at, revision.revised_at) if revision else clock.started_at
 
     def _last_activity(self, task_key: str | None) -> datetime:
+        """When a person or system last did something to the task (or the case)."""
+        if task_key is None:
+            return self.state.last_activity_at or self.state.opened_at
+        task = self._by_key.get(task_key)  # type: ignore[attr-defined]
+        if task is not None and task.last_activity_at is not None:
+            return task.last_activity_at
         entries = [
-            e
-            for e in self.state.log
-            if e.kind not in SYSTEM_KINDS and (task_key is None or e.task_key == task_key)
+            e for e in self.state.log if e.kind not in SYSTEM_KINDS and e.task_key == task_key
         ]
         return entries[-1].at if entries else self.state.opened_at
 
@@ -353,6 +413,7 @@ class CaseTime:
             template=item.action.template,
         )
         self.state.firings.append(firing)
+        self._firings.setdefault(item.subject, []).append(firing)
         task_key = None if item.subject == "case" else item.subject
         self._log(
             now,
@@ -372,7 +433,7 @@ class CaseTime:
                     self.state.owner = action.reassign_to
                     self._log(now, "case_reassigned", SLA, None, f"to {action.reassign_to}")
             else:
-                task = next(t for t in self.state.tasks if t.key == task_key)
+                task = self._by_key[task_key]  # type: ignore[attr-defined]
                 if task.owner != action.reassign_to:
                     task.owner = action.reassign_to
                     self._log(now, "task_reassigned", SLA, task_key, f"to {action.reassign_to}")
@@ -383,6 +444,11 @@ class CaseTime:
                 self._log(
                     now, "priority_raised", SLA, task_key, f"to {action.raise_priority.value}"
                 )
+
+
+def _stamp(stops: list[Interval]) -> tuple[Any, ...]:
+    """What the stops look like to a clock: how many, and whether the last has ended."""
+    return (len(stops), stops[-1].start, stops[-1].end) if stops else (0,)
 
 
 def _span(amount: object) -> str:

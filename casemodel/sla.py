@@ -212,6 +212,19 @@ def _state(
     return ClockState.on_track
 
 
+def state_at(found: Clock, paused: bool, now: datetime) -> ClockState:
+    """The state of a clock worked out earlier, as it stands at `now`."""
+    if found.stopped_at is not None:
+        return ClockState.met if found.stopped_at <= found.due_at else ClockState.missed
+    if paused:
+        return ClockState.paused
+    if now >= found.due_at:
+        return ClockState.breached
+    if found.warning_at is not None and now >= found.warning_at:
+        return ClockState.warning
+    return ClockState.on_track
+
+
 def worst(states: Iterable[ClockState]) -> ClockState:
     found = list(states)
     return max(found, key=lambda s: SEVERITY[s]) if found else ClockState.on_track

@@ -58,10 +58,43 @@ class TaskInstance(BaseModel):
     responses: dict[str, ResponseValue] = Field(default_factory=dict)
     note: str | None = None
     holds: list[Interval] = Field(default_factory=list, description="Times the task was held.")
+    position: int | None = Field(
+        default=None, description="Place in the execution plan, from 0; kept when older go."
+    )
+    last_activity_at: datetime | None = Field(
+        default=None, description="When a person or system last did something to it."
+    )
+    changed_seq: int = Field(default=0, description="Log position of its latest change.")
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+class Earlier(BaseModel):
+    """Resolved instances of one task definition the state no longer holds one by one.
+
+    A case that lives for years resolves thousands of tasks; once the register holds
+    them, the state keeps only what the rules still ask of them: how many there were and
+    how they ended, and when the latest was done (for a lag after it).
+    """
+
+    instances: int = 0
+    completed: int = 0
+    bypassed: int = 0
+    cancelled: int = 0
+    last_done_at: datetime | None = None
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.bypassed
+
+
+class CaseOutcomeHint(BaseModel):
+    """The latest case outcome a task outcome named, among tasks no longer held."""
+
+    at: datetime
+    outcome: str
 
 
 class LogEntry(BaseModel):
@@ -115,8 +148,23 @@ class CaseState(BaseModel):
     )
     rejected_total: int = Field(default=0, description="Every request ever refused.")
     handled_requests: list[str] = Field(
-        default_factory=list, description="Ids of fire-and-forget requests already applied."
+        default_factory=list,
+        description="Ids of fire-and-forget requests already applied, the latest 10,000.",
     )
+    last_seq: int = Field(default=0, description="Position of the latest log entry.")
+    last_activity_at: datetime | None = Field(
+        default=None, description="When a person or system last did something to the case."
+    )
+    tasks_added: int = Field(default=0, description="Task instances ever added to the plan.")
+    earlier: dict[str, Earlier] = Field(
+        default_factory=dict,
+        description="Resolved task instances no longer held one by one, by definition id.",
+    )
+    undo_blocked: list[str] = Field(
+        default_factory=list,
+        description="Completed tasks whose outcome added a task that is done and no longer held.",
+    )
+    case_outcome_hint: CaseOutcomeHint | None = None
 
     @property
     def paused(self) -> bool:
@@ -144,7 +192,8 @@ class CaseSummary(BaseModel):
     @classmethod
     def of(cls, state: CaseState) -> CaseSummary:
         def count(status: TaskStatus) -> int:
-            return sum(1 for t in state.tasks if t.status is status)
+            held = sum(1 for t in state.tasks if t.status is status)
+            return held + sum(getattr(e, status.value) for e in state.earlier.values())
 
         return cls(
             case_ref=state.case_ref,

@@ -16,14 +16,26 @@ def summary(state: CaseState) -> str:
     return f"{t.name} for tenant {state.tenant_ref} (case {state.case_ref})"
 
 
+RESOLVED_SHOWN = 10
+"""Resolved tasks the table shows under those in progress: the latest."""
+
+
 def task_table(case: Case, now: datetime) -> str:
+    """The case at a glance: what is in progress and what was done last.
+
+    It is shown on every workflow task, so it grows with what is in progress, not with
+    the case's age: older tasks are counted, and listed by `case show`.
+    """
     state = case.state
-    clocks = {c.subject: c for c in case.clocks(now)}
-    case_clock = clocks.get("case")
+    resolved = [t for t in state.tasks if not t.active]
+    shown = [t for t in state.tasks if t.active] + resolved[-RESOLVED_SHOWN:]
+    shown.sort(key=lambda t: t.position or 0)
+    case_clock = case.clock_of("case", now)
+    timed = case_clock is not None or any(case.definition(t).sla for t in shown)
     sla = (
         f" · SLA **{case.sla_state(now).value}**"
         + (f", due {_when(case_clock.due_at)}" if case_clock and case_clock.running else "")
-        if clocks
+        if timed
         else ""
     )
     lines = [
@@ -33,17 +45,27 @@ def task_table(case: Case, now: datetime) -> str:
         "| Task | Status | Owner | Due | SLA | Outcome |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for task in state.tasks:
-        clock = clocks.get(task.key)
+    for task in shown:
+        clock = case.clock_of(task.key, now)
         due = _when(clock.due_at) if clock else ""
         lines.append(
             f"| {task.name} (`{task.key}`) | {task.status.value} | {task.owner} | {due} "
             f"| {clock.state.value if clock else ''} | {task.outcome or ''} |"
         )
+    earlier = len(resolved) - RESOLVED_SHOWN + sum(e.instances for e in state.earlier.values())
+    if earlier > 0:
+        lines += [
+            "",
+            f"{earlier} earlier task(s) resolved; `support-provision case show` lists them.",
+        ]
     if state.firings:
-        lines += ["", f"{len(state.firings)} escalation(s) fired; latest: {state.firings[-1].rule}"]
-    if state.rejected:
-        lines += ["", f"{len(state.rejected)} request(s) rejected; see the case log."]
+        latest = state.firings[-1]
+        lines += [
+            "",
+            f"Latest escalation: {latest.rule} of {latest.subject}, #{latest.occurrence}.",
+        ]
+    if state.rejected_total:
+        lines += ["", f"{state.rejected_total} request(s) rejected; see the case log."]
     return "\n".join(lines)
 
 

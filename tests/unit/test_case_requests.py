@@ -143,7 +143,7 @@ def test_an_unknown_reference_lists_the_tasks_of_the_case() -> None:
     case = open_case(referral_type())
     refusal = refused(case, errors.UnknownTask, lambda: complete(case, "visit"))
     assert refusal.message == (
-        '"visit" is not a task of case C-1; its tasks are: triage, letter, translate.'
+        '"visit" is not a task of case C-1; its tasks in progress are: triage, letter, translate.'
     )
 
 
@@ -654,7 +654,7 @@ def test_refused_completions_without_an_id_are_each_recorded() -> None:
     record(case, "nope", 4)
     assert [r.reason for r in case.state.rejected] == [
         'Cannot complete risk-assessment: Risk level: "extreme" is not one of: low, medium, high',
-        '"nope" is not a task of case C-1; its tasks are: contact, home-visit, risk-assessment, '
+        '"nope" is not a task of case C-1; its tasks in progress are: risk-assessment, '
         "benefits-check, agree-plan, leaflet.",
     ]
 

@@ -10,14 +10,14 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from activities.database import register
-from activities.database.settings import database_url
+from activities.database.directory import owner_refusal
 from casemodel.case import Case
-from casemodel.state import CaseState, TaskStatus
+from casemodel.state import CaseState, CaseStatus, TaskStatus
 from workflows.messages import RequestResult, workflow_id_for
 
-from .cli_db import explain, with_session
+from .cli_db import existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
-from .console import console, current_user, fail, print_json, run
+from .console import console, current_user, fail, print_json, require_choice, run
 from .published import latest_published
 from .settings import Settings
 
@@ -52,23 +52,38 @@ def _call(action: Any) -> Any:
 @app.command()
 def start(
     provision_type: Annotated[str, typer.Argument(metavar="TYPE", help="Provision type id.")],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant reference.")],
+    tenant: Annotated[
+        str, typer.Option("--tenant", metavar="REF", help="Tenant reference, e.g. TEN-00042.")
+    ],
     case_ref: Annotated[
-        str | None, typer.Option("--case-ref", help="Case reference (generated if omitted).")
+        str | None,
+        typer.Option("--case-ref", metavar="REF", help="Case reference (generated if omitted)."),
     ] = None,
     owner: Annotated[
-        str | None, typer.Option("--owner", help="Case owner (default: the type's).")
+        str | None,
+        typer.Option(
+            "--owner",
+            metavar="OWNER",
+            help="Person, team or role of the directory who owns the case (default: the type's).",
+        ),
     ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open a case of TYPE for a tenant, on the latest published version of TYPE."""
+    url = existing_url()
     try:
-        version, chosen = run(latest_published(database_url(), provision_type))
+        version, chosen = run(latest_published(url, provision_type))
     except CaseRefused as refusal:
         fail(refusal.message)
     except (SQLAlchemyError, OSError) as error:
         fail(f"could not read the published definitions: {explain(error)}")
+    if owner is not None:
+        refusal = with_session(
+            lambda session: owner_refusal(session, owner), what="read the directory", url=url
+        )
+        if refusal is not None:
+            fail(f"{refusal}; `support-provision directory list` shows who can own a case.")
     started = _call(
         lambda cases: cases.start_case(
             chosen,
@@ -241,14 +256,19 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
 @app.command("list")
 def list_cases(
     provision_type: Annotated[
-        str | None, typer.Option("--type", help="Only cases of this type.")
+        str | None, typer.Option("--type", metavar="TYPE", help="Only cases of this type.")
     ] = None,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
-    tenant: Annotated[str | None, typer.Option("--tenant")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", metavar="OWNER", help="Only cases this owner owns.")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", metavar="REF", help="Only this tenant's cases.")
+    ] = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="open, completed or closed.")
+        str | None,
+        typer.Option("--status", metavar="STATUS", help="Only cases open, completed or closed."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     temporal: Annotated[
         bool,
         typer.Option("--temporal", help="Ask Temporal's visibility store, not the register."),
@@ -256,6 +276,7 @@ def list_cases(
     json_out: JsonFlag = False,
 ) -> None:
     """List cases, newest first, from the case register (or Temporal with --temporal)."""
+    require_choice(status, [s.value for s in CaseStatus], option="--status", what="case status")
     if temporal:
         found: list[CaseListing] = _call(
             lambda cases: cases.list_cases(

@@ -23,7 +23,7 @@ from activities.database.notifications import (
 from activities.templates import format_datetime
 
 from .cli_db import with_session
-from .console import console, fail, print_json
+from .console import console, print_json, require_choice
 
 STATUSES = (PENDING, SENT, FAILED, RECORDED)
 
@@ -51,8 +51,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the outbox, newest first."""
-    if status is not None and status not in STATUSES:
-        fail(f"there is no status {status!r}; statuses are {', '.join(STATUSES)}")
+    require_choice(status, STATUSES, option="--status", what="status")
 
     async def work(session: Any) -> list[NotificationRow]:
         return await list_notifications(session, case_ref=case, status=status, limit=limit)

@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -24,6 +24,14 @@ def fail(message: str) -> NoReturn:
     """Print one line to stderr and exit 1: how every command reports a refusal."""
     typer.echo(" ".join(str(message).split()), err=True)
     raise typer.Exit(1)
+
+
+def require_choice(value: str | None, choices: Sequence[str], *, option: str, what: str) -> None:
+    """Exit 1 with one line unless ``value`` is one of ``choices`` (or was not given), so
+    that a mistyped filter is refused rather than answered with an empty list."""
+    if value is not None and value not in choices:
+        listed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
+        fail(f"there is no {what} {value!r}; {option} takes {listed}")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -27,7 +27,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.
 By = Annotated[
     str | None,
     typer.Option(
-        "--by", help="Who is making the change (default: $SUPPORT_PROVISION_USER or you)."
+        "--by",
+        metavar="WHO",
+        help="Who is making the change (default: $SUPPORT_PROVISION_USER or you).",
     ),
 ]
 
@@ -373,10 +375,24 @@ def _fields(values: list[str] | None) -> dict[str, str]:
 def complete(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task key or id.")],
-    outcome: Annotated[str | None, typer.Option("--outcome")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            metavar="OUTCOME",
+            help="One of the task's outcomes (`case show` lists them).",
+        ),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="A note for the case log.")
+    ] = None,
     field: Annotated[
-        list[str] | None, typer.Option("--field", help="LABEL=VALUE, repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--field",
+            metavar="LABEL=VALUE",
+            help='Information the task records, e.g. "Contact method=Phone"; once per field.',
+        ),
     ] = None,
     by: By = None,
     json_out: JsonFlag = False,
@@ -395,7 +411,10 @@ def complete(
 def add_task(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task definition id.")],
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    note: Annotated[
+        str | None,
+        typer.Option("--note", metavar="TEXT", help="Why the task is needed, for the case log."),
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -411,7 +430,9 @@ def cancel_task(
     cascade: Annotated[
         bool, typer.Option("--cascade", help="Also cancel the tasks that depend on it.")
     ] = False,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -428,7 +449,9 @@ def cancel_task(
 def bypass(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -443,7 +466,9 @@ def bypass(
 def undo(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -458,9 +483,12 @@ def undo(
 def close(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     outcome: Annotated[
-        str | None, typer.Option("--outcome", help="One of the type's case outcomes.")
+        str | None,
+        typer.Option("--outcome", metavar="OUTCOME", help="One of the type's case outcomes."),
     ] = None,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -476,7 +504,10 @@ def close(
 @app.command()
 def pause(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
-    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. 'tenant in hospital'.")],
+    reason: Annotated[
+        str,
+        typer.Option("--reason", metavar="TEXT", help="Why, e.g. 'tenant in hospital'."),
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -500,7 +531,9 @@ def resume(
 def hold(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str, typer.Option("--reason")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why it is held, for the case log.")
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -527,8 +560,12 @@ def release(
 def revise(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     clock: Annotated[str, typer.Argument(metavar="CLOCK", help="`case` or a task key.")],
-    due: Annotated[str, typer.Option("--due", help="New target, ISO 8601 with offset.")],
-    reason: Annotated[str, typer.Option("--reason")],
+    due: Annotated[
+        str, typer.Option("--due", metavar="ISO", help="New target, ISO 8601 with offset.")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why the target changes, for the log.")
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:

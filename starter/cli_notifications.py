@@ -37,17 +37,23 @@ app = typer.Typer(
 @app.command("list")
 def list_(
     case: Annotated[
-        str | None, typer.Option("--case", help="Only this case reference.", show_default=False)
+        str | None,
+        typer.Option(
+            "--case", metavar="CASE", help="Only this case reference.", show_default=False
+        ),
     ] = None,
     status: Annotated[
         str | None,
         typer.Option(
             "--status",
+            metavar="STATUS",
             help="Only this status: pending, sent, failed or recorded.",
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="At most this many.")
+    ] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the outbox, newest first."""

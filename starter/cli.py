@@ -98,6 +98,8 @@ def dev(
 def worker() -> None:
     """Run a production worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic tells of every schema check at INFO; the worker's own lines say what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
 
     async def serve() -> None:

@@ -7,16 +7,20 @@ import logging
 import os
 import signal
 import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from typing import Annotated
 
 import typer
 
 from . import cli_case
 from .client import CaseRefused
-from .console import console, fail
+from .console import console, fail, readable_help
 from .dev import DevStackError, run_dev
 from .settings import Settings
 from .worker import run_worker
+
+readable_help()
 
 app = typer.Typer(
     help="Support provision cases for housing organisations, run on Temporal.",
@@ -24,6 +28,35 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_case.app, name="case")
+
+
+def package_version() -> str:
+    """The installed version of the product, from its package metadata."""
+    try:
+        return installed_version("support-provision")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"support-provision {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Support provision cases for housing organisations, run on Temporal."""
 
 
 def _mount_optional() -> None:
@@ -50,8 +83,8 @@ _mount_optional()
 
 @app.command()
 def dev(
-    port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(metavar="PORT", help="Temporal UI port.")] = 8233,
 ) -> None:
     """Run the embedded stack: Temporal dev server with UI, search attributes and a worker."""
     logging.basicConfig(level=logging.WARNING)
@@ -65,6 +98,8 @@ def dev(
 def worker() -> None:
     """Run a production worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic tells of every schema check at INFO; the worker's own lines say what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
 
     async def serve() -> None:

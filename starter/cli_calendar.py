@@ -48,7 +48,7 @@ DefinitionsOption = Annotated[
         "--definitions",
         metavar="DIR",
         help=f"Definitions directory holding {CALENDARS_FILE} "
-        f"[default: ${DEFINITIONS_ENV} or the shipped catalog]",
+        f"(default: ${DEFINITIONS_ENV} or the shipped catalog).",
         show_default=False,
     ),
 ]

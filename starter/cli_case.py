@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from activities.database import register
-from activities.database.settings import database_url
+from activities.database.directory import owner_refusal
 from casemodel.calendars import calendar_for
 from casemodel.case import Case
 from casemodel.requests import (
@@ -30,12 +30,12 @@ from casemodel.requests import (
     UndoCompletion,
     describe,
 )
-from casemodel.state import CaseState, TaskStatus
+from casemodel.state import CaseState, CaseStatus, TaskStatus
 from workflows.names import workflow_id_for
 
-from .cli_db import explain, with_session
+from .cli_db import existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
-from .console import console, current_user, fail, print_json, run
+from .console import console, current_user, fail, print_json, require_choice, run
 from .published import latest_published
 from .settings import Settings
 
@@ -45,7 +45,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.
 By = Annotated[
     str | None,
     typer.Option(
-        "--by", help="Who is making the change (default: $SUPPORT_PROVISION_USER or you)."
+        "--by",
+        metavar="WHO",
+        help="Who is making the change (default: $SUPPORT_PROVISION_USER or you).",
     ),
 ]
 
@@ -80,23 +82,38 @@ def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) ->
 @app.command()
 def start(
     provision_type: Annotated[str, typer.Argument(metavar="TYPE", help="Provision type id.")],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant reference.")],
+    tenant: Annotated[
+        str, typer.Option("--tenant", metavar="REF", help="Tenant reference, e.g. TEN-00042.")
+    ],
     case_ref: Annotated[
-        str | None, typer.Option("--case-ref", help="Case reference (generated if omitted).")
+        str | None,
+        typer.Option("--case-ref", metavar="REF", help="Case reference (generated if omitted)."),
     ] = None,
     owner: Annotated[
-        str | None, typer.Option("--owner", help="Case owner (default: the type's).")
+        str | None,
+        typer.Option(
+            "--owner",
+            metavar="OWNER",
+            help="Person, team or role of the directory who owns the case (default: the type's).",
+        ),
     ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open a case of TYPE for a tenant, on the latest published version of TYPE."""
+    url = existing_url()
     try:
-        version, chosen = run(latest_published(database_url(), provision_type))
+        version, chosen = run(latest_published(url, provision_type))
     except CaseRefused as refusal:
         fail(refusal.message)
     except (SQLAlchemyError, OSError) as error:
         fail(f"could not read the published definitions: {explain(error)}")
+    if owner is not None:
+        refusal = with_session(
+            lambda session: owner_refusal(session, owner), what="read the directory", url=url
+        )
+        if refusal is not None:
+            fail(f"{refusal}; `support-provision directory list` shows who can own a case.")
     started = _call(
         lambda cases: cases.start_case(
             chosen,
@@ -269,14 +286,19 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
 @app.command("list")
 def list_cases(
     provision_type: Annotated[
-        str | None, typer.Option("--type", help="Only cases of this type.")
+        str | None, typer.Option("--type", metavar="TYPE", help="Only cases of this type.")
     ] = None,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
-    tenant: Annotated[str | None, typer.Option("--tenant")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", metavar="OWNER", help="Only cases this owner owns.")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", metavar="REF", help="Only this tenant's cases.")
+    ] = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="open, completed or closed.")
+        str | None,
+        typer.Option("--status", metavar="STATUS", help="Only cases open, completed or closed."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     temporal: Annotated[
         bool,
         typer.Option("--temporal", help="Ask Temporal's visibility store, not the register."),
@@ -284,6 +306,7 @@ def list_cases(
     json_out: JsonFlag = False,
 ) -> None:
     """List cases, newest first, from the case register (or Temporal with --temporal)."""
+    require_choice(status, [s.value for s in CaseStatus], option="--status", what="case status")
     if temporal:
         found: list[CaseListing] = _call(
             lambda cases: cases.list_cases(
@@ -380,10 +403,24 @@ def _fields(values: list[str] | None) -> dict[str, str]:
 def complete(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task key or id.")],
-    outcome: Annotated[str | None, typer.Option("--outcome")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            metavar="OUTCOME",
+            help="One of the task's outcomes (`case show` lists them).",
+        ),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="A note for the case log.")
+    ] = None,
     field: Annotated[
-        list[str] | None, typer.Option("--field", help="LABEL=VALUE, repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--field",
+            metavar="LABEL=VALUE",
+            help='Information the task records, e.g. "Contact method=Phone"; once per field.',
+        ),
     ] = None,
     by: By = None,
     json_out: JsonFlag = False,
@@ -405,7 +442,10 @@ def complete(
 def add_task(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task definition id.")],
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    note: Annotated[
+        str | None,
+        typer.Option("--note", metavar="TEXT", help="Why the task is needed, for the case log."),
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -420,7 +460,9 @@ def cancel_task(
     cascade: Annotated[
         bool, typer.Option("--cascade", help="Also cancel the tasks that depend on it.")
     ] = False,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -440,7 +482,9 @@ def cancel_task(
 def bypass(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -452,7 +496,9 @@ def bypass(
 def undo(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -464,9 +510,12 @@ def undo(
 def close(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     outcome: Annotated[
-        str | None, typer.Option("--outcome", help="One of the type's case outcomes.")
+        str | None,
+        typer.Option("--outcome", metavar="OUTCOME", help="One of the type's case outcomes."),
     ] = None,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
+    ] = None,
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -477,7 +526,10 @@ def close(
 @app.command()
 def pause(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
-    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. 'tenant in hospital'.")],
+    reason: Annotated[
+        str,
+        typer.Option("--reason", metavar="TEXT", help="Why, e.g. 'tenant in hospital'."),
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -499,7 +551,9 @@ def resume(
 def hold(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    reason: Annotated[str, typer.Option("--reason")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why it is held, for the case log.")
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -526,11 +580,14 @@ def revise(
         str,
         typer.Option(
             "--due",
+            metavar="ISO",
             help="New target, ISO 8601 (e.g. 2026-12-01T17:00); without an offset it is the "
             "case calendar's local time.",
         ),
     ],
-    reason: Annotated[str, typer.Option("--reason")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why the target changes, for the log.")
+    ],
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:

@@ -1,12 +1,13 @@
 """`support-provision db`: the application database's schema, and the CLI's way in.
 
 Every command that touches the database goes through `with_session`, so a database that
-is unreachable, or not yet upgraded, ends in one line on stderr and exit 1, never in a
-traceback.
+is unreachable, not yet upgraded or not there at all ends in one line on stderr and exit 1,
+never in a traceback. Only `db upgrade` (and the dev stack) creates a database.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -18,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.database import migrate
 from activities.database.engine import create_engine, session_factory
-from activities.database.settings import UnsupportedDatabase, database_url
+from activities.database.settings import (
+    ENV_VAR,
+    DatabaseMissing,
+    UnsupportedDatabase,
+    database_url,
+    existing_database_url,
+)
 
 from .console import fail, run
 
@@ -32,14 +39,19 @@ app = typer.Typer(
 
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="Database URL (default: $DATABASE_URL).", show_default=False),
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Database URL (default: $DATABASE_URL, else SQLite in the data folder).",
+        show_default=False,
+    ),
 ]
 
 
 @app.command()
 def upgrade(url: UrlOption = None) -> None:
     """Apply the migrations the database lacks; does nothing when it is up to date."""
-    url = _url(url)
+    url = _url(url, creating=True)
     try:
         result = run(migrate.upgrade(url))
     except (SQLAlchemyError, CommandError, OSError) as error:
@@ -53,7 +65,7 @@ def upgrade(url: UrlOption = None) -> None:
 @app.command()
 def current(url: UrlOption = None) -> None:
     """Print the revision the database is at, and the newest one this version knows."""
-    url = _url(url)
+    url = existing_url(url)
     try:
         revision = run(migrate.current_revision(url))
     except (SQLAlchemyError, OSError) as error:
@@ -68,7 +80,7 @@ def with_session(
 ) -> T:
     """Run ``work`` in one transaction; database trouble ends in one line and exit 1."""
 
-    url = _url(url)
+    url = existing_url(url)
 
     async def go() -> T:
         engine = create_engine(url)
@@ -85,18 +97,31 @@ def with_session(
 
 
 def explain(error: BaseException) -> str:
-    """The first line of what the database said, with what to do about a missing schema."""
+    """The first line of what the database said, with what to do about a missing schema
+    or a server that cannot be reached."""
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in text:
+        return f"connection refused; is the database server running, and is {ENV_VAR} right?"
+    if isinstance(cause, socket.gaierror):
+        return f"the host is not known; check {ENV_VAR}"
+    if isinstance(cause, TimeoutError):
+        return f"the database server did not answer in time; check {ENV_VAR}"
     if "no such table" in text or ("relation" in text and "does not exist" in text):
         return f"{text}; run `support-provision db upgrade` first"
     return text
 
 
-def _url(url: str | None) -> str:
+def existing_url(url: str | None = None) -> str:
+    """The database URL for a command that reads or changes what is there; a SQLite file
+    that does not exist ends in one line saying so, and is not created."""
+    return _url(url, creating=False)
+
+
+def _url(url: str | None, *, creating: bool) -> str:
     try:
-        return database_url(url)
-    except UnsupportedDatabase as error:
+        return database_url(url) if creating else existing_database_url(url)
+    except (UnsupportedDatabase, DatabaseMissing) as error:
         fail(str(error))
 
 

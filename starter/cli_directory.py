@@ -37,6 +37,7 @@ def sync(
         Path | None,
         typer.Option(
             "--file",
+            metavar="FILE",
             help="Directory file (default: $SUPPORT_PROVISION_DIRECTORY or "
             "definitions/directory.yaml).",
             show_default=False,

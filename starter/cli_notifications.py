@@ -23,7 +23,7 @@ from activities.database.notifications import (
 from activities.templates import format_datetime
 
 from .cli_db import with_session
-from .console import console, fail, print_json
+from .console import console, print_json, require_choice
 
 STATUSES = (PENDING, SENT, FAILED, RECORDED)
 
@@ -37,22 +37,27 @@ app = typer.Typer(
 @app.command("list")
 def list_(
     case: Annotated[
-        str | None, typer.Option("--case", help="Only this case reference.", show_default=False)
+        str | None,
+        typer.Option(
+            "--case", metavar="CASE", help="Only this case reference.", show_default=False
+        ),
     ] = None,
     status: Annotated[
         str | None,
         typer.Option(
             "--status",
+            metavar="STATUS",
             help="Only this status: pending, sent, failed or recorded.",
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="At most this many.")
+    ] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the outbox, newest first."""
-    if status is not None and status not in STATUSES:
-        fail(f"there is no status {status!r}; statuses are {', '.join(STATUSES)}")
+    require_choice(status, STATUSES, option="--status", what="status")
 
     async def work(session: Any) -> list[NotificationRow]:
         return await list_notifications(session, case_ref=case, status=status, limit=limit)

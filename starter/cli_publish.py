@@ -143,11 +143,15 @@ TypeArg = Annotated[str, typer.Argument(metavar="TYPE", help="Id of the provisio
 
 def _publish(
     definitions: Annotated[
-        Path | None, typer.Option("--definitions", help="Definitions directory.")
+        Path | None,
+        typer.Option("--definitions", metavar="DIR", help="Definitions directory."),
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who is publishing.")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="WHO", help="Who is publishing.")
+    ] = None,
     directory: Annotated[
-        Path | None, typer.Option("--directory", help="Directory file for owner checks.")
+        Path | None,
+        typer.Option("--directory", metavar="FILE", help="Directory file for owner checks."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -167,7 +171,9 @@ def _versions(
 
 def _published(
     type_id: TypeArg,
-    version: Annotated[int | None, typer.Option("--version", help="Version number.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", metavar="N", help="Version number.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show a published version of a type (the latest by default)."""
@@ -176,8 +182,10 @@ def _published(
 
 def _diff(
     type_id: TypeArg,
-    a: Annotated[int, typer.Argument(help="The older version.")],
-    b: Annotated[int | None, typer.Argument(help="The newer version (default: latest).")] = None,
+    a: Annotated[int, typer.Argument(metavar="FROM", help="The older version.")],
+    b: Annotated[
+        int | None, typer.Argument(metavar="[TO]", help="The newer version (default: latest).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show what changed between two published versions of a type."""

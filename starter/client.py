@@ -73,9 +73,13 @@ class CaseNotFound(CaseRefused):
 
 
 class ServiceUnavailable(CaseRefused):
+    """Temporal cannot be reached; the message names the cause, never the transport's text."""
+
     def __init__(self, address: str, cause: object) -> None:
+        from .connection import unreachable_reason
+
         super().__init__(
-            f"Cannot reach Temporal at {address} ({cause}); start it with "
+            f"Cannot reach Temporal at {address} ({unreachable_reason(cause)}); start it with "
             "`support-provision dev` or set TEMPORAL_ADDRESS.",
             "service_unavailable",
         )
@@ -329,7 +333,13 @@ def _rpc_refusal(err: RPCError, case_ref: str) -> CaseRefused:
             )
         return CaseNotFound(case_ref)
     if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return CaseRefused(f"Temporal is unavailable: {err.message}", "service_unavailable")
+        from .connection import unreachable_reason
+
+        return CaseRefused(
+            f"Temporal stopped answering ({unreachable_reason(err.message)}); check that it "
+            "is running (`support-provision dev`) or set TEMPORAL_ADDRESS.",
+            "service_unavailable",
+        )
     return CaseRefused(f"Temporal refused the request: {err.message}", "rpc_error")
 
 

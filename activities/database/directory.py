@@ -381,6 +381,28 @@ async def list_directory(
     }
 
 
+async def stored_owners(session: AsyncSession) -> dict[str, bool]:
+    """Ids a case may be owned by (people, teams and roles) as the database holds them,
+    each with whether it is still active."""
+    owners: dict[str, bool] = {}
+    for model in (Person, Team, Role):
+        for entry_id, active in (await session.execute(select(model.id, model.active))).all():
+            owners[entry_id] = active
+    return owners
+
+
+async def owner_refusal(session: AsyncSession, owner: str) -> str | None:
+    """Why ``owner`` cannot own a new case, or None when it can: it must be an active
+    person, team or role of the directory in the database."""
+    owners = await stored_owners(session)
+    if owners.get(owner):
+        return None
+    if owner in owners:
+        return f"{owner!r} has left the directory (inactive) and cannot own a new case"
+    active = [entry_id for entry_id, is_active in owners.items() if is_active]
+    return f"{owner!r} is not a person, team or role in the directory{_did_you_mean(owner, active)}"
+
+
 # --- checking the file ----------------------------------------------------------------
 
 

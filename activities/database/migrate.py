@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, make_url
 
 from .engine import create_engine
-from .settings import database_url
+from .settings import database_url, sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -46,8 +46,14 @@ def head_revision() -> str | None:
 
 
 async def upgrade(url: str | None = None, revision: str = "head") -> UpgradeResult:
-    """Apply every migration the database lacks, in one transaction; a no-op when current."""
+    """Apply every migration the database lacks, in one transaction; a no-op when current.
+
+    The one operation that creates a database: a SQLite file's folder is made first.
+    """
     url = database_url(url)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config()
     engine = create_engine(url)
     try:

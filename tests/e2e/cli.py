@@ -23,13 +23,16 @@ class Result:
         return json.loads(self.stdout)
 
 
-async def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+async def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
+) -> Result:
     process = await asyncio.create_subprocess_exec(
         COMMAND,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
+        cwd=cwd,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None

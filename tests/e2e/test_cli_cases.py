@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -95,3 +96,26 @@ async def test_unreachable_temporal_is_one_clear_line():
     assert result.code == 1
     assert "Cannot reach Temporal" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_case_owner_must_be_in_the_directory(
+    temporal_env: WorkflowEnvironment, task_queue: str, ready_database: str
+):
+    env = {
+        "DATABASE_URL": ready_database,
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
+    }
+    start = ("case", "start", "safeguarding-review", "--tenant", "TEN-78")
+    unknown, typo, known = await asyncio.gather(
+        cli(*start, "--owner", "nobody-here", env=env),
+        cli(*start, "--owner", "tom-benett", env=env),
+        cli(*start, "--owner", "tom-bennett", "--case-ref", f"SR-{uuid.uuid4().hex[:8]}", env=env),
+    )
+    assert unknown.code == 1 and unknown.stderr.count("\n") == 1
+    assert unknown.stderr.startswith(
+        "'nobody-here' is not a person, team or role in the directory; "
+        "`support-provision directory list` shows who can own a case."
+    )
+    assert typo.code == 1 and '(did you mean "tom-bennett"?)' in typo.stderr
+    assert known.code == 0, known.stderr

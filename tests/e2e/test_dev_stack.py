@@ -1,5 +1,6 @@
 """End to end: `support-provision dev` starts everything, keeps cases across a restart,
-and stops cleanly on Ctrl-C."""
+keeps its state in one place whatever folder it and the commands run from, allows one
+stack per data folder, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import signal
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from activities.database.settings import data_dir
+from starter.stack_lock import is_running
 from tests.e2e.cli import COMMAND, cli
 from tests.smtp import free_port
 from tests.waiting import eventually
 
 
 async def start_dev(
-    env: dict[str, str], port: int, ui_port: int
+    env: dict[str, str], port: int, ui_port: int, cwd: Path | None = None
 ) -> tuple[asyncio.subprocess.Process, str]:
     """Start the dev stack and return once it says it is ready, with what it printed."""
     process = await asyncio.create_subprocess_exec(
@@ -28,6 +33,7 @@ async def start_dev(
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
     )
     assert process.stdout is not None
     printed = ""
@@ -46,15 +52,29 @@ async def stop_dev(process: asyncio.subprocess.Process) -> str:
     return out.decode()
 
 
-async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
+async def test_dev_stack_survives_restart_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     port, ui_port = free_port(), free_port()
+    # No SUPPORT_PROVISION_DATA: the stack and the commands find the user's data folder,
+    # here under a home folder of the test's own.
+    home = tmp_path / "home"
     env = {
-        "SUPPORT_PROVISION_DATA": str(tmp_path / "data"),
+        "SUPPORT_PROVISION_DATA": "",
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
         "TEMPORAL_ADDRESS": f"localhost:{port}",
         "SUPPORT_PROVISION_USER": "dev-e2e",
     }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    data = data_dir()
+    assert home in data.parents
+    stack_folder, elsewhere = tmp_path / "stack", tmp_path / "elsewhere"
+    stack_folder.mkdir()
+    elsewhere.mkdir()
 
-    dev, _ = await start_dev(env, port, ui_port)
+    dev, _ = await start_dev(env, port, ui_port, cwd=stack_folder)
     try:
         started = await cli(
             "case",
@@ -66,16 +86,34 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
             "DEV-1",
             "--json",
             env=env,
+            cwd=elsewhere,
         )
         assert started.code == 0, started.stderr
+        listed = await eventually(
+            lambda: _listed(env, "TEN-DEV", elsewhere), timeout=30, interval=0.3
+        )
+        assert listed[0]["case_ref"] == "DEV-1"
+
+        # A second stack on the same data folder, even on other ports, is refused and
+        # names the first, which carries on.
+        second = await cli(
+            "dev", "--port", str(free_port()), "--ui-port", str(free_port()), env=env, cwd=elsewhere
+        )
+        assert second.code == 1
+        assert second.stderr.count("\n") == 1, second.stderr
+        assert f"pid {dev.pid}" in second.stderr and f"localhost:{port}" in second.stderr
+        assert f"http://localhost:{ui_port}" in second.stderr
+        shown = await cli("case", "show", "DEV-1", "--json", env=env, cwd=elsewhere)
+        assert shown.code == 0, shown.stderr
         with urllib.request.urlopen(f"http://localhost:{ui_port}/", timeout=10) as page:
             assert page.status == 200
     finally:
         output = await stop_dev(dev)
     assert "Stopped." in output
-    assert (tmp_path / "data" / "temporal.db").exists()
+    assert (data / "temporal.db").exists() and (data / "support-provision.db").exists()
+    assert list(stack_folder.iterdir()) == [] and list(elsewhere.iterdir()) == []
 
-    dev, _ = await start_dev(env, port, ui_port)
+    dev, _ = await start_dev(env, port, ui_port, cwd=elsewhere)
     try:
         shown = await cli("case", "show", "DEV-1", "--json", env=env)
         assert shown.code == 0, shown.stderr
@@ -83,16 +121,20 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
         assert shown.json()["tenant_ref"] == "TEN-DEV"
         listed = await eventually(lambda: _listed(env, "TEN-DEV"), timeout=30, interval=0.3)
         assert listed[0]["case_ref"] == "DEV-1"
+        server = int((data / "temporal.pid").read_text())
     except BaseException:
         await stop_dev(dev)
         raise
 
-    # Killed outright mid-case: the next start stops the server it left behind, and the
-    # case carries on where it was.
+    # Killed outright mid-case: its Temporal server is left running; the next start
+    # proves it is this folder's leftover, stops it, and the case carries on where it was.
     dev.kill()
     await dev.wait()
+    assert is_running(server)
     dev, printed = await start_dev(env, port, ui_port)
     try:
+        assert f"Stopped a Temporal server (pid {server}) left running" in printed
+        assert not is_running(server)
         done = await cli(
             "case",
             "complete",
@@ -108,10 +150,11 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(tmp_path: Path):
         )
         assert done.code == 0, done.stderr
     finally:
-        output = await stop_dev(dev)
-    assert "left running by an earlier dev stack" in printed + output
+        await stop_dev(dev)
 
 
-async def _listed(env: dict[str, str], tenant: str) -> list[dict[str, object]] | None:
-    result = await cli("case", "list", "--tenant", tenant, "--json", env=env)
+async def _listed(
+    env: dict[str, str], tenant: str, cwd: Path | None = None
+) -> list[dict[str, object]] | None:
+    result = await cli("case", "list", "--tenant", tenant, "--json", env=env, cwd=cwd)
     return result.json() if result.code == 0 and result.json() else None

@@ -52,8 +52,19 @@ def test_the_url_defaults_to_sqlite_in_the_data_folder(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("SUPPORT_PROVISION_DATA", str(tmp_path / "data"))
     url = configured_url()
-    assert url == f"sqlite+aiosqlite:///{(tmp_path / 'data' / 'support-provision.db').as_posix()}"
-    assert (tmp_path / "data").is_dir()
+    expected = (tmp_path / "data" / "support-provision.db").resolve()
+    assert url == f"sqlite+aiosqlite:///{expected.as_posix()}"
+    assert not (tmp_path / "data").exists(), "only `db upgrade` or the dev stack makes it"
+
+
+async def test_upgrade_makes_the_data_folder_and_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SUPPORT_PROVISION_DATA", str(tmp_path / "data"))
+    result = await upgrade()
+    assert result.before is None and result.after is not None
+    assert (tmp_path / "data" / "support-provision.db").is_file()
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ By = Annotated[
 
 
 async def _client() -> CaseClient:
-    return await CaseClient.connect(Settings.from_env())
+    return await CaseClient.connect(Settings.from_env(), quiet=True)
 
 
 def _call(action: Any) -> Any:

@@ -7,6 +7,7 @@ message is the case rule's own words and whose `code` a program can branch on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
 
 from casemodel.requests import (
@@ -40,6 +42,7 @@ from definitions.schema import ProvisionType
 from workflows import search_attributes as sa
 from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
+from .connection import unreachable_reason
 from .settings import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -76,8 +79,6 @@ class ServiceUnavailable(CaseRefused):
     """Temporal cannot be reached; the message names the cause, never the transport's text."""
 
     def __init__(self, address: str, cause: object) -> None:
-        from .connection import unreachable_reason
-
         super().__init__(
             f"Cannot reach Temporal at {address} ({unreachable_reason(cause)}); start it with "
             "`support-provision dev` or set TEMPORAL_ADDRESS.",
@@ -129,13 +130,19 @@ class CaseClient:
         self.update_timeout = update_timeout
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None) -> CaseClient:
+    async def connect(cls, settings: Settings | None = None, *, quiet: bool = False) -> CaseClient:
+        """A client on `settings` (default: the environment's).
+
+        `quiet` is for commands people run: the SDK's core then keeps its retry warnings
+        to itself, and a service that went away is one line from us instead.
+        """
         settings = settings or Settings.from_env()
         try:
             client = await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
                 data_converter=pydantic_data_converter,
+                runtime=_quiet_runtime() if quiet else None,
             )
         except RuntimeError as err:  # the core SDK reports connection failures this way
             raise ServiceUnavailable(settings.temporal_address, err) from None
@@ -306,13 +313,25 @@ class CaseClient:
                     )
                 )
         except RPCError as err:
-            raise CaseRefused(f"Cannot list cases: {err.message}", "list_failed") from None
+            if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise _rpc_refusal(err, "") from None
+            raise CaseRefused(
+                f"Temporal could not list cases ({err.status.name.lower()}); check the filters, "
+                "or list them from the case register without --temporal.",
+                "list_failed",
+            ) from None
         return listings
 
     # -- internals ---------------------------------------------------------------------
 
     def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
+
+
+@functools.cache
+def _quiet_runtime() -> Runtime:
+    errors_only = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=errors_only)))
 
 
 def summary_details(start: StartCase) -> str:
@@ -333,8 +352,6 @@ def _rpc_refusal(err: RPCError, case_ref: str) -> CaseRefused:
             )
         return CaseNotFound(case_ref)
     if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        from .connection import unreachable_reason
-
         return CaseRefused(
             f"Temporal stopped answering ({unreachable_reason(err.message)}); check that it "
             "is running (`support-provision dev`) or set TEMPORAL_ADDRESS.",

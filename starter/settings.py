@@ -10,6 +10,8 @@ from pathlib import Path
 from activities.database import settings as database_settings
 from workflows.names import TASK_QUEUE
 
+from .stack_lock import running_stack
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,13 +24,19 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The environment's settings; where it names no Temporal, the dev stack running
+        on the data folder, on whatever ports it was started with."""
         env = os.environ
+        data_dir = database_settings.data_dir()
+        stack = running_stack(data_dir) or {}
+        address = f"localhost:{stack['port']}" if "port" in stack else cls.temporal_address
+        ui_url = f"http://localhost:{stack['ui_port']}" if "ui_port" in stack else cls.ui_url
         return cls(
-            temporal_address=env.get("TEMPORAL_ADDRESS", cls.temporal_address),
+            temporal_address=env.get("TEMPORAL_ADDRESS") or address,
             namespace=env.get("TEMPORAL_NAMESPACE", cls.namespace),
             task_queue=env.get("SUPPORT_PROVISION_TASK_QUEUE", cls.task_queue),
-            ui_url=env.get("TEMPORAL_UI_URL", cls.ui_url).rstrip("/"),
-            data_dir=database_settings.data_dir(),
+            ui_url=(env.get("TEMPORAL_UI_URL") or ui_url).rstrip("/"),
+            data_dir=data_dir,
         )
 
     def case_url(self, workflow_id: str) -> str:

@@ -95,6 +95,26 @@ class StackLock:
         self.release()
 
 
+def running_stack(data_dir: Path) -> dict[str, Any] | None:
+    """The pid and ports of the dev stack running on `data_dir`, if one is: what the CLI
+    uses to find it when TEMPORAL_ADDRESS and TEMPORAL_UI_URL are not set."""
+    try:
+        handle = (data_dir / LOCK_FILE).open(encoding="utf-8")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = json.loads(handle.read())
+            except ValueError:
+                return None
+            return holder if isinstance(holder, dict) else None
+        fcntl.flock(handle, fcntl.LOCK_UN)  # nobody holds it: no stack runs here
+    return None
+
+
 def describe_holder(recorded: str) -> str:
     """What a lock file says about the stack holding it, for the refusal message."""
     try:

@@ -56,14 +56,16 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     port, ui_port = free_port(), free_port()
-    # No SUPPORT_PROVISION_DATA: the stack and the commands find the user's data folder,
-    # here under a home folder of the test's own.
+    # No SUPPORT_PROVISION_DATA, no TEMPORAL_ADDRESS: the stack and the commands find the
+    # user's data folder, here under a home folder of the test's own, and the commands
+    # find the stack running on it, on the ports it was started with.
     home = tmp_path / "home"
     env = {
         "SUPPORT_PROVISION_DATA": "",
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "TEMPORAL_ADDRESS": f"localhost:{port}",
+        "TEMPORAL_ADDRESS": "",
+        "TEMPORAL_UI_URL": "",
         "SUPPORT_PROVISION_USER": "dev-e2e",
     }
     for name, value in env.items():
@@ -89,6 +91,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
             cwd=elsewhere,
         )
         assert started.code == 0, started.stderr
+        assert started.json()["url"].startswith(f"http://localhost:{ui_port}/")
         listed = await eventually(
             lambda: _listed(env, "TEN-DEV", elsewhere), timeout=30, interval=0.3
         )

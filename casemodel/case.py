@@ -53,9 +53,11 @@ from .state import (
 )
 
 CASE_OPENED = "case-opened"
-HANDLED_KEPT = 10_000
+HANDLED_KEPT = 2_000
 """Fire-and-forget request ids a case remembers (the latest), so a retry is not applied
-twice; a sender retrying after 10,000 more requests to the same case is not a retry."""
+twice; a sender retrying after 2,000 more requests to the same case is not a retry."""
+MAX_IN_PROGRESS = 200
+"""Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 REJECTED_KEPT = 50
 """Rejected requests the state keeps; older ones are in the case log and the register."""
 
@@ -453,6 +455,11 @@ class Case(CaseTime, CaseMemory):
             raise errors.UnknownTask(
                 f'"{task_id}" is not a task of {self.type.name}; '
                 f"its tasks are: {_ids(self.type.tasks)}."
+            )
+        if sum(1 for t in self.state.tasks if t.active) >= MAX_IN_PROGRESS:
+            raise errors.NotAllowed(
+                f"Case {self.state.case_ref} has {MAX_IN_PROGRESS} tasks in progress, as many "
+                "as a plan may hold; complete or cancel some before adding more."
             )
         if not definition.repeatable:
             existing = [

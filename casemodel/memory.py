@@ -12,6 +12,7 @@ A mixin of `Case`, like `CaseTime`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from .state import DONE, CaseOutcomeHint, Earlier, TaskInstance, TaskStatus
@@ -26,6 +27,8 @@ KEEP_RESOLVED = 100
 """Resolved tasks a case keeps one by one, the latest: these may still be undone."""
 LOG_KEPT = 20
 """Log entries a case keeps once the register holds them, the latest, for a glance."""
+DETAILED = 10
+"""Resolved tasks that keep their note and answers in the state; the register has all."""
 
 
 class CaseMemory:
@@ -40,11 +43,12 @@ class CaseMemory:
         def definition(self, task: TaskInstance) -> TaskDefinition: ...
         def _forget_clock(self, subject: str) -> None: ...
 
-    def tidy(self, recorded_seq: int) -> int:
+    def tidy(self, recorded_seq: int, keep: Collection[str] = ()) -> int:
         """Let go of what the register holds, up to log position `recorded_seq`.
 
         Only what the register already has is let go: a task whose latest change is not
-        yet written stays whole until it is. Returns how many tasks were let go.
+        yet written stays whole until it is, and so does a task in `keep` (one whose
+        escalation notice is still on its way). Returns how many tasks were let go.
         """
         state = self.state
         log = state.log
@@ -53,10 +57,14 @@ class CaseMemory:
         )
         del log[: max(0, min(first_unrecorded, len(log) - LOG_KEPT))]
         resolved = [t for t in state.tasks if not t.active]
+        for task in resolved[:-DETAILED]:
+            if task.changed_seq <= recorded_seq and (task.responses or task.note):
+                task.responses, task.note = {}, None
         surplus = len(resolved) - KEEP_RESOLVED
         if surplus <= 0:
             return 0
-        going = [t for t in resolved if t.changed_seq <= recorded_seq][:surplus]
+        going = [t for t in resolved if t.changed_seq <= recorded_seq and t.key not in keep]
+        going = going[:surplus]
         for task in going:
             self._let_go(task)
         gone = {t.key for t in going}

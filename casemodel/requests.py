@@ -54,7 +54,7 @@ from pydantic.alias_generators import to_camel
 from definitions.schema import ProvisionType
 
 from .errors import InvalidRequest, MalformedRequest, RequestTooLarge, UnknownRequest
-from .state import CaseStatus, LogEntry
+from .state import CaseState, CaseStatus, LogEntry
 
 REQUEST_BYTES = 64 * 1024
 START_BYTES = 512 * 1024
@@ -64,6 +64,11 @@ REF_LIMIT = 100
 ANSWERS_LIMIT = 100
 CHOICES_LIMIT = 100
 NUMBER_LIMIT = 10**15
+HISTORY_BUDGET = 2_000
+"""Events a run reaches before the case continues as new: well under the 4,096 Temporal
+suggests, so an evicted case is rebuilt from a short history."""
+CONTINUE_BYTES = 1536 * 1024
+"""What a case may carry into its next run, encoded: well under Temporal's 2 MB."""
 REVISION_HORIZON = timedelta(days=3653)
 """How far from now a revised target may lie, either way: ten years."""
 
@@ -104,6 +109,7 @@ TaskRef = Annotated[
 OutcomeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
+HistoryBudget = Annotated[int, Field(ge=200, le=40_000)]
 Answer = (
     Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
     | Annotated[float, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT), AfterValidator(_finite)]
@@ -220,6 +226,33 @@ class StartCase(Request):
     provision_type: ProvisionType = Field(description="Snapshot taken when the case started.")
     type_version: int | None = Field(default=None, ge=1, description="Published version, if any.")
     opened_by: Name = "starter"
+    history_budget: HistoryBudget = Field(
+        default=HISTORY_BUDGET,
+        description="Events a run of the case may reach before it continues as new.",
+    )
+
+
+class ContinueCase(BaseModel):
+    """What a case carries from one run into the next (Temporal's continue-as-new).
+
+    The whole state, so nothing is lost or done twice: the plan, clocks, pauses, holds,
+    escalations fired, the log not yet in the register and the request ids already
+    handled; with how far the register has got and which escalations' notices were not
+    yet confirmed sent, so the next run sends them again (the outbox sends each once).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ClassVar[str] = "continue"
+
+    state: CaseState
+    recorded_seq: int = Field(ge=0, description="The log is in the register up to here.")
+    unconfirmed: list[Name] = Field(
+        default_factory=list,
+        max_length=1_000,
+        description="Keys of escalations whose notices were still on their way.",
+    )
+    history_budget: HistoryBudget = HISTORY_BUDGET
 
 
 class RequestResult(BaseModel):
@@ -274,11 +307,35 @@ def read_request(
     return read_one(model, arguments, REQUEST_BYTES, lenient=lenient)
 
 
-def read_start(arguments: Sequence[Encoded], *, lenient: bool = False) -> StartCase:
-    """The start input of a case."""
+def read_start(
+    arguments: Sequence[Encoded], *, lenient: bool = False
+) -> StartCase | ContinueCase:
+    """The start input of a run: a case opening, or a case carried on from its last run."""
+    if len(arguments) == 1 and arguments[0][0] == JSON and _carries_state(arguments[0][1]):
+        try:
+            return ContinueCase.model_validate_json(_within(arguments[0][1], CONTINUE_BYTES))
+        except ValidationError as error:
+            raise InvalidRequest(describe(ContinueCase, error)) from None
     start = read_one(StartCase, arguments, START_BYTES, lenient=lenient)
     assert isinstance(start, StartCase)
     return start
+
+
+def _carries_state(data: bytes) -> bool:
+    # A continuation's JSON begins with its state: the model declares that field first.
+    return _CONTINUATION.match(data) is not None
+
+
+_CONTINUATION = re.compile(rb'\s*\{\s*"state"\s*:')
+
+
+def _within(data: bytes, limit: int) -> bytes:
+    if len(data) > limit:
+        raise RequestTooLarge(
+            f"A case may carry at most {_size(limit)} into its next run; this is "
+            f"{_size(len(data))}."
+        )
+    return data
 
 
 def read_one(

@@ -159,6 +159,7 @@ class CaseClient:
         owner: str | None = None,
         opened_by: str = "starter",
         type_version: int | None = None,
+        history_budget: int | None = None,
     ) -> StartedCase:
         case_ref = (case_ref or new_case_ref(provision_type)).strip()
         owner = owner or provision_type.default_owner or "unassigned"
@@ -170,6 +171,7 @@ class CaseClient:
                 provision_type=provision_type,
                 type_version=type_version,
                 opened_by=opened_by,
+                **_budget(history_budget or self.settings.history_budget),
             )
         except ValidationError as error:
             raise CaseRefused(describe(StartCase, error), "invalid_request") from None
@@ -326,6 +328,10 @@ class CaseClient:
 
     def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
+
+
+def _budget(events: int | None) -> dict[str, int]:
+    return {"history_budget": events} if events is not None else {}
 
 
 @functools.cache

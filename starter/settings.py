@@ -19,6 +19,9 @@ class Settings:
     namespace: str = "default"
     task_queue: str = TASK_QUEUE
     ui_url: str = "http://localhost:8233"
+    history_budget: int | None = None
+    """Events a run of a new case may reach before it continues as new (the default of
+    `casemodel.requests.HISTORY_BUDGET` when unset)."""
     # Resolved by the same function as the embedded database's, so they never disagree.
     data_dir: Path = field(default_factory=database_settings.data_dir)
 
@@ -37,7 +40,18 @@ class Settings:
             task_queue=env.get("SUPPORT_PROVISION_TASK_QUEUE", cls.task_queue),
             ui_url=(env.get("TEMPORAL_UI_URL") or ui_url).rstrip("/"),
             data_dir=data_dir,
+            history_budget=_number(env.get("SUPPORT_PROVISION_HISTORY_BUDGET")),
         )
 
     def case_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
+
+
+def _number(text: str | None) -> int | None:
+    """A whole number from the environment; None when unset (a typo is refused at start)."""
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return -1  # refused, with the limits, when a case starts

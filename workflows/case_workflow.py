@@ -14,6 +14,7 @@ Temporal hands them the payloads undecoded, whatever arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from casemodel import requests, views
     from casemodel.case import Case
     from casemodel.errors import CaseNotStarted, CaseRuleError, UnknownRequest
+    from casemodel.escalation import Firing
     from casemodel.requests import RequestResult
     from casemodel.state import CaseStatus, CaseSummary
 
@@ -42,6 +44,13 @@ REGISTER_BEHIND_PATCH = "register-in-background"
 """Histories recorded while the loop awaited each register write replay that way."""
 STRICT_PATCH = "strict-requests"
 """Histories recorded before requests were read strictly replay them as they were read."""
+LONG_LIVED_PATCH = "long-lived-cases"
+"""Histories recorded before cases let go of what the register holds, and continued as
+new, replay as they ran."""
+HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
+HANDOVER_WAIT = timedelta(seconds=10)
+"""How long a hand-over waits for the register write and notices in flight to land; what
+has not landed by then is carried over and done again by the next run."""
 
 T = TypeVar("T")
 NOTIFY_RETRY = RetryPolicy(
@@ -54,23 +63,31 @@ NOTIFY_RETRY = RetryPolicy(
 class SupportCaseWorkflow:
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
-        self._case, self._refusal = _open(args)
+        self._case, self._refusal, start = _open(args)
+        # A continued run was started by today's code: it never replays an older one.
+        self._carried = start if isinstance(start, requests.ContinueCase) else None
+        self._budget = start.history_budget if start else requests.HISTORY_BUDGET
         self._changed = True
-        self._keeps_time = False
+        self._keeps_time = self._long_lived = False
         self._shown: tuple[Any, ...] = ()
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
-        self._notices: list[asyncio.Task[Any]] = []
-        self._register = RegisterWriter()
+        self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
+        self._register = RegisterWriter(self._carried.recorded_seq if self._carried else 0)
+        self._next_handover = self._budget
+        self._handover_from: datetime | None = None
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> CaseSummary:
         case = self._opened()
-        keeps_register = workflow.patched(REGISTER_PATCH)
-        self._keeps_time = workflow.patched(SLA_PATCH)
+        keeps_register = self._patched(REGISTER_PATCH)
+        self._keeps_time = self._patched(SLA_PATCH)
         # A database that is away must not stop the case keeping time: the register is
         # written behind, one write in flight at a time, each carrying all that changed.
-        writes_behind = workflow.patched(REGISTER_BEHIND_PATCH)
+        writes_behind = self._patched(REGISTER_BEHIND_PATCH)
+        self._long_lived = self._patched(LONG_LIVED_PATCH)
+        for key in self._carried.unconfirmed if self._carried else ():
+            self._notify(case, next(f for f in case.state.firings if f.key == key))
         while True:
             await workflow.wait_condition(
                 lambda: self._changed or self._timer_done() or self._register.landed()
@@ -78,23 +95,15 @@ class SupportCaseWorkflow:
             self._changed = False
             if self._timer_done():
                 self._timer, self._timer_at = None, None
-            self._register.collect()
+            if self._register.collect() and self._long_lived:
+                case.tidy(self._register.recorded_seq, keep=self._notified_subjects())
             fired = case.tick(workflow.now()) if self._keeps_time else []
             self._show(case)
             # Notices go out in the background: a mail server that is down must not stop
             # the case keeping time, nor hold back the next escalation's outbox rows.
-            self._notices = [n for n in self._notices if not n.done()]
+            self._notices = {k: sent for k, sent in self._notices.items() if not sent[1].done()}
             for firing in fired:
-                self._notices.append(
-                    workflow.start_activity(
-                        NOTIFY_ESCALATION,
-                        EscalationNotice.of(case, firing, workflow.info().workflow_id, _now()),
-                        start_to_close_timeout=timedelta(minutes=1),
-                        retry_policy=NOTIFY_RETRY,
-                        summary=f"escalation {firing.rule} of {firing.subject} "
-                        f"#{firing.occurrence}",
-                    )
-                )
+                self._notify(case, firing)
             # The timer goes out with the same workflow task, before the register write.
             if self._keeps_time and case.state.status is CaseStatus.open:
                 self._arm_timer(case)
@@ -105,12 +114,14 @@ class SupportCaseWorkflow:
             # Requests may have arrived while the register was written: go round again.
             if case.state.status is not CaseStatus.open and not self._changed:
                 break
+            if self._long_lived and self._due_for_handover():
+                await self._hand_over(case)
         if self._timer is not None:
             self._timer.cancel()
         if keeps_register and writes_behind:
             await self._register.drain(case.state)
         if self._notices:
-            await asyncio.gather(*self._notices)
+            await asyncio.gather(*(sent for _, sent in self._notices.values()))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 
@@ -150,6 +161,63 @@ class SupportCaseWorkflow:
             raise _refused(self._refusal or CaseNotStarted("The case did not open."))
         return self._case
 
+    def _patched(self, patch: str) -> bool:
+        return self._carried is not None or workflow.patched(patch)
+
+    def _notify(self, case: Case, firing: Firing) -> None:
+        self._notices[firing.key] = (
+            firing.subject,
+            workflow.start_activity(
+                NOTIFY_ESCALATION,
+                EscalationNotice.of(case, firing, workflow.info().workflow_id, _now()),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
+            ),
+        )
+
+    def _notified_subjects(self) -> list[str]:
+        """Tasks whose notices are on their way: kept whole until the notices land."""
+        return [subject for subject, sent in self._notices.values() if not sent.done()]
+
+    def _due_for_handover(self) -> bool:
+        length = workflow.info().get_current_history_length()
+        return length >= self._next_handover or workflow.info().is_continue_as_new_suggested()
+
+    async def _hand_over(self, case: Case) -> None:
+        """Continue as new, carrying the whole case: no accepted request is lost (handlers
+        have already applied theirs to the state), no notice is sent twice, no request id
+        is forgotten. The register write and notices in flight get a little while to land;
+        what has not landed by then, the next run does again."""
+        if self._handover_from is None:
+            self._handover_from = workflow.now()
+        left = HANDOVER_WAIT - (workflow.now() - self._handover_from)
+        if not self._landed() and left > timedelta(0):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    self._landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._register.collect()
+        unconfirmed = [key for key, (_, sent) in self._notices.items() if not sent.done()]
+        case.tidy(self._register.recorded_seq, keep=self._notified_subjects())
+        carried = requests.ContinueCase(
+            state=case.state,
+            recorded_seq=self._register.recorded_seq,
+            unconfirmed=unconfirmed,
+            history_budget=self._budget,
+        )
+        if len(carried.model_dump_json()) > requests.CONTINUE_BYTES:
+            # More than a run may carry (the register far behind): go on in this run and
+            # try again when another tenth of the budget has passed.
+            self._next_handover = workflow.info().get_current_history_length() + self._budget // 10
+            self._handover_from = None
+            return
+        workflow.continue_as_new(carried)
+
+    def _landed(self) -> bool:
+        return self._register.idle() and all(sent.done() for _, sent in self._notices.values())
+
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()
 
@@ -175,20 +243,26 @@ class SupportCaseWorkflow:
         workflow.set_current_details(views.task_table(case, _now()))
 
 
-def _open(args: Sequence[RawValue]) -> tuple[Case | None, CaseRuleError | None]:
-    """The case the start input opens, or why it cannot open (the run then fails cleanly)."""
+def _open(
+    args: Sequence[RawValue],
+) -> tuple[Case | None, CaseRuleError | None, requests.StartCase | requests.ContinueCase | None]:
+    """The case the start input opens (or carries on), or why it cannot: the run then
+    fails cleanly."""
     kind = workflow.info().workflow_type
     if kind != WORKFLOW_TYPE:
-        return None, UnknownRequest(
+        refusal = UnknownRequest(
             f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
         )
+        return None, refusal, None
     try:
         start = requests.read_start(_encoded(args), lenient=not workflow.patched(STRICT_PATCH))
-        return Case.start(start, _now()), None
+        if isinstance(start, requests.ContinueCase):
+            return Case(start.state), None, start
+        return Case.start(start, _now()), None, start
     except CaseRuleError as refusal:
-        return None, refusal
+        return None, refusal, None
     except ValueError as invalid:  # a provision type that breaks its own invariants
-        return None, CaseNotStarted(f"The case cannot open: {invalid}")
+        return None, CaseNotStarted(f"The case cannot open: {invalid}"), None
 
 
 def _now() -> datetime:

@@ -23,8 +23,9 @@ REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
 
 
 class RegisterWriter:
-    def __init__(self) -> None:
-        self._recorded_seq = 0
+    def __init__(self, recorded_seq: int = 0) -> None:
+        self.recorded_seq = recorded_seq
+        """The log is in the register up to here (carried from run to run)."""
         self._write: asyncio.Task[Any] | None = None
         self._write_seq = 0
 
@@ -32,10 +33,16 @@ class RegisterWriter:
         """A write finished and the next one may go."""
         return self._write is not None and self._write.done()
 
-    def collect(self) -> None:
-        if self.landed():
-            self._recorded_seq = self._write_seq
-            self._write = None
+    def idle(self) -> bool:
+        return self._write is None or self._write.done()
+
+    def collect(self) -> bool:
+        """Take note of a write that landed; whether one had."""
+        if not self.landed():
+            return False
+        self.recorded_seq = self._write_seq
+        self._write = None
+        return True
 
     def start(self, state: CaseState) -> None:
         """Write what changed since the last write, unless a write is still in flight."""
@@ -49,7 +56,7 @@ class RegisterWriter:
             update,
             start_to_close_timeout=WRITE_TIMEOUT,
             retry_policy=REGISTER_RETRY,
-            summary=f"register: log {self._recorded_seq + 1}-{update.last_seq}",
+            summary=f"register: log {self.recorded_seq + 1}-{update.last_seq}",
         )
         self._write_seq = update.last_seq
 
@@ -75,7 +82,7 @@ class RegisterWriter:
             state,
             workflow_id=workflow.info().workflow_id,
             type_version=state.type_version,
-            since_seq=self._recorded_seq,
+            since_seq=self.recorded_seq,
             priority=state.priority,
         )
-        return None if update.last_seq == self._recorded_seq else update
+        return None if update.last_seq == self.recorded_seq else update

@@ -48,10 +48,12 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
+    field_serializer,
 )
 from pydantic.alias_generators import to_camel
 
 from definitions.schema import ProvisionType
+from definitions.snapshot import carried_form
 
 from .errors import InvalidRequest, MalformedRequest, RequestTooLarge, UnknownRequest
 from .state import CaseState, CaseStatus, LogEntry
@@ -230,6 +232,10 @@ class StartCase(Request):
         default=HISTORY_BUDGET,
         description="Events a run of the case may reach before it continues as new.",
     )
+
+    @field_serializer("provision_type", when_used="json")
+    def _carried(self, provision_type: ProvisionType) -> dict[str, Any]:
+        return carried_form(provision_type)
 
 
 class ContinueCase(BaseModel):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
 from definitions.schema import ProvisionType
+from definitions.snapshot import carried_form
 
 from .escalation import Firing
 from .responses import ResponseValue
@@ -124,7 +126,9 @@ class CaseState(BaseModel):
     case_ref: str
     tenant_ref: str
     owner: str
-    provision_type: ProvisionType
+    provision_type: ProvisionType = Field(
+        description="The type the case opened with, as it carries it (`carried_form`)."
+    )
     type_version: int | None = Field(
         default=None, description="Published version of the type the case runs on."
     )
@@ -165,6 +169,10 @@ class CaseState(BaseModel):
         description="Completed tasks whose outcome added a task that is done and no longer held.",
     )
     case_outcome_hint: CaseOutcomeHint | None = None
+
+    @field_serializer("provision_type", when_used="json")
+    def _carried(self, provision_type: ProvisionType) -> dict[str, Any]:
+        return carried_form(provision_type)
 
     @property
     def paused(self) -> bool:

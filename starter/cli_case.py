@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.database import register
 from activities.database.directory import owner_refusal
@@ -30,10 +31,10 @@ from casemodel.requests import (
     UndoCompletion,
     describe,
 )
-from casemodel.state import CaseState, CaseStatus, TaskStatus
+from casemodel.state import CaseState, CaseStatus, LogEntry, TaskStatus
 from workflows.names import workflow_id_for
 
-from .cli_db import existing_url, explain, with_session
+from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
 from .console import console, current_user, fail, print_json, require_choice, run
 from .published import latest_published
@@ -143,14 +144,28 @@ def start(
     console.print(f"  Temporal UI: {started.url}")
 
 
+LOG_PAGE = 1_000
+"""Log entries read from the register at a time."""
+
+
 @app.command()
 def show(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    log_from: Annotated[
+        int, typer.Option("--log-from", metavar="SEQ", min=1, help="Log entries from this one on.")
+    ] = 1,
+    log_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--log-limit", metavar="N", min=0, help="At most N log entries (default all)."
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Show a case: its tasks, what each waits for, and its log."""
+    """Show a case: its tasks, what each waits for, and its whole log (from the register)."""
     state: CaseState = _call(lambda cases: cases.state(case_ref))
-    view = case_view(state, Settings.from_env())
+    log = full_log(state, after_seq=log_from - 1, limit=log_limit)
+    view = case_view(state, Settings.from_env(), log=log)
     if json_out:
         print_json(view)
         return
@@ -192,8 +207,8 @@ def show(
                 f["template"],
             )
         console.print(fired)
-    log = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
-    for entry in state.log:
+    log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
+    for entry in log:
         log.add_row(
             str(entry.seq),
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -202,7 +217,7 @@ def show(
             entry.by,
             entry.detail,
         )
-    console.print(log)
+    console.print(log_table)
     for rejected in state.rejected:
         console.print(
             f"[red]Rejected[/] {rejected.request} {rejected.task or ''} "
@@ -211,11 +226,43 @@ def show(
     console.print(f"Temporal UI: {view['url']}")
 
 
+def full_log(state: CaseState, *, after_seq: int = 0, limit: int | None = None) -> list[LogEntry]:
+    """The case's log from the register, a page at a time, with the latest entries the
+    case has not written there yet; only what the case keeps if the register is away."""
+    found: list[LogEntry] = []
+
+    async def read(session: AsyncSession) -> None:
+        last = after_seq
+        while limit is None or len(found) < limit:
+            page = await register.case_events(
+                session, state.case_ref, after_seq=last, limit=LOG_PAGE
+            )
+            found.extend(LogEntry.model_validate(row, from_attributes=True) for row in page)
+            if len(page) < LOG_PAGE:
+                return
+            last = page[-1].seq
+
+    try:
+        with_session(read, what="read the case log", quiet=True)
+    except RegisterAway as away:
+        typer.echo(
+            f"The case register could not be read ({away}); showing the latest log "
+            "entries the case keeps.",
+            err=True,
+        )
+        found = []
+    last_seq = found[-1].seq if found else after_seq
+    found.extend(e for e in state.log if e.seq > last_seq)
+    return found[:limit] if limit is not None else found
+
+
 def _short(instant: str | None) -> str:
     return instant[:16].replace("T", " ") if instant else ""
 
 
-def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
+def case_view(
+    state: CaseState, settings: Settings, log: list[LogEntry] | None = None
+) -> dict[str, Any]:
     """The stable JSON shape of `case show --json`; other systems parse it."""
     case = Case(state)
     t = state.provision_type
@@ -277,7 +324,7 @@ def case_view(state: CaseState, settings: Settings) -> dict[str, Any]:
         "opened_at": state.opened_at.isoformat(),
         "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         "tasks": tasks,
-        "log": [e.model_dump(mode="json") for e in state.log],
+        "log": [e.model_dump(mode="json") for e in (state.log if log is None else log)],
         "rejected": [r.model_dump(mode="json") for r in state.rejected],
         "url": settings.case_url(workflow_id_for(state.case_ref)),
     }

@@ -75,12 +75,26 @@ def current(url: UrlOption = None) -> None:
     typer.echo(f"{_display(url)}: revision {revision or '(empty)'}, newest {head}: {state}")
 
 
-def with_session(
-    work: Callable[[AsyncSession], Awaitable[T]], *, what: str, url: str | None = None
-) -> T:
-    """Run ``work`` in one transaction; database trouble ends in one line and exit 1."""
+class RegisterAway(RuntimeError):
+    """The database could not be read; the message says why, in a few words."""
 
-    url = existing_url(url)
+
+def with_session(
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    what: str,
+    url: str | None = None,
+    quiet: bool = False,
+) -> T:
+    """Run ``work`` in one transaction; database trouble ends in one line and exit 1, or
+    (``quiet``) raises `RegisterAway` for a command that can do without the database."""
+    if quiet:
+        try:
+            url = existing_database_url(url)
+        except (UnsupportedDatabase, DatabaseMissing) as error:
+            raise RegisterAway(str(error)) from None
+    else:
+        url = existing_url(url)
 
     async def go() -> T:
         engine = create_engine(url)
@@ -93,6 +107,8 @@ def with_session(
     try:
         return run(go())
     except (SQLAlchemyError, OSError) as error:
+        if quiet:
+            raise RegisterAway(explain(error)) from None
         fail(f"could not {what} in the database at {_display(url)}: {explain(error)}")
 
 

@@ -130,9 +130,20 @@ async def case_tasks(session: AsyncSession, case_ref: str) -> list[TaskRow]:
     return [TaskRow.model_validate(r) for r in (await session.scalars(query)).all()]
 
 
-async def case_events(session: AsyncSession, case_ref: str) -> list[EventRow]:
-    """The case's event log, oldest first."""
-    query = select(CaseEvent).where(CaseEvent.case_ref == case_ref).order_by(CaseEvent.seq)
+async def case_events(
+    session: AsyncSession, case_ref: str, *, after_seq: int = 0, limit: int | None = None
+) -> list[EventRow]:
+    """The case's event log, oldest first: the entries after `after_seq`, `limit` at most.
+
+    A case that lives for years logs tens of thousands of entries; read them a page at a
+    time (`after_seq` = the last seq of the page before).
+    """
+    query = (
+        select(CaseEvent)
+        .where(CaseEvent.case_ref == case_ref, CaseEvent.seq > after_seq)
+        .order_by(CaseEvent.seq)
+        .limit(limit)
+    )
     return [EventRow.model_validate(r) for r in (await session.scalars(query)).all()]
 
 

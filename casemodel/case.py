@@ -27,6 +27,7 @@ from .requests import (
     CancelTask,
     CloseCase,
     CompleteTask,
+    ContinueCase,
     Encoded,
     HoldTask,
     PauseCase,
@@ -39,6 +40,7 @@ from .requests import (
     UndoCompletion,
     excerpt,
     read_request,
+    read_start,
 )
 from .responses import ResponseValue, check_responses
 from .sla import after
@@ -119,6 +121,18 @@ class Case(CaseTime, CaseMemory):
                 case._append_instance(definition, now, CASE_OPENED)
         case._release(now, CASE_OPENED)
         return case
+
+    @classmethod
+    def begin(
+        cls, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+    ) -> tuple[Case, StartCase | ContinueCase]:
+        """The case a run's start input opens, or carries on from the run before."""
+        start = read_start(arguments, lenient=lenient)
+        try:
+            case = cls(start.state) if isinstance(start, ContinueCase) else cls.start(start, now)
+        except ValueError as invalid:  # a provision type that breaks its own rules
+            raise errors.CaseNotStarted(f"The case cannot open: {invalid}") from None
+        return case, start
 
     @classmethod
     def start(cls, request: StartCase, now: datetime) -> Case:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from .requests import CONTINUE_BYTES, ContinueCase
 from .state import DONE, CaseOutcomeHint, Earlier, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
@@ -42,6 +43,20 @@ class CaseMemory:
 
         def definition(self, task: TaskInstance) -> TaskDefinition: ...
         def _forget_clock(self, subject: str) -> None: ...
+
+    def carry(
+        self, recorded_seq: int, *, unconfirmed: list[str], keep: Collection[str], budget: int
+    ) -> ContinueCase | None:
+        """What the next run takes over, after letting go of what the register holds; None
+        when that is more than a run may carry (the register far behind)."""
+        self.tidy(recorded_seq, keep=keep)
+        carried = ContinueCase(
+            state=self.state,
+            recorded_seq=recorded_seq,
+            unconfirmed=unconfirmed,
+            history_budget=budget,
+        )
+        return carried if len(carried.model_dump_json()) <= CONTINUE_BYTES else None
 
     def tidy(self, recorded_seq: int, keep: Collection[str] = ()) -> int:
         """Let go of what the register holds, up to log position `recorded_seq`.

@@ -313,9 +313,7 @@ def read_request(
     return read_one(model, arguments, REQUEST_BYTES, lenient=lenient)
 
 
-def read_start(
-    arguments: Sequence[Encoded], *, lenient: bool = False
-) -> StartCase | ContinueCase:
+def read_start(arguments: Sequence[Encoded], *, lenient: bool = False) -> StartCase | ContinueCase:
     """The start input of a run: a case opening, or a case carried on from its last run."""
     if len(arguments) == 1 and arguments[0][0] == JSON and _carries_state(arguments[0][1]):
         try:

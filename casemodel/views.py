@@ -6,9 +6,27 @@ Plain projections of the case state, so the workflow only hands them to Temporal
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from .case import Case
 from .state import CaseState
+
+
+def search_values(case: Case, now: datetime, *, keeps_time: bool) -> tuple[tuple[str, Any], ...]:
+    """What the case's search attributes hold, by name, in the order they were always
+    written (cases that opened before SLA clocks have no SLA state or priority)."""
+    state = case.state
+    values: tuple[tuple[str, Any], ...] = (
+        ("ProvisionType", case.type.id),
+        ("ProvisionCategory", case.type.category.value),
+        ("CaseOwner", state.owner),
+        ("TenantRef", state.tenant_ref),
+        ("CaseStatus", state.status.value),
+        ("OpenTaskCount", state.open_task_count()),
+    )
+    if keeps_time:
+        values += (("SlaState", case.sla_state(now).value), ("CasePriority", state.priority))
+    return values
 
 
 def summary(state: CaseState) -> str:

@@ -32,9 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from casemodel.requests import RequestResult
     from casemodel.state import CaseStatus, CaseSummary
 
+    from . import search_attributes as sa
     from .names import STATE_QUERY, WORKFLOW_TYPE
     from .register import RegisterWriter
-    from .search_attributes import attributes_of
 
 REGISTER_PATCH = "case-register"
 """Histories recorded before the case register existed replay without its activity."""
@@ -199,17 +199,13 @@ class SupportCaseWorkflow:
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._register.collect()
-        unconfirmed = [key for key, (_, sent) in self._notices.items() if not sent.done()]
-        case.tidy(self._register.recorded_seq, keep=self._notified_subjects())
-        carried = requests.ContinueCase(
-            state=case.state,
-            recorded_seq=self._register.recorded_seq,
-            unconfirmed=unconfirmed,
-            history_budget=self._budget,
+        carried = case.carry(
+            self._register.recorded_seq,
+            unconfirmed=[key for key, (_, sent) in self._notices.items() if not sent.done()],
+            keep=self._notified_subjects(),
+            budget=self._budget,
         )
-        if len(carried.model_dump_json()) > requests.CONTINUE_BYTES:
-            # More than a run may carry (the register far behind): go on in this run and
-            # try again when another tenth of the budget has passed.
+        if carried is None:  # too much to carry: go on, and try again a little later
             self._next_handover = workflow.info().get_current_history_length() + self._budget // 10
             self._handover_from = None
             return
@@ -235,10 +231,10 @@ class SupportCaseWorkflow:
             self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
 
     def _show(self, case: Case) -> None:
-        values = attributes_of(case, _now(), keeps_time=self._keeps_time)
+        values = views.search_values(case, _now(), keeps_time=self._keeps_time)
         # History grows with what changes, not with every request.
         if values != self._shown:
-            workflow.upsert_search_attributes([key.value_set(value) for key, value in values])
+            workflow.upsert_search_attributes([sa.KEYS[name].value_set(v) for name, v in values])
             self._shown = values
         workflow.set_current_details(views.task_table(case, _now()))
 

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from . import limits
 from .bank_holidays import NATIONS, bank_holidays
 
 __all__ = [
@@ -98,7 +99,7 @@ def _weekday(value: Any) -> Any:
     raise _error("weekday", f'"{value}" is not a day of the week: write e.g. "monday", "tuesday"')
 
 
-CalendarId = Annotated[str, BeforeValidator(_calendar_id)]
+CalendarId = Annotated[str, BeforeValidator(_calendar_id), Field(max_length=limits.NAME_LENGTH)]
 ClockTime = Annotated[
     time,
     BeforeValidator(_clock_time),
@@ -115,7 +116,9 @@ class _CalendarDefinitionBase(BaseModel):
         'and hyphens, unique in the file, e.g. "england-and-wales".'
     )
     name: str = Field(
-        min_length=1, description="A readable name for people, e.g. 'Office hours, Scotland'."
+        min_length=1,
+        max_length=limits.NAME_LENGTH,
+        description="A readable name for people, e.g. 'Office hours, Scotland'.",
     )
 
 
@@ -134,12 +137,14 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
         description='"working_time": the clock runs only during opening hours on working days.'
     )
     timezone: str = Field(
+        max_length=limits.NAME_LENGTH,
         description='IANA time zone whose wall clock the hours are in, e.g. "Europe/London" '
-        "(09:00 means 09:00 GMT in winter and 09:00 BST in summer)."
+        "(09:00 means 09:00 GMT in winter and 09:00 BST in summer).",
     )
     working_days: list[Weekday] = Field(
+        max_length=len(WEEKDAYS),
         description="Days of the week the office opens, e.g. [monday, tuesday, wednesday, "
-        "thursday, friday]. At least one."
+        "thursday, friday]. At least one.",
     )
     opens: ClockTime = Field(
         description='Opening time, local, "HH:MM" in quotes (YAML reads unquoted 17:00 as a '
@@ -155,11 +160,13 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
     )
     extra_closures: list[date] = Field(
         default_factory=list,
+        max_length=limits.EXTRA_CLOSURES,
         description="Further dates (ISO, e.g. 2026-12-29) the office is closed, such as "
         "between Christmas and New Year. Optional.",
     )
     bank_holiday_dates: list[date] = Field(
         default_factory=list,
+        max_length=limits.BANK_HOLIDAY_DATES,
         description="Filled in when a provision type is loaded: the bank holidays of "
         "`bank_holidays` over the years cases may run, so a running case keeps the holidays "
         "it opened with and never needs the holidays package. Do not write it by hand.",
@@ -232,7 +239,8 @@ class CalendarCatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     calendars: list[CalendarDefinition] = Field(
-        description="Every calendar a provision type may count its SLAs in."
+        max_length=limits.CALENDARS,
+        description="Every calendar a provision type may count its SLAs in.",
     )
 
     @model_validator(mode="after")
@@ -355,6 +363,11 @@ def _describe(detail: ErrorDetails) -> str:
             message = "must be a mapping with id, name and kind"
         case "string_too_short":
             message = "must not be empty"
+        case "string_too_long":
+            message = f"is too long; the limit is {detail['ctx']['max_length']:,} characters"
+        case "too_long":
+            ctx = detail["ctx"]
+            message = f"has {ctx['actual_length']:,} entries; the limit is {ctx['max_length']:,}"
         case "date_parsing" | "date_from_datetime_parsing" | "date_type":
             reason = detail.get("ctx", {}).get("error")
             message = f'"{detail["input"]}" is not a date: write YYYY-MM-DD' + (

@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from . import limits
 from .bank_holidays import NATIONS, bank_holidays
+from .yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 __all__ = [
     "WEEKDAYS",
@@ -271,9 +272,17 @@ def load_calendar_definitions(
     """
     source = display_name or path.name
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        data = yaml.load(read_definition_text(path), Loader=_Loader)  # noqa: S506
     except OSError as error:
         raise CalendarFileError(source, [f"cannot be read: {error.strerror or error}"]) from None
+    except UnicodeDecodeError as error:
+        raise CalendarFileError(
+            source, [f"is not UTF-8 text ({error.reason}); save it as UTF-8"]
+        ) from None
+    except DefinitionFileRefused as refused:
+        raise CalendarFileError(source, [str(refused)]) from None
+    except ValueError as error:  # e.g. a number with thousands of digits
+        raise CalendarFileError(source, [f"could not be read: {error}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -302,8 +311,8 @@ def _entry_index(problem: str) -> int:
     return int(match[1]) if match else -1
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that leaves dates as text, so pydantic reports a bad date with its field
+class _Loader(BoundedLoader):
+    """Bounded safe YAML that leaves dates as text, so pydantic reports a bad date with its field
     (PyYAML itself fails on an unquoted 2026-13-01 without saying where)."""
 
 

@@ -292,7 +292,8 @@ def _load_calendars(
         for line in error.problems:
             text = line.removeprefix(f"{CALENDARS_FILE}: ")
             location, _, message = text.partition(": ")
-            if not message or " " in location:  # a problem with the whole file
+            at_line = re.fullmatch(r"line \d+", location) is not None
+            if not message or (" " in location and not at_line):  # the whole file's
                 location, message = "", text
             problems.append(Problem(CALENDARS_FILE, location, message))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as error:

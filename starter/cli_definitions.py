@@ -19,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from definitions.loader import (
+    CALENDARS_FILE,
     Catalog,
     CatalogReading,
     DefinitionsInvalid,
@@ -87,7 +88,7 @@ def validate(
             # Every stage runs on whatever could be read, so one run lists everything.
             problems += _unreported(_directory_problems(reading.type_files, people), problems)
             problems += _unreported(_template_problems(reading), problems)
-            problems.sort(key=lambda p: (p.file != "calendars.yaml", p.file))
+            problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
     except Exception as error:  # validation must never end in a traceback
         catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
     if as_json:

@@ -152,14 +152,15 @@ class _Rules:
         """
         known = set(task_ids)
         index_of: dict[str, int] = {}
-        edges: dict[str, list[tuple[str, int]]] = {}
+        # Each dependency as (task it names, where it names it: the entry, or its `task`).
+        edges: dict[str, list[tuple[str, str]]] = {}
         for index, task in tasks:
             task_id = get(task, "id")
             if not isinstance(task_id, str) or task_id in index_of:
                 continue
             index_of[task_id] = index
             edges[task_id] = [
-                (target, k)
+                (target, f"depends_on[{k}]" if isinstance(dep, str) else f"depends_on[{k}].task")
                 for k, dep in enumerate(values(task, "depends_on"))
                 if isinstance(target := dep if isinstance(dep, str) else get(dep, "task"), str)
                 and target in known
@@ -191,14 +192,14 @@ class _Rules:
                     finished.add(done)
 
     def _report_cycle(
-        self, cycle: list[str], index_of: dict[str, int], edges: dict[str, list[tuple[str, int]]]
+        self, cycle: list[str], index_of: dict[str, int], edges: dict[str, list[tuple[str, str]]]
     ) -> None:
         start = min(range(len(cycle)), key=lambda i: index_of[cycle[i]])
         cycle = cycle[start:] + cycle[:start]
         first, second = cycle[0], cycle[1 % len(cycle)]
-        k = next(k for target, k in edges[first] if target == second)
+        where = next(where for target, where in edges[first] if target == second)
         self.add(
-            f"tasks[{index_of[first]}].depends_on[{k}]",
+            f"tasks[{index_of[first]}].{where}",
             f"dependency cycle {' -> '.join([*cycle, cycle[0]])}: each task waits for the next, "
             "so none of them could ever start; remove one of these dependencies",
         )

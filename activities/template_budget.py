@@ -2,9 +2,10 @@
 
 ``sys.settrace`` sees every new frame (template code, Jinja's runtime, the filters a
 template calls); it is per thread, and whatever trace was there before (a debugger,
-coverage) is put back afterwards. Counting costs about three times a plain render of a
-shipped template (0.2 ms becomes 0.7 ms a message); a shipped part runs at most about 900
-lines, so `STEPS` leaves two hundred times that.
+coverage) is put back afterwards. Measured on the shipped templates, a message renders in
+0.26-0.86 ms within every limit against 0.04-0.15 ms in Jinja's plain sandbox, two thirds
+of the difference being this counting; a shipped part runs fewer than 1,000 lines, so
+`STEPS` leaves two hundred times that.
 """
 
 from __future__ import annotations

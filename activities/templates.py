@@ -7,7 +7,7 @@ pieces for ``{% include %}``, not templates.
 
 Templates are rendered in Jinja's sandbox (they are configuration, not code) with
 `StrictUndefined`, so a misspelt variable is an error rather than an empty gap in a
-message, and within the limits of `activities.template_sandbox`: a template cannot build
+message, and within the limits of `activities.template_limits`: a template cannot build
 values or messages without bound, loop without end or recurse without end, and a template
 that cannot render raises a `jinja2.TemplateError` saying why, never anything else.
 `check_templates` renders every template with a case-level and a task-level sample when
@@ -40,7 +40,8 @@ from jinja2.utils import missing
 
 from activities.contracts import EscalationNotice, Recipients, SlaFigures
 from activities.recipients import Recipient
-from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader, TemplateFailed
+from activities.template_limits import TemplateFailed
+from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
 
 TEMPLATES_DIR = "templates"
 UK = ZoneInfo("Europe/London")
@@ -119,7 +120,7 @@ class TemplateStore:
     def render(self, template_id: str, context: Mapping[str, Any]) -> RenderedMessage:
         """The message of ``template_id`` for ``context``; `UnknownTemplate` if it lacks a
         subject or text file, a `jinja2.TemplateError` if it does not render (a limit of
-        `activities.template_sandbox` included)."""
+        `activities.template_limits` included)."""
         parts = self.files().get(template_id, {})
         if "subject" not in parts or "text" not in parts:
             raise UnknownTemplate(template_id, self.template_ids())

@@ -4,6 +4,8 @@ These pydantic models are the contract for the YAML files under ``definitions/``
 descriptions document the format for configuration administrators. A provision type is
 also the *snapshot* a case carries from the moment it opens, so these models must stay
 serialisable and backwards compatible: add optional fields, never rename or remove one.
+Every text and list is bounded (`definitions.limits`), and a `ProvisionType` cannot be
+built that breaks the rules of a type (`definitions.invariants`), however it arrives.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ Identifier = Annotated[
 ShortText = Annotated[str, Field(max_length=limits.NAME_LENGTH)]
 """A name, label, owner, option or duration: at most `limits.NAME_LENGTH` characters."""
 Address = Annotated[str, Field(max_length=limits.ADDRESS_LENGTH)]
+"""An email address: at most `limits.ADDRESS_LENGTH` characters."""
 
 
 class DefinitionModel(BaseModel):

@@ -25,6 +25,7 @@ import definitions
 from definitions.loader import default_definitions_dir
 from definitions.references import owner_references
 from definitions.schema import Identifier, ProvisionType
+from definitions.yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 from .models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
 
@@ -123,11 +124,16 @@ def default_directory_file() -> Path:
 def load_directory(path: Path) -> Directory:
     """The directory in ``path``; raises `DirectoryInvalid` naming every problem."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        # Read within the limits of the definitions files: `definitions validate` reads it.
+        data = yaml.load(read_definition_text(Path(path)), Loader=BoundedLoader) or {}  # noqa: S506
     except OSError as error:
         raise DirectoryInvalid([f"{path}: could not be read: {error.strerror or error}"]) from None
+    except DefinitionFileRefused as refused:
+        raise DirectoryInvalid([f"{path}: {refused}"]) from None
     except yaml.YAMLError as error:
         raise DirectoryInvalid([f"{path}: is not valid YAML: {error}"]) from None
+    except ValueError as error:  # not UTF-8, or a number with thousands of digits
+        raise DirectoryInvalid([f"{path}: could not be read: {error}"]) from None
     try:
         directory = Directory.model_validate(data)
     except ValidationError as error:

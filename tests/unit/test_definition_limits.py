@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from activities.database.directory import DirectoryInvalid, load_directory
 from definitions import limits
 from definitions.calendars import CalendarFileError, load_calendar_definitions
 from definitions.loader import Problem, load_catalog, validate_catalog
@@ -182,3 +183,15 @@ def test_the_shipped_snapshots_have_room_to_spare() -> None:
     for provision_type in catalog.types.values():
         assert provision_type.resolved_calendar is not None
         assert len(provision_type.model_dump_json().encode()) < limits.SNAPSHOT_BYTES / 10
+
+
+def test_the_directory_file_is_read_within_the_same_limits(tmp_path: Path) -> None:
+    """`definitions validate` reads the directory too, so it must not hang on it either."""
+    path = tmp_path / "directory.yaml"
+    path.write_text("people: &p [*p]\n")
+    with pytest.raises(DirectoryInvalid) as caught:
+        load_directory(path)
+    assert caught.value.problems == [
+        f"{path}: line 1: the alias *p names a value that contains it, so that value would "
+        "never end; remove the alias"
+    ]

@@ -93,3 +93,21 @@ EXTRA_CLOSURES = 500
 
 BANK_HOLIDAY_DATES = 1_000
 """Bank holiday dates a calendar carries in a snapshot (the loader fills in about 240)."""
+
+LIST_LENGTHS = {
+    "tasks": TASKS,
+    "depends_on": DEPENDENCIES,
+    "fields": FIELDS,
+    "options": OPTIONS,
+    "outcomes": OUTCOMES,
+    "adds_tasks": ADDED_TASKS,
+    "escalations": ESCALATION_RULES,
+    "follow_on": FOLLOW_ON_RULES,
+    "groups": GROUPS,
+    "addresses": ADDRESSES,
+    "services": SERVICES,
+    "partner_agencies": PARTNER_AGENCIES,
+}
+"""The limit of each list of a provision type, by field name. Checks that read raw YAML
+read a list no further than this: the schema reports the rest as too long, and a file
+cannot make them do a hundred times the work of a valid one."""

@@ -5,7 +5,8 @@ The rules of a type (`definitions.invariants`) and the references it makes
 must meet them; on raw data, because a type with one malformed task still deserves to
 hear about the mistakes in the others. These helpers make the two read alike and never
 fail on a value of the wrong shape: it is simply not there for the check that wanted it
-(the schema reports the shape).
+(the schema reports the shape). A list is read no further than its limit
+(`limits.LIST_LENGTHS`), so raw data costs the checks no more than a valid type.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+
+from .limits import LIST_LENGTHS
 
 __all__ = ["entries", "get", "values"]
 
@@ -28,9 +31,12 @@ def get(node: Any, key: str) -> Any:
 
 
 def values(node: Any, key: str) -> list[Any]:
-    """The list at ``key`` (a YAML list or a model's tuple); empty when it is not a list."""
+    """The list at ``key`` (a YAML list or a model's tuple), up to its limit; empty when
+    it is not a list."""
     found = get(node, key)
-    return list(found) if isinstance(found, list | tuple) else []
+    if not isinstance(found, list | tuple):
+        return []
+    return list(found[: LIST_LENGTHS.get(key, len(found))])
 
 
 def entries(node: Any, key: str) -> list[tuple[int, Any]]:

@@ -195,3 +195,18 @@ def test_the_directory_file_is_read_within_the_same_limits(tmp_path: Path) -> No
         f"{path}: line 1: the alias *p names a value that contains it, so that value would "
         "never end; remove the alias"
     ]
+
+
+def test_a_list_far_over_its_limit_is_checked_no_further_than_the_limit(tmp_path: Path) -> None:
+    """The rules read a raw list only as far as the schema allows it: one problem for the
+    length, and no more work or output than a valid type would cause."""
+    root = write_valid_catalog(tmp_path / "defs")
+    tasks = [{"id": f"t{i}", "name": "T", "depends_on": [f"x{i}"]} for i in range(3_000)]
+    (root / TYPE_FILE).write_text(yaml.safe_dump(with_changes(tasks=tasks), sort_keys=False))
+    _, problems = validate_catalog(root)
+    assert problems[0] == Problem(
+        TYPE_FILE, "tasks", "has 3,000 entries; the limit is 100, so remove some"
+    )
+    unknown = [p for p in problems if p.location.endswith(".depends_on[0]")]
+    assert len(unknown) == limits.TASKS
+    assert len(problems) < 2 * limits.TASKS

@@ -25,6 +25,10 @@ YAML_VALUES = 100_000
 """A YAML file whose values, counting each alias as a copy of what it names, are more than
 this is refused while parsing: it stops "billion laughs" alias bombs."""
 
+PROBLEMS_PER_FILE = 200
+"""Problems listed for one file; past them, one line says how many more there are (a file
+of forty thousand unknown keys is one mistake, not forty thousand)."""
+
 SNAPSHOT_BYTES = 256 * 1024
 """The largest a published type may be as JSON (with its calendar and bank holidays), as
 each of its cases carries it in the start event of its Temporal history: half of what

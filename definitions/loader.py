@@ -205,13 +205,29 @@ def read_catalog(directory: Path) -> CatalogReading:
         if snapshot is not None and files.get(snapshot.id) == source.file:
             snapshots[snapshot.id] = snapshot
 
-    # Grouped by file, calendars first; within a file, in the order they were found.
-    problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
+    problems = _grouped(problems)
     if problems or calendars is None:
         return CatalogReading(directory, problems, type_files)
     return CatalogReading(
         directory, [], type_files, Catalog(directory, snapshots, calendars, files)
     )
+
+
+def _grouped(problems: list[Problem]) -> list[Problem]:
+    """Grouped by file, calendars first; within a file, in the order they were found, and
+    no more than `limits.PROBLEMS_PER_FILE` of them."""
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file, []).append(problem)
+    listed = []
+    for file in sorted(by_file, key=lambda f: (f != CALENDARS_FILE, f)):
+        found = by_file[file]
+        listed += found[: limits.PROBLEMS_PER_FILE]
+        if (more := len(found) - limits.PROBLEMS_PER_FILE) > 0:
+            listed.append(
+                Problem(file, "", f"and {more:,} more problems in this file; fix these first")
+            )
+    return listed
 
 
 SNAPSHOT_YEARS = (2020, 2045)

@@ -210,3 +210,17 @@ def test_a_list_far_over_its_limit_is_checked_no_further_than_the_limit(tmp_path
     unknown = [p for p in problems if p.location.endswith(".depends_on[0]")]
     assert len(unknown) == limits.TASKS
     assert len(problems) < 2 * limits.TASKS
+
+
+def test_a_file_with_thousands_of_mistakes_lists_the_first_and_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    root = write_valid_catalog(tmp_path / "defs")
+    data = with_changes(**{f"colour-{i}": "red" for i in range(1_000)})
+    (root / TYPE_FILE).write_text(yaml.safe_dump(data, sort_keys=False))
+    _, problems = validate_catalog(root)
+    assert len(problems) == limits.PROBLEMS_PER_FILE + 1
+    assert problems[0].message.startswith('unexpected key "colour-0"')
+    assert problems[-1] == Problem(
+        TYPE_FILE, "", "and 800 more problems in this file; fix these first"
+    )

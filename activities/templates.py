@@ -7,9 +7,12 @@ pieces for ``{% include %}``, not templates.
 
 Templates are rendered in Jinja's sandbox (they are configuration, not code) with
 `StrictUndefined`, so a misspelt variable is an error rather than an empty gap in a
-message. `check_templates` renders every template with a case-level and a task-level
-sample when the definitions are validated, so that error is found then, with file and
-line, not when a breach fires at 3 a.m. Because a template may be named by a case rule as
+message, and within the limits of `activities.template_limits`: a template cannot build
+values or messages without bound, loop without end or recurse without end, and a template
+that cannot render raises a `jinja2.TemplateError` saying why, never anything else.
+`check_templates` renders every template with a case-level and a task-level sample when
+the definitions are validated, so that error is found then, with file and line, not
+when a breach fires at 3 a.m. Because a template may be named by a case rule as
 well as by a task rule, it must render for both: guard task details with
 ``{% if task %}``.
 
@@ -32,12 +35,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.utils import missing
 
 from activities.contracts import EscalationNotice, Recipients, SlaFigures
 from activities.recipients import Recipient
+from activities.template_limits import TemplateFailed
+from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
 
 TEMPLATES_DIR = "templates"
 UK = ZoneInfo("Europe/London")
@@ -90,16 +94,15 @@ class TemplateStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self._env = SandboxedEnvironment(
-            loader=FileSystemLoader(self.directory),
+        self._env = BoundedEnvironment(
+            loader=BoundedFileSystemLoader(self.directory),
             undefined=_StrictUndefined,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            filters={"date": format_date, "datetime": format_datetime},
         )
-        self._env.filters["date"] = format_date
-        self._env.filters["datetime"] = format_datetime
 
     def files(self) -> dict[str, dict[str, str]]:
         """Template files by id and part (``subject``, ``text``, ``html``)."""
@@ -116,14 +119,27 @@ class TemplateStore:
 
     def render(self, template_id: str, context: Mapping[str, Any]) -> RenderedMessage:
         """The message of ``template_id`` for ``context``; `UnknownTemplate` if it lacks a
-        subject or text file, a `jinja2.TemplateError` if it does not render."""
+        subject or text file, a `jinja2.TemplateError` if it does not render (a limit of
+        `activities.template_limits` included)."""
         parts = self.files().get(template_id, {})
         if "subject" not in parts or "text" not in parts:
             raise UnknownTemplate(template_id, self.template_ids())
-        subject = self._env.get_template(parts["subject"]).render(context)
-        text = self._env.get_template(parts["text"]).render(context)
-        html = self._env.get_template(parts["html"]).render(context) if "html" in parts else None
+        subject = self.render_file(parts["subject"], context)
+        text = self.render_file(parts["text"], context)
+        html = self.render_file(parts["html"], context) if "html" in parts else None
         return RenderedMessage(" ".join(subject.split()), text.strip() + "\n", html)
+
+    def render_file(self, name: str, context: Mapping[str, Any]) -> str:
+        """One template file (``x.text.j2``) rendered within the limits of its part."""
+        match = _FILE.match(name)
+        part = match["part"] if match else "text"
+        try:
+            template = self._env.get_template(name)
+        except TemplateError:
+            raise
+        except Exception as error:  # e.g. an unreadable file
+            raise TemplateFailed(str(error) or type(error).__name__) from error
+        return self._env.render_part(template, context, part)
 
 
 # --- context --------------------------------------------------------------------------
@@ -302,13 +318,13 @@ def _render_problem(
     """The first problem rendering ``name`` with the task-level, then the case-level sample."""
     for task_level in (True, False):
         try:
-            output = store._env.get_template(name).render(sample_context(task_level))
+            output = store.render_file(name, sample_context(task_level))
         except TemplateSyntaxError as error:
             file = Path(error.filename).name if error.filename else name
             return TemplateProblem(prefix + file, error.lineno, f"syntax error: {error.message}")
-        except (TemplateError, TypeError, ValueError, AttributeError, LookupError) as error:
+        except TemplateError as error:
             file, line = _template_frame(error, store.directory, name)
-            detail = error.message if isinstance(error, TemplateError) else str(error)
+            detail = error.message or type(error).__name__
             level = "task" if task_level else "case"
             return TemplateProblem(
                 prefix + file, line, f"{detail} (for a {level}-level escalation)"
@@ -326,7 +342,9 @@ def _template_frame(error: BaseException, directory: Path, name: str) -> tuple[s
     """
     root = directory.resolve()
     found: tuple[str, int | None] = (name, None)
-    for frame in traceback.extract_tb(error.__traceback__):
+    # A Python error is wrapped in TemplateFailed; its template frames are the cause's.
+    traced = error.__cause__ if isinstance(error, TemplateFailed) and error.__cause__ else error
+    for frame in traceback.extract_tb(traced.__traceback__):
         path = Path(frame.filename)
         if path.suffix == ".j2" and path.resolve().parent == root:
             found = (path.name, frame.lineno)

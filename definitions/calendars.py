@@ -30,7 +30,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from . import limits
 from .bank_holidays import NATIONS, bank_holidays
+from .yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 __all__ = [
     "WEEKDAYS",
@@ -98,7 +100,7 @@ def _weekday(value: Any) -> Any:
     raise _error("weekday", f'"{value}" is not a day of the week: write e.g. "monday", "tuesday"')
 
 
-CalendarId = Annotated[str, BeforeValidator(_calendar_id)]
+CalendarId = Annotated[str, BeforeValidator(_calendar_id), Field(max_length=limits.NAME_LENGTH)]
 ClockTime = Annotated[
     time,
     BeforeValidator(_clock_time),
@@ -115,7 +117,9 @@ class _CalendarDefinitionBase(BaseModel):
         'and hyphens, unique in the file, e.g. "england-and-wales".'
     )
     name: str = Field(
-        min_length=1, description="A readable name for people, e.g. 'Office hours, Scotland'."
+        min_length=1,
+        max_length=limits.NAME_LENGTH,
+        description="A readable name for people, e.g. 'Office hours, Scotland'.",
     )
 
 
@@ -134,12 +138,14 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
         description='"working_time": the clock runs only during opening hours on working days.'
     )
     timezone: str = Field(
+        max_length=limits.NAME_LENGTH,
         description='IANA time zone whose wall clock the hours are in, e.g. "Europe/London" '
-        "(09:00 means 09:00 GMT in winter and 09:00 BST in summer)."
+        "(09:00 means 09:00 GMT in winter and 09:00 BST in summer).",
     )
     working_days: list[Weekday] = Field(
+        max_length=len(WEEKDAYS),
         description="Days of the week the office opens, e.g. [monday, tuesday, wednesday, "
-        "thursday, friday]. At least one."
+        "thursday, friday]. At least one.",
     )
     opens: ClockTime = Field(
         description='Opening time, local, "HH:MM" in quotes (YAML reads unquoted 17:00 as a '
@@ -155,11 +161,13 @@ class WorkingTimeCalendarDefinition(_CalendarDefinitionBase):
     )
     extra_closures: list[date] = Field(
         default_factory=list,
+        max_length=limits.EXTRA_CLOSURES,
         description="Further dates (ISO, e.g. 2026-12-29) the office is closed, such as "
         "between Christmas and New Year. Optional.",
     )
     bank_holiday_dates: list[date] = Field(
         default_factory=list,
+        max_length=limits.BANK_HOLIDAY_DATES,
         description="Filled in when a provision type is loaded: the bank holidays of "
         "`bank_holidays` over the years cases may run, so a running case keeps the holidays "
         "it opened with and never needs the holidays package. Do not write it by hand.",
@@ -232,7 +240,8 @@ class CalendarCatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     calendars: list[CalendarDefinition] = Field(
-        description="Every calendar a provision type may count its SLAs in."
+        max_length=limits.CALENDARS,
+        description="Every calendar a provision type may count its SLAs in.",
     )
 
     @model_validator(mode="after")
@@ -263,9 +272,17 @@ def load_calendar_definitions(
     """
     source = display_name or path.name
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        data = yaml.load(read_definition_text(path), Loader=_Loader)  # noqa: S506
     except OSError as error:
         raise CalendarFileError(source, [f"cannot be read: {error.strerror or error}"]) from None
+    except UnicodeDecodeError as error:
+        raise CalendarFileError(
+            source, [f"is not UTF-8 text ({error.reason}); save it as UTF-8"]
+        ) from None
+    except DefinitionFileRefused as refused:
+        raise CalendarFileError(source, [str(refused)]) from None
+    except ValueError as error:  # e.g. a number with thousands of digits
+        raise CalendarFileError(source, [f"could not be read: {error}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -294,8 +311,8 @@ def _entry_index(problem: str) -> int:
     return int(match[1]) if match else -1
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that leaves dates as text, so pydantic reports a bad date with its field
+class _Loader(BoundedLoader):
+    """Bounded safe YAML that leaves dates as text, so pydantic reports a bad date with its field
     (PyYAML itself fails on an unquoted 2026-13-01 without saying where)."""
 
 
@@ -355,6 +372,11 @@ def _describe(detail: ErrorDetails) -> str:
             message = "must be a mapping with id, name and kind"
         case "string_too_short":
             message = "must not be empty"
+        case "string_too_long":
+            message = f"is too long; the limit is {detail['ctx']['max_length']:,} characters"
+        case "too_long":
+            ctx = detail["ctx"]
+            message = f"has {ctx['actual_length']:,} entries; the limit is {ctx['max_length']:,}"
         case "date_parsing" | "date_from_datetime_parsing" | "date_type":
             reason = detail.get("ctx", {}).get("error")
             message = f'"{detail["input"]}" is not a date: write YYYY-MM-DD' + (

@@ -4,15 +4,32 @@ Parsing is strict on purpose: a typo in a definition file must be an error found
 definitions are validated, never a silently different SLA. Working units only mean something
 in a calendar (``casemodel.calendars`` does that arithmetic); the other units are plain
 calendar time.
+
+Amounts are bounded to what an SLA can mean: about ten years in each unit (`MAXIMUM`), so
+a due point always falls in a year a case can count to, and counting to it stays cheap.
+
+=============  =============  =====================================================
+unit           most allowed   why
+=============  =============  =====================================================
+working days   2,600          ten years of five-day weeks
+working hours  20,800         2,600 working days of eight hours
+weeks          522            ten years
+days           3,660          ten years, leap days included
+hours          87,840         3,660 days
+minutes        5,270,400      3,660 days
+seconds        316,224,000    3,660 days
+=============  =============  =====================================================
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -21,6 +38,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "MAXIMUM",
     "Duration",
     "DurationError",
     "DurationField",
@@ -48,6 +66,19 @@ class DurationUnit(StrEnum):
         return plural if amount != 1 else plural[:-1]
 
 
+MAXIMUM: Mapping[DurationUnit, int] = MappingProxyType(
+    {
+        DurationUnit.WORKING_DAYS: 2_600,
+        DurationUnit.WORKING_HOURS: 20_800,
+        DurationUnit.WEEKS: 522,
+        DurationUnit.DAYS: 3_660,
+        DurationUnit.HOURS: 87_840,
+        DurationUnit.MINUTES: 5_270_400,
+        DurationUnit.SECONDS: 316_224_000,
+    }
+)
+"""The largest amount of each unit: about ten years (see the module docstring)."""
+
 ACCEPTED_FORMS: tuple[str, ...] = (
     "10 working days",
     "4 working hours",
@@ -64,6 +95,9 @@ _UNIT_WORDS: dict[str, DurationUnit] = {
     spelling: unit for unit in DurationUnit for spelling in (unit.words(1), unit.words(2))
 }
 _SHAPE = re.compile(r"(?P<amount>[+-]?[0-9]+)\s*(?P<unit>[A-Za-z][A-Za-z\s]*)")
+# More digits than any maximum has; longer amounts are refused without converting them
+# (Python refuses to convert very long digit strings at all).
+_MOST_DIGITS = len(str(max(MAXIMUM.values())))
 
 
 class DurationError(ValueError):
@@ -90,6 +124,8 @@ class Duration:
             object.__setattr__(self, "unit", DurationUnit(self.unit))
         except ValueError:
             raise DurationError(f"{self.unit!r} is not a unit; use {_UNIT_LIST}") from None
+        if self.amount > MAXIMUM[self.unit]:
+            raise DurationError(f'"{self}" {_too_long(self.unit)}')
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.words(self.amount)}"
@@ -150,26 +186,42 @@ def parse_duration(text: str) -> Duration:
 
     Cached: the case model re-reads the same few SLA texts on every workflow task.
 
-    Raises DurationError saying what was wrong and which forms are accepted.
+    Raises DurationError saying what was wrong and which forms are accepted, or, for an
+    amount above `MAXIMUM`, naming the limit of its unit.
     """
     if not isinstance(text, str):
         raise DurationError(f"a duration must be text such as {_EXAMPLES}, not {text!r}")
+    quoted = f'"{_shorten(text)}"'
     match = _SHAPE.fullmatch(text.strip())
     if match is None:
         raise DurationError(
-            f'"{text}" is not a duration: write a whole number and a unit, e.g. {_EXAMPLES}'
+            f"{quoted} is not a duration: write a whole number and a unit, e.g. {_EXAMPLES}"
         )
-    amount = int(match["amount"])
     unit_text = " ".join(match["unit"].lower().split())
     unit = _UNIT_WORDS.get(unit_text)
     if unit is None:
         raise DurationError(
-            f'"{text}" is not a duration: "{match["unit"].strip()}" is not a unit; '
+            f'{quoted} is not a duration: "{_shorten(match["unit"].strip())}" is not a unit; '
             f"use {_UNIT_LIST}, e.g. {_EXAMPLES}"
         )
-    if amount < 1:
-        raise DurationError(f'"{text}" is not a duration: the amount must be at least 1')
-    return Duration(amount, unit)
+    sign, digits = match["amount"][0], match["amount"].lstrip("+-").lstrip("0")
+    if sign == "-" or not digits:
+        raise DurationError(f"{quoted} is not a duration: the amount must be at least 1")
+    if len(digits) > _MOST_DIGITS or int(digits) > MAXIMUM[unit]:
+        raise DurationError(f"{quoted} {_too_long(unit)}")
+    return Duration(int(digits), unit)
+
+
+def _too_long(unit: DurationUnit) -> str:
+    most = MAXIMUM[unit]
+    return (
+        f"is longer than an SLA can mean: at most {most:,} {unit.words(most)} (about ten "
+        "years); use a shorter period"
+    )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-15:]}"
 
 
 def _validate_field(value: Any) -> Duration:

@@ -2,10 +2,12 @@
 
 Configuration administrators fix definitions by reading what validation says, so each
 problem names the file (relative to the definitions directory), the field path inside it
-and what to do. Validation never stops at the first problem: pydantic's errors are
-translated one by one, and the cross-reference checks (task ids, dependencies, cycles,
-calendars, follow-on types, durations) run on the raw YAML data even when the model did
-not validate, so one bad task does not hide the mistakes in the others.
+(or the line) and what to do. Validation never stops at the first problem: pydantic's
+errors are translated one by one, and the rules of a type (`definitions.invariants`: task
+ids, dependencies, cycles, durations) run on the raw YAML data even when the model did not
+validate, so one bad task does not hide the mistakes in the others. Files are read within
+the limits of `definitions.limits`, and each type's snapshot must fit in a Temporal
+history with room to spare.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from . import limits
 from .calendars import (
     CalendarDefinition,
     CalendarFileError,
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
 )
-from .durations import Duration, DurationError, parse_duration
-from .schema import ProvisionType
+from .invariants import check_provision_type, check_publishing_rules
+from .schema import CALENDAR_CONTEXT, RULES_ERROR, ProvisionType
+from .type_data import entries, get
+from .yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 ENV_VAR = "SUPPORT_PROVISION_DEFINITIONS"
 CALENDARS_FILE = "calendars.yaml"
@@ -111,21 +116,50 @@ def load_catalog(directory: Path) -> Catalog:
 
 def validate_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
     """Every problem in ``directory``; the catalog only when there are none."""
+    reading = read_catalog(directory)
+    return reading.catalog, reading.problems
+
+
+@dataclass(frozen=True)
+class TypeFile:
+    """A types file that reads as a mapping: its raw data, and its type if that validated."""
+
+    file: str
+    data: dict[str, Any]
+    provision_type: ProvisionType | None
+
+
+@dataclass(frozen=True)
+class CatalogReading:
+    """All that could be read from a definitions directory, valid or not.
+
+    ``catalog`` is there only when ``problems`` is empty. ``type_files`` are the types
+    files that parsed, so later checks (templates, the directory) can still look at each:
+    at its validated type, or at its raw data when the schema refused part of it.
+    """
+
+    directory: Path
+    problems: list[Problem]
+    type_files: list[TypeFile] = field(default_factory=list)
+    catalog: Catalog | None = None
+
+
+def read_catalog(directory: Path) -> CatalogReading:
+    """Read and check ``directory``, reporting every problem found in one pass."""
     directory = Path(directory)
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist"
-        return None, [
-            Problem(
-                str(directory),
-                "",
-                f"the definitions directory {what}; point at a directory holding "
-                f"{CALENDARS_FILE} and {TYPES_DIR}/*.yaml",
-            )
-        ]
+        problem = Problem(
+            str(directory),
+            "",
+            f"the definitions directory {what}; point at a directory holding "
+            f"{CALENDARS_FILE} and {TYPES_DIR}/*.yaml",
+        )
+        return CatalogReading(directory, [problem])
     problems: list[Problem] = []
     calendars = _load_calendars(directory, problems)
     sources = list(_read_types(directory, problems))
-    if not sources and not any(p.file == TYPES_DIR for p in problems):
+    if not sources and not any(p.file.partition("/")[0] == TYPES_DIR for p in problems):
         problems.append(
             Problem(
                 TYPES_DIR,
@@ -152,28 +186,48 @@ def validate_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
         else:
             files[type_id] = source.file
 
-    types: dict[str, ProvisionType] = {}
+    type_files: list[TypeFile] = []
+    snapshots: dict[str, ProvisionType] = {}
     for source in sources:
         try:
-            model = _validate_model(source, problems)
-            problems.extend(_TypeChecker(source.file, set(files), calendars).check(source.data))
+            calendar = _calendar_of(source.data, calendars)
+            model = _validate_model(source, calendar, problems)
+            problems.extend(
+                Problem(source.file, p.location, p.message)
+                for p in check_publishing_rules(model if model is not None else source.data)
+            )
+            problems.extend(_catalog_problems(source, set(files), calendars))
+            snapshot = _snapshot_within_limit(source, model, calendar, problems)
         except Exception as error:  # a bug here must not hide the other files' problems
             problems.append(Problem(source.file, "", f"could not be checked: {error!r}"))
-            continue
-        if model is not None and files.get(model.id) == source.file:
-            types[model.id] = model
+            model = snapshot = None
+        type_files.append(TypeFile(source.file, source.data, model))
+        if snapshot is not None and files.get(snapshot.id) == source.file:
+            snapshots[snapshot.id] = snapshot
 
+    problems = _grouped(problems)
     if problems or calendars is None:
-        # Grouped by file, calendars first; within a file, in the order they were found.
-        problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
-        return None, problems
-    # Each type carries its calendar's definition, so a case counts in the calendar it
-    # opened with and publishing a changed calendar makes a new version of the type.
-    types = {
-        type_id: t.model_copy(update={"resolved_calendar": _snapshot(calendars[t.calendar])})
-        for type_id, t in types.items()
-    }
-    return Catalog(directory, types, calendars, files), []
+        return CatalogReading(directory, problems, type_files)
+    return CatalogReading(
+        directory, [], type_files, Catalog(directory, snapshots, calendars, files)
+    )
+
+
+def _grouped(problems: list[Problem]) -> list[Problem]:
+    """Grouped by file, calendars first; within a file, in the order they were found, and
+    no more than `limits.PROBLEMS_PER_FILE` of them."""
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file, []).append(problem)
+    listed = []
+    for file in sorted(by_file, key=lambda f: (f != CALENDARS_FILE, f)):
+        found = by_file[file]
+        listed += found[: limits.PROBLEMS_PER_FILE]
+        if (more := len(found) - limits.PROBLEMS_PER_FILE) > 0:
+            listed.append(
+                Problem(file, "", f"and {more:,} more problems in this file; fix these first")
+            )
+    return listed
 
 
 SNAPSHOT_YEARS = (2020, 2045)
@@ -184,6 +238,43 @@ def _snapshot(calendar: CalendarDefinition) -> CalendarDefinition:
     if isinstance(calendar, WorkingTimeCalendarDefinition):
         return calendar.with_bank_holidays(*SNAPSHOT_YEARS)
     return calendar
+
+
+def _calendar_of(
+    data: dict[str, Any], calendars: dict[str, CalendarDefinition] | None
+) -> CalendarDefinition | None:
+    name = data.get("calendar", DEFAULT_CALENDAR)
+    return calendars.get(name) if calendars and isinstance(name, str) else None
+
+
+def _snapshot_within_limit(
+    source: _Source,
+    model: ProvisionType | None,
+    calendar: CalendarDefinition | None,
+    problems: list[Problem],
+) -> ProvisionType | None:
+    """The type as its cases will carry it, when it fits in a Temporal history.
+
+    Each type carries its calendar's definition, so a case counts in the calendar it
+    opened with and publishing a changed calendar makes a new version of the type.
+    """
+    if model is None or calendar is None:
+        return None
+    snapshot = model.model_copy(update={"resolved_calendar": _snapshot(calendar)})
+    size = len(snapshot.model_dump_json().encode())
+    if size > limits.SNAPSHOT_BYTES:
+        problems.append(
+            Problem(
+                source.file,
+                "",
+                f"is {size / 1024:,.0f} KiB as the snapshot each of its cases carries in its "
+                f"Temporal history; the limit is {limits.SNAPSHOT_BYTES // 1024} KiB, so "
+                "shorten its descriptions, help texts and labels, or split it into smaller "
+                "types",
+            )
+        )
+        return None
+    return snapshot
 
 
 # --- reading files ----------------------------------------------------------------------
@@ -217,7 +308,8 @@ def _load_calendars(
         for line in error.problems:
             text = line.removeprefix(f"{CALENDARS_FILE}: ")
             location, _, message = text.partition(": ")
-            if not message or " " in location:  # a problem with the whole file
+            at_line = re.fullmatch(r"line \d+", location) is not None
+            if not message or (" " in location and not at_line):  # the whole file's
                 location, message = "", text
             problems.append(Problem(CALENDARS_FILE, location, message))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as error:
@@ -251,20 +343,29 @@ def _read_types(directory: Path, problems: list[Problem]) -> Iterator[_Source]:
 
 def _read_yaml(path: Path, file: str, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_definition_text(path)
+    except DefinitionFileRefused as refused:
+        problems.append(Problem(file, "", refused.message))
+        return None
     except UnicodeDecodeError as error:
         problems.append(Problem(file, "", f"is not UTF-8 text ({error.reason}); save it as UTF-8"))
         return None
     except OSError as error:
         problems.append(Problem(file, "", f"could not be read: {error.strerror or error}"))
         return None
-    loader = yaml.SafeLoader(text)
+    loader = BoundedLoader(text)
     try:
         node = loader.get_single_node()
         problems.extend(_duplicate_keys(node, file))
         data = loader.construct_document(node) if node is not None else None
+    except DefinitionFileRefused as refused:
+        problems.append(Problem(file, f"line {refused.line}", refused.message))
+        return None
     except yaml.YAMLError as error:
         problems.append(Problem(file, "", _yaml_error_message(error)))
+        return None
+    except ValueError as error:  # e.g. a number with thousands of digits
+        problems.append(Problem(file, "", f"could not be read: {error}"))
         return None
     finally:
         loader.dispose()
@@ -324,14 +425,33 @@ def _duplicate_keys(
 # --- translating pydantic errors --------------------------------------------------------
 
 
-def _validate_model(source: _Source, problems: list[Problem]) -> ProvisionType | None:
+def _validate_model(
+    source: _Source, calendar: CalendarDefinition | None, problems: list[Problem]
+) -> ProvisionType | None:
+    """The type, or None with its problems added: the schema's, or the rules of a type.
+
+    The rules run on what the file says, so each problem is located as the file writes it
+    (``depends_on[0]`` for a plain task id); when the model refused a rule that the raw
+    data hides (a value the schema converts), the model's own finding is reported.
+    """
     try:
-        return ProvisionType.model_validate(source.data)
+        return ProvisionType.model_validate(source.data, context={CALENDAR_CONTEXT: calendar})
     except ValidationError as error:
-        for detail in error.errors(include_url=False):
+        details = error.errors(include_url=False)
+    broken_rules = [d for d in details if d["type"] == RULES_ERROR]
+    for detail in details:
+        if detail["type"] != RULES_ERROR:
             loc = tuple(detail["loc"])
             problems.append(Problem(source.file, _format_loc(loc), _pydantic_message(detail)))
-        return None
+    found = [
+        Problem(source.file, p.location, p.message)
+        for p in check_provision_type(source.data, calendar=calendar)
+    ]
+    if broken_rules and not found:
+        located = broken_rules[0].get("ctx", {}).get("problems", [])
+        found = [Problem(source.file, where, message) for where, message in located]
+    problems.extend(found)
+    return None
 
 
 def _pydantic_message(detail: Any) -> str:
@@ -362,7 +482,14 @@ def _pydantic_message(detail: Any) -> str:
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":
-        return f"is too long ({len(str(value))} characters); the limit is {ctx.get('max_length')}"
+        return (
+            f"is too long ({len(str(value)):,} characters); the limit is "
+            f"{ctx.get('max_length'):,}, so shorten it"
+        )
+    if kind == "too_long":
+        actual = ctx.get("actual_length")
+        count = f"{actual:,} entries" if isinstance(actual, int) else "too many entries"
+        return f"has {count}; the limit is {ctx.get('max_length'):,}, so remove some"
     if kind == "string_type":
         hint = ""
         if isinstance(value, bool):
@@ -417,297 +544,47 @@ def _find(annotation: Any, wanted: Any) -> Any:
     return None
 
 
-# --- cross-reference checks on the raw data ---------------------------------------------
+# --- checks that need the rest of the catalog --------------------------------------------
 
 
-class _TypeChecker:
-    """Checks one type's raw data: ids, references, cycles, durations and calendars."""
-
-    def __init__(
-        self, file: str, type_ids: set[str], calendars: dict[str, CalendarDefinition] | None
-    ) -> None:
-        self.file = file
-        self.type_ids = type_ids
-        self.calendars = calendars
-        self.problems: list[Problem] = []
-
-    def add(self, location: str, message: str) -> None:
-        self.problems.append(Problem(self.file, location, message))
-
-    def check(self, data: dict[str, Any]) -> list[Problem]:
-        self.case_outcomes = [
-            o.get("id") for _, o in _items(data.get("outcomes")) if isinstance(o.get("id"), str)
-        ]
-        self._check_calendar(data.get("calendar", DEFAULT_CALENDAR), "calendar" in data)
-        self._check_sla(data.get("sla"), "sla")
-        self._check_escalations(data.get("escalations"), "escalations", data.get("sla"))
-        raw_tasks = data.get("tasks")
-        tasks = _items(raw_tasks)
-        if isinstance(raw_tasks, list) and not raw_tasks:
-            self.add("tasks", "the type has no tasks; a case of this type would have nothing to do")
-        task_ids = self._unique_ids(tasks, "tasks", "task")
-        if tasks and all(t.get("automatic") is False for _, t in tasks):
-            self.add(
-                "tasks",
-                "no task is automatic, so a case would open with nothing to do; "
-                "leave `automatic: false` off at least one task",
-            )
-        for index, task in tasks:
-            self._check_task(f"tasks[{index}]", task, task_ids)
-        self._check_cycles(tasks, task_ids)
-        for index, outcome in self._outcomes(data.get("outcomes"), "outcomes"):
-            if outcome.get("adds_tasks"):
-                self.add(
-                    f"outcomes[{index}].adds_tasks",
-                    "a case outcome closes the case, so it cannot add tasks; "
-                    "put this workflow path on a task outcome instead",
-                )
-            self._check_follow_on(f"outcomes[{index}]", outcome)
-        return self.problems
-
-    def _check_task(self, where: str, task: dict[str, Any], task_ids: list[str]) -> None:
-        task_id = task.get("id")
-        seen: set[str] = set()
-        for index, dep in enumerate(_list(task.get("depends_on"))):
-            at = f"{where}.depends_on[{index}]"
-            target = dep
-            if isinstance(dep, dict):
-                self._check_duration(dep.get("lag"), f"{at}.lag")
-                target, at = dep.get("task"), f"{at}.task"
-            if not isinstance(target, str):
-                continue
-            if target == task_id:
-                self.add(
-                    at,
-                    f'task "{task_id}" depends on itself, so it could never start; '
-                    "remove this dependency",
-                )
-            elif target not in task_ids:
-                self.add(at, _unknown_task(target, task_ids))
-            elif target in seen:
-                self.add(at, f'"{target}" is listed twice in depends_on; remove one of them')
-            seen.add(target)
-        for index, outcome in self._outcomes(task.get("outcomes"), f"{where}.outcomes"):
-            for k, added in enumerate(_list(outcome.get("adds_tasks"))):
-                if isinstance(added, str) and added not in task_ids:
-                    self.add(
-                        f"{where}.outcomes[{index}].adds_tasks[{k}]", _unknown_task(added, task_ids)
-                    )
-            case_outcome = outcome.get("case_outcome")
-            if isinstance(case_outcome, str) and case_outcome not in self.case_outcomes:
-                self.add(
-                    f"{where}.outcomes[{index}].case_outcome",
-                    f'"{case_outcome}" is not one of the type\'s case outcomes; they are: '
-                    f"{', '.join(self.case_outcomes) or 'none'}",
-                )
-            if outcome.get("follow_on_type") is not None:
-                self.add(
-                    f"{where}.outcomes[{index}].follow_on_type",
-                    "only case outcomes open follow-on cases; move follow_on_type to an "
-                    "outcome under the type's `outcomes`",
-                )
-        fields = _items(task.get("fields"))
-        self._unique_ids(fields, f"{where}.fields", "field")
-        labels: dict[str, int] = {}
-        for index, info in fields:
-            label = info.get("label")
-            if not isinstance(label, str):
-                continue
-            key = label.strip().casefold()
-            if key in labels:
-                self.add(
-                    f"{where}.fields[{index}].label",
-                    f'"{label}" is also the label of {where}.fields[{labels[key]}]; '
-                    "labels must differ so people can tell the fields apart",
-                )
-            else:
-                labels[key] = index
-        self._check_sla(task.get("sla"), f"{where}.sla")
-        self._check_escalations(task.get("escalations"), f"{where}.escalations", task.get("sla"))
-
-    def _check_escalations(self, raw: Any, where: str, sla: Any) -> None:
-        rules = _items(raw)
-        self._unique_ids(rules, where, "escalation rule")
-        for index, rule in rules:
-            at = f"{where}[{index}]"
-            trigger = rule.get("trigger")
-            if trigger in ("warning", "breach") and not isinstance(sla, dict):
-                self.add(
-                    f"{at}.trigger",
-                    f"a {trigger} rule needs an SLA to count from; give this "
-                    f"{'task' if 'tasks[' in where else 'type'} an `sla` or use a "
-                    "stagnation rule",
-                )
-            elif trigger == "warning" and isinstance(sla, dict) and not sla.get("warning"):
-                self.add(
-                    f"{at}.trigger",
-                    "a warning rule needs the SLA's `warning` period; add one to the `sla`",
-                )
-            self._check_duration(rule.get("stagnation_after"), f"{at}.stagnation_after")
-            self._check_duration(rule.get("delay"), f"{at}.delay")
-            self._check_action(rule, at)
-
-    def _check_action(self, action: dict[str, Any], at: str) -> None:
-        repeat = action.get("repeat")
-        if isinstance(repeat, dict):
-            self._check_duration(repeat.get("every"), f"{at}.repeat.every")
-        children = _items(action.get("follow_on"))
-        self._unique_ids(children, f"{at}.follow_on", "follow-on rule")
-        for index, child in children:
-            self._check_duration(child.get("after"), f"{at}.follow_on[{index}].after")
-            self._check_action(child, f"{at}.follow_on[{index}]")
-
-    def _outcomes(self, raw: Any, where: str) -> list[tuple[int, dict[str, Any]]]:
-        outcomes = _items(raw)
-        self._unique_ids(outcomes, where, "outcome")
-        return outcomes
-
-    def _unique_ids(
-        self, items: list[tuple[int, dict[str, Any]]], where: str, kind: str
-    ) -> list[str]:
-        first: dict[str, int] = {}
-        for index, item in items:
-            item_id = item.get("id")
-            if not isinstance(item_id, str):
-                continue
-            if item_id in first:
-                self.add(
-                    f"{where}[{index}].id",
-                    f'"{item_id}" is already the id of {where}[{first[item_id]}]; '
-                    f"{kind} ids must be unique, rename one of them",
-                )
-            else:
-                first[item_id] = index
-        return list(first)
-
-    def _check_follow_on(self, where: str, outcome: dict[str, Any]) -> None:
-        follow_on = outcome.get("follow_on_type")
-        if isinstance(follow_on, str) and follow_on not in self.type_ids:
-            known = sorted(self.type_ids)
-            self.add(
-                f"{where}.follow_on_type",
-                f'"{follow_on}" is not a provision type{_did_you_mean(follow_on, known)}; '
-                f"provision types are: {', '.join(known)}",
-            )
-
-    def _check_calendar(self, calendar: Any, explicit: bool) -> None:
-        if self.calendars is None or not isinstance(calendar, str):
-            return
-        if calendar not in self.calendars:
-            known = sorted(self.calendars)
-            default = "" if explicit else " (the default when `calendar` is not set)"
-            self.add(
+def _catalog_problems(
+    source: _Source, type_ids: set[str], calendars: dict[str, CalendarDefinition] | None
+) -> list[Problem]:
+    """The type's calendar is in calendars.yaml; its follow-on types are in the catalog."""
+    data, found = source.data, []
+    calendar = data.get("calendar", DEFAULT_CALENDAR)
+    if calendars is not None and isinstance(calendar, str) and calendar not in calendars:
+        known = sorted(calendars)
+        default = "" if "calendar" in data else " (the default when `calendar` is not set)"
+        found.append(
+            Problem(
+                source.file,
                 "calendar",
                 f'"{calendar}"{default} is not a calendar in {CALENDARS_FILE}'
                 f"{_did_you_mean(calendar, known)}; calendars are: {', '.join(known)}",
             )
-
-    def _check_sla(self, sla: Any, where: str) -> None:
-        if not isinstance(sla, dict):
-            return
-        target = self._check_duration(sla.get("target"), f"{where}.target")
-        warning = self._check_duration(sla.get("warning"), f"{where}.warning")
-        if target and warning and not _shorter(warning, target):
-            self.add(
-                f"{where}.warning",
-                f'"{sla["warning"]}" is not shorter than the target "{sla["target"]}"; the '
-                "warning point falls this long before the target, so make it shorter",
-            )
-
-    def _check_duration(self, text: Any, where: str) -> Duration | None:
-        if not isinstance(text, str):
-            return None
-        try:
-            return parse_duration(text)
-        except DurationError as error:
-            self.add(where, str(error))
-            return None
-
-    def _check_cycles(self, tasks: list[tuple[int, dict[str, Any]]], task_ids: list[str]) -> None:
-        """Report each dependency cycle once, naming the tasks in it in order."""
-        known = set(task_ids)
-        index_of: dict[str, int] = {}
-        edges: dict[str, list[tuple[str, int]]] = {}
-        for index, task in tasks:
-            task_id = task.get("id")
-            if not isinstance(task_id, str) or task_id in index_of:
-                continue
-            index_of[task_id] = index
-            edges[task_id] = [
-                (target, k)
-                for k, dep in enumerate(_list(task.get("depends_on")))
-                if isinstance(target := dep.get("task") if isinstance(dep, dict) else dep, str)
-                and target in known
-                and target != task_id
-            ]
-        state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-        path: list[str] = []
-        reported: set[frozenset[str]] = set()
-
-        def visit(node: str) -> None:
-            state[node] = 1
-            path.append(node)
-            for target, _ in edges.get(node, []):
-                if state.get(target) == 1:
-                    cycle = path[path.index(target) :]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        self._report_cycle(cycle, index_of, edges)
-                elif target not in state:
-                    visit(target)
-            path.pop()
-            state[node] = 2
-
-        for task_id in edges:
-            if task_id not in state:
-                visit(task_id)
-
-    def _report_cycle(
-        self, cycle: list[str], index_of: dict[str, int], edges: dict[str, list[tuple[str, int]]]
-    ) -> None:
-        start = min(range(len(cycle)), key=lambda i: index_of[cycle[i]])
-        cycle = cycle[start:] + cycle[:start]
-        first, second = cycle[0], cycle[1 % len(cycle)]
-        k = next(k for target, k in edges[first] if target == second)
-        dep = f"tasks[{index_of[first]}].depends_on[{k}]"
-        self.add(
-            dep,
-            f"dependency cycle {' -> '.join([*cycle, cycle[0]])}: each task waits for the next, "
-            "so none of them could ever start; remove one of these dependencies",
         )
+    for index, outcome in entries(data, "outcomes"):
+        follow_on = get(outcome, "follow_on_type")
+        if isinstance(follow_on, str) and follow_on not in type_ids:
+            known = sorted(type_ids)
+            found.append(
+                Problem(
+                    source.file,
+                    f"outcomes[{index}].follow_on_type",
+                    f'"{follow_on}" is not a provision type{_did_you_mean(follow_on, known)}; '
+                    f"provision types are: {', '.join(known)}",
+                )
+            )
+    return found
 
 
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, item) for i, item in enumerate(_list(value)) if isinstance(item, dict)]
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _unknown_task(task_id: str, task_ids: list[str]) -> str:
-    known = ", ".join(task_ids) if task_ids else "(none)"
-    return (
-        f'"{task_id}" is not a task of this type{_did_you_mean(task_id, task_ids)}; '
-        f"tasks are: {known}"
-    )
-
-
 def _did_you_mean(value: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _shorter(warning: Duration, target: Duration) -> bool:
-    """Whether the warning is shorter; True when only a calendar could tell (working units)."""
-    if warning.unit == target.unit:
-        return warning.amount < target.amount
-    if warning.is_working_time or target.is_working_time:
-        return True
-    return warning.to_timedelta() < target.to_timedelta()
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

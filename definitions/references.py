@@ -1,16 +1,22 @@
-"""What provision types refer to outside themselves: templates and stakeholder groups.
+"""What provision types refer to outside themselves: templates, people and groups.
 
 They live elsewhere (template files, the directory), so the command that validates
 definitions checks them with the adapters that own them; this module only finds them,
-each with the file and field that names it.
+each with the field that names it. A type may be a `ProvisionType` or the raw mapping of
+a file the schema refused, so that one run of `definitions validate` reports a misspelt
+template even in a file with other mistakes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .schema import EscalationAction, ProvisionType
+from .schema import ProvisionType
+from .type_data import entries, get, values
+
+TypeData = ProvisionType | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -20,42 +26,57 @@ class Reference:
     target: str
 
 
-def _walk(
-    actions: tuple[EscalationAction, ...], where: str
-) -> Iterator[tuple[str, EscalationAction]]:
-    for index, action in enumerate(actions):
+def template_references(types: Iterable[TypeData]) -> list[Reference]:
+    return [
+        Reference(_id(t), f"{at}.template", template)
+        for t in types
+        for at, action in _actions(t)
+        if isinstance(template := get(action, "template"), str)
+    ]
+
+
+def group_references(types: Iterable[TypeData]) -> list[Reference]:
+    return [
+        Reference(_id(t), f"{at}.notify.groups[{k}]", group)
+        for t in types
+        for at, action in _actions(t)
+        for k, group in enumerate(values(get(action, "notify"), "groups"))
+        if isinstance(group, str)
+    ]
+
+
+def assignee_references(types: Iterable[TypeData]) -> list[Reference]:
+    return [
+        Reference(_id(t), f"{at}.reassign_to", assignee)
+        for t in types
+        for at, action in _actions(t)
+        if isinstance(assignee := get(action, "reassign_to"), str) and assignee
+    ]
+
+
+def owner_references(types: Iterable[TypeData]) -> list[Reference]:
+    """The default owner of each type and the owner of each of its tasks, where named."""
+    found = []
+    for t in types:
+        named = [("default_owner", get(t, "default_owner"))]
+        named += [(f"tasks[{i}].owner", get(task, "owner")) for i, task in entries(t, "tasks")]
+        found += [Reference(_id(t), at, owner) for at, owner in named if isinstance(owner, str)]
+    return found
+
+
+def _walk(owner: Any, key: str, where: str) -> Iterator[tuple[str, Any]]:
+    for index, action in entries(owner, key):
         at = f"{where}[{index}]"
         yield at, action
-        yield from _walk(action.follow_on, f"{at}.follow_on")
+        yield from _walk(action, "follow_on", f"{at}.follow_on")
 
 
-def _actions(t: ProvisionType) -> Iterator[tuple[str, EscalationAction]]:
-    yield from _walk(t.escalations, "escalations")
-    for index, task in enumerate(t.tasks):
-        yield from _walk(task.escalations, f"tasks[{index}].escalations")
+def _actions(t: TypeData) -> Iterator[tuple[str, Any]]:
+    yield from _walk(t, "escalations", "escalations")
+    for index, task in entries(t, "tasks"):
+        yield from _walk(task, "escalations", f"tasks[{index}].escalations")
 
 
-def template_references(types: list[ProvisionType]) -> list[Reference]:
-    return [
-        Reference(t.id, f"{at}.template", action.template)
-        for t in types
-        for at, action in _actions(t)
-    ]
-
-
-def group_references(types: list[ProvisionType]) -> list[Reference]:
-    return [
-        Reference(t.id, f"{at}.notify.groups[{k}]", group)
-        for t in types
-        for at, action in _actions(t)
-        for k, group in enumerate(action.notify.groups)
-    ]
-
-
-def assignee_references(types: list[ProvisionType]) -> list[Reference]:
-    return [
-        Reference(t.id, f"{at}.reassign_to", action.reassign_to)
-        for t in types
-        for at, action in _actions(t)
-        if action.reassign_to
-    ]
+def _id(t: TypeData) -> str:
+    type_id = get(t, "id")
+    return type_id if isinstance(type_id, str) else ""

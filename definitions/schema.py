@@ -4,6 +4,8 @@ These pydantic models are the contract for the YAML files under ``definitions/``
 descriptions document the format for configuration administrators. A provision type is
 also the *snapshot* a case carries from the moment it opens, so these models must stay
 serialisable and backwards compatible: add optional fields, never rename or remove one.
+Every text and list is bounded (`definitions.limits`), and a `ProvisionType` cannot be
+built that breaks the rules of a type (`definitions.invariants`), however it arrives.
 """
 
 from __future__ import annotations
@@ -12,9 +14,27 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from . import limits
 from .calendars import CalendarDefinition
+from .invariants import check_provision_type
+
+RULES_ERROR = "provision_type_rules"
+"""The pydantic error type of a type that breaks `definitions.invariants`; its context
+holds ``problems``, a list of ``[location, message]`` pairs."""
+
+CALENDAR_CONTEXT = "calendar"
+"""Validation context key: the calendar definition a type's durations count in, for a type
+that does not carry its `resolved_calendar` yet (the loader passes it)."""
 
 IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 """Ids are lowercase words joined by hyphens, so they read well in keys, URLs and YAML."""
@@ -28,6 +48,10 @@ Identifier = Annotated[
         description="Lowercase letters, digits and hyphens, e.g. `home-visit`.",
     ),
 ]
+ShortText = Annotated[str, Field(max_length=limits.NAME_LENGTH)]
+"""A name, label, owner, option or duration: at most `limits.NAME_LENGTH` characters."""
+Address = Annotated[str, Field(max_length=limits.ADDRESS_LENGTH)]
+"""An email address: at most `limits.ADDRESS_LENGTH` characters."""
 
 
 class DefinitionModel(BaseModel):
@@ -61,14 +85,19 @@ class InformationField(DefinitionModel):
     """Something a person records when completing a task."""
 
     id: Identifier = Field(description="Stable id of the field within its task.")
-    label: str = Field(min_length=1, description="What the person completing the task sees.")
+    label: ShortText = Field(min_length=1, description="What the person completing the task sees.")
     response_type: ResponseType = Field(description="The kind of answer expected.")
     mandatory: bool = Field(default=False, description="Whether completion requires an answer.")
-    options: tuple[str, ...] = Field(
+    options: tuple[ShortText, ...] = Field(
         default=(),
+        max_length=limits.OPTIONS,
         description="The allowed answers of a `lookup` or `multi_lookup` field.",
     )
-    help: str | None = Field(default=None, description="Guidance shown beside the field.")
+    help: str | None = Field(
+        default=None,
+        max_length=limits.HELP_LENGTH,
+        description="Guidance shown beside the field.",
+    )
 
     @model_validator(mode="after")
     def _options_match_type(self) -> InformationField:
@@ -89,9 +118,10 @@ class Outcome(DefinitionModel):
     """A result a task or a case may be completed with."""
 
     id: Identifier = Field(description="Stable id of the outcome, e.g. `need-identified`.")
-    label: str = Field(min_length=1, description="How the outcome reads to people.")
+    label: ShortText = Field(min_length=1, description="How the outcome reads to people.")
     adds_tasks: tuple[Identifier, ...] = Field(
         default=(),
+        max_length=limits.ADDED_TASKS,
         description="Workflow path: tasks of the same type this outcome adds to the plan.",
     )
     follow_on_type: Identifier | None = Field(
@@ -109,7 +139,7 @@ class Dependency(DefinitionModel):
     """A task that must be completed before the dependant may commence."""
 
     task: Identifier = Field(description="Id of the task depended on, in the same type.")
-    lag: str | None = Field(
+    lag: ShortText | None = Field(
         default=None,
         description="Time to wait after the dependency completes, e.g. `2 working days`.",
     )
@@ -122,8 +152,8 @@ def _dependency_from_text(value: object) -> object:
 class SlaDefinition(DefinitionModel):
     """A service level agreement: a target and the warning period before it."""
 
-    target: str = Field(description="Time allowed, e.g. `10 working days` or `48 hours`.")
-    warning: str | None = Field(
+    target: ShortText = Field(description="Time allowed, e.g. `10 working days` or `48 hours`.")
+    warning: ShortText | None = Field(
         default=None, description="How long before the target the warning point falls."
     )
     allows_revision: bool = Field(
@@ -153,15 +183,19 @@ class Notify(DefinitionModel):
     owner: bool = Field(default=True, description="The owner of the task or case.")
     owner_manager: bool = Field(default=False, description="The owner's manager.")
     groups: tuple[Identifier, ...] = Field(
-        default=(), description="Stakeholder groups of the directory, e.g. `safeguarding-panel`."
+        default=(),
+        max_length=limits.GROUPS,
+        description="Stakeholder groups of the directory, e.g. `safeguarding-panel`.",
     )
-    addresses: tuple[str, ...] = Field(default=(), description="Fixed email addresses.")
+    addresses: tuple[Address, ...] = Field(
+        default=(), max_length=limits.ADDRESSES, description="Fixed email addresses."
+    )
 
 
 class Repeat(DefinitionModel):
     """Fire again while still unresolved: `every` interval, at most `times` more times."""
 
-    every: str = Field(description="Interval between repeats, e.g. `2 working days`.")
+    every: ShortText = Field(description="Interval between repeats, e.g. `2 working days`.")
     times: int = Field(ge=1, le=50, description="How many repeats at most.")
 
 
@@ -171,7 +205,7 @@ class EscalationAction(DefinitionModel):
     id: Identifier = Field(description="Stable id of the rule within its task or type.")
     template: Identifier = Field(description="Communication template of the notification.")
     notify: Notify = Field(default_factory=Notify, description="Who is told.")
-    reassign_to: str | None = Field(
+    reassign_to: ShortText | None = Field(
         default=None, description="Person, role or team the task (or case) is reassigned to."
     )
     raise_priority: Priority | None = Field(
@@ -180,24 +214,26 @@ class EscalationAction(DefinitionModel):
     repeat: Repeat | None = Field(default=None, description="Fire again while unresolved.")
     follow_on: tuple[FollowOnRule, ...] = Field(
         default=(),
-        description="Rules that fire later if what was escalated is still unresolved.",
+        max_length=limits.FOLLOW_ON_RULES,
+        description="Rules that fire later if what was escalated is still unresolved; "
+        f"follow-on rules nest at most {limits.FOLLOW_ON_DEPTH} levels deep.",
     )
 
 
 class FollowOnRule(EscalationAction):
     """Fires `after` its parent rule fired, if the task or case is still unresolved."""
 
-    after: str = Field(description="Time after the parent fired, e.g. `3 working days`.")
+    after: ShortText = Field(description="Time after the parent fired, e.g. `3 working days`.")
 
 
 class EscalationRule(EscalationAction):
     """What happens automatically when a task or case nears or passes its target, or stalls."""
 
     trigger: Trigger = Field(description="`warning`, `breach` or `stagnation`.")
-    stagnation_after: str | None = Field(
+    stagnation_after: ShortText | None = Field(
         default=None, description="For `stagnation`: how long without activity, e.g. `5 days`."
     )
-    delay: str | None = Field(
+    delay: ShortText | None = Field(
         default=None, description="Wait this long after the trigger point before firing."
     )
 
@@ -214,9 +250,13 @@ class TaskDefinition(DefinitionModel):
     """A specific activity done as part of a case."""
 
     id: Identifier = Field(description="Stable id of the task within its type.")
-    name: str = Field(min_length=1, description="How the task reads to people.")
-    description: str = Field(default="", description="What the task involves and why.")
-    owner: str | None = Field(
+    name: ShortText = Field(min_length=1, description="How the task reads to people.")
+    description: str = Field(
+        default="",
+        max_length=limits.DESCRIPTION_LENGTH,
+        description="What the task involves and why.",
+    )
+    owner: ShortText | None = Field(
         default=None,
         description="Role, team or person who owns the task; the case owner when omitted.",
     )
@@ -235,18 +275,22 @@ class TaskDefinition(DefinitionModel):
     )
     depends_on: tuple[Dependency, ...] = Field(
         default=(),
+        max_length=limits.DEPENDENCIES,
         description="Tasks that must be completed before this one may commence.",
     )
     outcomes: tuple[Outcome, ...] = Field(
         default=(),
+        max_length=limits.OUTCOMES,
         description="Outcomes the task may be completed with; none means no outcome is asked.",
     )
     fields: tuple[InformationField, ...] = Field(
-        default=(), description="What a person records on completion."
+        default=(), max_length=limits.FIELDS, description="What a person records on completion."
     )
     sla: SlaDefinition | None = Field(default=None, description="The task's SLA, if any.")
     escalations: tuple[EscalationRule, ...] = Field(
-        default=(), description="Escalation rules of the task's SLA and activity."
+        default=(),
+        max_length=limits.ESCALATION_RULES,
+        description="Escalation rules of the task's SLA and activity.",
     )
 
     @field_validator("depends_on", mode="before")
@@ -270,34 +314,68 @@ class ProvisionType(DefinitionModel):
     """The building block of every case: what it is for, its tasks, its outcomes."""
 
     id: Identifier = Field(description="Stable id of the provision type.")
-    name: str = Field(min_length=1, description="How the type reads to people.")
+    name: ShortText = Field(min_length=1, description="How the type reads to people.")
     category: Category = Field(description="`assessment` or `support_plan`.")
     audience: Audience = Field(description="`customer_facing` or `internal`.")
-    description: str = Field(default="", description="What the provision is for.")
-    services: tuple[str, ...] = Field(
-        default=(), description="Services the provision offers or signposts."
+    description: str = Field(
+        default="", max_length=limits.DESCRIPTION_LENGTH, description="What the provision is for."
     )
-    partner_agencies: tuple[str, ...] = Field(
-        default=(), description="Partner agencies the provision signposts or involves."
+    services: tuple[ShortText, ...] = Field(
+        default=(),
+        max_length=limits.SERVICES,
+        description="Services the provision offers or signposts.",
     )
-    default_owner: str | None = Field(
+    partner_agencies: tuple[ShortText, ...] = Field(
+        default=(),
+        max_length=limits.PARTNER_AGENCIES,
+        description="Partner agencies the provision signposts or involves.",
+    )
+    default_owner: ShortText | None = Field(
         default=None, description="Owner of new cases when the starter names none."
     )
-    calendar: str = Field(default="24x7", description="Calendar the type's SLAs are counted in.")
+    calendar: ShortText = Field(
+        default="24x7", description="Calendar the type's SLAs are counted in."
+    )
     may_be_held: bool = Field(default=True, description="Whether cases may be paused.")
     sla: SlaDefinition | None = Field(default=None, description="The case SLA, if any.")
     escalations: tuple[EscalationRule, ...] = Field(
-        default=(), description="Escalation rules of the case SLA and activity."
+        default=(),
+        max_length=limits.ESCALATION_RULES,
+        description="Escalation rules of the case SLA and activity.",
     )
     resolved_calendar: CalendarDefinition | None = Field(
         default=None,
         description="Filled in by the loader: the definition of `calendar`, so that a case "
         "keeps counting in the calendar it opened with. Do not write it by hand.",
     )
-    tasks: tuple[TaskDefinition, ...] = Field(description="The tasks the type comprises.")
-    outcomes: tuple[Outcome, ...] = Field(
-        default=(), description="Outcomes a case of this type may be closed with."
+    tasks: tuple[TaskDefinition, ...] = Field(
+        max_length=limits.TASKS, description="The tasks the type comprises."
     )
+    outcomes: tuple[Outcome, ...] = Field(
+        default=(),
+        max_length=limits.OUTCOMES,
+        description="Outcomes a case of this type may be closed with.",
+    )
+
+    @model_validator(mode="after")
+    def _meets_the_rules_of_a_type(self, info: ValidationInfo) -> ProvisionType:
+        # Every construction, however the type arrived (files, database, Temporal), so a
+        # case is never opened on a type that cannot run.
+        calendar = (info.context or {}).get(CALENDAR_CONTEXT)
+        problems = check_provision_type(self, calendar=calendar)
+        if problems:
+            count = len(problems)
+            listing = "; ".join(str(p) for p in problems)
+            raise PydanticCustomError(
+                RULES_ERROR,
+                "the provision type breaks {count} of its rules: {listing}",
+                {
+                    "count": count,
+                    "listing": listing,
+                    "problems": [[p.location, p.message] for p in problems],
+                },
+            )
+        return self
 
     def task(self, task_id: str) -> TaskDefinition | None:
         return next((t for t in self.tasks if t.id == task_id), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,15 +19,25 @@ from rich.text import Text
 from rich.tree import Tree
 
 from definitions.loader import (
+    CALENDARS_FILE,
     Catalog,
+    CatalogReading,
     DefinitionsInvalid,
     Problem,
+    TypeFile,
     UnknownProvisionType,
     default_definitions_dir,
     load_catalog,
-    validate_catalog,
+    read_catalog,
 )
-from definitions.schema import Dependency, InformationField, Outcome, SlaDefinition, TaskDefinition
+from definitions.schema import (
+    Dependency,
+    InformationField,
+    Outcome,
+    ProvisionType,
+    SlaDefinition,
+    TaskDefinition,
+)
 
 app = typer.Typer(
     help="Check and inspect the provision type definitions.",
@@ -70,11 +80,15 @@ def validate(
 ) -> None:
     """Report every problem in the definitions, with file and field; exit 1 if any."""
     directory = directory or default_definitions_dir()
+    catalog = None
     try:
-        catalog, problems = validate_catalog(directory)
-        if catalog is not None:
-            problems += _directory_problems(catalog, people)
-            problems += _template_problems(catalog)
+        reading = read_catalog(directory)
+        catalog, problems = reading.catalog, list(reading.problems)
+        if reading.type_files:
+            # Every stage runs on whatever could be read, so one run lists everything.
+            problems += _unreported(_directory_problems(reading.type_files, people), problems)
+            problems += _unreported(_template_problems(reading), problems)
+            problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
     except Exception as error:  # validation must never end in a traceback
         catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
     if as_json:
@@ -90,7 +104,18 @@ def validate(
         raise typer.Exit(1)
 
 
-def _directory_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
+def _checked(type_file: TypeFile) -> ProvisionType | dict[str, Any]:
+    """The validated type, or the file's raw data when the schema refused part of it."""
+    return type_file.provision_type or type_file.data
+
+
+def _unreported(found: list[Problem], already: list[Problem]) -> list[Problem]:
+    """``found`` without those at a field that already has a problem (one per field)."""
+    taken = {(p.file, p.location) for p in already}
+    return [p for p in found if (p.file, p.location) not in taken]
+
+
+def _directory_problems(type_files: list[TypeFile], people: Path | None) -> list[Problem]:
     """Owners, reassignment targets and notified groups must be in the directory."""
     from activities.database.directory import (
         DirectoryInvalid,
@@ -107,46 +132,54 @@ def _directory_problems(catalog: Catalog, people: Path | None) -> list[Problem]:
         found = load_directory(path)
     except DirectoryInvalid as invalid:
         return [Problem(str(path), "", message) for message in invalid.problems]
-    types = list(catalog.types.values())
-    problems = [
-        Problem(catalog.files.get(p.type_id, p.type_id), p.location, p.message)
-        for p in owner_problems(types, found)
-    ]
     groups, owners = group_ids(found), owner_ids(found)
-    unknown = [
-        (
-            ref,
-            f"is not a stakeholder group of the directory; groups are: {', '.join(sorted(groups))}",
-        )
-        for ref in group_references(types)
-        if ref.target not in groups
-    ] + [
-        (ref, "is not a person, role or team of the directory")
-        for ref in assignee_references(types)
-        if ref.target not in owners
-    ]
-    problems += [
-        Problem(catalog.files.get(ref.type_id, ref.type_id), ref.location, f'"{ref.target}" {why}')
-        for ref, why in unknown
-    ]
+    problems = []
+    for type_file in type_files:
+        checked = [_checked(type_file)]
+        problems += [
+            Problem(type_file.file, p.location, p.message) for p in owner_problems(checked, found)
+        ]
+        unknown = [
+            (
+                ref,
+                "is not a stakeholder group of the directory; groups are: "
+                f"{', '.join(sorted(groups))}",
+            )
+            for ref in group_references(checked)
+            if ref.target not in groups
+        ] + [
+            (ref, "is not a person, role or team of the directory")
+            for ref in assignee_references(checked)
+            if ref.target not in owners
+        ]
+        problems += [
+            Problem(type_file.file, ref.location, f'"{ref.target}" {why}') for ref, why in unknown
+        ]
     return problems
 
 
-def _template_problems(catalog: Catalog) -> list[Problem]:
+def _template_problems(reading: CatalogReading) -> list[Problem]:
     """Every template renders, and every template a rule names exists."""
     from activities.templates import check_templates, templates_dir
     from definitions.references import template_references
 
-    referenced = [
-        (f"{catalog.files.get(r.type_id, r.type_id)}: {r.location}", r.target)
-        for r in template_references(list(catalog.types.values()))
+    references = [
+        (type_file.file, ref)
+        for type_file in reading.type_files
+        for ref in template_references([_checked(type_file)])
     ]
+    referenced = [(f"{file}: {ref.location}", ref.target) for file, ref in references]
+    fields = {(file, ref.location) for file, ref in references}
     problems = []
-    for found in check_templates(templates_dir(catalog.directory), referenced):
+    for found in check_templates(templates_dir(reading.directory), referenced):
         file, _, location = found.file.partition(": ")
+        message = found.message
         if found.line:
             location = f"line {found.line}"
-        problems.append(Problem(file, location, found.message))
+        elif (file, head := message.partition(": ")[0]) in fields:
+            # A missing template is reported at the field that names it.
+            location, message = head, message.partition(": ")[2]
+        problems.append(Problem(file, location, message))
     return problems
 
 

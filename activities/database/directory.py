@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import definitions
 from definitions.loader import default_definitions_dir
+from definitions.references import owner_references
 from definitions.schema import Identifier, ProvisionType
+from definitions.yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 from .models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
 
@@ -122,11 +124,16 @@ def default_directory_file() -> Path:
 def load_directory(path: Path) -> Directory:
     """The directory in ``path``; raises `DirectoryInvalid` naming every problem."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        # Read within the limits of the definitions files: `definitions validate` reads it.
+        data = yaml.load(read_definition_text(Path(path)), Loader=BoundedLoader) or {}  # noqa: S506
     except OSError as error:
         raise DirectoryInvalid([f"{path}: could not be read: {error.strerror or error}"]) from None
+    except DefinitionFileRefused as refused:
+        raise DirectoryInvalid([f"{path}: {refused}"]) from None
     except yaml.YAMLError as error:
         raise DirectoryInvalid([f"{path}: is not valid YAML: {error}"]) from None
+    except ValueError as error:  # not UTF-8, or a number with thousands of digits
+        raise DirectoryInvalid([f"{path}: could not be read: {error}"]) from None
     try:
         directory = Directory.model_validate(data)
     except ValidationError as error:
@@ -172,21 +179,24 @@ class OwnerProblem:
         return f"{self.type_id}: {self.location}: {self.message}"
 
 
-def owner_problems(types: Iterable[ProvisionType], directory: Directory) -> list[OwnerProblem]:
-    """Each owner named in ``types`` (default owner, task owners) the directory lacks."""
+def owner_problems(
+    types: Iterable[ProvisionType | Mapping[str, Any]], directory: Directory
+) -> list[OwnerProblem]:
+    """Each owner named in ``types`` (default owner, task owners) the directory lacks.
+
+    A type may also be the raw mapping of a types file the schema refused.
+    """
     known = owner_ids(directory)
-    problems = []
-    for provision_type in types:
-        named = [("default_owner", provision_type.default_owner)]
-        named += [(f"tasks[{i}].owner", t.owner) for i, t in enumerate(provision_type.tasks)]
-        for where, owner in named:
-            if owner is not None and owner not in known:
-                message = (
-                    f"{owner!r} is not a person, team or role in the directory"
-                    f"{_did_you_mean(owner, known)}"
-                )
-                problems.append(OwnerProblem(provision_type.id, where, message))
-    return problems
+    return [
+        OwnerProblem(
+            ref.type_id,
+            ref.location,
+            f"{ref.target!r} is not a person, team or role in the directory"
+            f"{_did_you_mean(ref.target, known)}",
+        )
+        for ref in owner_references(types)
+        if ref.target not in known
+    ]
 
 
 # --- syncing --------------------------------------------------------------------------

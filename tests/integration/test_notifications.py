@@ -352,6 +352,40 @@ async def test_a_template_that_does_not_exist_is_a_failed_row(directory):
     assert "there is no template 'no-such-template'" in (rows[0].last_error or "")
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{{ 'x' * 10**10 }}", "would make about 10,000,000,000 characters"),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "steps",
+        ),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "calls nest more than"),
+        ("{{ 1 / 0 }}", "division by zero"),
+    ],
+    ids=["huge-value", "nested-loops", "recursive-macro", "division"],
+)
+async def test_a_template_that_cannot_render_is_a_failed_row_at_once(
+    directory, tmp_path: Path, text: str, reason: str
+):
+    """A hostile template is refused inside the activity: each recipient's row is failed
+    with the reason, so nothing is retried and the case is not held up."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "hostile.subject.j2").write_text("Case {{ case.ref }}")
+    (folder / "hostile.text.j2").write_text(text)
+    acts = NotificationActivities(directory, TemplateStore(folder), None, UI + "/", "housing")
+    result = await notify(acts, notice(template="hostile", key=f"SP-HOSTILE:{reason}"))
+    assert result.recorded == 3
+    rows = [r for r in await outbox(directory) if r.notice_key == f"SP-HOSTILE:{reason}"]
+    assert {r.status for r in rows} == {"failed"}
+    assert all(
+        "template 'hostile' did not render" in (r.last_error or "")
+        and reason in (r.last_error or "")
+        for r in rows
+    )
+
+
 async def test_each_firing_and_each_case_is_its_own_notification(directory):
     acts = activities(directory, None)
     await notify(acts, notice())

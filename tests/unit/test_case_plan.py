@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from casemodel import errors
 from casemodel.case import Case
@@ -124,11 +125,10 @@ def test_opening_log_has_increasing_seq_and_says_who() -> None:
     assert all(e.at == T0 for e in log)
 
 
-def test_a_type_with_only_manual_tasks_opens_with_an_empty_plan() -> None:
-    ptype = visit_type(tasks=[{"id": "call", "name": "Call", "automatic": False}])
-    case = open_case(ptype)
-    assert case.state.tasks == []
-    assert case.state.status is CaseStatus.open
+def test_a_type_with_only_manual_tasks_cannot_be_made() -> None:
+    """A case of it would open with nothing to do, so no construction accepts it."""
+    with pytest.raises(ValidationError, match="no task is automatic"):
+        visit_type(tasks=[{"id": "call", "name": "Call", "automatic": False}])
 
 
 # -- keys ------------------------------------------------------------------------------------

@@ -86,6 +86,16 @@ def test_due_json() -> None:
             ("24x7", "9999-12-30T10:00", "5 days"),
             "5 days after 9999-12-30T10:00:00+00:00 is past the year 9999",
         ),
+        (
+            ("england-and-wales", "2026-12-23T10:00", "9999999 working days"),
+            '"9999999 working days" is longer than an SLA can mean: at most 2,600 working days '
+            "(about ten years); use a shorter period",
+        ),
+        (
+            ("24x7", "2026-12-23T10:00", "99999999999999999999999 seconds"),
+            '"99999999999999999999999 seconds" is longer than an SLA can mean: at most '
+            "316,224,000 seconds (about ten years); use a shorter period",
+        ),
     ],
 )
 def test_due_refusals_are_one_line_on_stderr(args: tuple[str, str, str], message: str) -> None:

@@ -189,3 +189,85 @@ def test_show_unknown_type() -> None:
     assert len(lines) == 1
     assert '"safeguarding"' in lines[0] and "safeguarding-review" in lines[0]
     assert result.stdout == ""
+
+
+# --- every stage in one run --------------------------------------------------------------
+
+
+def test_validate_reports_the_problems_of_every_stage_in_one_run(tmp_path: Path) -> None:
+    """Fixing one problem must not reveal the next: file, schema, rules, directory and
+    template problems all come out of the same run."""
+    rule = {"trigger": "stagnation", "stagnation_after": "5 days"}
+    broken_schema = simple_type(
+        default_owner="nobody-we-know",
+        tasks=[
+            {
+                "id": "first",
+                "name": "First",
+                "colour": "red",
+                "escalations": [{"id": "nudge", "template": "no-such-template", **rule}],
+            },
+            {"id": "second", "name": "Second", "depends_on": ["frist"]},
+        ],
+    )
+    broken_references = simple_type(
+        id="referring",
+        tasks=[
+            {
+                "id": "first",
+                "name": "First",
+                "owner": "income-oficer",
+                "escalations": [
+                    {
+                        "id": "nudge",
+                        "template": "stagnation-nudge",
+                        "notify": {"groups": ["safeguarding-panle"]},
+                        "reassign_to": "someone-else",
+                        **rule,
+                    }
+                ],
+            }
+        ],
+    )
+    root = write_catalog(
+        tmp_path / "defs",
+        {
+            "a.yaml": broken_schema,
+            "b.yaml": broken_references,
+            "c.yaml": "id: [unclosed\n",
+            "d.yaml": simple_type(id="huge", sla={"target": "9999999 working days"}),
+        },
+    )
+    shutil.copytree(SHIPPED / "templates", root / "templates")
+    (root / "templates" / "broken.subject.j2").write_text("{{ case.tenant }}")
+    (root / "templates" / "broken.text.j2").write_text("ok")
+    calendars = (root / "calendars.yaml").read_text()
+    (root / "calendars.yaml").write_text(calendars.replace("Europe/London", "Europe/Londn", 1))
+
+    result = runner.invoke(
+        app, ["validate", str(root), "--directory", str(SHIPPED.parent / "directory.yaml")]
+    )
+
+    assert result.exit_code == 1
+    no_traceback(result)
+    lines = result.stderr.splitlines()
+
+    def reported(start: str) -> bool:
+        return any(line.startswith(start) for line in lines)
+
+    assert reported("calendars.yaml: calendars[1].timezone: "), result.stderr
+    assert reported('types/a.yaml: tasks[0].colour: unexpected key "colour"')
+    assert reported('types/a.yaml: tasks[1].depends_on[0]: "frist" is not a task of this type')
+    assert reported("types/a.yaml: default_owner: 'nobody-we-know' is not a person")
+    assert reported(
+        "types/a.yaml: tasks[0].escalations[0].template: there is no template 'no-such-template'"
+    )
+    assert reported("types/b.yaml: tasks[0].owner: 'income-oficer' is not a person")
+    assert reported('types/b.yaml: tasks[0].escalations[0].notify.groups[0]: "safeguarding-panle"')
+    assert reported('types/b.yaml: tasks[0].escalations[0].reassign_to: "someone-else"')
+    assert reported("types/c.yaml: is not valid YAML")
+    assert reported('types/d.yaml: sla.target: "9999999 working days" is longer than an SLA')
+    assert reported("templates/broken.subject.j2:1: unknown field 'tenant'") or reported(
+        "templates/broken.subject.j2: line 1: unknown field 'tenant'"
+    )
+    assert lines[-1] == f"{len(lines) - 1} problems in {root}"

@@ -1,12 +1,16 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from casemodel.calendars import calendar_for
+from definitions.calendars import load_calendar_definitions
 from definitions.durations import (
     ACCEPTED_FORMS,
+    MAXIMUM,
     Duration,
     DurationError,
     DurationField,
@@ -15,6 +19,12 @@ from definitions.durations import (
 )
 
 U = DurationUnit
+SHIPPED_CALENDARS = {
+    definition.id: calendar_for(definition)
+    for definition in load_calendar_definitions(
+        Path(__file__).parents[2] / "definitions" / "catalog" / "calendars.yaml"
+    ).calendars
+}
 
 
 @pytest.mark.parametrize(
@@ -173,8 +183,10 @@ def test_pydantic_json_schema_is_a_string_with_examples() -> None:
     assert "10 working days" in schema["examples"]
 
 
-durations = st.builds(
-    Duration, st.integers(min_value=1, max_value=10_000), st.sampled_from(list(DurationUnit))
+durations = st.sampled_from(list(DurationUnit)).flatmap(
+    lambda unit: st.builds(
+        Duration, st.integers(min_value=1, max_value=MAXIMUM[unit]), st.just(unit)
+    )
 )
 
 
@@ -193,3 +205,80 @@ def test_case_and_spacing_do_not_matter(duration: Duration, data: st.DataObject)
         "".join(c.upper() if data.draw(st.booleans()) else c for c in word) for word in words
     )
     assert parse_duration(text + data.draw(spaces)) == duration
+
+
+# --- bounded to what an SLA can mean --------------------------------------------------------
+
+
+def test_the_maxima_are_about_ten_years_in_every_unit() -> None:
+    assert set(MAXIMUM) == set(DurationUnit)
+    ten_years = timedelta(days=3_660)
+    for unit in (U.WEEKS, U.DAYS, U.HOURS, U.MINUTES, U.SECONDS):
+        longest = Duration(MAXIMUM[unit], unit).to_timedelta()
+        assert timedelta(days=3_640) <= longest <= ten_years, unit
+    assert MAXIMUM[U.WORKING_DAYS] == 52 * 5 * 10
+    assert MAXIMUM[U.WORKING_HOURS] == MAXIMUM[U.WORKING_DAYS] * 8
+
+
+@pytest.mark.parametrize("unit", list(DurationUnit))
+def test_the_maximum_is_accepted_and_one_more_is_refused_naming_the_limit(unit: U) -> None:
+    most = MAXIMUM[unit]
+    assert parse_duration(f"{most} {unit.words(most)}") == Duration(most, unit)
+    too_long = f"{most + 1} {unit.words(2)}"
+    with pytest.raises(DurationError) as caught:
+        parse_duration(too_long)
+    assert str(caught.value) == (
+        f'"{too_long}" is longer than an SLA can mean: at most {most:,} {unit.words(most)} '
+        "(about ten years); use a shorter period"
+    )
+    with pytest.raises(DurationError, match=f"at most {most:,} "):
+        Duration(most + 1, unit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "99999999999999999999999 seconds",
+        "9999999 working days",
+        "9" * 5_000 + " days",
+        "+" + "1" * 40 + " hours",
+    ],
+)
+def test_huge_amounts_are_refused_as_too_long(text: str) -> None:
+    with pytest.raises(DurationError, match="is longer than an SLA can mean") as caught:
+        parse_duration(text)
+    assert len(str(caught.value)) < 200
+
+
+def test_a_huge_negative_amount_is_not_at_least_one() -> None:
+    with pytest.raises(DurationError, match="at least 1"):
+        parse_duration("-" + "9" * 5_000 + " days")
+
+
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    assert parse_duration("0000000000000000000000000003 days") == Duration(3, U.DAYS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(list(DurationUnit)), st.integers(min_value=1, max_value=10**30))
+def test_every_amount_above_the_maximum_is_refused(unit: U, extra: int) -> None:
+    amount = MAXIMUM[unit] + extra
+    with pytest.raises(DurationError, match=f"at most {MAXIMUM[unit]:,}"):
+        parse_duration(f"{amount} {unit.words(amount)}")
+    with pytest.raises(DurationError):
+        Duration(amount, unit)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    durations,
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2100, 12, 31)),
+    st.sampled_from(["24x7", "england-and-wales", "scotland"]),
+)
+def test_every_accepted_duration_falls_due_in_every_shipped_calendar(
+    duration: Duration, start: datetime, calendar_id: str
+) -> None:
+    """The promise behind the limits: an SLA that validates always has a due point."""
+    due = SHIPPED_CALENDARS[calendar_id].add(start.replace(tzinfo=UTC), duration)
+    assert due > start.replace(tzinfo=UTC)
+    assert due.year <= start.year + 11

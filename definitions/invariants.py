@@ -1,0 +1,405 @@
+"""The rules every provision type meets, however it was made.
+
+A type reaches a case from the loader (YAML files), from a published version in the
+database, or straight from another system through Temporal. Whichever way it came, a case
+of it must be able to run: its dependencies and workflow paths name its own tasks, they
+form no cycle, at least one task joins the plan when the case opens, its ids are unique,
+task outcomes name case outcomes it has, and every duration is one an SLA can mean (in
+the calendar the type counts in). `check_provision_type` is that one set of rules:
+`ProvisionType` runs it on every construction, the loader reports what it finds with the
+file in front, and the case model may ask again before opening a case.
+
+`check_publishing_rules` adds what a definition must also get right to be published,
+though a case would run without it: mistakes that would only surprise whoever wrote them
+(a warning rule with no warning period never fires). The loader applies both; a type built
+in code or sent by another system need only meet the first. Rules that need the rest of
+the catalog (a follow-on type exists, a calendar of that name exists) are the loader's;
+templates and the directory are checked by `definitions validate`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from . import limits
+from .calendars import ContinuousCalendarDefinition, WorkingTimeCalendarDefinition
+from .durations import MAXIMUM, Duration, DurationError, DurationUnit, parse_duration
+from .type_data import entries, get, values
+
+if TYPE_CHECKING:
+    from .calendars import CalendarDefinition
+    from .schema import ProvisionType
+
+__all__ = ["TypeProblem", "check_provision_type", "check_publishing_rules"]
+
+SPAN_DAYS = MAXIMUM[DurationUnit.DAYS]
+"""The longest a duration may run in its calendar, in days: the ten years of `MAXIMUM`.
+Working units in a calendar with little open time would otherwise run for centuries."""
+
+
+@dataclass(frozen=True)
+class TypeProblem:
+    """One broken rule, located by field path inside the type, e.g. ``tasks[2].id``."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+def check_provision_type(
+    provision_type: ProvisionType | Mapping[str, Any],
+    *,
+    calendar: CalendarDefinition | None = None,
+) -> list[TypeProblem]:
+    """Every rule ``provision_type`` breaks, in the order of its fields; empty when none.
+
+    ``provision_type`` is a `ProvisionType` or the raw mapping it is made from (the loader
+    checks raw data when the schema refused part of it, so that one run reports
+    everything); values of the wrong shape are skipped, as the schema reports them.
+    ``calendar`` is what the type's durations count in, for a type that does not carry it
+    yet (the loader passes the one its `calendar` names); by default its
+    `resolved_calendar`, and around the clock when it has none.
+    """
+    if calendar is None:
+        resolved = get(provision_type, "resolved_calendar")
+        if isinstance(resolved, ContinuousCalendarDefinition | WorkingTimeCalendarDefinition):
+            calendar = resolved
+    return _Rules(calendar).check(provision_type)
+
+
+class _Rules:
+    def __init__(self, calendar: CalendarDefinition | None) -> None:
+        self.calendar = calendar
+        self.problems: list[TypeProblem] = []
+
+    def add(self, location: str, message: str) -> None:
+        self.problems.append(TypeProblem(location, message))
+
+    def check(self, data: Any) -> list[TypeProblem]:
+        self.case_outcomes = [
+            o_id for _, o in entries(data, "outcomes") if isinstance(o_id := get(o, "id"), str)
+        ]
+        self._check_sla(get(data, "sla"), "sla")
+        self._check_escalations(data, "escalations")
+        tasks = entries(data, "tasks")
+        if isinstance(get(data, "tasks"), list | tuple) and not values(data, "tasks"):
+            self.add("tasks", "the type has no tasks; a case of this type would have nothing to do")
+        task_ids = self._unique_ids(tasks, "tasks", "task")
+        if tasks and all(get(t, "automatic") is False for _, t in tasks):
+            self.add(
+                "tasks",
+                "no task is automatic, so a case would open with nothing to do; "
+                "leave `automatic: false` off at least one task",
+            )
+        for index, task in tasks:
+            self._check_task(f"tasks[{index}]", task, task_ids)
+        self._check_cycles(tasks, task_ids)
+        self._outcomes(data, "outcomes")
+        return self.problems
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def _check_task(self, where: str, task: Any, task_ids: list[str]) -> None:
+        task_id = get(task, "id")
+        seen: set[str] = set()
+        for index, dep in enumerate(values(task, "depends_on")):
+            at = f"{where}.depends_on[{index}]"
+            target = dep
+            if not isinstance(dep, str):
+                self._check_duration(get(dep, "lag"), f"{at}.lag")
+                target, at = get(dep, "task"), f"{at}.task"
+            if not isinstance(target, str):
+                continue
+            if target == task_id:
+                self.add(
+                    at,
+                    f'task "{task_id}" depends on itself, so it could never start; '
+                    "remove this dependency",
+                )
+            elif target not in task_ids:
+                self.add(at, _unknown_task(target, task_ids))
+            elif target in seen:
+                self.add(at, f'"{target}" is listed twice in depends_on; remove one of them')
+            seen.add(target)
+        for index, outcome in self._outcomes(task, f"{where}.outcomes"):
+            at = f"{where}.outcomes[{index}]"
+            for k, added in enumerate(values(outcome, "adds_tasks")):
+                if isinstance(added, str) and added not in task_ids:
+                    self.add(f"{at}.adds_tasks[{k}]", _unknown_task(added, task_ids))
+            case_outcome = get(outcome, "case_outcome")
+            if isinstance(case_outcome, str) and case_outcome not in self.case_outcomes:
+                self.add(
+                    f"{at}.case_outcome",
+                    f'"{case_outcome}" is not one of the type\'s case outcomes; they are: '
+                    f"{', '.join(self.case_outcomes) or 'none'}",
+                )
+        self._unique_ids(entries(task, "fields"), f"{where}.fields", "field")
+        self._check_sla(get(task, "sla"), f"{where}.sla")
+        self._check_escalations(task, f"{where}.escalations")
+
+    def _check_cycles(self, tasks: list[tuple[int, Any]], task_ids: list[str]) -> None:
+        """Report each dependency cycle once, naming the tasks in it in order.
+
+        Depth first without recursion: raw data may hold more tasks than the schema allows.
+        """
+        known = set(task_ids)
+        index_of: dict[str, int] = {}
+        # Each dependency as (task it names, where it names it: the entry, or its `task`).
+        edges: dict[str, list[tuple[str, str]]] = {}
+        for index, task in tasks:
+            task_id = get(task, "id")
+            if not isinstance(task_id, str) or task_id in index_of:
+                continue
+            index_of[task_id] = index
+            edges[task_id] = [
+                (target, f"depends_on[{k}]" if isinstance(dep, str) else f"depends_on[{k}].task")
+                for k, dep in enumerate(values(task, "depends_on"))
+                if isinstance(target := dep if isinstance(dep, str) else get(dep, "task"), str)
+                and target in known
+                and target != task_id
+            ]
+        on_path, finished = set(), set()
+        reported: set[frozenset[str]] = set()
+        for root in edges:
+            if root in finished:
+                continue
+            path, stack = [root], [iter(edges[root])]
+            on_path.add(root)
+            while stack:
+                for target, _ in stack[-1]:
+                    if target in on_path:
+                        cycle = path[path.index(target) :]
+                        if frozenset(cycle) not in reported:
+                            reported.add(frozenset(cycle))
+                            self._report_cycle(cycle, index_of, edges)
+                    elif target not in finished:
+                        path.append(target)
+                        on_path.add(target)
+                        stack.append(iter(edges.get(target, [])))
+                        break
+                else:
+                    stack.pop()
+                    done = path.pop()
+                    on_path.discard(done)
+                    finished.add(done)
+
+    def _report_cycle(
+        self, cycle: list[str], index_of: dict[str, int], edges: dict[str, list[tuple[str, str]]]
+    ) -> None:
+        start = min(range(len(cycle)), key=lambda i: index_of[cycle[i]])
+        cycle = cycle[start:] + cycle[:start]
+        first, second = cycle[0], cycle[1 % len(cycle)]
+        where = next(where for target, where in edges[first] if target == second)
+        self.add(
+            f"tasks[{index_of[first]}].{where}",
+            f"dependency cycle {' -> '.join([*cycle, cycle[0]])}: each task waits for the next, "
+            "so none of them could ever start; remove one of these dependencies",
+        )
+
+    # -- escalations ---------------------------------------------------------------------
+
+    def _check_escalations(self, owner: Any, where: str) -> None:
+        rules = entries(owner, "escalations")
+        self._unique_ids(rules, where, "escalation rule")
+        for index, rule in rules:
+            at = f"{where}[{index}]"
+            self._check_duration(get(rule, "stagnation_after"), f"{at}.stagnation_after")
+            self._check_duration(get(rule, "delay"), f"{at}.delay")
+            self._check_action(rule, at, depth=0)
+
+    def _check_action(self, action: Any, at: str, depth: int) -> None:
+        repeat = get(action, "repeat")
+        if repeat is not None:
+            self._check_duration(get(repeat, "every"), f"{at}.repeat.every")
+        children = entries(action, "follow_on")
+        if children and depth >= limits.FOLLOW_ON_DEPTH:
+            self.add(
+                f"{at}.follow_on",
+                f"follow-on rules nest more than {limits.FOLLOW_ON_DEPTH} levels deep here; "
+                "put later steps beside each other with longer `after` periods instead",
+            )
+            return
+        self._unique_ids(children, f"{at}.follow_on", "follow-on rule")
+        for index, child in children:
+            self._check_duration(get(child, "after"), f"{at}.follow_on[{index}].after")
+            self._check_action(child, f"{at}.follow_on[{index}]", depth + 1)
+
+    # -- durations -----------------------------------------------------------------------
+
+    def _check_sla(self, sla: Any, where: str) -> None:
+        self._check_duration(get(sla, "target"), f"{where}.target")
+        self._check_duration(get(sla, "warning"), f"{where}.warning")
+
+    def _check_duration(self, text: Any, where: str) -> Duration | None:
+        if not isinstance(text, str):
+            return None
+        try:
+            duration = parse_duration(text)
+        except DurationError as error:
+            self.add(where, str(error))
+            return None
+        if (problem := _span_problem(duration, self.calendar)) is not None:
+            self.add(where, problem)
+            return None
+        return duration
+
+    # -- ids -----------------------------------------------------------------------------
+
+    def _outcomes(self, owner: Any, where: str) -> list[tuple[int, Any]]:
+        outcomes = entries(owner, "outcomes")
+        self._unique_ids(outcomes, where, "outcome")
+        return outcomes
+
+    def _unique_ids(self, items: list[tuple[int, Any]], where: str, kind: str) -> list[str]:
+        first: dict[str, int] = {}
+        for index, item in items:
+            item_id = get(item, "id")
+            if not isinstance(item_id, str):
+                continue
+            if item_id in first:
+                self.add(
+                    f"{where}[{index}].id",
+                    f'"{item_id}" is already the id of {where}[{first[item_id]}]; '
+                    f"{kind} ids must be unique, rename one of them",
+                )
+            else:
+                first[item_id] = index
+        return list(first)
+
+
+def check_publishing_rules(provision_type: ProvisionType | Mapping[str, Any]) -> list[TypeProblem]:
+    """What a definition must also get right to be published, though a case would run.
+
+    Takes a `ProvisionType` or its raw mapping, like `check_provision_type`.
+    """
+    problems: list[TypeProblem] = []
+
+    def add(location: str, message: str) -> None:
+        problems.append(TypeProblem(location, message))
+
+    owners = [("", "type", provision_type)]
+    owners += [(f"tasks[{i}].", "task", task) for i, task in entries(provision_type, "tasks")]
+    for prefix, kind, owner in owners:
+        sla = get(owner, "sla")
+        for at, message in _sla_mistakes(sla):
+            add(f"{prefix}sla.{at}", message)
+        for index, rule in entries(owner, "escalations"):
+            trigger = get(rule, "trigger")
+            if trigger in ("warning", "breach") and not _is_mapping(sla):
+                add(
+                    f"{prefix}escalations[{index}].trigger",
+                    f"a {trigger} rule needs an SLA to count from; give this {kind} an `sla` "
+                    "or use a stagnation rule",
+                )
+            elif trigger == "warning" and _is_mapping(sla) and not get(sla, "warning"):
+                add(
+                    f"{prefix}escalations[{index}].trigger",
+                    "a warning rule needs the SLA's `warning` period; add one to the `sla`",
+                )
+    for index, outcome in entries(provision_type, "outcomes"):
+        if values(outcome, "adds_tasks"):
+            add(
+                f"outcomes[{index}].adds_tasks",
+                "a case outcome closes the case, so it cannot add tasks; "
+                "put this workflow path on a task outcome instead",
+            )
+    for t, task in entries(provision_type, "tasks"):
+        for index, outcome in entries(task, "outcomes"):
+            if get(outcome, "follow_on_type") is not None:
+                add(
+                    f"tasks[{t}].outcomes[{index}].follow_on_type",
+                    "only case outcomes open follow-on cases; move follow_on_type to an "
+                    "outcome under the type's `outcomes`",
+                )
+        labels: dict[str, int] = {}
+        for index, info in entries(task, "fields"):
+            label = get(info, "label")
+            if not isinstance(label, str):
+                continue
+            key = label.strip().casefold()
+            if key in labels:
+                add(
+                    f"tasks[{t}].fields[{index}].label",
+                    f'"{label}" is also the label of tasks[{t}].fields[{labels[key]}]; '
+                    "labels must differ so people can tell the fields apart",
+                )
+            else:
+                labels[key] = index
+    return problems
+
+
+def _sla_mistakes(sla: Any) -> list[tuple[str, str]]:
+    """A warning period that is not shorter than its target (durations that parse only)."""
+    target_text, warning_text = get(sla, "target"), get(sla, "warning")
+    if not isinstance(target_text, str) or not isinstance(warning_text, str):
+        return []
+    try:
+        target, warning = parse_duration(target_text), parse_duration(warning_text)
+    except DurationError:
+        return []  # check_provision_type reports it
+    if _shorter(warning, target):
+        return []
+    return [
+        (
+            "warning",
+            f'"{warning_text}" is not shorter than the target "{target_text}"; the warning '
+            "point falls this long before the target, so make it shorter",
+        )
+    ]
+
+
+def _span_problem(duration: Duration, calendar: CalendarDefinition | None) -> str | None:
+    """Why ``duration`` would run for longer than `SPAN_DAYS` in ``calendar``, if it would."""
+    if not duration.is_working_time or not isinstance(calendar, WorkingTimeCalendarDefinition):
+        return None  # calendar time, or around the clock: MAXIMUM already bounds it
+    days_a_week = len(calendar.working_days)
+    if duration.unit is DurationUnit.WORKING_DAYS:
+        per_week, what = days_a_week, f"{days_a_week} working days a week"
+    else:
+        opens = calendar.opens.hour * 60 + calendar.opens.minute
+        closes = calendar.closes.hour * 60 + calendar.closes.minute
+        per_week = days_a_week * (closes - opens) / 60
+        what = f"{per_week:g} working hours a week"
+    if per_week <= 0 or duration.amount / per_week * 7 <= SPAN_DAYS:
+        return None
+    years = duration.amount / per_week / 52.18
+    most = math.floor(SPAN_DAYS / 7 * per_week)
+    return (
+        f'"{duration}" would run for about {years:.0f} years in the calendar '
+        f'"{calendar.id}" ({what}); a duration may run for at most about ten years of its '
+        f"calendar, here at most {most:,} {duration.unit.words(most)}"
+    )
+
+
+def _shorter(warning: Duration, target: Duration) -> bool:
+    """Whether the warning is shorter; True when only a calendar could tell (working units)."""
+    if warning.unit == target.unit:
+        return warning.amount < target.amount
+    if warning.is_working_time or target.is_working_time:
+        return True
+    return warning.to_timedelta() < target.to_timedelta()
+
+
+def _unknown_task(task_id: str, task_ids: list[str]) -> str:
+    known = ", ".join(task_ids) if task_ids else "(none)"
+    return (
+        f'"{task_id}" is not a task of this type{_did_you_mean(task_id, task_ids)}; '
+        f"tasks are: {known}"
+    )
+
+
+def _did_you_mean(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping | BaseModel)

@@ -14,8 +14,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from casemodel.requests import StartCase
 from definitions.invariants import check_provision_type
-from workflows.messages import StartCase
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 

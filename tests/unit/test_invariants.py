@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from casemodel.requests import StartCase
 from definitions import limits
 from definitions.calendars import WorkingTimeCalendarDefinition
 from definitions.invariants import TypeProblem, check_provision_type, check_publishing_rules
 from definitions.schema import RULES_ERROR, Dependency, ProvisionType, TaskDefinition
 from tests.factories import referral_type, sla_type, visit_type, working_type
 from tests.integration.sla_fixtures import seconds_type, working_day_type
-from workflows.messages import StartCase
 
 
 def a_type(**overrides: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from definitions.invariants import check_provision_type
 from definitions.schema import ProvisionType, TaskDefinition
 
 from . import errors
@@ -103,7 +104,19 @@ class Case(CaseTime, CaseMemory):
         opened_by: str,
         type_version: int | None = None,
     ) -> Case:
-        """Open a case and expand the tasks its type links automatically."""
+        """Open a case and expand the tasks its type links automatically.
+
+        A type that breaks the rules every type meets is refused (`CaseNotStarted`): one
+        made without validation (`model_construct`) reaches here too.
+        """
+        problems = check_provision_type(provision_type)
+        if problems:
+            shown = "; ".join(str(p) for p in problems[:5])
+            raise errors.CaseNotStarted(
+                f"A case of {provision_type.id} cannot open: {shown}"
+                + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                + "."
+            )
         case = cls(
             CaseState(
                 case_ref=case_ref,

@@ -292,3 +292,11 @@ def test_every_request_model_is_strict_and_frozen():
         assert issubclass(model, Request)
         assert model.model_config.get("extra") == "forbid"
         assert model.model_config.get("frozen") is True
+
+
+def test_a_type_made_without_validation_still_meets_the_rules_before_a_case_opens():
+    broken = visit_type().model_copy(update={"tasks": ()})
+    with pytest.raises(errors.CaseNotStarted, match="cannot open"):
+        from casemodel.case import Case
+
+        Case.open(broken, case_ref="C", tenant_ref="T", owner="o", now=at(0), opened_by="x")

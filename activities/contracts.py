@@ -16,6 +16,8 @@ from casemodel.state import CaseState, LogEntry, TaskInstance
 from definitions.schema import ProvisionType
 
 RECORD_CASE_CHANGES = "record_case_changes"
+EVENTS_PER_UPDATE = 500
+"""Log entries one register write carries at most."""
 LOAD_PUBLISHED_DEFINITION = "load_published_definition"
 
 
@@ -65,6 +67,7 @@ class RegisterUpdate(BaseModel):
         type_version: int | None,
         since_seq: int = 0,
         priority: str = "normal",
+        limit: int = EVENTS_PER_UPDATE,
     ) -> RegisterUpdate:
         """The changes of ``state`` after log position ``since_seq`` (0: everything).
 
@@ -72,13 +75,15 @@ class RegisterUpdate(BaseModel):
         change to a task under its key, so this is exactly the changed tasks, and a long
         case does not resend its whole plan on every change.
         """
-        # Newest last: walk back only as far as what is new, however long the log.
+        # Newest last: walk back only as far as what is new, however long the log; and
+        # send at most `limit` entries, so a register that was away for long catches up
+        # in writes of a bounded size.
         start = len(state.log)
         while start and state.log[start - 1].seq > since_seq:
             start -= 1
-        events = state.log[start:]
+        events = state.log[start : start + limit]
         changed = {entry.task_key for entry in events if entry.task_key}
-        last = state.log[-1] if state.log else None
+        last = events[-1] if events else (state.log[-1] if state.log else None)
         return cls(
             case_ref=state.case_ref,
             workflow_id=workflow_id,

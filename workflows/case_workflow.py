@@ -63,7 +63,18 @@ NOTIFY_RETRY = RetryPolicy(
 class SupportCaseWorkflow:
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
-        self._case, self._refusal, start = _open(args)
+        self._case: Case | None = None
+        self._refusal: CaseRuleError | None = None  # why the case did not open: run fails
+        start: requests.StartCase | requests.ContinueCase | None = None
+        try:
+            if (kind := workflow.info().workflow_type) != WORKFLOW_TYPE:
+                raise UnknownRequest(
+                    f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
+                )
+            lenient = not workflow.patched(STRICT_PATCH)
+            self._case, start = Case.begin(_encoded(args), _now(), lenient=lenient)
+        except CaseRuleError as refusal:
+            self._refusal = refusal
         # A continued run was started by today's code: it never replays an older one.
         self._carried = start if isinstance(start, requests.ContinueCase) else None
         self._budget = start.history_budget if start else requests.HISTORY_BUDGET
@@ -237,28 +248,6 @@ class SupportCaseWorkflow:
             workflow.upsert_search_attributes([sa.KEYS[name].value_set(v) for name, v in values])
             self._shown = values
         workflow.set_current_details(views.task_table(case, _now()))
-
-
-def _open(
-    args: Sequence[RawValue],
-) -> tuple[Case | None, CaseRuleError | None, requests.StartCase | requests.ContinueCase | None]:
-    """The case the start input opens (or carries on), or why it cannot: the run then
-    fails cleanly."""
-    kind = workflow.info().workflow_type
-    if kind != WORKFLOW_TYPE:
-        refusal = UnknownRequest(
-            f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
-        )
-        return None, refusal, None
-    try:
-        start = requests.read_start(_encoded(args), lenient=not workflow.patched(STRICT_PATCH))
-        if isinstance(start, requests.ContinueCase):
-            return Case(start.state), None, start
-        return Case.start(start, _now()), None, start
-    except CaseRuleError as refusal:
-        return None, refusal, None
-    except ValueError as invalid:  # a provision type that breaks its own invariants
-        return None, CaseNotStarted(f"The case cannot open: {invalid}"), None
 
 
 def _now() -> datetime:

@@ -80,9 +80,9 @@ class NotificationActivities:
             stored = await outbox.for_notice(session, notice.key)
         sent = 0
         if self._mailer is not None:
-            for row in stored:
-                if row.status == outbox.PENDING:
-                    sent += await self._send(self._mailer, row)
+            for stored_row in stored:
+                if stored_row.status == outbox.PENDING:
+                    sent += await self._send(self._mailer, stored_row)
             async with self._sessions() as session:
                 stored = await outbox.for_notice(session, notice.key)
         return NotificationResult(

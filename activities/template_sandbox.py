@@ -162,11 +162,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     template_class = _BoundedTemplate
     intercepted_binops = frozenset(ImmutableSandboxedEnvironment.default_binop_table)
 
-    def __init__(self, *, filters: Mapping[str, Callable[..., Any]] = (), **options: Any) -> None:
+    def __init__(
+        self, *, filters: Mapping[str, Callable[..., Any]] | None = None, **options: Any
+    ) -> None:
         # Unoptimised: the optimiser would run template expressions while compiling,
         # outside every limit here.
         super().__init__(optimized=False, **options)
-        self.filters.update(dict(filters))
+        self.filters.update(dict(filters or {}))
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
         self.globals["range"] = _bounded_range
         del self.globals["lipsum"]  # pages of filler text belong in no message
@@ -225,7 +227,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def bounded_literal(self, value: Any, what: str) -> Any:
         return bounded(value, what)
 
-    def concat(self, chunks: Iterable[str]) -> str:  # type: ignore[override]
+    def concat(self, chunks: Iterable[str]) -> str:
         """Joining a block's output, e.g. for ``self.block()``: bounded like a block."""
         return "".join(
             _collect(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from definitions.invariants import check_provision_type
-from definitions.schema import ProvisionType, TaskDefinition
+from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
 from . import errors
 from .calendars import Calendar, calendar_for
@@ -658,7 +658,7 @@ class Case(CaseTime, CaseMemory):
         self._log(now, "case_closed", by, None, detail + (f": {reason}" if reason else ""))
         return self.state.log[start:]
 
-    def check_close(self, outcome: str | None):  # noqa: ANN201 - Outcome | None
+    def check_close(self, outcome: str | None) -> Outcome | None:
         self._require_open_case()
         if self.type.outcomes:
             if outcome is None or self.type.outcome(outcome) is None:

@@ -40,10 +40,13 @@ SLA = "sla"
 
 class CaseTime:
     state: CaseState
-    calendar: Calendar
-    type: ProvisionType
 
     if TYPE_CHECKING:
+
+        @property
+        def calendar(self) -> Calendar: ...
+        @property
+        def type(self) -> ProvisionType: ...
 
         def _log(
             self, now: datetime, kind: str, by: str, task_key: str | None = ..., detail: str = ...

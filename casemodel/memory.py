@@ -19,7 +19,7 @@ from .requests import CONTINUE_BYTES, ContinueCase
 from .state import DONE, CaseOutcomeHint, Earlier, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
-    from definitions.schema import ProvisionType, TaskDefinition
+    from definitions.schema import TaskDefinition
 
     from .escalation import Firing
     from .state import CaseState
@@ -34,7 +34,6 @@ DETAILED = 10
 
 class CaseMemory:
     state: CaseState
-    type: ProvisionType
     _by_key: dict[str, TaskInstance]
     _by_definition: dict[str, list[TaskInstance]]
     _firings: dict[str, list[Firing]]

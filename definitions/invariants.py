@@ -361,6 +361,7 @@ def _span_problem(duration: Duration, calendar: CalendarDefinition | None) -> st
     if not duration.is_working_time or not isinstance(calendar, WorkingTimeCalendarDefinition):
         return None  # calendar time, or around the clock: MAXIMUM already bounds it
     days_a_week = len(calendar.working_days)
+    per_week: float
     if duration.unit is DurationUnit.WORKING_DAYS:
         per_week, what = days_a_week, f"{days_a_week} working days a week"
     else:

@@ -58,7 +58,7 @@ class BoundedLoader(yaml.SafeLoader):
         # Expanded size of each composed node, by id: an alias counts as a copy of its node.
         self._sizes: dict[int, int] = {}
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(AliasEvent):
             event = self.peek_event()
             node = super().compose_node(parent, index)
@@ -81,7 +81,7 @@ class BoundedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
-        size = 1 + sum(self._sizes[id(child)] for child in _children(node))
+        size = 1 + sum([self._sizes[id(child)] for child in _children(node)], 0)
         if size > limits.YAML_VALUES:
             raise DefinitionFileRefused(
                 f"this value holds more than {limits.YAML_VALUES:,} values, counting each "
@@ -93,7 +93,7 @@ class BoundedLoader(yaml.SafeLoader):
         return node
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
+def _children(node: yaml.Node | None) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     if isinstance(node, yaml.MappingNode):

@@ -110,11 +110,11 @@ def start(
     except (SQLAlchemyError, OSError) as error:
         fail(f"could not read the published definitions: {explain(error)}")
     if owner is not None:
-        refusal = with_session(
+        unknown = with_session(
             lambda session: owner_refusal(session, owner), what="read the directory", url=url
         )
-        if refusal is not None:
-            fail(f"{refusal}; `support-provision directory list` shows who can own a case.")
+        if unknown is not None:
+            fail(f"{unknown}; `support-provision directory list` shows who can own a case.")
     started = _call(
         lambda cases: cases.start_case(
             chosen,
@@ -209,7 +209,7 @@ def show(
         console.print(fired)
     log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
     for entry in log:
-        log.add_row(
+        log_table.add_row(
             str(entry.seq),
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.kind,
@@ -364,7 +364,7 @@ def list_cases(
                 limit=limit,
             )
         )
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "case_ref": c.case_ref,
                 "workflow_id": c.workflow_id,

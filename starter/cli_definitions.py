@@ -187,7 +187,7 @@ def _template_problems(reading: CatalogReading) -> list[Problem]:
 def list_types(definitions: DefinitionsOption = None, as_json: JsonFlag = False) -> None:
     """List the provision types with their category, audience and number of tasks."""
     catalog = _load(definitions)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "name": t.name,

@@ -29,6 +29,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError, RPCStatusCode
 
 from casemodel.requests import (
+    HISTORY_BUDGET,
     REPORT_TASK_COMPLETED,
     UPDATES,
     CompleteTask,
@@ -171,7 +172,7 @@ class CaseClient:
                 provision_type=provision_type,
                 type_version=type_version,
                 opened_by=opened_by,
-                **_budget(history_budget or self.settings.history_budget),
+                history_budget=history_budget or self.settings.history_budget or HISTORY_BUDGET,
             )
         except ValidationError as error:
             raise CaseRefused(describe(StartCase, error), "invalid_request") from None
@@ -328,10 +329,6 @@ class CaseClient:
 
     def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
-
-
-def _budget(events: int | None) -> dict[str, int]:
-    return {"history_budget": events} if events is not None else {}
 
 
 @functools.cache

@@ -45,10 +45,10 @@ def readable_help() -> None:
     type (TEXT, N, PATH, DATE, …), and an argument its metavar (its name in capitals),
     bare when required and in brackets when not.
     """
-    TyperOption.display_type_rich = _option_placeholder  # type: ignore[method-assign]
-    TyperArgument.display_type_rich = _no_placeholder  # type: ignore[method-assign]
+    TyperOption.display_type_rich = _option_placeholder  # type: ignore[method-assign,assignment]
+    TyperArgument.display_type_rich = _no_placeholder  # type: ignore[method-assign,assignment]
     TyperArgument.display_name_raw = property(_argument_name)  # type: ignore[assignment]
-    TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign,assignment]
 
 
 def _option_placeholder(option: TyperOption, ctx: typer.Context) -> str | None:

@@ -67,6 +67,11 @@ async def test_safeguarding_review_through_the_cli(
             assert set(task) >= {"key", "task", "status", "owner", "outcomes"}
         blocked = [t for t in shown["tasks"] if t["status"] == "blocked"]
         assert blocked, "the review has dependent tasks"
+        # As a person reads it: the tasks, and the log from the register.
+        read = await cli("case", "show", case_ref, env=cli_env)
+        assert read.code == 0, read.stderr
+        assert "Case log" in read.stdout and "case_opened" in read.stdout
+        assert blocked[0]["key"] in read.stdout
 
         refused = await cli("case", "complete", case_ref, blocked[0]["key"], env=cli_env)
         assert refused.code == 1

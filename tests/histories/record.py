@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -37,6 +38,7 @@ from starter.worker import build_worker
 from tests.factories import sla_type, visit_type
 from tests.waiting import eventually
 from workflows import search_attributes as sa
+from workflows.names import workflow_id_for
 
 HERE = Path(__file__).parent
 
@@ -139,11 +141,61 @@ async def sla_journey(cases: CaseClient, case_ref: str) -> None:
     await cases.result(case_ref)
 
 
+def with_check_ins(provision_type: ProvisionType) -> ProvisionType:
+    """The type with an optional check-in that may be added any number of times."""
+    data = provision_type.model_dump()
+    check_in = {"id": "check-in", "name": "Check-in", "automatic": False, "repeatable": True}
+    data["tasks"] = [*data["tasks"], {**check_in, "mandatory": False}]
+    return ProvisionType.model_validate(data)
+
+
+async def continued(cases: CaseClient, case_ref: str) -> None:
+    """A case busy enough to continue as new twice (a budget of 200 events), with refused
+    and rejected requests, a signal sent twice, and an escalation on the way."""
+    await cases.start_case(
+        with_check_ins(seconds_sla_type()),
+        tenant_ref="TEN-REPLAY",
+        case_ref=case_ref,
+        history_budget=200,
+    )
+    await cases.report(case_ref, CompleteTask(task="nowhere", request_id="bad-1"))
+    for round_ in range(40):
+        added = await cases.send(case_ref, AddTask(task="check-in", note=f"round {round_}"))
+        key = next(c.task_key for c in added.changes if c.kind == "task_added")
+        report = CompleteTask(task=key, request_id=f"crm-{round_}")
+        await cases.report(case_ref, report)
+        await cases.report(case_ref, report)
+    await cases.send(case_ref, CompleteTask(task="contact"))
+
+    async def review_open() -> bool:
+        state = await cases.state(case_ref)
+        return any(t.key == "review" and t.status.value == "open" for t in state.tasks)
+
+    await eventually(review_open, timeout=20)
+    await cases.send(case_ref, CompleteTask(task="review"))
+    await cases.result(case_ref)
+
+
 SCENARIOS = {
     "full-journey": full_journey,
     "closed-early": closed_early,
     "sla-journey": sla_journey,
+    "continued": continued,
 }
+
+
+async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run of a case, first to last: a case that continued as new has several, and
+    each must replay (a continued run starts from what the one before carried)."""
+    run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
+    found = []
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        found.append(history)
+        run_id = history.events[
+            0
+        ].workflow_execution_started_event_attributes.continued_execution_run_id
+    return found[::-1]
 
 
 async def record(version: str) -> None:
@@ -163,10 +215,12 @@ async def record(version: str) -> None:
             for name, scenario in SCENARIOS.items():
                 case_ref = f"REPLAY-{name}-{uuid.uuid4().hex[:6]}"
                 await scenario(cases, case_ref)
-                history = await cases._handle(case_ref).fetch_history()
-                path = HERE / f"{version}-{name}.json"
-                path.write_text(history.to_json())
-                print(f"wrote {path}")
+                runs = await runs_of(env.client, workflow_id_for(case_ref))
+                for number, history in enumerate(runs, start=1):
+                    part = f"-run{number}" if len(runs) > 1 else ""
+                    path = HERE / f"{version}-{name}{part}.json"
+                    path.write_text(history.to_json())
+                    print(f"wrote {path}")
     await engine.dispose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +37,7 @@ from .sandbox import workflow_runner
 from .settings import Settings
 
 WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
+STICKY_TIMEOUT = timedelta(seconds=3)
 
 log = logging.getLogger("support_provision.worker")
 
@@ -75,6 +77,10 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=case_activities(sessions, settings or Settings(), mailer),
         workflow_runner=workflow_runner(),
+        # A case's next workflow task first goes to the worker that has it cached; if that
+        # worker died, the task moves to another after this long (SDK default 10 s). A
+        # case rebuilds in well under a second, so waiting long for its cache buys nothing.
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
 
 

@@ -112,9 +112,19 @@ async def test_a_busy_case_answers_within_a_second_after_its_worker_restarts(
                 10,
             )
         await cases.send(case_ref, AddTask(task="check-in", by="tom"))  # all handled
+        # Stopped when the case is quiet, as a deployment drains a worker: nothing of it
+        # is left waiting on this worker's own (sticky) queue.
+        await eventually(lambda: _quiet(cases, case_ref), timeout=30, interval=0.1)
     # A new worker: nothing of the case is cached, so its next request rebuilds it.
     async with build_worker(cases.client, task_queue, app_sessions):
         began = time.monotonic()
         await cases.send(case_ref, AddTask(task="check-in", by="tom"))
         took = time.monotonic() - began
     assert took < 1.0, f"the first request after a restart took {took:.2f} s"
+
+
+async def _quiet(cases: CaseClient, case_ref: str) -> bool:
+    described = (
+        await cases.client.get_workflow_handle(f"case-{case_ref}").describe()
+    ).raw_description
+    return not described.pending_activities and not described.HasField("pending_workflow_task")

@@ -398,11 +398,11 @@ class Case(CaseTime, CaseMemory):
         by: str,
         now: datetime,
     ) -> list[LogEntry]:
-        task, answers = self.check_complete(ref, outcome=outcome, responses=responses)
+        task, checked = self.check_complete(ref, outcome=outcome, responses=responses)
         start = len(self.state.log)
         task.status = TaskStatus.completed
         task.outcome = outcome
-        task.responses = answers
+        task.responses = checked
         task.note = note
         task.resolved_at = now
         task.resolved_by = by

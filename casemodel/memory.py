@@ -29,7 +29,7 @@ KEEP_RESOLVED = 100
 LOG_KEPT = 20
 """Log entries a case keeps once the register holds them, the latest, for a glance."""
 DETAILED = 10
-"""Resolved tasks that keep their note and answers in the state; the register has all."""
+"""Resolved tasks that keep their note and responses in the state; the register has all."""
 
 
 class CaseMemory:

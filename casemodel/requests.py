@@ -19,12 +19,12 @@ Limits (a housing officer never meets them; a runaway integration does):
 | encoded request | 64 KiB | well below Temporal's 512 KB warning per payload |
 | encoded start input | 512 KiB | the provision type snapshot travels in it |
 | note or reason | 4,000 characters | about a page; case notes belong in the housing system |
-| a text answer | 4,000 characters | as a note |
-| answers in one completion | 100 | more than any task's information fields |
-| choices in a multi-lookup answer | 100 | more than any lookup's options |
-| a number answer | ±10^15 | whole pounds or pence of any real sum |
+| a text response | 4,000 characters | as a note |
+| responses in one completion | 100 | more than any task's information fields |
+| choices in a multi-lookup response | 100 | more than any lookup's options |
+| a number response | ±10^15 | whole pounds or pence of any real sum |
 | task key, case or tenant reference | 100 characters | the register's columns |
-| who (`by`), request id, answer label | 200 characters | the register's columns |
+| who (`by`), request id, field label | 200 characters | the register's columns |
 | revised target | within 10 years of now, with a UTC offset | a date past that is a typo |
 
 Text may not contain control characters other than tab and line breaks: PostgreSQL refuses
@@ -63,7 +63,7 @@ START_BYTES = 512 * 1024
 TEXT_LIMIT = 4_000
 NAME_LIMIT = 200
 REF_LIMIT = 100
-ANSWERS_LIMIT = 100
+RESPONSES_LIMIT = 100
 CHOICES_LIMIT = 100
 NUMBER_LIMIT = 10**15
 HISTORY_BUDGET = 2_000
@@ -112,7 +112,7 @@ OutcomeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
 HistoryBudget = Annotated[int, Field(ge=200, le=40_000)]
-Answer = (
+SentResponse = (
     Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
     | Annotated[float, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT), AfterValidator(_finite)]
     | bool
@@ -120,7 +120,8 @@ Answer = (
     | Annotated[list[Name], Field(max_length=CHOICES_LIMIT)]
     | None
 )
-"""What a person records for one information field; checked against the field later."""
+"""A response as sent for one information field (by label or id); `casemodel.responses`
+checks it against the field and normalises it."""
 
 
 class Request(BaseModel):
@@ -143,7 +144,7 @@ class CompleteTask(Request):
 
     task: TaskRef = Field(description="Task key (`home-visit#2`) or definition id.")
     outcome: OutcomeId | None = None
-    responses: dict[Name, Answer] = Field(default_factory=dict, max_length=ANSWERS_LIMIT)
+    responses: dict[Name, SentResponse] = Field(default_factory=dict, max_length=RESPONSES_LIMIT)
     note: Text | None = None
     request_id: Name | None = Field(
         default=None, description="Makes a fire-and-forget completion idempotent."
@@ -413,11 +414,11 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     for detail in error.errors(include_url=False):
         loc = detail["loc"]
         if len(loc) > 2 and loc[0] == "responses":
-            # One line per answer, not one per kind of answer it failed to be.
+            # One line per response, not one per kind of response it failed to be.
             if loc[1] not in answers_seen:
                 answers_seen.add(str(loc[1]))
                 problems.append(
-                    f'the answer to "{excerpt(str(loc[1]))}" must be text, a number, true or '
+                    f'the response to "{excerpt(str(loc[1]))}" must be text, a number, true or '
                     "false, a list of choices, or null"
                 )
             continue

@@ -22,9 +22,9 @@ _FALSE = {"false", "no", "n", "0", "f"}
 
 
 def check_responses(task: TaskDefinition, given: dict[str, Any]) -> dict[str, ResponseValue]:
-    """Return the answers keyed by field id, normalised; raise InvalidResponses otherwise."""
+    """The responses keyed by field id, normalised; raises InvalidResponses otherwise."""
     problems: list[str] = []
-    answers: dict[str, ResponseValue] = {}
+    checked: dict[str, ResponseValue] = {}
     wrong: set[str] = set()  # answered, but not acceptably: already reported
     for name, raw in given.items():
         field = task.field(name)
@@ -32,7 +32,7 @@ def check_responses(task: TaskDefinition, given: dict[str, Any]) -> dict[str, Re
             known = ", ".join(f"{f.id} ({f.label})" for f in task.fields) or "none"
             problems.append(f'"{name}" is not a field of {task.id}; its fields are: {known}')
             continue
-        if field.id in answers:
+        if field.id in checked:
             problems.append(f"{field.label} is answered twice")
             continue
         try:
@@ -42,13 +42,13 @@ def check_responses(task: TaskDefinition, given: dict[str, Any]) -> dict[str, Re
             wrong.add(field.id)
             continue
         if value is not None:
-            answers[field.id] = value
+            checked[field.id] = value
     for field in task.fields:
-        if field.mandatory and field.id not in answers and field.id not in wrong:
+        if field.mandatory and field.id not in checked and field.id not in wrong:
             problems.append(f"{field.label} is mandatory: answer with {_hint(field)}")
     if problems:
         raise InvalidResponses(f"Cannot complete {task.id}: " + "; ".join(problems))
-    return answers
+    return checked
 
 
 def _normalise(field: InformationField, raw: Any) -> ResponseValue:

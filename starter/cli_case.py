@@ -437,13 +437,13 @@ def _report(result: RequestResult, json_out: bool) -> None:
 
 
 def _fields(values: list[str] | None) -> dict[str, str]:
-    answers: dict[str, str] = {}
+    responses: dict[str, str] = {}
     for item in values or []:
         label, sep, value = item.partition("=")
         if not sep or not label.strip():
             fail(f'--field "{item}" must be LABEL=VALUE, e.g. --field "Risk level=high".')
-        answers[label.strip()] = value.strip()
-    return answers
+        responses[label.strip()] = value.strip()
+    return responses
 
 
 @app.command()

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from casemodel import errors
 from casemodel.case import REJECTED_KEPT
 from casemodel.requests import (
-    ANSWERS_LIMIT,
     NAME_LIMIT,
     REF_LIMIT,
     REQUEST_BYTES,
+    RESPONSES_LIMIT,
     SIGNALS,
     START_BYTES,
     TEXT_LIMIT,
@@ -143,9 +143,9 @@ def test_an_unknown_key_is_refused_by_name_never_dropped():
         ({"task": "a", "by": "x" * (NAME_LIMIT + 1)}, "the limit is 200"),
         ({"task": "a", "by": ""}, "by must not be empty"),
         ({"task": "a", "by": "a\x00b"}, "control character"),
-        ({"task": "a", "responses": {str(n): n for n in range(ANSWERS_LIMIT + 1)}}, "limit"),
-        ({"task": "a", "responses": {"x": {"nested": 1}}}, 'the answer to "x"'),
-        ({"task": "a", "responses": {"x": 10**20}}, 'the answer to "x"'),
+        ({"task": "a", "responses": {str(n): n for n in range(RESPONSES_LIMIT + 1)}}, "limit"),
+        ({"task": "a", "responses": {"x": {"nested": 1}}}, 'the response to "x"'),
+        ({"task": "a", "responses": {"x": 10**20}}, 'the response to "x"'),
         ({"task": "a", "outcome": "Not An Id"}, "is not an id"),
     ],
 )

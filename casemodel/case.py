@@ -16,31 +16,17 @@ from typing import Any
 from definitions.invariants import check_provision_type
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
-from . import errors
+from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
 from .memory import KEEP_RESOLVED, CaseMemory
 from .requests import (
-    SIGNALS,
-    UPDATES,
-    AddTask,
-    BypassTask,
-    CancelTask,
-    CloseCase,
     CompleteTask,
     ContinueCase,
     Encoded,
-    HoldTask,
-    PauseCase,
-    ReleaseTask,
     Request,
     RequestResult,
-    ResumeCase,
-    ReviseTarget,
     StartCase,
-    UndoCompletion,
-    excerpt,
-    read_request,
     read_start,
 )
 from .responses import ResponseValue, check_responses
@@ -50,7 +36,6 @@ from .state import (
     CaseState,
     CaseStatus,
     LogEntry,
-    RejectedRequest,
     TaskInstance,
     TaskStatus,
 )
@@ -61,8 +46,6 @@ HANDLED_KEPT = 2_000
 twice; a sender retrying after 2,000 more requests to the same case is not a retry."""
 MAX_IN_PROGRESS = 200
 """Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
-REJECTED_KEPT = 50
-"""Rejected requests the state keeps; older ones are in the case log and the register."""
 
 
 class Case(CaseTime, CaseMemory):
@@ -246,117 +229,33 @@ class Case(CaseTime, CaseMemory):
         return sorted(found, key=_plan_order)
 
     # -- requests ----------------------------------------------------------------------
+    #
+    # One entry to check a request and one to carry it out, by its type, and the same for
+    # a request as it arrived (raw) and for fire-and-forget: `casemodel.intake`.
+
+    def check(self, request: Request, now: datetime) -> None:
+        """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""
+        intake.check(self, request, now)
+
+    def apply(self, request: Request, now: datetime) -> list[LogEntry]:
+        """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
+        return intake.apply(self, request, now)
 
     def judge(self, kind: str, arguments: Sequence[Encoded], now: datetime) -> Request:
-        """Read a request as it arrived and check it: the request, or the refusal."""
-        request = read_request(kind, arguments, UPDATES)
-        self.check(request, now)
-        return request
+        return intake.judge(self, kind, arguments, now)
 
     def answer(
         self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
     ) -> RequestResult:
-        """Read a request as it arrived and carry it out: what changed, or the refusal."""
-        changes = self.apply(read_request(kind, arguments, UPDATES, lenient=lenient), now)
-        state = self.state
-        return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
+        return intake.answer(self, kind, arguments, now, lenient=lenient)
 
     def receive(
         self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
     ) -> bool:
-        """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
-        with the reason, since its sender cannot be told. Whether the case changed."""
-        try:
-            request = read_request(kind, arguments, SIGNALS, lenient=lenient)
-        except errors.CaseRuleError as refusal:
-            if lenient:
-                return False  # before strict requests the SDK dropped such a signal unseen
-            self.reject(excerpt(kind), refusal, now)
-            return True
-        assert isinstance(request, CompleteTask)
-        self.report(request, now)
-        return True
-
-    def check(self, request: Request, now: datetime) -> None:
-        """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""
-        match request:
-            case CompleteTask():
-                self.check_complete(
-                    request.task, outcome=request.outcome, responses=request.responses
-                )
-            case AddTask():
-                self.check_add(request.task)
-            case CancelTask():
-                self.check_cancel(request.task, cascade=request.cascade)
-            case BypassTask():
-                self.check_bypass(request.task)
-            case UndoCompletion():
-                self.check_undo(request.task)
-            case CloseCase():
-                self.check_close(request.outcome)
-            case PauseCase():
-                self.check_pause(request.reason)
-            case ResumeCase():
-                self.check_resume()
-            case HoldTask():
-                self.check_hold(request.task, request.reason)
-            case ReleaseTask():
-                self.check_release(request.task)
-            case ReviseTarget():
-                self.check_revise(request.clock, request.due_at, request.reason, now)
-            case _:
-                raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
-
-    def apply(self, request: Request, now: datetime) -> list[LogEntry]:
-        """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
-        by = request.by
-        match request:
-            case CompleteTask():
-                return self.complete_task(
-                    request.task,
-                    outcome=request.outcome,
-                    responses=request.responses,
-                    note=request.note,
-                    by=by,
-                    now=now,
-                )
-            case AddTask():
-                return self.add_task(request.task, note=request.note, by=by, now=now)
-            case CancelTask():
-                return self.cancel_task(
-                    request.task, cascade=request.cascade, reason=request.reason, by=by, now=now
-                )
-            case BypassTask():
-                return self.bypass_task(request.task, reason=request.reason, by=by, now=now)
-            case UndoCompletion():
-                return self.undo_completion(request.task, reason=request.reason, by=by, now=now)
-            case CloseCase():
-                return self.close(outcome=request.outcome, reason=request.reason, by=by, now=now)
-            case PauseCase():
-                return self.pause(reason=request.reason, by=by, now=now)
-            case ResumeCase():
-                return self.resume(by=by, now=now)
-            case HoldTask():
-                return self.hold_task(request.task, reason=request.reason, by=by, now=now)
-            case ReleaseTask():
-                return self.release_task(request.task, by=by, now=now)
-            case ReviseTarget():
-                return self.revise_target(
-                    request.clock, due_at=request.due_at, reason=request.reason, by=by, now=now
-                )
-        raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
+        return intake.receive(self, kind, arguments, now, lenient=lenient)
 
     def report(self, request: CompleteTask, now: datetime) -> list[LogEntry]:
-        """A fire-and-forget completion (a signal): applied once, or recorded as rejected."""
-        return self.record_completion(
-            request.task,
-            request_id=request.request_id,
-            outcome=request.outcome,
-            responses=request.responses,
-            note=request.note,
-            by=request.by,
-            now=now,
-        )
+        return intake.report(self, request, now)
 
     def reject(
         self,
@@ -368,25 +267,7 @@ class Case(CaseTime, CaseMemory):
         request_id: str | None = None,
         task: str | None = None,
     ) -> list[LogEntry]:
-        """Record a fire-and-forget request the case could not take, with the reason.
-
-        Only the reason is kept, never what was sent: a refusal of a 1 MB note must not
-        carry the note into the log, the register or the next run.
-        """
-        self.state.rejected.append(
-            RejectedRequest(
-                at=now,
-                request=kind,
-                request_id=request_id,
-                task=task,
-                by=by,
-                reason=refusal.message,
-                code=refusal.code,
-            )
-        )
-        self.state.rejected_total += 1
-        del self.state.rejected[:-REJECTED_KEPT]
-        return self._log(now, "request_rejected", by, None, refusal.message)
+        return intake.reject(self, kind, refusal, now, by=by, request_id=request_id, task=task)
 
     def complete_task(
         self,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casemodel import errors
-from casemodel.case import REJECTED_KEPT
+from casemodel.intake import REJECTED_KEPT
 from casemodel.requests import (
     NAME_LIMIT,
     REF_LIMIT,

@@ -1,0 +1,190 @@
+"""How a request reaches the rules of a case: read as it arrived, judged, carried out.
+
+Functions of a `Case`, which offers each as a method. The workflow hands over what
+arrived (a request's name and its raw arguments) and the passing of time; this reads the
+request (`casemodel.requests`), sends it to the rule of its kind and, for a
+fire-and-forget request that cannot be taken, records why, since its sender cannot be
+told. One entry to check a request (`check`, `judge`), one to carry it out (`apply`,
+`answer`), one for fire-and-forget (`receive`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from . import errors
+from .requests import (
+    SIGNALS,
+    UPDATES,
+    AddTask,
+    BypassTask,
+    CancelTask,
+    CloseCase,
+    CompleteTask,
+    Encoded,
+    HoldTask,
+    PauseCase,
+    ReleaseTask,
+    Request,
+    RequestResult,
+    ResumeCase,
+    ReviseTarget,
+    UndoCompletion,
+    excerpt,
+    read_request,
+)
+from .state import LogEntry, RejectedRequest
+
+if TYPE_CHECKING:
+    from .case import Case
+
+REJECTED_KEPT = 50
+"""Rejected requests the state keeps; older ones are in the case log and the register."""
+
+
+def judge(case: Case, kind: str, arguments: Sequence[Encoded], now: datetime) -> Request:
+    """Read a request as it arrived and check it: the request, or the refusal."""
+    request = read_request(kind, arguments, UPDATES)
+    check(case, request, now)
+    return request
+
+
+def answer(
+    case: Case, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+) -> RequestResult:
+    """Read a request as it arrived and carry it out: what changed, or the refusal."""
+    changes = apply(case, read_request(kind, arguments, UPDATES, lenient=lenient), now)
+    state = case.state
+    return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
+
+
+def receive(
+    case: Case, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+) -> bool:
+    """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
+    with the reason, since its sender cannot be told. Whether the case changed."""
+    try:
+        request = read_request(kind, arguments, SIGNALS, lenient=lenient)
+    except errors.CaseRuleError as refusal:
+        if lenient:
+            return False  # before strict requests the SDK dropped such a signal unseen
+        reject(case, excerpt(kind), refusal, now)
+        return True
+    assert isinstance(request, CompleteTask)
+    report(case, request, now)
+    return True
+
+
+def check(case: Case, request: Request, now: datetime) -> None:
+    """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""
+    match request:
+        case CompleteTask():
+            case.check_complete(request.task, outcome=request.outcome, responses=request.responses)
+        case AddTask():
+            case.check_add(request.task)
+        case CancelTask():
+            case.check_cancel(request.task, cascade=request.cascade)
+        case BypassTask():
+            case.check_bypass(request.task)
+        case UndoCompletion():
+            case.check_undo(request.task)
+        case CloseCase():
+            case.check_close(request.outcome)
+        case PauseCase():
+            case.check_pause(request.reason)
+        case ResumeCase():
+            case.check_resume()
+        case HoldTask():
+            case.check_hold(request.task, request.reason)
+        case ReleaseTask():
+            case.check_release(request.task)
+        case ReviseTarget():
+            case.check_revise(request.clock, request.due_at, request.reason, now)
+        case _:
+            raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
+
+
+def apply(case: Case, request: Request, now: datetime) -> list[LogEntry]:
+    """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
+    by = request.by
+    match request:
+        case CompleteTask():
+            return case.complete_task(
+                request.task,
+                outcome=request.outcome,
+                responses=request.responses,
+                note=request.note,
+                by=by,
+                now=now,
+            )
+        case AddTask():
+            return case.add_task(request.task, note=request.note, by=by, now=now)
+        case CancelTask():
+            return case.cancel_task(
+                request.task, cascade=request.cascade, reason=request.reason, by=by, now=now
+            )
+        case BypassTask():
+            return case.bypass_task(request.task, reason=request.reason, by=by, now=now)
+        case UndoCompletion():
+            return case.undo_completion(request.task, reason=request.reason, by=by, now=now)
+        case CloseCase():
+            return case.close(outcome=request.outcome, reason=request.reason, by=by, now=now)
+        case PauseCase():
+            return case.pause(reason=request.reason, by=by, now=now)
+        case ResumeCase():
+            return case.resume(by=by, now=now)
+        case HoldTask():
+            return case.hold_task(request.task, reason=request.reason, by=by, now=now)
+        case ReleaseTask():
+            return case.release_task(request.task, by=by, now=now)
+        case ReviseTarget():
+            return case.revise_target(
+                request.clock, due_at=request.due_at, reason=request.reason, by=by, now=now
+            )
+    raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
+
+
+def report(case: Case, request: CompleteTask, now: datetime) -> list[LogEntry]:
+    """A fire-and-forget completion (a signal): applied once, or recorded as rejected."""
+    return case.record_completion(
+        request.task,
+        request_id=request.request_id,
+        outcome=request.outcome,
+        responses=request.responses,
+        note=request.note,
+        by=request.by,
+        now=now,
+    )
+
+
+def reject(
+    case: Case,
+    kind: str,
+    refusal: errors.CaseRuleError,
+    now: datetime,
+    *,
+    by: str = "unknown",
+    request_id: str | None = None,
+    task: str | None = None,
+) -> list[LogEntry]:
+    """Record a fire-and-forget request the case could not take, with the reason.
+
+    Only the reason is kept, never what was sent: a refusal of a 1 MB note must not
+    carry the note into the log, the register or the next run.
+    """
+    case.state.rejected.append(
+        RejectedRequest(
+            at=now,
+            request=kind,
+            request_id=request_id,
+            task=task,
+            by=by,
+            reason=refusal.message,
+            code=refusal.code,
+        )
+    )
+    case.state.rejected_total += 1
+    del case.state.rejected[:-REJECTED_KEPT]
+    return case._log(now, "request_rejected", by, None, refusal.message)

@@ -59,6 +59,18 @@ class RegisterUpdate(BaseModel):
     )
 
     @classmethod
+    def since(cls, state: CaseState, workflow_id: str, seq: int) -> RegisterUpdate | None:
+        """What changed after log position `seq`; None when nothing did."""
+        update = cls.from_state(
+            state,
+            workflow_id=workflow_id,
+            type_version=state.type_version,
+            since_seq=seq,
+            priority=state.priority,
+        )
+        return None if update.last_seq == seq else update
+
+    @classmethod
     def from_state(
         cls,
         state: CaseState,

@@ -1,14 +1,11 @@
 """The durable shell around one support provision case.
 
-The rules live in `casemodel`; this class feeds the case its requests and the passing of
-time, with the workflow's own clock, and carries out what follows: search attributes and
-UI details, the case register, escalation notices, one timer for the earliest thing due.
-
-Everything that arrives from outside is taken raw and read by `casemodel.requests`, so a
-caller's mistake (no argument, two, another encoding, a 1 MB note, a date in the year
-9999) is refused to that caller with a stable code, or recorded in the case for a signal,
-and never fails a workflow task. That is why the workflow and its handlers are dynamic:
-Temporal hands them the payloads undecoded, whatever arrives.
+The rules live in `casemodel`; this class feeds the case what arrives and the passing of
+time, and carries out what follows: search attributes and UI details, the case register,
+escalation notices, one timer for the earliest thing due, continue-as-new at its budget.
+The workflow and its handlers are dynamic so that Temporal hands them payloads undecoded:
+the case model reads them, and a caller's mistake is refused to that caller (or recorded,
+for a signal), never a failed workflow task.
 """
 
 from __future__ import annotations
@@ -72,7 +69,7 @@ class SupportCaseWorkflow:
                     f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
                 )
             lenient = not workflow.patched(STRICT_PATCH)
-            self._case, start = Case.begin(_encoded(args), _now(), lenient=lenient)
+            self._case, start = Case.begin(_encoded(args), workflow.now(), lenient=lenient)
         except CaseRuleError as refusal:
             self._refusal = refusal
         # A continued run was started by today's code: it never replays an older one.
@@ -150,20 +147,22 @@ class SupportCaseWorkflow:
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
         result = _judged(
-            lambda: self._opened().answer(name, _encoded(args), _now(), lenient=lenient)
+            lambda: self._opened().answer(name, _encoded(args), workflow.now(), lenient=lenient)
         )
         self._changed = True
         return result
 
     @request.validator
     def check_request(self, name: str, args: Sequence[RawValue]) -> None:
-        _judged(lambda: self._opened().judge(name, _encoded(args), _now()))
+        _judged(lambda: self._opened().judge(name, _encoded(args), workflow.now()))
 
     @workflow.signal(dynamic=True)
     def signal(self, name: str, args: Sequence[RawValue]) -> None:
         if self._case is not None:  # a case that did not open has nothing to record it in
             lenient = not workflow.patched(STRICT_PATCH)
-            self._changed |= self._case.receive(name, _encoded(args), _now(), lenient=lenient)
+            self._changed |= self._case.receive(
+                name, _encoded(args), workflow.now(), lenient=lenient
+            )
 
     # -- shell -------------------------------------------------------------------------
 
@@ -180,7 +179,7 @@ class SupportCaseWorkflow:
             firing.subject,
             workflow.start_activity(
                 NOTIFY_ESCALATION,
-                EscalationNotice.of(case, firing, workflow.info().workflow_id, _now()),
+                EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
@@ -230,7 +229,7 @@ class SupportCaseWorkflow:
 
     def _arm_timer(self, case: Case) -> None:
         """Sleep until the earliest thing due; keep the running timer if that has not moved."""
-        due = case.next_due(_now())
+        due = case.next_due(workflow.now())
         at = due[0] if due else None
         if at == self._timer_at and self._timer is not None:
             return
@@ -238,20 +237,16 @@ class SupportCaseWorkflow:
             self._timer.cancel()
         self._timer, self._timer_at = None, at
         if due is not None:
-            delay = max(due[0] - _now(), timedelta(milliseconds=1))
+            delay = max(due[0] - workflow.now(), timedelta(milliseconds=1))
             self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
 
     def _show(self, case: Case) -> None:
-        values = views.search_values(case, _now(), keeps_time=self._keeps_time)
+        values = views.search_values(case, workflow.now(), keeps_time=self._keeps_time)
         # History grows with what changes, not with every request.
         if values != self._shown:
             workflow.upsert_search_attributes([sa.KEYS[name].value_set(v) for name, v in values])
             self._shown = values
-        workflow.set_current_details(views.task_table(case, _now()))
-
-
-def _now() -> datetime:
-    return workflow.now()
+        workflow.set_current_details(views.task_table(case, workflow.now()))
 
 
 def _encoded(args: Sequence[RawValue]) -> list[requests.Encoded]:

@@ -48,7 +48,7 @@ class RegisterWriter:
         """Write what changed since the last write, unless a write is still in flight."""
         if self._write is not None:
             return  # the next turn after it lands writes what changed meanwhile
-        update = self._update(state)
+        update = RegisterUpdate.since(state, workflow.info().workflow_id, self.recorded_seq)
         if update is None:
             return
         self._write = workflow.start_activity(
@@ -76,13 +76,3 @@ class RegisterWriter:
             self.start(state)
             if self._write is None:
                 return
-
-    def _update(self, state: CaseState) -> RegisterUpdate | None:
-        update = RegisterUpdate.from_state(
-            state,
-            workflow_id=workflow.info().workflow_id,
-            type_version=state.type_version,
-            since_seq=self.recorded_seq,
-            priority=state.priority,
-        )
-        return None if update.last_seq == self.recorded_seq else update

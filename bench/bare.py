@@ -21,7 +21,7 @@ TAKE = "take"
 NOTE = "note"
 CLOSE = "close"
 UPDATE_LIMIT = 2000
-"""Updates Temporal lets one run take (the server's `limit.workflowExecution.maxTotalUpdates`,
+"""Updates Temporal lets one run take (the server's `history.maxTotalUpdates`,
 2,000 by default): it refuses the next. The bare workflow must stay under it; a case
 continued as new at its event budget takes about 200 a run."""
 

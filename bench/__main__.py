@@ -1,4 +1,4 @@
-"""`python -m bench [all|history|lag] [options]`: run the benchmarks, print, write JSON."""
+"""`python -m bench [all|history|lag|long] [options]`: run the benchmarks, print, write JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, quiet
+from . import history, lag, long, long_core, long_report, quiet
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -23,7 +23,9 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", nargs="?", default="all", choices=("all", "history", "lag"))
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=("all", "history", "lag", "long")
+    )
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
     parser.add_argument(
@@ -40,14 +42,29 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--grace", type=float, default=180.0, help="lag: wait after the last start + 60s"
     )
     parser.add_argument(
+        "--requests", type=int, default=long.REQUESTS, help="long: requests to the busy case"
+    )
+    parser.add_argument(
+        "--samples", type=int, default=long.SAMPLES, help="long: evictions of each workflow"
+    )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help=f"long: the case model at {long_core.LARGE:,} task instances too",
+    )
+    parser.add_argument(
         "--deadline", type=float, default=3600.0, help="stop everything after this many seconds"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.sizes = tuple(int(x) for x in args.sizes.split(","))
-    if args.cases < 1 or args.concurrency < 1 or args.baseline_samples < 1 or args.repeat < 1:
-        parser.error("--cases, --concurrency, --baseline-samples and --repeat must be >= 1")
+    if min(args.cases, args.concurrency, args.baseline_samples, args.repeat, args.samples) < 1:
+        parser.error(
+            "--cases, --concurrency, --baseline-samples, --repeat and --samples must be >= 1"
+        )
+    if args.requests < 2:
+        parser.error("--requests must be >= 2")
     return args
 
 
@@ -62,6 +79,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     }
     warnings = quiet.install()
+    core = long.core(args.large) if args.which in ("all", "long") else None
     async with bench_environment(keep=args.keep) as bench:
         if args.which in ("all", "history"):
             seen = Counter(warnings.counts)
@@ -81,6 +99,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["lag"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(lag.report(results["lag"]))
             _print([f"  worker warnings: {results['lag']['worker_warnings'] or 'none'}"])
+        if core is not None:
+            seen = Counter(warnings.counts)
+            results["long"] = await long.run(bench, core, args.requests, args.samples)
+            results["long"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(long_report.report(results["long"]))
+            _print([f"  worker warnings: {results['long']['worker_warnings'] or 'none'}"])
     results["run"]["load_average_after"] = load_average()
     results["run"]["seconds"] = round(time.perf_counter() - began, 1)
     return results

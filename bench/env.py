@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,10 +49,14 @@ def progress(message: str) -> None:
 
 
 async def bounded(what: str, awaitable: Awaitable[T], seconds: float) -> T:
-    """Await with a deadline; a timeout says what was being waited for."""
+    """Await with a deadline; a timeout says what was being waited for (a timeout of the
+    awaitable's own, before the deadline, goes up as it was)."""
+    began = time.monotonic()
     try:
         return await asyncio.wait_for(awaitable, seconds)
     except TimeoutError:
+        if time.monotonic() - began < seconds:
+            raise
         raise TimeoutError(f"{what}: no answer within {seconds:.0f}s") from None
 
 
@@ -71,23 +75,15 @@ class Bench:
         return CaseClient(self.temporal.client, Settings(task_queue=task_queue))
 
     @contextlib.asynccontextmanager
-    async def worker(self, prefix: str) -> AsyncIterator[tuple[Worker, CaseClient]]:
-        """One worker as the service builds it (SDK defaults), on a fresh task queue."""
-        task_queue = f"bench-{prefix}-{uuid.uuid4().hex[:8]}"
+    async def worker(
+        self, prefix: str, task_queue: str | None = None
+    ) -> AsyncIterator[tuple[Worker, CaseClient]]:
+        """One worker as the service builds it (SDK defaults), on a fresh task queue
+        unless `task_queue` names one (a new worker for cases already running)."""
+        task_queue = task_queue or new_task_queue(prefix)
         cases = self.cases(task_queue)
-        worker = build_worker(cases.client, task_queue, self.sessions)
-        run = asyncio.create_task(worker.run())
-        try:
+        async with running(build_worker(cases.client, task_queue, self.sessions)) as worker:
             yield worker, cases
-        finally:
-            try:
-                await bounded("worker shutdown", worker.shutdown(), WORKER_STOP_TIMEOUT)
-            except Exception as error:  # noqa: BLE001 - report, keep cleaning up
-                progress(f"worker shutdown: {error}")
-            if not run.done():
-                run.cancel()
-            with contextlib.suppress(BaseException):
-                await run
 
     async def outbox_notices(self, case_prefix: str) -> int:
         """How many firings of cases whose ref starts with `case_prefix` reached the outbox."""
@@ -100,6 +96,42 @@ class Bench:
                 {"prefix": case_prefix + "%"},
             )
             return int(found.scalar_one())
+
+
+def new_task_queue(prefix: str) -> str:
+    return f"bench-{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    """Run `worker` in this process until the block ends, then shut it down (bounded)."""
+    run = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        try:
+            await bounded("worker shutdown", worker.shutdown(), WORKER_STOP_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - report, keep cleaning up
+            progress(f"worker shutdown: {error}")
+        if not run.done():
+            run.cancel()
+        with contextlib.suppress(BaseException):
+            await run
+
+
+async def until(
+    what: str, condition: Callable[[], Awaitable[T | None]], seconds: float, every: float = 0.05
+) -> T:
+    """What `condition` returns once it returns something, polled; a deadline, never a
+    fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {seconds:.0f}s")
+        await asyncio.sleep(every)
 
 
 @contextlib.contextmanager

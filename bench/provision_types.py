@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from definitions.calendars import WorkingTimeCalendarDefinition
+from definitions.loader import SNAPSHOT_YEARS, default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
 
 OWNER = "tom-bennett"
@@ -89,6 +91,58 @@ def breach_type(target_seconds: int) -> ProvisionType:
                         }
                     ],
                 }
+            ],
+        }
+    )
+
+
+def long_lived_type() -> ProvisionType:
+    """An open-ended support plan with check-ins added and completed for years.
+
+    Counted in the shipped england-and-wales calendar (working days, bank holidays carried
+    as dates, as a published type carries them), because working out due points in a
+    working calendar is what a case spends its workflow tasks on. A check-in is due in 3
+    working days and warns a day before; a late one notifies its owner. The plan ends
+    with its closing review, which stays open meanwhile.
+    """
+    catalog = load_catalog(default_definitions_dir())
+    calendar = catalog.calendars["england-and-wales"]
+    if isinstance(calendar, WorkingTimeCalendarDefinition):
+        calendar = calendar.with_bank_holidays(*SNAPSHOT_YEARS)
+    return ProvisionType.model_validate(
+        {
+            "id": "bench-long-lived-plan",
+            "name": "Bench long-lived support plan",
+            "category": "support_plan",
+            "audience": "customer_facing",
+            "calendar": "england-and-wales",
+            "resolved_calendar": calendar,
+            "default_owner": OWNER,
+            "tasks": [
+                {"id": "agree-plan", "name": "Agree the plan"},
+                {
+                    "id": "check-in",
+                    "name": "Check-in",
+                    "automatic": False,
+                    "repeatable": True,
+                    "mandatory": False,
+                    "depends_on": ["agree-plan"],
+                    "sla": {"target": "3 working days", "warning": "1 working day"},
+                    "escalations": [
+                        {
+                            "id": "check-in-warning",
+                            "trigger": "warning",
+                            "template": "task-sla-warning",
+                        },
+                        {
+                            "id": "late-check-in",
+                            "trigger": "breach",
+                            "template": "task-sla-breach",
+                            "notify": {"owner": True},
+                        },
+                    ],
+                },
+                {"id": "closing-review", "name": "Closing review", "depends_on": ["agree-plan"]},
             ],
         }
     )

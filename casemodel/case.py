@@ -71,6 +71,8 @@ class Case(CaseTime, CaseMemory):
             self._index(task)
         state.tasks_added = max(state.tasks_added, len(state.tasks))
         self._handled = set(state.handled_requests)
+        self._in_progress: list[TaskInstance] = []
+        self._in_progress_at: tuple[int, int] | None = None
         self._start_keeping_time()
 
     # -- opening -----------------------------------------------------------------------
@@ -174,7 +176,7 @@ class Case(CaseTime, CaseMemory):
             raise errors.UnknownTask(
                 f'Case {self.state.case_ref} has no "{ref}" task yet; add it to the plan first.'
             )
-        keys = [t.key for t in self.state.tasks if t.active][:20]
+        keys = [t.key for t in self.in_progress()][:20]
         raise errors.UnknownTask(
             f'"{ref}" is not a task of case {self.state.case_ref}; '
             f"its tasks in progress are: {', '.join(keys) or 'none'}."
@@ -222,6 +224,18 @@ class Case(CaseTime, CaseMemory):
                 at = after(self.calendar, max(done), dependency.lag, pauses)
                 ready = at if ready is None else max(ready, at)
         return ready
+
+    def in_progress(self) -> list[TaskInstance]:
+        """The tasks blocked or open, in plan order: all that a workflow task looks at.
+
+        Worked out again only when the log has moved on (every change to a task is
+        logged) or the plan has changed length, however many tasks the plan holds.
+        """
+        at = (self.state.last_seq, len(self.state.tasks))
+        if at != self._in_progress_at:
+            self._in_progress = [t for t in self.state.tasks if t.active]
+            self._in_progress_at = at
+        return self._in_progress
 
     def dependants_of(self, task_id: str) -> list[TaskInstance]:
         """The task instances held whose definitions depend on `task_id`, in plan order."""
@@ -364,7 +378,7 @@ class Case(CaseTime, CaseMemory):
                 f'"{task_id}" is not a task of {self.type.name}; '
                 f"its tasks are: {_ids(self.type.tasks)}."
             )
-        if sum(1 for t in self.state.tasks if t.active) >= MAX_IN_PROGRESS:
+        if len(self.in_progress()) >= MAX_IN_PROGRESS:
             raise errors.NotAllowed(
                 f"Case {self.state.case_ref} has {MAX_IN_PROGRESS} tasks in progress, as many "
                 "as a plan may hold; complete or cancel some before adding more."
@@ -675,7 +689,7 @@ class Case(CaseTime, CaseMemory):
             )
 
     def _release(self, now: datetime, by: str) -> None:
-        for task in self.state.tasks:
+        for task in self.in_progress():
             if task.status is TaskStatus.blocked and not self.waiting_for(task, now):
                 task.status = TaskStatus.open
                 task.opened_at = now

@@ -54,6 +54,7 @@ class CaseTime:
         def definition(self, task: TaskInstance) -> TaskDefinition: ...
         def _require_open_case(self) -> None: ...
         def _release(self, now: datetime, by: str) -> None: ...
+        def in_progress(self) -> list[TaskInstance]: ...
         def instance(self, ref: str) -> TaskInstance: ...
 
     # -- clocks ------------------------------------------------------------------------
@@ -89,8 +90,8 @@ class CaseTime:
         found = []
         if self.type.sla is not None and self.state.resolved_at is None:
             found.append(self.clock_of("case", now))
-        for task in self.state.tasks:
-            if task.active and task.opened_at is not None:
+        for task in self.in_progress():
+            if task.opened_at is not None:
                 found.append(self.clock_of(task.key, now))
         return [c for c in found if c is not None and c.running]
 
@@ -188,7 +189,7 @@ class CaseTime:
                 candidates.append((c.warning_at, f"warning point of {what}"))
             if c.due_at > now:
                 candidates.append((c.due_at, f"target of {what}"))
-        for task in self.state.tasks:
+        for task in self.in_progress():
             if task.status is TaskStatus.blocked:
                 ready = self.ready_at(task)  # type: ignore[attr-defined]
                 if ready is not None and ready > now and not self._waits_on_tasks(task):
@@ -355,7 +356,7 @@ class CaseTime:
         found = []
         if self.type.sla is not None or self.type.escalations:
             found.append(self._subject("case", self.type.escalations, None, now))
-        for task in self.state.tasks:
+        for task in self.in_progress():
             if task.status is not TaskStatus.open or self._held(task.key):
                 continue
             rules = self.definition(task).escalations

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .escalation import Firing
     from .state import CaseState
 
-KEEP_RESOLVED = 100
+KEEP_RESOLVED = 50
 """Resolved tasks a case keeps one by one, the latest: these may still be undone."""
 LOG_KEPT = 20
 """Log entries a case keeps once the register holds them, the latest, for a glance."""
@@ -41,6 +41,7 @@ class CaseMemory:
     if TYPE_CHECKING:
 
         def definition(self, task: TaskInstance) -> TaskDefinition: ...
+        def in_progress(self) -> list[TaskInstance]: ...
         def _forget_clock(self, subject: str) -> None: ...
 
     def carry(
@@ -70,6 +71,8 @@ class CaseMemory:
             (i for i, entry in enumerate(log) if entry.seq > recorded_seq), len(log)
         )
         del log[: max(0, min(first_unrecorded, len(log) - LOG_KEPT))]
+        if len(state.tasks) - len(self.in_progress()) <= min(DETAILED, KEEP_RESOLVED):
+            return 0  # a young case: nothing to let go of yet
         resolved = [t for t in state.tasks if not t.active]
         for task in resolved[:-DETAILED]:
             if task.changed_seq <= recorded_seq and (task.responses or task.note):

@@ -66,9 +66,10 @@ REF_LIMIT = 100
 RESPONSES_LIMIT = 100
 CHOICES_LIMIT = 100
 NUMBER_LIMIT = 10**15
-HISTORY_BUDGET = 2_000
-"""Events a run reaches before the case continues as new: well under the 4,096 Temporal
-suggests, so an evicted case is rebuilt from a short history."""
+HISTORY_BUDGET = 1_000
+"""Events a run reaches before the case continues as new: well under the 4,096 at which
+Temporal suggests it, so that an evicted case is rebuilt from a short history (a run of
+1,000 events replays in about 0.4 s; see bench/README.md)."""
 CONTINUE_BYTES = 1536 * 1024
 """What a case may carry into its next run, encoded: well under Temporal's 2 MB."""
 REVISION_HORIZON = timedelta(days=3653)
@@ -111,7 +112,8 @@ TaskRef = Annotated[
 OutcomeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
-HistoryBudget = Annotated[int, Field(ge=200, le=40_000)]
+HistoryBudget = Annotated[int, Field(ge=200, le=4_000)]
+"""More would be no use: Temporal suggests continuing as new at 4,096 events."""
 SentResponse = (
     Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
     | Annotated[float, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT), AfterValidator(_finite)]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .case import Case
-from .state import CaseState
+from .state import CaseState, TaskStatus
 
 
 def search_values(case: Case, now: datetime, *, keeps_time: bool) -> tuple[tuple[str, Any], ...]:
@@ -22,7 +22,7 @@ def search_values(case: Case, now: datetime, *, keeps_time: bool) -> tuple[tuple
         ("CaseOwner", state.owner),
         ("TenantRef", state.tenant_ref),
         ("CaseStatus", state.status.value),
-        ("OpenTaskCount", state.open_task_count()),
+        ("OpenTaskCount", sum(1 for t in case.in_progress() if t.status is TaskStatus.open)),
     )
     if keeps_time:
         values += (("SlaState", case.sla_state(now).value), ("CasePriority", state.priority))
@@ -45,8 +45,11 @@ def task_table(case: Case, now: datetime) -> str:
     the case's age: older tasks are counted, and listed by `case show`.
     """
     state = case.state
-    resolved = [t for t in state.tasks if not t.active]
-    shown = [t for t in state.tasks if t.active] + resolved[-RESOLVED_SHOWN:]
+    in_progress = case.in_progress()
+    # The latest resolved are among the last tasks of the plan, however long it is.
+    tail = state.tasks[-(RESOLVED_SHOWN + len(in_progress)) :]
+    resolved = [t for t in tail if not t.active][-RESOLVED_SHOWN:]
+    shown = in_progress + resolved
     shown.sort(key=lambda t: t.position or 0)
     case_clock = case.clock_of("case", now)
     timed = case_clock is not None or any(case.definition(t).sla for t in shown)
@@ -70,7 +73,8 @@ def task_table(case: Case, now: datetime) -> str:
             f"| {task.name} (`{task.key}`) | {task.status.value} | {task.owner} | {due} "
             f"| {clock.state.value if clock else ''} | {task.outcome or ''} |"
         )
-    earlier = len(resolved) - RESOLVED_SHOWN + sum(e.instances for e in state.earlier.values())
+    held = len(state.tasks) - len(in_progress) - len(resolved)
+    earlier = held + sum(e.instances for e in state.earlier.values())
     if earlier > 0:
         lines += [
             "",

@@ -77,7 +77,7 @@ def test_the_shipped_directory_is_valid_and_names_the_catalog_owners():
 def test_every_owner_in_the_shipped_catalog_is_in_the_directory():
     catalog = load_catalog(default_definitions_dir())
     directory = load_directory(default_directory_file())
-    assert owner_problems(catalog.types.values(), directory) == []
+    assert owner_problems(catalog.definitions(), directory) == []
 
 
 def test_problems_name_the_file_and_the_field(tmp_path: Path):

@@ -180,7 +180,7 @@ def test_a_snapshot_too_large_for_a_history_is_a_problem_on_its_file(tmp_path: P
 
 def test_the_shipped_snapshots_have_room_to_spare() -> None:
     catalog = load_catalog(SHIPPED / "catalog")
-    for provision_type in catalog.types.values():
+    for provision_type in catalog.definitions():
         assert provision_type.resolved_calendar is not None
         assert len(provision_type.model_dump_json().encode()) < limits.SNAPSHOT_BYTES / 10
 

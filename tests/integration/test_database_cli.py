@@ -176,3 +176,20 @@ def test_versions_in_effect_expired_and_future(run, tmp_path: Path):
     wrong = run("definitions", "versions", "--view", "soon")
     assert wrong.exit_code == 1
     assert wrong.stderr == "there is no view 'soon'; --view takes current, expired or future\n"
+
+
+def test_directory_list_shows_the_periods_of_memberships(run, tmp_path: Path):
+    data = yaml.safe_load(default_directory_file().read_text())
+    panel = next(g for g in data["stakeholder_groups"] if g["id"] == "safeguarding-panel")
+    panel["members"][1]["until"] = "2027-03-31"
+    panel["members"].append({"person": "marcus-reid", "from": "2027-04-01"})
+    changed = tmp_path / "directory.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    assert run("directory", "sync", "--file", str(changed)).exit_code == 0
+    shown = run("directory", "list")
+    assert shown.exit_code == 0, shown.output
+    assert "joseph-adeyemi (until 2027-03-31)" in shown.stdout
+    assert "marcus-reid (from 2027-04-01)" in shown.stdout
+    listing = json.loads(run("directory", "list", "--json").stdout)
+    members = next(g for g in listing["stakeholder_groups"] if g["id"] == "safeguarding-panel")
+    assert {"person": "marcus-reid", "from": "2027-04-01"} in members["members"]

@@ -6,7 +6,7 @@ pydantic types and constants only: no SQLAlchemy, no I/O.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -124,10 +124,16 @@ class RegisterUpdate(BaseModel):
 
 
 class DefinitionRequest(BaseModel):
-    """Ask for a published provision type: a given version, or the latest."""
+    """Ask for a published provision type: a given version, or the one in effect on a day."""
 
     type_id: str
     version: int | None = None
+    on: date | None = Field(
+        default=None,
+        description="Without a version: the day whose version is wanted; by default today "
+        "in the time zone of the type's calendar. A workflow should name the day (its own "
+        "`workflow.now()`), so a retried activity answers the same.",
+    )
 
 
 class PublishedType(BaseModel):

@@ -22,7 +22,7 @@ from temporalio import activity
 from activities.contracts import NOTIFY_ESCALATION, EscalationNotice, NotificationResult
 from activities.database import notifications as outbox
 from activities.mailer import Mailer, MailRejected, MailUnavailable
-from activities.recipients import Recipient, resolve_recipients
+from activities.recipients import Recipient, fired_on, resolve_recipients
 from activities.templates import RenderedMessage, TemplateStore, UnknownTemplate, build_context
 
 
@@ -60,6 +60,10 @@ class NotificationActivities:
     async def notify_escalation(self, notice: EscalationNotice) -> NotificationResult:
         """Record one notification per recipient, then mail those still pending.
 
+        Recipients are resolved here, when the escalation fires, against the directory in
+        the database as it stands then; group memberships count if in effect on the day
+        the rule fired (``notice.fired_at`` in Europe/London).
+
         Every row is written and committed before anything is sent, keyed
         ``<notice.key>:<address>``, so a retry finds the rows of the first attempt and
         sends only those not yet marked ``sent``. One window is unavoidable: the server has
@@ -69,7 +73,11 @@ class NotificationActivities:
         """
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            resolution = await resolve_recipients(session, notice.recipients, notice.owner)
+            # The directory as it stands now, memberships as on the day the rule fired: a
+            # retry the next day still tells a member whose last day was the day it fired.
+            resolution = await resolve_recipients(
+                session, notice.recipients, notice.owner, on=fired_on(notice.fired_at)
+            )
             rows = [self._row(notice, recipient, now) for recipient in resolution.recipients]
             for unreached in resolution.unreached:
                 nobody = Recipient(unreached.what, unreached.what, "", "nobody")

@@ -3,8 +3,11 @@
 An owner id names a person (their email), a team (its shared mailbox, or its active
 members when it has none) or a role (every active person holding it). The owner's
 manager is the person's manager, the team's manager, or the manager of the role's team.
-A stakeholder group reaches its active people and its external addresses; fixed
-addresses are used as given. Inactive people, teams, roles and groups reach nobody.
+A stakeholder group reaches its active people and its external addresses whose membership
+is in effect on the day the escalation fired (`fired_on`: its `from` and `until`, both days
+included, in Europe/London); fixed addresses are used as given. Inactive people, teams,
+roles and groups reach nobody. The activity resolves when it runs, so the directory is
+read as it stands when the escalation fires, not as it stood when the case opened.
 
 Whatever the rule asked for that reaches nobody is returned in ``unreached`` with the
 reason, so the caller can record it as a failed notification: an escalation that tells
@@ -14,13 +17,19 @@ no one must be visible in the outbox, not silently lost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import Recipients
 from activities.database.models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
+from definitions.periods import DEFAULT_TIME_ZONE
+
+DIRECTORY_TIME_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+"""The zone the directory's membership dates are in."""
 
 Row = TypeVar("Row")
 
@@ -50,10 +59,18 @@ class Resolution:
     unreached: list[Unreached] = field(default_factory=list)
 
 
-async def resolve_recipients(session: AsyncSession, wanted: Recipients, owner: str) -> Resolution:
+def fired_on(moment: datetime) -> date:
+    """The day an escalation fired at ``moment``, as the directory's dates count days."""
+    return moment.astimezone(DIRECTORY_TIME_ZONE).date()
+
+
+async def resolve_recipients(
+    session: AsyncSession, wanted: Recipients, owner: str, *, on: date | None = None
+) -> Resolution:
     """The recipients of ``wanted`` for ``owner``, de-duplicated by address, in rule order:
-    owner, owner's manager, groups, fixed addresses."""
-    directory = _Directory(session)
+    owner, owner's manager, groups, fixed addresses. Group members are those whose
+    membership is in effect on ``on`` (today by default)."""
+    directory = _Directory(session, on or fired_on(datetime.now(UTC)))
     resolution = Resolution()
     found: list[Recipient] = []
     if wanted.owner:
@@ -88,8 +105,9 @@ async def resolve_recipients(session: AsyncSession, wanted: Recipients, owner: s
 
 
 class _Directory:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, on: date) -> None:
         self._session = session
+        self._on = on
 
     async def owner(self, owner: str) -> list[Recipient]:
         person = await self._person(owner)
@@ -120,10 +138,15 @@ class _Directory:
     async def group(self, group_id: str) -> list[Recipient]:
         if await self._active(StakeholderGroup, group_id) is None:
             return []
+        first, last = GroupMember.effective_from, GroupMember.effective_to
         query = (
             select(GroupMember, Person)
             .outerjoin(Person, Person.id == GroupMember.person_id)
-            .where(GroupMember.group_id == group_id)
+            .where(
+                GroupMember.group_id == group_id,
+                or_(first.is_(None), first <= self._on),
+                or_(last.is_(None), last >= self._on),
+            )
             .order_by(GroupMember.id)
         )
         reached = []

@@ -34,10 +34,11 @@ class RegisterActivities:
 
     @activity.defn(name=LOAD_PUBLISHED_DEFINITION)
     async def load_published_definition(self, request: DefinitionRequest) -> PublishedType | None:
-        """A published version of a type (the latest unless one is named); ``None`` if none."""
+        """A published version of a type: the one named, else the one in effect on the day
+        asked (today by default); ``None`` if there is none."""
         async with self._sessions() as session:
             if request.version is None:
-                found = await definitions_store.latest(session, request.type_id)
+                found = await definitions_store.in_effect(session, request.type_id, request.on)
             else:
                 definition = await definitions_store.version(
                     session, request.type_id, request.version

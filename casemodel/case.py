@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from definitions.effective import NotInEffect, in_effect, opening_day
 from definitions.invariants import check_provision_type
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
@@ -91,9 +92,15 @@ class Case(CaseTime, CaseMemory):
     ) -> Case:
         """Open a case and expand the tasks its type links automatically.
 
-        A type that breaks the rules every type meets is refused (`CaseNotStarted`): one
-        made without validation (`model_construct`) reaches here too.
+        The case gets the tasks and escalation rules in effect on the day it opens (in its
+        calendar) and keeps them for as long as it runs. A type that breaks the rules every
+        type meets is refused (`CaseNotStarted`): one made without validation
+        (`model_construct`) reaches here too.
         """
+        try:
+            provision_type = in_effect(provision_type, opening_day(provision_type, now))
+        except NotInEffect as invalid:
+            raise errors.CaseNotStarted(f"A case cannot open: {invalid}") from None
         problems = check_provision_type(provision_type)
         if problems:
             shown = "; ".join(str(p) for p in problems[:5])

@@ -9,6 +9,11 @@ the calendar the type counts in). `check_provision_type` is that one set of rule
 `ProvisionType` runs it on every construction, the loader reports what it finds with the
 file in front, and the case model may ask again before opening a case.
 
+Periods (`effective_from`, `effective_to`) must be well formed wherever they are written.
+`check_dated_rules` asks the same rules again on each day the type is in effect, of the
+tasks and escalation rules in effect that day: a task may not wait for, or add, a task
+that is not in effect while it is, and some task in effect must be automatic.
+
 `check_publishing_rules` adds what a definition must also get right to be published,
 though a case would run without it: mistakes that would only surprise whoever wrote them
 (a warning rule with no warning period never fires). The loader applies both; a type built
@@ -21,8 +26,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -30,13 +36,14 @@ from pydantic import BaseModel
 from . import limits
 from .calendars import ContinuousCalendarDefinition, WorkingTimeCalendarDefinition
 from .durations import MAXIMUM, Duration, DurationError, DurationUnit, parse_duration
+from .periods import Period, first_days
 from .type_data import entries, get, values
 
 if TYPE_CHECKING:
     from .calendars import CalendarDefinition
     from .schema import ProvisionType
 
-__all__ = ["TypeProblem", "check_provision_type", "check_publishing_rules"]
+__all__ = ["TypeProblem", "check_dated_rules", "check_provision_type", "check_publishing_rules"]
 
 SPAN_DAYS = MAXIMUM[DurationUnit.DAYS]
 """The longest a duration may run in its calendar, in days: the ten years of `MAXIMUM`.
@@ -87,6 +94,7 @@ class _Rules:
         self.case_outcomes = [
             o_id for _, o in entries(data, "outcomes") if isinstance(o_id := get(o, "id"), str)
         ]
+        self._check_period(data, "")
         self._check_sla(get(data, "sla"), "sla")
         self._check_escalations(data, "escalations")
         tasks = entries(data, "tasks")
@@ -109,6 +117,7 @@ class _Rules:
 
     def _check_task(self, where: str, task: Any, task_ids: list[str]) -> None:
         task_id = get(task, "id")
+        self._check_period(task, where)
         seen: set[str] = set()
         for index, dep in enumerate(values(task, "depends_on")):
             at = f"{where}.depends_on[{index}]"
@@ -211,6 +220,7 @@ class _Rules:
         self._unique_ids(rules, where, "escalation rule")
         for index, rule in rules:
             at = f"{where}[{index}]"
+            self._check_period(rule, at)
             self._check_duration(get(rule, "stagnation_after"), f"{at}.stagnation_after")
             self._check_duration(get(rule, "delay"), f"{at}.delay")
             self._check_action(rule, at, depth=0)
@@ -231,6 +241,17 @@ class _Rules:
         for index, child in children:
             self._check_duration(get(child, "after"), f"{at}.follow_on[{index}].after")
             self._check_action(child, f"{at}.follow_on[{index}]", depth + 1)
+
+    # -- periods -------------------------------------------------------------------------
+
+    def _check_period(self, node: Any, where: str) -> None:
+        period = Period.of(node)
+        if not period.is_well_formed:
+            self.add(
+                _join(where, "effective_to"),
+                f"{period.end} is before effective_from {period.start}; effective_to is the "
+                "last day in effect, so it cannot come before the first: correct one of them",
+            )
 
     # -- durations -----------------------------------------------------------------------
 
@@ -273,6 +294,174 @@ class _Rules:
             else:
                 first[item_id] = index
         return list(first)
+
+
+def check_dated_rules(
+    provision_type: ProvisionType | Mapping[str, Any],
+    *,
+    calendar: CalendarDefinition | None = None,
+) -> list[TypeProblem]:
+    """What breaks the rules of a type on some day it is in effect, though the type as a
+    whole meets them: its tasks and escalation rules have periods of their own, and on
+    each day only those in effect then are part of a case that opens.
+
+    What is in effect changes only on a day a period starts or the day after one ends, so
+    the rules are asked on the first day of each stretch in between, within the type's own
+    period. Each problem is reported once, at the field as the file writes it, with the
+    first day it happens; a part that is never in effect within its type (or its task) is
+    a problem too. Takes a `ProvisionType` or its raw mapping, like `check_provision_type`;
+    what that already reports (malformed periods included) is not reported again.
+    """
+    whole = Period.of(provision_type)
+    problems: list[TypeProblem] = []
+    if not whole.is_well_formed:
+        return problems
+    parts = list(_dated_parts(provision_type, whole))
+    for where, kind, period, within in parts:
+        if not period.is_well_formed or period.overlaps(within):
+            continue
+        late = period.start is not None and within.end is not None and period.start > within.end
+        field = "effective_from" if late else "effective_to"
+        problems.append(
+            TypeProblem(
+                _join(where, field),
+                f"the {kind} is in effect {period} and its {_owner(kind)} {within}, so the "
+                f"{kind} is never part of a case; correct its dates or remove it",
+            )
+        )
+    days = first_days(whole, [period for _, _, period, _ in parts if period.is_well_formed])
+    if not days:
+        return problems
+    reported = {p.location for p in problems}
+    reported |= {p.location for p in check_provision_type(provision_type, calendar=calendar)}
+    reported |= {p.location for p in check_publishing_rules(provision_type)}
+    for day in days:
+        on_day = _AsOn(provision_type, day)
+        found = [(p, False) for p in _missing_on(provision_type, day)]
+        found += [(p, True) for p in _Rules(calendar).check(on_day)]
+        found += [(p, True) for p in check_publishing_rules(on_day)]
+        for problem, general in found:
+            if problem.location in reported:
+                continue
+            reported.add(problem.location)
+            message = f"on {day}: {problem.message}" if general else problem.message
+            problems.append(TypeProblem(problem.location, message))
+    return problems
+
+
+def _dated_parts(data: Any, whole: Period) -> Iterator[tuple[str, str, Period, Period]]:
+    """Each task and escalation rule: where it is, what it is, its period, and the period
+    it lies within (its type's, or for a task's rule, the days both its task and its type
+    are in effect)."""
+    for index, rule in entries(data, "escalations"):
+        yield f"escalations[{index}]", "escalation rule", Period.of(rule), whole
+    for index, task in entries(data, "tasks"):
+        where, period = f"tasks[{index}]", Period.of(task)
+        yield where, "task", period, whole
+        if period.is_well_formed and period.overlaps(whole):
+            for k, rule in entries(task, "escalations"):
+                yield (
+                    f"{where}.escalations[{k}]",
+                    "task's escalation rule",
+                    Period.of(rule),
+                    period.intersection(whole),
+                )
+
+
+def _owner(kind: str) -> str:
+    return "task" if kind == "task's escalation rule" else "type"
+
+
+def _missing_on(data: Any, day: date) -> list[TypeProblem]:
+    """The mistakes periods make on ``day``, said in their own words: no task in effect,
+    none automatic, a task in effect that waits for or adds one that is not."""
+    tasks = entries(data, "tasks")
+    periods = {
+        task_id: Period.of(task) for _, task in tasks if isinstance(task_id := get(task, "id"), str)
+    }
+    live = [(i, t) for i, t in tasks if Period.of(t).covers(day)]
+    if tasks and not live:
+        return [
+            TypeProblem(
+                "tasks",
+                f"no task is in effect on {day}, while the type is ({Period.of(data)}), so a "
+                "case opening that day would have nothing to do; extend a task's period or "
+                "end the type's sooner",
+            )
+        ]
+    found = []
+    if live and all(get(t, "automatic") is False for _, t in live):
+        found.append(
+            TypeProblem(
+                "tasks",
+                f"no task in effect on {day} is automatic, so a case opening that day would "
+                "open with nothing to do; extend an automatic task's period",
+            )
+        )
+
+    def gone(target: Any) -> bool:
+        return isinstance(target, str) and target in periods and not periods[target].covers(day)
+
+    for index, task in live:
+        where = f"tasks[{index}]"
+        for k, dep in enumerate(values(task, "depends_on")):
+            target = dep if isinstance(dep, str) else get(dep, "task")
+            if gone(target):
+                at = f"{where}.depends_on[{k}]" + ("" if isinstance(dep, str) else ".task")
+                found.append(
+                    TypeProblem(
+                        at,
+                        f'"{target}" is not in effect on {day} (it is {periods[target]}), but '
+                        f"this task is, and would wait for a task its case never has; end "
+                        f'this task when "{target}" ends, or extend "{target}"',
+                    )
+                )
+        for j, outcome in entries(task, "outcomes"):
+            for k, added in enumerate(values(outcome, "adds_tasks")):
+                if gone(added):
+                    found.append(
+                        TypeProblem(
+                            f"{where}.outcomes[{j}].adds_tasks[{k}]",
+                            f'adds "{added}", which is not in effect on {day} (it is '
+                            f"{periods[added]}), though this task is; end this path when "
+                            f'"{added}" ends, or extend "{added}"',
+                        )
+                    )
+    return found
+
+
+class _AsOn(Mapping[str, Any]):
+    """A type, or one of its tasks, as in effect on one day: its tasks and escalation
+    rules not in effect read as nothing, so those in effect keep their indexes and every
+    rule locates its problems as the file writes them."""
+
+    def __init__(self, node: Any, day: date) -> None:
+        self._node = node
+        self._day = day
+
+    def _keys(self) -> list[str]:
+        if isinstance(self._node, BaseModel):
+            return list(type(self._node).model_fields)
+        return [key for key in self._node if isinstance(key, str)]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys():
+            raise KeyError(key)
+        value = get(self._node, key)
+        if key in ("tasks", "escalations") and isinstance(value, list | tuple):
+            return [
+                (_AsOn(item, self._day) if key == "tasks" else item)
+                if _is_mapping(item) and Period.of(item).covers(self._day)
+                else None
+                for item in value
+            ]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
 
 
 def check_publishing_rules(provision_type: ProvisionType | Mapping[str, Any]) -> list[TypeProblem]:
@@ -404,3 +593,7 @@ def _did_you_mean(value: str, choices: list[str]) -> str:
 
 def _is_mapping(value: Any) -> bool:
     return isinstance(value, Mapping | BaseModel)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key

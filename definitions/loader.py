@@ -8,6 +8,11 @@ ids, dependencies, cycles, durations) run on the raw YAML data even when the mod
 validate, so one bad task does not hide the mistakes in the others. Files are read within
 the limits of `definitions.limits`, and each type's snapshot must fit in a Temporal
 history with room to spare.
+
+Several files may define the same type id, each for its own period (`effective_from`,
+`effective_to`): a new version of the type from a date. Their periods may not overlap, and
+on every day a definition is in effect the tasks and escalation rules in effect that day
+must still make a type that runs (`definitions.invariants.check_dated_rules`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -32,8 +38,9 @@ from .calendars import (
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
 )
-from .invariants import check_provision_type, check_publishing_rules
-from .schema import CALENDAR_CONTEXT, RULES_ERROR, ProvisionType
+from .invariants import check_dated_rules, check_provision_type, check_publishing_rules
+from .periods import Period, View, first_days, local_date
+from .schema import CALENDAR_CONTEXT, DATE_ERROR, RULES_ERROR, ProvisionType
 from .type_data import entries, get
 from .yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
@@ -84,20 +91,74 @@ class UnknownProvisionType(KeyError):
         return self.message
 
 
+class NotInEffectOn(UnknownProvisionType):
+    """A provision type the catalog has, but with no definition in effect on a day."""
+
+    def __init__(self, type_id: str, day: date, definitions: Iterable[tuple[str, str]]) -> None:
+        super().__init__(type_id, [type_id])
+        self.day = day
+        listed = "; ".join(f"{period} ({file})" for period, file in definitions)
+        self.message = (
+            f'provision type "{type_id}" has no definition in effect on {day}; its '
+            f"definitions are in effect {listed}"
+        )
+        self.args = (self.message,)
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """A validated set of provision types and the calendars they count SLAs in."""
+    """A validated set of provision types and the calendars they count SLAs in.
+
+    ``versions`` holds every definition of each type id, ordered by ``effective_from``
+    (one without comes first). Their periods do not overlap, so on any day at most one of
+    them is in effect. ``files`` names the file of each, by type id and effective_from.
+    Where a day is not given, it is today in the time zone of the type's calendar.
+    """
 
     directory: Path
-    types: dict[str, ProvisionType]
+    versions: dict[str, tuple[ProvisionType, ...]]
     calendars: dict[str, CalendarDefinition]
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[tuple[str, date | None], str] = field(default_factory=dict)
 
-    def type(self, type_id: str) -> ProvisionType:
-        try:
-            return self.types[type_id]
-        except KeyError:
-            raise UnknownProvisionType(type_id, self.types) from None
+    def definitions(self) -> list[ProvisionType]:
+        """Every definition of every type, by type id, then by when it takes effect."""
+        return [
+            definition for type_id in sorted(self.versions) for definition in self.versions[type_id]
+        ]
+
+    def file_of(self, provision_type: ProvisionType) -> str:
+        """The file (relative to the definitions directory) that defines this version."""
+        return self.files.get((provision_type.id, provision_type.effective_from), provision_type.id)
+
+    def type(self, type_id: str, on: date | None = None) -> ProvisionType:
+        """The definition of ``type_id`` in effect on ``on``.
+
+        Raises `UnknownProvisionType` for an id the catalog lacks, and its `NotInEffectOn`
+        when none of the id's definitions is in effect that day.
+        """
+        versions = self.versions.get(type_id)
+        if not versions:
+            raise UnknownProvisionType(type_id, self.versions)
+        found = next((t for t in versions if Period.of(t).covers(_day(t, on))), None)
+        if found is None:
+            day = on or _day(versions[0], on)
+            raise NotInEffectOn(
+                type_id, day, [(str(Period.of(t)), self.file_of(t)) for t in versions]
+            )
+        return found
+
+    def in_effect(self, on: date | None = None) -> list[ProvisionType]:
+        """The definition of each type in effect on ``on``, by type id."""
+        return self.view(View.current, on)
+
+    def view(self, view: View, on: date | None = None) -> list[ProvisionType]:
+        """The definitions in ``view`` on ``on``: in effect (current), ended before it
+        (expired) or starting after it (future); by type id, then by when they start."""
+        return [t for t in self.definitions() if Period.of(t).view(_day(t, on)) is view]
+
+
+def _day(provision_type: ProvisionType, on: date | None) -> date:
+    return on if on is not None else local_date(provision_type, datetime.now(UTC))
 
 
 def default_definitions_dir() -> Path:
@@ -169,25 +230,12 @@ def read_catalog(directory: Path) -> CatalogReading:
             )
         )
 
-    files: dict[str, str] = {}
-    for source in sources:
-        type_id = source.data.get("id")
-        if not isinstance(type_id, str):
-            continue
-        if type_id in files:
-            problems.append(
-                Problem(
-                    source.file,
-                    "id",
-                    f'"{type_id}" is already the id of the provision type in '
-                    f"{files[type_id]}; type ids must be unique, rename one of them",
-                )
-            )
-        else:
-            files[type_id] = source.file
+    type_ids = {t for source in sources if isinstance(t := source.data.get("id"), str)}
+    problems.extend(_overlapping_definitions(sources))
 
     type_files: list[TypeFile] = []
-    snapshots: dict[str, ProvisionType] = {}
+    snapshots: dict[str, list[ProvisionType]] = {}
+    files: dict[tuple[str, date | None], str] = {}
     for source in sources:
         try:
             calendar = _calendar_of(source.data, calendars)
@@ -196,21 +244,110 @@ def read_catalog(directory: Path) -> CatalogReading:
                 Problem(source.file, p.location, p.message)
                 for p in check_publishing_rules(model if model is not None else source.data)
             )
-            problems.extend(_catalog_problems(source, set(files), calendars))
+            if model is not None:
+                # On raw data, so each problem is located as the file writes it.
+                problems.extend(
+                    Problem(source.file, p.location, p.message)
+                    for p in check_dated_rules(source.data, calendar=calendar)
+                )
+            problems.extend(_catalog_problems(source, type_ids, calendars))
             snapshot = _snapshot_within_limit(source, model, calendar, problems)
         except Exception as error:  # a bug here must not hide the other files' problems
             problems.append(Problem(source.file, "", f"could not be checked: {error!r}"))
             model = snapshot = None
         type_files.append(TypeFile(source.file, source.data, model))
-        if snapshot is not None and files.get(snapshot.id) == source.file:
-            snapshots[snapshot.id] = snapshot
+        if snapshot is not None:
+            snapshots.setdefault(snapshot.id, []).append(snapshot)
+            files[(snapshot.id, snapshot.effective_from)] = source.file
 
+    if not problems:
+        problems.extend(_follow_on_coverage(type_files, snapshots))
     problems = _grouped(problems)
     if problems or calendars is None:
         return CatalogReading(directory, problems, type_files)
-    return CatalogReading(
-        directory, [], type_files, Catalog(directory, snapshots, calendars, files)
-    )
+    versions = {
+        type_id: tuple(sorted(found, key=lambda t: _start_key(t.effective_from)))
+        for type_id, found in sorted(snapshots.items())
+    }
+    return CatalogReading(directory, [], type_files, Catalog(directory, versions, calendars, files))
+
+
+def _start_key(day: date | None) -> date:
+    return date.min if day is None else day
+
+
+def _overlapping_definitions(sources: list[_Source]) -> list[Problem]:
+    """Two definitions of one type id whose periods share a day: which one a case opening
+    that day should run on is ambiguous. Reported at the later-starting one, naming both."""
+    by_id: dict[str, list[tuple[Period, _Source]]] = {}
+    for source in sources:
+        type_id = source.data.get("id")
+        period = Period.of(source.data)
+        if isinstance(type_id, str) and period.is_well_formed:
+            by_id.setdefault(type_id, []).append((period, source))
+    problems = []
+    for type_id, found in by_id.items():
+        found.sort(key=lambda item: (_start_key(item[0].start), item[1].file))
+        for index, (period, source) in enumerate(found):
+            for earlier, other in found[:index]:
+                if not earlier.overlaps(period):
+                    continue
+                if earlier.is_open and period.is_open:
+                    field, message = (
+                        "id",
+                        (
+                            f'"{type_id}" is already the id of the provision type in {other.file}, '
+                            "and neither has a period; type ids must be unique, so rename one of "
+                            "them, or give each a period (effective_from, effective_to) to make a "
+                            "new version from a date"
+                        ),
+                    )
+                else:
+                    field, message = (
+                        "effective_from",
+                        (
+                            f'"{type_id}" is also defined in {other.file}, in effect {earlier}, '
+                            f"and this definition is in effect {period}; two definitions of one "
+                            f"type may not be in effect on the same day, so end {other.file} "
+                            "sooner (its effective_to before this effective_from) or start this "
+                            "one later"
+                        ),
+                    )
+                problems.append(Problem(source.file, field, message))
+    return problems
+
+
+def _follow_on_coverage(
+    type_files: list[TypeFile], snapshots: dict[str, list[ProvisionType]]
+) -> list[Problem]:
+    """A follow-on type is in effect on every day the type that opens it is: a case that
+    closes with the outcome then must find a definition to open."""
+    problems = []
+    for type_file in type_files:
+        model = type_file.provision_type
+        if model is None:
+            continue
+        whole = Period.of(model)
+        for index, outcome in enumerate(model.outcomes):
+            follow_on = outcome.follow_on_type
+            if follow_on is None or follow_on not in snapshots:
+                continue
+            periods = [Period.of(t) for t in snapshots[follow_on]]
+            uncovered = next(
+                (d for d in first_days(whole, periods) if not any(p.covers(d) for p in periods)),
+                None,
+            )
+            if uncovered is not None:
+                problems.append(
+                    Problem(
+                        type_file.file,
+                        f"outcomes[{index}].follow_on_type",
+                        f'"{follow_on}" has no definition in effect on {uncovered}, while this '
+                        f"type is ({whole}); a case closing with this outcome then could not "
+                        f"open its follow-on case, so extend a definition of {follow_on}",
+                    )
+                )
+    return problems
 
 
 def _grouped(problems: list[Problem]) -> list[Problem]:
@@ -454,6 +591,9 @@ def _validate_model(
     return None
 
 
+_PERIOD_KEYS = ("effective_from", "effective_to")
+
+
 def _pydantic_message(detail: Any) -> str:
     kind = detail["type"]
     loc = tuple(detail["loc"])
@@ -461,6 +601,11 @@ def _pydantic_message(detail: Any) -> str:
     ctx = detail.get("ctx") or {}
     if kind == "missing":
         return "is required but missing"
+    if kind == "extra_forbidden" and loc[-1] in _PERIOD_KEYS and "follow_on" in loc[-3:]:
+        return (
+            "a follow-on rule has no period of its own: it is in effect with the rule it "
+            f"follows; remove `{loc[-1]}` here, or end that rule and start a new one"
+        )
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(loc[:-1])
@@ -503,6 +648,8 @@ def _pydantic_message(detail: Any) -> str:
         return f"expected a list, got {_describe(value)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of keys, got {_describe(value)}"
+    if kind == DATE_ERROR:
+        return str(detail["msg"])
     if kind in ("value_error", "assertion_error"):
         return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return f"{detail['msg']} (got {_describe(value)})"

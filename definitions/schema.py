@@ -11,11 +11,13 @@ built that breaks the rules of a type (`definitions.invariants`), however it arr
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -27,10 +29,14 @@ from pydantic_core import PydanticCustomError
 from . import limits
 from .calendars import CalendarDefinition
 from .invariants import check_provision_type
+from .periods import calendar_date
 
 RULES_ERROR = "provision_type_rules"
 """The pydantic error type of a type that breaks `definitions.invariants`; its context
 holds ``problems``, a list of ``[location, message]`` pairs."""
+
+DATE_ERROR = "calendar_date"
+"""The pydantic error type of a date that is not a calendar day written YYYY-MM-DD."""
 
 CALENDAR_CONTEXT = "calendar"
 """Validation context key: the calendar definition a type's durations count in, for a type
@@ -52,6 +58,41 @@ ShortText = Annotated[str, Field(max_length=limits.NAME_LENGTH)]
 """A name, label, owner, option or duration: at most `limits.NAME_LENGTH` characters."""
 Address = Annotated[str, Field(max_length=limits.ADDRESS_LENGTH)]
 """An email address: at most `limits.ADDRESS_LENGTH` characters."""
+
+
+def _calendar_date(value: object) -> object:
+    """A day as an administrator writes it in YAML, quoted or not; nothing else, so that a
+    number is never read as seconds since 1970 and a time of day is never dropped."""
+    if value is None:
+        return value
+    day = calendar_date(value)
+    if day is not None:
+        return day
+    if isinstance(value, datetime):
+        shown = f"the date and time {value:%Y-%m-%d %H:%M}"
+    elif isinstance(value, str):
+        shown = f'"{value[:60]}"'
+    else:
+        shown = repr(value)[:60]
+    raise PydanticCustomError(
+        DATE_ERROR,
+        "{shown} is not a day; write the date alone as YYYY-MM-DD, e.g. 2027-04-01",
+        {"shown": shown},
+    )
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+"""A calendar day, written ``YYYY-MM-DD``."""
+
+PERIOD_DAYS = (
+    "Both days are included: `effective_to: 2027-03-31` still applies on 31 March 2027. "
+    "Days are in the time zone of the type's calendar (Europe/London for the shipped "
+    "calendars, and for a calendar that runs around the clock)."
+)
+
+
+def _period_field(description: str) -> Any:
+    return Field(default=None, description=f"{description} {PERIOD_DAYS}")
 
 
 class DefinitionModel(BaseModel):
@@ -221,7 +262,12 @@ class EscalationAction(DefinitionModel):
 
 
 class FollowOnRule(EscalationAction):
-    """Fires `after` its parent rule fired, if the task or case is still unresolved."""
+    """Fires `after` its parent rule fired, if the task or case is still unresolved.
+
+    A follow-on rule has no period of its own: it is in effect with the rule it follows,
+    because it only ever fires after that rule. To change it from a date, end the rule
+    (`effective_to`) and start a new rule with the new follow-on rules the day after.
+    """
 
     after: ShortText = Field(description="Time after the parent fired, e.g. `3 working days`.")
 
@@ -235,6 +281,13 @@ class EscalationRule(EscalationAction):
     )
     delay: ShortText | None = Field(
         default=None, description="Wait this long after the trigger point before firing."
+    )
+    effective_from: CalendarDate | None = _period_field(
+        "First day the rule, with its follow-on rules, is part of the cases that open; "
+        "none: since always. A case keeps the rules it opened with."
+    )
+    effective_to: CalendarDate | None = _period_field(
+        "Last day the rule is part of the cases that open; none: no end."
     )
 
     @model_validator(mode="after")
@@ -291,6 +344,15 @@ class TaskDefinition(DefinitionModel):
         default=(),
         max_length=limits.ESCALATION_RULES,
         description="Escalation rules of the task's SLA and activity.",
+    )
+    effective_from: CalendarDate | None = _period_field(
+        "First day the task is part of the cases that open; none: since always. A case "
+        "keeps the tasks it opened with. Task ids stay unique within a type: to change a "
+        "task from a date, end it and add its successor under a new id, or define a new "
+        "version of the type from that date."
+    )
+    effective_to: CalendarDate | None = _period_field(
+        "Last day the task is part of the cases that open; none: no end."
     )
 
     @field_validator("depends_on", mode="before")
@@ -355,6 +417,14 @@ class ProvisionType(DefinitionModel):
         default=(),
         max_length=limits.OUTCOMES,
         description="Outcomes a case of this type may be closed with.",
+    )
+    effective_from: CalendarDate | None = _period_field(
+        "First day cases open on this definition of the type; none: since always. Several "
+        "files may define one type id for periods that do not overlap, each a version of "
+        "the type from a date; a case runs on the one in effect on the day it opens."
+    )
+    effective_to: CalendarDate | None = _period_field(
+        "Last day cases open on this definition; none: no end. Cases opened earlier run on."
     )
 
     @model_validator(mode="after")

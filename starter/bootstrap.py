@@ -4,13 +4,14 @@ directory synced from its file, and the catalog published."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from activities.database import definitions_store, migrate
 from activities.database.directory import load_directory, owner_problems, sync_directory
 from activities.database.engine import create_engine, session_factory
 from definitions.loader import load_catalog
+from definitions.periods import Period
 
 
 class BootstrapError(RuntimeError):
@@ -31,7 +32,7 @@ async def bootstrap(
     result = await migrate.upgrade(url)
     catalog = load_catalog(definitions)
     directory = load_directory(directory_file)
-    problems = owner_problems(catalog.types.values(), directory)
+    problems = owner_problems(catalog.definitions(), directory)
     if problems:
         raise BootstrapError(
             f"{len(problems)} owners are not in {directory_file}, e.g. {problems[0].message}; "
@@ -42,13 +43,22 @@ async def bootstrap(
         async with session_factory(engine).begin() as session:
             synced = await sync_directory(session, directory)
             published = await definitions_store.publish(
-                session, catalog.types.values(), by=by, now=datetime.now(UTC)
+                session, catalog.definitions(), by=by, now=datetime.now(UTC)
             )
     finally:
         await engine.dispose()
     return BootstrapReport(
         upgraded=result.changed,
         revision=result.after,
-        published=[f"{p.type_id} v{p.version}" for p in published if p.changed],
+        published=[
+            f"{p.type_id} v{p.version}" + _period(p.effective_from, p.effective_to)
+            for p in published
+            if p.changed
+        ],
         directory_changes=len(synced.added) + len(synced.updated) + len(synced.deactivated),
     )
+
+
+def _period(start: date | None, end: date | None) -> str:
+    period = Period(start, end)
+    return "" if period.is_open else f" ({period})"

@@ -37,7 +37,7 @@ from workflows.names import workflow_id_for
 from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
 from .console import console, current_user, fail, print_json, require_choice, run
-from .published import latest_published
+from .published import published_in_effect
 from .settings import Settings
 
 app = typer.Typer(help="Start, inspect and progress support provision cases.", no_args_is_help=True)
@@ -101,10 +101,10 @@ def start(
     by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Open a case of TYPE for a tenant, on the latest published version of TYPE."""
+    """Open a case of TYPE for a tenant, on the published version of TYPE in effect today."""
     url = existing_url()
     try:
-        version, chosen = run(latest_published(url, provision_type))
+        version, chosen = run(published_in_effect(url, provision_type))
     except CaseRefused as refusal:
         fail(refusal.message)
     except (SQLAlchemyError, OSError) as error:

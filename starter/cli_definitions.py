@@ -2,13 +2,19 @@
 
 Configuration administrators run `validate` before publishing a change, so it reports every
 problem with file and field and never shows a traceback. `list --json` and `show --json`
-are read by other systems: their shapes are a contract, keep them stable.
+are read by other systems: their shapes are a contract, keep them stable (add keys only).
+
+Definitions have periods, so `list` and `show` look from a day (`--at`, default today in
+each type's calendar): `list` shows one of the three views our users' product has, the
+definitions in effect that day (current), those that ended before it (expired) and those
+that start after it (future); `show` shows a type as a case opening that day gets it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -18,11 +24,13 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from definitions.effective import in_effect, opening_day
 from definitions.loader import (
     CALENDARS_FILE,
     Catalog,
     CatalogReading,
     DefinitionsInvalid,
+    NotInEffectOn,
     Problem,
     TypeFile,
     UnknownProvisionType,
@@ -30,6 +38,7 @@ from definitions.loader import (
     load_catalog,
     read_catalog,
 )
+from definitions.periods import Period, View
 from definitions.schema import (
     Dependency,
     InformationField,
@@ -38,6 +47,8 @@ from definitions.schema import (
     SlaDefinition,
     TaskDefinition,
 )
+
+from .console import day_option, view_option
 
 app = typer.Typer(
     help="Check and inspect the provision type definitions.",
@@ -183,33 +194,79 @@ def _template_problems(reading: CatalogReading) -> list[Problem]:
     return problems
 
 
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        metavar="DATE",
+        help="The day to look from, YYYY-MM-DD (default: today, in each type's calendar).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("list")
-def list_types(definitions: DefinitionsOption = None, as_json: JsonFlag = False) -> None:
-    """List the provision types with their category, audience and number of tasks."""
+def list_types(
+    definitions: DefinitionsOption = None,
+    at: AtOption = None,
+    view: Annotated[
+        str | None,
+        typer.Option(
+            "--view",
+            metavar="VIEW",
+            help="current: in effect on the day (the default); expired: ended before it; "
+            "future: starting after it.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the provision types in effect today (or on --at DATE), or the definitions that
+    expired or are still to come (--view), with category, audience, tasks and period."""
+    day, chosen = day_option(at, option="--at"), view_option(view)
     catalog = _load(definitions)
+    shown = catalog.view(chosen, day)
     rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "name": t.name,
             "category": t.category.value,
             "audience": t.audience.value,
-            "task_count": len(t.tasks),
-            "file": catalog.files.get(t.id),
+            "task_count": len(in_effect(t, _day(t, day)).tasks),
+            "file": catalog.file_of(t),
+            "effective_from": _iso(t.effective_from),
+            "effective_to": _iso(t.effective_to),
         }
-        for t in sorted(catalog.types.values(), key=lambda t: t.id)
+        for t in shown
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"Provision types in {catalog.directory}")
+    when = f"on {day}" if day is not None else "today"
+    title = {
+        View.current: f"Provision types in effect {when} in {catalog.directory}",
+        View.expired: f"Provision type definitions that ended before {when.removeprefix('on ')}",
+        View.future: f"Provision type definitions that start after {when.removeprefix('on ')}",
+    }[chosen]
+    if not rows:
+        typer.echo(f"{title}: none.")
+        typer.echo(_summary(catalog))
+        return
+    table = Table(title=title)
     table.add_column("Id", no_wrap=True)
     table.add_column("Name")
     table.add_column("Category")
     table.add_column("Audience")
     table.add_column("Tasks", justify="right")
-    for row in rows:
+    table.add_column("In effect")
+    for row, t in zip(rows, shown, strict=True):
         table.add_row(
-            row["id"], row["name"], row["category"], row["audience"], str(row["task_count"])
+            row["id"],
+            row["name"],
+            row["category"],
+            row["audience"],
+            str(row["task_count"]),
+            str(Period.of(t)),
         )
     _console().print(table)
     typer.echo(_summary(catalog))
@@ -219,13 +276,25 @@ def list_types(definitions: DefinitionsOption = None, as_json: JsonFlag = False)
 def show(
     type_id: Annotated[str, typer.Argument(metavar="TYPE", help="Id of the provision type.")],
     definitions: DefinitionsOption = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATE",
+            help="Show the type as a case opening on this day gets it, YYYY-MM-DD (default: "
+            "today, in the type's calendar).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         int | None,
         typer.Option("--version", help="Show this published version instead of the files."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show one provision type: its tasks, dependencies, outcomes, fields and SLAs."""
+    """Show one provision type as a case opening today (or on --at DATE) gets it: its
+    tasks, dependencies, outcomes, fields and SLAs."""
+    day = day_option(at, option="--at")
     if version is not None:
         from .cli_publish import show_version
 
@@ -233,9 +302,13 @@ def show(
         return
     catalog = _load(definitions)
     try:
-        provision_type = catalog.type(type_id)
+        definition = catalog.type(type_id, day)
+    except NotInEffectOn as error:
+        _fail(f"{error}; show one of them with --at DATE")
     except UnknownProvisionType as error:
         _fail(str(error))
+    opening = _day(definition, day)
+    provision_type = in_effect(definition, opening)
     if as_json:
         typer.echo(json.dumps(provision_type.model_dump(mode="json"), indent=2))
         return
@@ -243,7 +316,8 @@ def show(
     tree = Tree(Text(f"{t.name} ({t.id})", style="bold"))
     facts = [
         f"{t.category.value}, {t.audience.value}",
-        f"file: {catalog.files.get(t.id)}",
+        f"file: {catalog.file_of(definition)}",
+        f"in effect: {Period.of(t)}",
         f"default owner: {t.default_owner or '(set by the starter)'}",
         f"calendar: {t.calendar}",
         f"case SLA: {_sla(t.sla)}",
@@ -255,6 +329,9 @@ def show(
         facts.append(f"services: {', '.join(t.services)}")
     if t.partner_agencies:
         facts.append(f"partner agencies: {', '.join(t.partner_agencies)}")
+    left_out = [task.id for task in definition.tasks if t.task(task.id) is None]
+    if left_out:
+        facts.append(f"tasks not in effect on {opening}: {', '.join(left_out)}")
     for fact in facts:
         tree.add(Text(fact))
     tasks = tree.add(Text(f"tasks ({len(t.tasks)})", style="bold"))
@@ -268,6 +345,15 @@ def show(
     _console().print(tree)
 
 
+def _day(provision_type: ProvisionType, day: date | None) -> date:
+    """``day``, or today in the type's calendar."""
+    return day if day is not None else opening_day(provision_type, datetime.now(UTC))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 def _add_task(parent: Tree, task: TaskDefinition) -> None:
     node = parent.add(Text(f"{task.id}: {task.name}", style="bold"))
     flags = [
@@ -276,6 +362,8 @@ def _add_task(parent: Tree, task: TaskDefinition) -> None:
         "repeatable" if task.repeatable else "once per plan",
     ]
     node.add(Text(f"owner: {task.owner or '(case owner)'}; {', '.join(flags)}"))
+    if not Period.of(task).is_open:
+        node.add(Text(f"in effect: {Period.of(task)}"))
     node.add(Text(f"SLA: {_sla(task.sla)}"))
     if task.depends_on:
         node.add(Text(f"depends on: {', '.join(_dependency(d) for d in task.depends_on)}"))
@@ -322,10 +410,14 @@ def _field(info: InformationField) -> str:
 
 
 def _summary(catalog: Catalog) -> str:
-    tasks = sum(len(t.tasks) for t in catalog.types.values())
+    definitions = catalog.definitions()
+    tasks = sum(len(t.tasks) for t in definitions)
+    versions = ""
+    if len(definitions) != len(catalog.versions):
+        versions = f" ({_plural(len(definitions), 'definition')})"
     return (
-        f"{_plural(len(catalog.types), 'provision type')}, {_plural(tasks, 'task')}, "
-        f"{_plural(len(catalog.calendars), 'calendar')}"
+        f"{_plural(len(catalog.versions), 'provision type')}{versions}, "
+        f"{_plural(tasks, 'task')}, {_plural(len(catalog.calendars), 'calendar')}"
     )
 
 

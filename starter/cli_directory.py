@@ -20,6 +20,7 @@ from activities.database.directory import (
     load_directory,
     sync_directory,
 )
+from definitions.periods import Period, calendar_date
 
 from .cli_db import with_session
 from .console import console, fail, print_json
@@ -83,7 +84,8 @@ def list_(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Show the people, teams, roles and stakeholder groups in the database."""
+    """Show the people, teams, roles and stakeholder groups in the database, with the
+    period of each group membership that has one."""
 
     async def work(session: Any) -> dict[str, list[dict[str, Any]]]:
         return await list_directory(session, include_inactive=include_inactive)
@@ -112,10 +114,16 @@ def list_(
     for column in ("Id", "Name", "Members"):
         groups.add_column(column)
     for g in listing["stakeholder_groups"]:
-        members = [m.get("person") or m["address"] for m in g["members"]]
-        groups.add_row(_id(g), g["name"], ", ".join(members))
+        groups.add_row(_id(g), g["name"], ", ".join(_member(m) for m in g["members"]))
     for table in (people, teams, groups):
         console.print(table)
+
+
+def _member(member: dict[str, Any]) -> str:
+    """A member, with the period of the membership when it has one."""
+    who = member.get("person") or member["address"]
+    period = Period(calendar_date(member.get("from")), calendar_date(member.get("until")))
+    return who if period.is_open else f"{who} ({period})"
 
 
 def _id(row: dict[str, Any]) -> str:

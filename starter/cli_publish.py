@@ -2,14 +2,17 @@
 
 Plain functions, so that `support-provision definitions` can call them from its own
 commands; `register(app)` adds them to a Typer app as ``publish``, ``versions``,
-``published`` and ``diff``.
+``published`` and ``diff``. Each version has the period of its definition; on a day, the
+version in effect is the highest one whose period covers it, and `versions` shows where
+each stands (`definitions.periods.Standing`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 import yaml
@@ -23,10 +26,11 @@ from activities.database.directory import (
     owner_problems,
 )
 from definitions.loader import DefinitionsInvalid, default_definitions_dir, load_catalog
+from definitions.periods import Period, Standing, View, standings
 from definitions.schema import ProvisionType
 
 from .cli_db import with_session
-from .console import console, current_user, fail, print_json
+from .console import console, current_user, day_option, fail, print_json, view_option
 
 
 def publish_command(
@@ -35,7 +39,8 @@ def publish_command(
     json_out: bool = False,
     directory_file: Path | None = None,
 ) -> None:
-    """Validate the catalog and its owners, then publish every type whose content changed."""
+    """Validate the catalog and its owners, then publish every definition (each version of
+    a type, with its period) whose content changed."""
     definitions = definitions or default_definitions_dir()
     try:
         catalog = load_catalog(definitions)
@@ -49,20 +54,18 @@ def publish_command(
         directory = load_directory(directory_file)
     except DirectoryInvalid as error:
         _fail_all(error.problems, "nothing published: the directory file has problems")
-    problems = owner_problems(catalog.types.values(), directory)
+    problems = [
+        f"{catalog.file_of(definition)}: {p.location}: {p.message}"
+        for definition in catalog.definitions()
+        for p in owner_problems([definition], directory)
+    ]
     if problems:
-        _fail_all(
-            [
-                f"{catalog.files.get(p.type_id, p.type_id)}: {p.location}: {p.message}"
-                for p in problems
-            ],
-            f"nothing published: owners must be in {directory_file}",
-        )
+        _fail_all(problems, f"nothing published: owners must be in {directory_file}")
     by = by or current_user()
     now = datetime.now(UTC)
 
     async def work(session: Any) -> list[store.PublishResult]:
-        return await store.publish(session, catalog.types.values(), by, now)
+        return await store.publish(session, catalog.definitions(), by, now)
 
     try:
         results = with_session(work, what="publish the definitions")
@@ -73,51 +76,87 @@ def publish_command(
         return
     for r in results:
         state = "published" if r.changed else "unchanged"
-        typer.echo(f"{r.type_id}: v{r.version} {state}")
+        period = Period(r.effective_from, r.effective_to)
+        shown = "" if period.is_open else f" ({period})"
+        typer.echo(f"{r.type_id}: v{r.version}{shown} {state}")
     changed = sum(r.changed for r in results)
-    typer.echo(f"{changed} of {len(results)} provision types published by {by}.")
+    typer.echo(f"{changed} of {len(results)} provision type definitions published by {by}.")
 
 
-def versions_command(type_id: str | None = None, json_out: bool = False) -> None:
-    """Every version of ``type_id``; without one, the latest version of every type."""
+def versions_command(
+    type_id: str | None = None,
+    json_out: bool = False,
+    at: date | None = None,
+    view: View | None = None,
+) -> None:
+    """The published versions in ``view`` on the day ``at`` (default today, in each
+    type's calendar): of one type or of every type. With a type and neither, every version
+    of it, each with where it stands today; without a type, the current view."""
 
     async def work(session: Any) -> list[store.VersionInfo]:
-        if type_id is None:
-            return await store.list_latest(session)
         return await store.versions(session, type_id)
 
-    rows = with_session(work, what="read the published definitions")
-    if type_id is not None and not rows:
+    found = with_session(work, what="read the published definitions")
+    if type_id is not None and not found:
         fail(f'"{type_id}" has never been published; run `support-provision definitions publish`')
+    if view is None and (at is not None or type_id is None):
+        view = View.current
+    rows = [
+        (info, standing)
+        for info, standing in _standings(found, at)
+        if view is None or standing.value == view.value
+    ]
     if json_out:
-        print_json([_info_json(r) for r in rows])
+        print_json([{**_info_json(info), "standing": standing.value} for info, standing in rows])
         return
-    if not rows:
+    if not found:
         typer.echo("Nothing is published yet; run `support-provision definitions publish`.")
         return
-    table = Table(title=f"Versions of {type_id}" if type_id else "Latest published versions")
-    for column in ("Type", "Version", "Published", "By", "Content hash"):
+    day = f"on {at}" if at is not None else "today"
+    titles = {
+        None: f"Versions of {type_id}, as they stand {day}",
+        View.current: f"Published versions in effect {day}",
+        View.expired: f"Published versions that ended before {day.removeprefix('on ')}",
+        View.future: f"Published versions that start after {day.removeprefix('on ')}",
+    }
+    if not rows:
+        typer.echo(f"{titles[view]}: none.")
+        return
+    table = Table(title=titles[view])
+    for column in ("Type", "Version", "In effect", "Standing", "Published", "By", "Content hash"):
         table.add_column(column)
-    for r in rows:
-        when = f"{r.published_at:%Y-%m-%d %H:%M} UTC"
-        table.add_row(r.type_id, str(r.version), when, r.published_by, r.content_hash[:12])
+    for info, standing in rows:
+        when = f"{info.published_at:%Y-%m-%d %H:%M} UTC"
+        table.add_row(
+            info.type_id,
+            str(info.version),
+            str(info.period),
+            standing.value,
+            when,
+            info.published_by,
+            info.content_hash[:12],
+        )
     console.print(table)
 
 
-def show_version(type_id: str, version: int | None = None, json_out: bool = False) -> None:
-    """One published version of a type (the latest by default), as YAML or JSON."""
-    number, definition = _fetch(type_id, version)
+def show_version(
+    type_id: str, version: int | None = None, json_out: bool = False, at: date | None = None
+) -> None:
+    """One published version of a type (by default the one in effect today, or on ``at``),
+    as YAML or JSON."""
+    number, definition = _fetch(type_id, version, at)
     if json_out:
         print_json({"type_id": type_id, "version": number, "definition": _json(definition)})
         return
-    typer.echo(f"# {type_id} v{number}")
+    period = Period.of(definition)
+    typer.echo(f"# {type_id} v{number}" + ("" if period.is_open else f", in effect {period}"))
     typer.echo(yaml.safe_dump(_json(definition), sort_keys=False, allow_unicode=True), nl=False)
 
 
 def diff_command(type_id: str, a: int, b: int | None = None, json_out: bool = False) -> None:
     """What changed from version ``a`` to version ``b`` (the latest by default)."""
     _, old = _fetch(type_id, a)
-    b, new = _fetch(type_id, b)
+    b, new = _fetch(type_id, b, latest=True)
     lines = store.diff(old, new, a_label=f"{type_id} v{a}", b_label=f"{type_id} v{b}")
     if json_out:
         print_json({"type_id": type_id, "from": a, "to": b, "diff": lines})
@@ -159,14 +198,40 @@ def _publish(
     publish_command(definitions, by, as_json, directory)
 
 
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        metavar="DATE",
+        help="The day to look from, YYYY-MM-DD (default: today, in each type's calendar).",
+        show_default=False,
+    ),
+]
+ViewOption = Annotated[
+    str | None,
+    typer.Option(
+        "--view",
+        metavar="VIEW",
+        help="current: in effect on the day (the default without a TYPE, or with --at); "
+        "expired: ended before it; future: starting after it.",
+        show_default=False,
+    ),
+]
+
+
 def _versions(
     type_id: Annotated[
         str | None, typer.Argument(metavar="[TYPE]", help="Id of a provision type.")
     ] = None,
+    at: AtOption = None,
+    view: ViewOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List the versions of a type, or the latest version of every type."""
-    versions_command(type_id, as_json)
+    """List published versions with their periods: those in effect today (or on --at
+    DATE), expired or future (--view); with a TYPE, all of its versions and where each
+    stands."""
+    day = day_option(at, option="--at")
+    versions_command(type_id, as_json, day, view_option(view) if view is not None else None)
 
 
 def _published(
@@ -174,10 +239,19 @@ def _published(
     version: Annotated[
         int | None, typer.Option("--version", metavar="N", help="Version number.")
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATE",
+            help="Show the version in effect on this day, YYYY-MM-DD (default: today).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show a published version of a type (the latest by default)."""
-    show_version(type_id, version, as_json)
+    """Show a published version of a type (by default the one in effect today)."""
+    show_version(type_id, version, as_json, day_option(at, option="--at"))
 
 
 def _diff(
@@ -195,18 +269,42 @@ def _diff(
 # --- helpers --------------------------------------------------------------------------
 
 
-def _fetch(type_id: str, number: int | None) -> tuple[int, ProvisionType]:
+def _fetch(
+    type_id: str, number: int | None, at: date | None = None, *, latest: bool = False
+) -> tuple[int, ProvisionType]:
+    """A version by number; else the highest (``latest``) or the one in effect on ``at``."""
+
     async def work(session: Any) -> tuple[int, ProvisionType] | None:
         if number is None:
-            return await store.latest(session, type_id)
+            if latest:
+                return await store.latest(session, type_id)
+            return await store.in_effect(session, type_id, at)
         found = await store.version(session, type_id, number)
         return (number, found) if found else None
 
     found = with_session(work, what="read the published definitions")
     if found is None:
-        which = f"version {number} of " if number is not None else ""
+        if number is not None:
+            which = f"version {number} of "
+        elif latest:
+            which = ""
+        else:
+            which = f"no version in effect {f'on {at}' if at else 'today'} of "
         fail(f'{which}"{type_id}" is not published; see `support-provision definitions versions`')
     return found
+
+
+def _standings(
+    found: list[store.VersionInfo], at: date | None
+) -> list[tuple[store.VersionInfo, Standing]]:
+    """Each version with where it stands on ``at`` (today in its type's calendar when not
+    given) among the versions of its type."""
+    result: list[tuple[store.VersionInfo, Standing]] = []
+    for type_id in dict.fromkeys(info.type_id for info in found):
+        mine = [info for info in found if info.type_id == type_id]
+        day = at or datetime.now(ZoneInfo(mine[-1].time_zone)).date()
+        result += zip(mine, standings([info.period for info in mine], day), strict=True)
+    return result
 
 
 def _json(definition: ProvisionType) -> dict[str, Any]:
@@ -214,7 +312,15 @@ def _json(definition: ProvisionType) -> dict[str, Any]:
 
 
 def _info_json(info: store.VersionInfo) -> dict[str, Any]:
-    return {**vars(info), "published_at": info.published_at.isoformat()}
+    return {
+        "type_id": info.type_id,
+        "version": info.version,
+        "content_hash": info.content_hash,
+        "published_at": info.published_at.isoformat(),
+        "published_by": info.published_by,
+        "effective_from": info.effective_from.isoformat() if info.effective_from else None,
+        "effective_to": info.effective_to.isoformat() if info.effective_to else None,
+    }
 
 
 def _fail_all(problems: list[str], summary: str) -> NoReturn:

@@ -8,12 +8,15 @@ import json
 import os
 import sys
 from collections.abc import Coroutine, Sequence
+from datetime import date
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from typer.core import TyperArgument, TyperOption
+
+from definitions.periods import View, calendar_date
 
 T = TypeVar("T")
 
@@ -90,6 +93,26 @@ def require_choice(value: str | None, choices: Sequence[str], *, option: str, wh
     if value is not None and value not in choices:
         listed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
         fail(f"there is no {what} {value!r}; {option} takes {listed}")
+
+
+def day_option(value: str | None, *, option: str) -> date | None:
+    """The day an option names, written YYYY-MM-DD; exit 1 with one line when it is not
+    one (typer's own date type would answer with a usage screen and exit 2)."""
+    if value is None:
+        return None
+    day = calendar_date(value)
+    if day is None:
+        fail(f"{option} takes a date written YYYY-MM-DD, e.g. 2027-04-01, not {value!r}")
+    return day
+
+
+VIEWS = [view.value for view in View]
+
+
+def view_option(value: str | None) -> View:
+    """The view ``--view`` names (current by default); exit 1 with one line otherwise."""
+    require_choice(value, VIEWS, option="--view", what="view")
+    return View(value or View.current)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -1,9 +1,14 @@
 """Published definitions: immutable, numbered versions of each provision type.
 
-Publishing stores a new version only when a type's content changed, recognised by the
-hash of its canonical JSON. A case records the version it runs on, so every version stays
-readable for as long as the database lives. Going back to earlier content publishes it
-again as a new version: versions only ever count up.
+Publishing stores a new version only when a definition's content changed, recognised by
+the hash of its canonical JSON. A case records the version it runs on, so every version
+stays readable for as long as the database lives. Going back to earlier content publishes
+it again as a new version: versions only ever count up.
+
+Each version has the period of its definition (`effective_from`, `effective_to`, both days
+included), stored beside its content so that the version in effect on a day is one query:
+of the versions whose period covers the day, the highest number, so a later publish
+supersedes an earlier one for the days both cover.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
+from itertools import groupby
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from definitions.periods import DEFAULT_TIME_ZONE, Period, local_date
 from definitions.schema import ProvisionType
 
 from .models import PublishedDefinition
@@ -31,20 +38,33 @@ class PublishConflict(Exception):
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What publishing did with one definition: stored it as ``version`` (``changed``), or
+    found it already in effect as ``version`` over its period."""
+
     type_id: str
     version: int
     changed: bool
+    effective_from: date | None = None
+    effective_to: date | None = None
 
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """A published version, without its content."""
+    """A published version, without its content: its period, and the time zone its
+    calendar counts days in (so that "today" is the type's own)."""
 
     type_id: str
     version: int
     content_hash: str
     published_at: datetime
     published_by: str
+    effective_from: date | None = None
+    effective_to: date | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    @property
+    def period(self) -> Period:
+        return Period(self.effective_from, self.effective_to)
 
 
 def content_hash(provision_type: ProvisionType) -> str:
@@ -59,31 +79,57 @@ def content_hash(provision_type: ProvisionType) -> str:
 async def publish(
     session: AsyncSession, types: Iterable[ProvisionType], by: str, now: datetime
 ) -> list[PublishResult]:
-    """Store a new version of each type whose content differs from its latest version.
+    """Store each definition whose content is not already what is in effect over its period.
+
+    ``types`` may hold several definitions of one type id, for periods that do not overlap
+    (the catalog's versions). Each is compared with the latest published version whose
+    period overlaps its own: the same content (period included) is unchanged; anything
+    else is stored as the next version number of its type, and then is in effect over its
+    whole period. Results are by type id, then by when each definition takes effect.
 
     Two people publishing at once may both pick the same next version; the primary key
     on ``(type_id, version)`` refuses the second with `PublishConflict`, and its
     transaction must be rolled back whole.
     """
     results = []
-    for provision_type in sorted(types, key=lambda t: t.id):
-        digest = content_hash(provision_type)
-        current = await _latest_row(session, provision_type.id)
-        if current is not None and current.content_hash == digest:
-            results.append(PublishResult(provision_type.id, current.version, changed=False))
-            continue
-        version = current.version + 1 if current else 1
-        session.add(
-            PublishedDefinition(
-                type_id=provision_type.id,
-                version=version,
-                content_hash=digest,
-                content=provision_type.model_dump(mode="json"),
-                published_at=now,
-                published_by=by,
+    ordered = sorted(types, key=lambda t: (t.id, t.effective_from or date.min))
+    for type_id, definitions in groupby(ordered, key=lambda t: t.id):
+        published = (
+            await session.execute(
+                select(
+                    PublishedDefinition.version,
+                    PublishedDefinition.content_hash,
+                    PublishedDefinition.effective_from,
+                    PublishedDefinition.effective_to,
+                ).where(PublishedDefinition.type_id == type_id)
             )
-        )
-        results.append(PublishResult(provision_type.id, version, changed=True))
+        ).all()
+        number = max((row.version for row in published), default=0)
+        for definition in definitions:
+            digest, period = content_hash(definition), Period.of(definition)
+            overlapping = [
+                row
+                for row in published
+                if period.overlaps(Period(row.effective_from, row.effective_to))
+            ]
+            current = max(overlapping, key=lambda row: row.version, default=None)
+            if current is not None and current.content_hash == digest:
+                results.append(_result(definition, current.version, changed=False))
+                continue
+            number += 1
+            session.add(
+                PublishedDefinition(
+                    type_id=type_id,
+                    version=number,
+                    content_hash=digest,
+                    content=definition.model_dump(mode="json"),
+                    published_at=now,
+                    published_by=by,
+                    effective_from=period.start,
+                    effective_to=period.end,
+                )
+            )
+            results.append(_result(definition, number, changed=True))
     try:
         await session.flush()
     except IntegrityError as error:
@@ -94,8 +140,30 @@ async def publish(
 
 
 async def latest(session: AsyncSession, type_id: str) -> tuple[int, ProvisionType] | None:
-    """The latest version number and content of a type; ``None`` if never published."""
+    """The highest version number and its content; ``None`` if never published. Not
+    necessarily the version in effect: see `in_effect`."""
     row = await _latest_row(session, type_id)
+    return (row.version, _type(row)) if row else None
+
+
+async def in_effect(
+    session: AsyncSession, type_id: str, on: date | None = None
+) -> tuple[int, ProvisionType] | None:
+    """The version of a type in effect on ``on``: of those whose period covers the day,
+    the highest number. ``on`` defaults to today in the time zone of the type's calendar
+    (as its latest version has it). ``None`` when no version is in effect that day."""
+    if on is None:
+        newest = await _latest_row(session, type_id)
+        if newest is None:
+            return None
+        on = local_date(newest.content, datetime.now(UTC))
+    query = (
+        select(PublishedDefinition)
+        .where(PublishedDefinition.type_id == type_id, _covers(on))
+        .order_by(PublishedDefinition.version.desc())
+        .limit(1)
+    )
+    row = (await session.scalars(query)).first()
     return (row.version, _type(row)) if row else None
 
 
@@ -104,18 +172,19 @@ async def version(session: AsyncSession, type_id: str, number: int) -> Provision
     return _type(row) if row else None
 
 
-async def versions(session: AsyncSession, type_id: str) -> list[VersionInfo]:
-    """Every version of a type, oldest first."""
-    query = (
-        select(*_INFO_COLUMNS)
-        .where(PublishedDefinition.type_id == type_id)
-        .order_by(PublishedDefinition.version)
+async def versions(session: AsyncSession, type_id: str | None = None) -> list[VersionInfo]:
+    """Every version of a type (of every type when ``type_id`` is None), by type id, then
+    oldest first."""
+    query = select(*_INFO_COLUMNS).order_by(
+        PublishedDefinition.type_id, PublishedDefinition.version
     )
+    if type_id is not None:
+        query = query.where(PublishedDefinition.type_id == type_id)
     return [VersionInfo(*row) for row in (await session.execute(query)).all()]
 
 
 async def list_latest(session: AsyncSession) -> list[VersionInfo]:
-    """The latest version of every published type, by type id."""
+    """The highest version of every published type, by type id."""
     newest = (
         select(PublishedDefinition.type_id, func.max(PublishedDefinition.version).label("v"))
         .group_by(PublishedDefinition.type_id)
@@ -150,7 +219,26 @@ _INFO_COLUMNS = (
     PublishedDefinition.content_hash,
     PublishedDefinition.published_at,
     PublishedDefinition.published_by,
+    PublishedDefinition.effective_from,
+    PublishedDefinition.effective_to,
+    # Read inside the JSON by the database, so that listing versions loads no content.
+    func.coalesce(
+        PublishedDefinition.content[("resolved_calendar", "timezone")].as_string(),
+        DEFAULT_TIME_ZONE,
+    ),
 )
+
+
+def _covers(day: date) -> ColumnElement[bool]:
+    """The version's period covers ``day``."""
+    first, last = PublishedDefinition.effective_from, PublishedDefinition.effective_to
+    return or_(first.is_(None), first <= day) & or_(last.is_(None), last >= day)
+
+
+def _result(definition: ProvisionType, number: int, *, changed: bool) -> PublishResult:
+    return PublishResult(
+        definition.id, number, changed, definition.effective_from, definition.effective_to
+    )
 
 
 async def _latest_row(session: AsyncSession, type_id: str) -> PublishedDefinition | None:

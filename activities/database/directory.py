@@ -4,6 +4,10 @@ The file is the source of truth. `sync_directory` makes the database match it: i
 what is new, updates what changed, and deactivates whatever the file no longer lists.
 Nothing is deleted, so cases and logs that name someone who left still resolve.
 Case and task owners name a person, a team or a role; notifications go to a group.
+
+A group membership may have a period, ``from`` and ``until`` (both days included, in
+Europe/London): someone who leaves a group on a date is not told after it, someone who
+joins is told from then, and someone who rejoins has one entry for each stretch.
 """
 
 from __future__ import annotations
@@ -17,14 +21,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import definitions
 from definitions.loader import default_definitions_dir
+from definitions.periods import Period
 from definitions.references import owner_references
-from definitions.schema import Identifier, ProvisionType
+from definitions.schema import CalendarDate, Identifier, ProvisionType
 from definitions.yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
 from .models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
@@ -70,17 +83,46 @@ class PersonEntry(_Entry):
 
 
 class MemberEntry(_Entry):
-    """A group member: ``person: <id>`` or ``address: <email>`` (an external contact)."""
+    """A group member: ``person: <id>`` or ``address: <email>`` (an external contact),
+    told from ``from`` until ``until`` when those are given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     person: Identifier | None = None
     address: str | None = Field(default=None, min_length=3)
     name: str | None = Field(default=None, description="Who an external address reaches.")
+    from_: CalendarDate | None = Field(
+        default=None,
+        alias="from",
+        description="First day the member is told (included), YYYY-MM-DD in Europe/London; "
+        "none: since always.",
+    )
+    until: CalendarDate | None = Field(
+        default=None,
+        description="Last day the member is told (included: someone who leaves on 31 March "
+        "is still told that day); none: no end.",
+    )
+
+    @field_validator("until")
+    @classmethod
+    def _until_after_from(cls, until: Any, info: ValidationInfo) -> Any:
+        start = info.data.get("from_")
+        if until is not None and start is not None and until < start:
+            raise ValueError(
+                f"{until} is before `from` {start}; `until` is the last day of the "
+                "membership, so it cannot come before the first"
+            )
+        return until
 
     @model_validator(mode="after")
     def _person_or_address(self) -> MemberEntry:
         if (self.person is None) == (self.address is None):
             raise ValueError("a member is either `person: <id>` or `address: <email>`")
         return self
+
+    @property
+    def period(self) -> Period:
+        return Period(self.from_, self.until)
 
 
 class GroupEntry(_Entry):
@@ -327,17 +369,25 @@ async def _sync_roles(session: AsyncSession, people: Iterable[PersonEntry]) -> s
 
 
 async def _sync_members(session: AsyncSession, group: GroupEntry) -> bool:
+    """Give the group exactly the memberships the file lists, each a member and the first
+    day of its stretch (someone who rejoins has two); a changed name or last day updates
+    the row. Whether anything changed."""
     query = select(GroupMember).where(GroupMember.group_id == group.id)
-    current = {(m.person_id, m.address): m for m in (await session.scalars(query)).all()}
-    wanted = {(m.person, m.address): m for m in group.members}
+    current = {
+        (m.person_id, m.address, m.effective_from): m for m in (await session.scalars(query)).all()
+    }
+    wanted = {(m.person, m.address, m.from_): m for m in group.members}
     changed = False
     for key, member in current.items():
-        if key not in wanted:
+        entry = wanted.get(key)
+        if entry is None:
             await session.delete(member)
             changed = True
-        elif member.name != wanted[key].name:
-            member.name = wanted[key].name
+        elif (member.name, member.effective_to) != (entry.name, entry.until):
+            member.name, member.effective_to = entry.name, entry.until
             changed = True
+    if changed:
+        await session.flush()  # deletions first: a member may move between stretches
     for key, entry in wanted.items():
         if key not in current:
             session.add(
@@ -346,6 +396,8 @@ async def _sync_members(session: AsyncSession, group: GroupEntry) -> bool:
                     person_id=entry.person,
                     address=entry.address,
                     name=entry.name,
+                    effective_from=entry.from_,
+                    effective_to=entry.until,
                 )
             )
             changed = True
@@ -372,6 +424,10 @@ async def list_directory(
     members: dict[str, list[dict[str, Any]]] = {}
     for m in (await session.scalars(select(GroupMember).order_by(GroupMember.id))).all():
         entry = {"person": m.person_id} if m.person_id else {"address": m.address, "name": m.name}
+        if m.effective_from is not None:
+            entry["from"] = m.effective_from.isoformat()
+        if m.effective_to is not None:
+            entry["until"] = m.effective_to.isoformat()
         members.setdefault(m.group_id, []).append(entry)
 
     def plain(row: Any, *names: str) -> dict[str, Any]:
@@ -449,6 +505,28 @@ def _reference_problems(directory: Directory) -> Iterable[str]:
     for where, ref, known, kind in checks:
         if ref is not None and ref not in known:
             yield f"{where}: {ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}"
+    for i, g in enumerate(directory.stakeholder_groups):
+        yield from _overlapping_memberships(f"stakeholder_groups[{i}]", g)
+
+
+def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[str]:
+    """One member listed twice for days in common: on those days, which entry says when
+    they joined and left is ambiguous."""
+    for k, member in enumerate(group.members):
+        for j, earlier in enumerate(group.members[:k]):
+            same = (member.person, member.address) == (earlier.person, earlier.address)
+            if same and member.period.overlaps(earlier.period):
+                who = member.person or member.address
+                yield (
+                    f"{where}.members[{k}]: {who!r} is listed twice in this group for days "
+                    f"in common, at members[{j}] ({_dates(earlier.period)}) and here "
+                    f"({_dates(member.period)}); give each stretch of membership its own "
+                    "`from` and `until`, or remove one"
+                )
+
+
+def _dates(period: Period) -> str:
+    return "no dates" if period.is_open else str(period)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

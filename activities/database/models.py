@@ -11,12 +11,13 @@ synced, and a cycle of foreign keys would force an insertion order on every sync
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -107,13 +108,19 @@ class StakeholderGroup(Base):
 
 
 class GroupMember(Base):
-    """One member of a group: a person of the directory or an external email address."""
+    """One membership of a group: a person of the directory or an external email address,
+    from ``effective_from`` until ``effective_to`` (both days included; none: open).
+
+    Someone who leaves and rejoins has a row for each stretch, so the unique constraints
+    include ``effective_from``; the directory file is checked for overlapping stretches
+    before it is synced (a NULL start is never equal to another in SQL).
+    """
 
     __tablename__ = "group_members"
     __table_args__ = (
         CheckConstraint("(person_id IS NULL) <> (address IS NULL)", name="person_or_address"),
-        UniqueConstraint("group_id", "person_id"),
-        UniqueConstraint("group_id", "address"),
+        UniqueConstraint("group_id", "person_id", "effective_from"),
+        UniqueConstraint("group_id", "address", "effective_from"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -121,13 +128,17 @@ class GroupMember(Base):
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
     address: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
 
 
 # --- published definitions ------------------------------------------------------------
 
 
 class PublishedDefinition(Base):
-    """One immutable version of a provision type, as it was published."""
+    """One immutable version of a provision type, as it was published, with the period
+    it is in effect (from its content; both days included, none: open). On a day several
+    versions cover, the highest version number is in effect: a later publish supersedes."""
 
     __tablename__ = "published_definitions"
     __table_args__ = (Index(None, "type_id", "content_hash"),)
@@ -138,6 +149,8 @@ class PublishedDefinition(Base):
     content: Mapped[dict[str, Any]]
     published_at: Mapped[datetime]
     published_by: Mapped[str] = mapped_column(String(200))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
 
 
 # --- case register --------------------------------------------------------------------

@@ -20,7 +20,7 @@ from activities.database.migrate import upgrade
 from casemodel.requests import CloseCase, CompleteTask
 from casemodel.state import CaseStatus
 from starter.client import CaseClient
-from starter.published import latest_published
+from starter.published import published_in_effect
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import visit_type
@@ -140,7 +140,7 @@ async def test_running_cases_stay_on_their_version(
 
     cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
     async with build_worker(temporal_client, task_queue, sessions):
-        v1, kind = await latest_published(database_url, original.id)
+        v1, kind = await published_in_effect(database_url, original.id)
         first = await cases.start_case(kind, tenant_ref="TEN-V", type_version=v1)
 
         async with sessions.begin() as session:
@@ -149,7 +149,7 @@ async def test_running_cases_stay_on_their_version(
             )
         assert [(r.version, r.changed) for r in results] == [(2, True)]
 
-        v2, kind2 = await latest_published(database_url, original.id)
+        v2, kind2 = await published_in_effect(database_url, original.id)
         second = await cases.start_case(kind2, tenant_ref="TEN-V", type_version=v2)
 
         old = await cases.state(first.case_ref)

@@ -18,7 +18,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ async def test_running_the_activity_twice_writes_once(sessions: async_sessionmak
     assert len(once["events"]) == len(change.events)
 
 
-async def test_the_published_definition_activity_reads_latest_or_a_version(
+async def test_the_published_definition_activity_reads_the_version_in_effect_or_a_number(
     sessions: async_sessionmaker[AsyncSession],
 ):
     first = visit_type()
@@ -85,6 +85,14 @@ async def test_the_published_definition_activity_reads_latest_or_a_version(
     assert (await load(1)).definition == first
     assert await load(3) is None
     assert await load(type_id="unknown") is None
+
+    ending = visit_type(effective_to=date(2027, 3, 31))
+    async with sessions.begin() as session:
+        await definitions_store.publish(session, [ending], "amara", T0)
+    on_the_day = DefinitionRequest(type_id="visit-assessment", on=date(2027, 3, 31))
+    after = DefinitionRequest(type_id="visit-assessment", on=date(2027, 4, 1))
+    assert (await env.run(activities.load_published_definition, on_the_day)).version == 3
+    assert (await env.run(activities.load_published_definition, after)).version == 2
 
 
 # --- a worker killed after the write ---------------------------------------------------

@@ -105,7 +105,13 @@ def test_publish_versions_show_and_diff(run, tmp_path: Path):
     type_file.write_text(yaml.safe_dump(data, sort_keys=False))
     again = run("definitions", "publish", "--definitions", str(catalog), "--json", "--by", "ben")
     results = {r["type_id"]: r for r in json.loads(again.stdout)}
-    assert results[type_id] == {"type_id": type_id, "version": 2, "changed": True}
+    assert results[type_id] == {
+        "type_id": type_id,
+        "version": 2,
+        "changed": True,
+        "effective_from": None,
+        "effective_to": None,
+    }
     assert sum(r["changed"] for r in results.values()) == 1
 
     versions = json.loads(run("definitions", "versions", type_id, "--json").stdout)
@@ -117,3 +123,73 @@ def test_publish_versions_show_and_diff(run, tmp_path: Path):
 
     missing = run("definitions", "published", type_id, "--version", "9")
     assert missing.exit_code == 1 and "version 9" in missing.stderr
+
+
+def test_versions_in_effect_expired_and_future(run, tmp_path: Path):
+    """A type ending on 31 March 2027 and its successor from 1 April, published together;
+    then the successor changed: the views and `published --at` follow the periods."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    old_file = catalog / "types" / "safeguarding-review.yaml"
+    data = yaml.safe_load(old_file.read_text())
+    old_file.write_text(yaml.safe_dump({**data, "effective_to": "2027-03-31"}, sort_keys=False))
+    new_file = catalog / "types" / "safeguarding-review-2027.yaml"
+    new = {**data, "effective_from": "2027-04-01", "name": "Safeguarding review (2027)"}
+    new_file.write_text(yaml.safe_dump(new, sort_keys=False))
+    published = run("definitions", "publish", "--definitions", str(catalog))
+    assert published.exit_code == 0, published.output
+    assert "safeguarding-review: v1 (until 2027-03-31) published" in published.stdout
+    assert "safeguarding-review: v2 (from 2027-04-01) published" in published.stdout
+    assert "6 of 6 provision type definitions published" in published.stdout
+    new_file.write_text(yaml.safe_dump({**new, "name": "Safeguarding review, 2027"}))
+    assert run("definitions", "publish", "--definitions", str(catalog)).exit_code == 0
+
+    def versions(*args: str) -> list[tuple[str, int, str]]:
+        result = run("definitions", "versions", *args, "--json")
+        assert result.exit_code == 0, result.output
+        return [(v["type_id"], v["version"], v["standing"]) for v in json.loads(result.stdout)]
+
+    future = versions("safeguarding-review", "--at", "2027-03-31", "--view", "future")
+    assert future == [("safeguarding-review", 3, "future")]  # v2 is superseded by v3
+    assert versions("safeguarding-review", "--at", "2027-03-31") == [
+        ("safeguarding-review", 1, "current")
+    ]
+    assert versions("safeguarding-review", "--at", "2027-04-01", "--view", "expired") == [
+        ("safeguarding-review", 1, "expired")
+    ]
+    on_april = [v for v in versions("--at", "2027-04-01") if v[0] == "safeguarding-review"]
+    assert on_april == [("safeguarding-review", 3, "current")]
+    listing = json.loads(run("definitions", "versions", "safeguarding-review", "--json").stdout)
+    assert [(v["version"], v["effective_from"], v["effective_to"]) for v in listing] == [
+        (1, None, "2027-03-31"),
+        (2, "2027-04-01", None),
+        (3, "2027-04-01", None),
+    ]
+    assert listing[1]["standing"] == "superseded"
+
+    shown = run("definitions", "published", "safeguarding-review", "--at", "2027-04-01")
+    assert shown.stdout.startswith("# safeguarding-review v3, in effect from 2027-04-01\n")
+    people = run("definitions", "versions", "safeguarding-review", "--at", "2027-04-01")
+    assert "Published versions in effect on 2027-04-01" in people.stdout
+    assert "from 2027-04-01" in people.stdout and "current" in people.stdout
+
+    wrong = run("definitions", "versions", "--view", "soon")
+    assert wrong.exit_code == 1
+    assert wrong.stderr == "there is no view 'soon'; --view takes current, expired or future\n"
+
+
+def test_directory_list_shows_the_periods_of_memberships(run, tmp_path: Path):
+    data = yaml.safe_load(default_directory_file().read_text())
+    panel = next(g for g in data["stakeholder_groups"] if g["id"] == "safeguarding-panel")
+    panel["members"][1]["until"] = "2027-03-31"
+    panel["members"].append({"person": "marcus-reid", "from": "2027-04-01"})
+    changed = tmp_path / "directory.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    assert run("directory", "sync", "--file", str(changed)).exit_code == 0
+    shown = run("directory", "list")
+    assert shown.exit_code == 0, shown.output
+    assert "joseph-adeyemi (until 2027-03-31)" in shown.stdout
+    assert "marcus-reid (from 2027-04-01)" in shown.stdout
+    listing = json.loads(run("directory", "list", "--json").stdout)
+    members = next(g for g in listing["stakeholder_groups"] if g["id"] == "safeguarding-panel")
+    assert {"person": "marcus-reid", "from": "2027-04-01"} in members["members"]

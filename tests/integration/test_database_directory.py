@@ -1,11 +1,12 @@
-"""The directory file, and syncing it: add, update, and deactivate without deleting."""
+"""The directory file, and syncing it: add, update, and deactivate without deleting;
+group memberships with their periods."""
 
 # Fixtures imported from db_fixtures reappear as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_the_shipped_directory_is_valid_and_names_the_catalog_owners():
 def test_every_owner_in_the_shipped_catalog_is_in_the_directory():
     catalog = load_catalog(default_definitions_dir())
     directory = load_directory(default_directory_file())
-    assert owner_problems(catalog.types.values(), directory) == []
+    assert owner_problems(catalog.definitions(), directory) == []
 
 
 def test_problems_name_the_file_and_the_field(tmp_path: Path):
@@ -169,3 +170,87 @@ async def test_sync_adds_updates_and_deactivates(
     async with sessions.begin() as session:  # Bo comes back
         back = await sync_directory(session, Directory.model_validate(SMALL), T2)
     assert "person:bo" in back.updated and "person:cy" in back.deactivated
+
+
+# --- memberships with periods -----------------------------------------------------------------
+
+
+def with_members(*members: dict[str, str]) -> Directory:
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["stakeholder_groups"][0]["members"] = list(members)
+    return Directory.model_validate(data)
+
+
+async def test_memberships_keep_their_periods_and_a_member_may_rejoin(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    left = with_members(
+        {"person": "dee", "until": "2027-03-31"},
+        {"person": "dee", "from": "2027-09-01"},  # back after the summer
+        {"person": "ali", "from": "2027-04-01"},
+        {"address": "advice@agency.example.org"},
+    )
+    async with sessions.begin() as session:
+        await sync_directory(session, left, T1)
+    async with sessions.begin() as session:
+        assert not (await sync_directory(session, left, T2)).changed
+    async with sessions() as session:
+        stored = (await session.scalars(select(GroupMember).order_by(GroupMember.id))).all()
+        listing = await list_directory(session)
+    assert [(m.person_id, m.effective_from, m.effective_to) for m in stored] == [
+        ("dee", None, date(2027, 3, 31)),
+        ("dee", date(2027, 9, 1), None),
+        ("ali", date(2027, 4, 1), None),
+        (None, None, None),
+    ]
+    assert listing["stakeholder_groups"][0]["members"] == [
+        {"person": "dee", "until": "2027-03-31"},
+        {"person": "dee", "from": "2027-09-01"},
+        {"person": "ali", "from": "2027-04-01"},
+        {"address": "advice@agency.example.org", "name": None},
+    ]
+
+    stays = with_members(
+        {"person": "dee"}, {"person": "ali", "from": "2027-04-01", "until": "2027-12-31"}
+    )
+    async with sessions.begin() as session:
+        report = await sync_directory(session, stays, T2)
+    assert report.updated == ["group:arrears-panel"]
+    async with sessions() as session:
+        stored = (await session.scalars(select(GroupMember).order_by(GroupMember.id))).all()
+    assert [(m.person_id, m.effective_from, m.effective_to) for m in stored] == [
+        ("dee", None, None),  # the same stretch, no longer ending
+        ("ali", date(2027, 4, 1), date(2027, 12, 31)),
+    ]
+
+
+def test_membership_dates_are_checked_with_file_and_field(tmp_path: Path):
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["stakeholder_groups"][0]["members"] = [
+        {"person": "dee", "from": "2027-04-01", "until": "2027-03-31"},
+        {"person": "ali", "from": "1 April"},
+    ]
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+    assert invalid.value.problems == [
+        f"{path}: stakeholder_groups[0].members[0].until: 2027-03-31 is before `from` "
+        "2027-04-01; `until` is the last day of the membership, so it cannot come before the "
+        "first",
+        f'{path}: stakeholder_groups[0].members[1].from: "1 April" is not a day; write the '
+        "date alone as YYYY-MM-DD, e.g. 2027-04-01",
+    ]
+
+    data["stakeholder_groups"][0]["members"] = [
+        {"person": "dee", "until": "2027-04-01"},
+        {"person": "dee", "from": "2027-04-01"},
+    ]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+    assert invalid.value.problems == [
+        f"{path}: stakeholder_groups[0].members[1]: 'dee' is listed twice in this group for "
+        "days in common, at members[0] (until 2027-04-01) and here (from 2027-04-01); give "
+        "each stretch of membership its own `from` and `until`, or remove one"
+    ]

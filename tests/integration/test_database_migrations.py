@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from activities.database.engine import create_engine
+from activities.database import definitions_store as store
+from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import current_revision, head_revision, upgrade
-from activities.database.models import Base
+from activities.database.models import Base, GroupMember
 from activities.database.settings import database_url as configured_url
+from tests.factories import visit_type
 from tests.integration.db_fixtures import DATABASES, fresh_database
 
 
@@ -81,3 +85,70 @@ def test_plain_urls_get_the_async_driver(
 ):
     monkeypatch.setenv("DATABASE_URL", given)
     assert configured_url() == expected
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+async def test_rows_from_before_effective_dating_get_open_periods(kind: str, tmp_path: Path):
+    """A published version and a group membership written at revision 0002 are in effect on
+    every day after the upgrade, a member may then rejoin a group they left, and a member
+    is still a person or an address."""
+    async with fresh_database(kind, tmp_path) as url:
+        await upgrade(url, "0002")
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "INSERT INTO published_definitions (type_id, version, content_hash, "
+                        "content, published_at, published_by) VALUES ('visit-assessment', 1, "
+                        "'abc', :content, :at, 'amara')"
+                    ),
+                    {"content": visit_type().model_dump_json(), "at": _at(kind)},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO stakeholder_groups (id, name, description, active, "
+                        "updated_at) VALUES ('panel', 'Panel', '', :yes, :at)"
+                    ),
+                    {"yes": True, "at": _at(kind)},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO group_members (group_id, address, name) "
+                        "VALUES ('panel', 'mash@council.example.org', 'MASH')"
+                    )
+                )
+            result = await upgrade(url)
+            assert (result.before, result.after) == ("0002", head_revision())
+            sessions = session_factory(engine)
+            async with sessions() as session:
+                assert await store.in_effect(session, "visit-assessment", date(1990, 1, 1)) == (
+                    1,
+                    visit_type(),
+                )
+                member = (await session.scalars(select(GroupMember))).one()
+                assert (member.effective_from, member.effective_to) == (None, None)
+            async with sessions.begin() as session:  # left, and back a year later
+                member = (await session.scalars(select(GroupMember))).one()
+                member.effective_to = date(2026, 12, 31)
+                session.add(
+                    GroupMember(
+                        group_id="panel",
+                        address="mash@council.example.org",
+                        name="MASH",
+                        effective_from=date(2028, 1, 1),
+                    )
+                )
+            async with sessions() as session:
+                assert len((await session.scalars(select(GroupMember))).all()) == 2
+            with pytest.raises(IntegrityError):  # SQLite's copy of the table kept its check
+                async with sessions.begin() as session:
+                    session.add(GroupMember(group_id="panel", person_id=None, address=None))
+        finally:
+            await engine.dispose()
+
+
+def _at(kind: str) -> object:
+    """A timestamp as the UtcDateTime column stores it on each database."""
+    moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if kind == "sqlite" else moment

@@ -10,7 +10,7 @@ once and mails it once, across retries, a mail server that is down, and no mail 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,73 @@ async def test_people_who_left_are_skipped_and_an_owner_nobody_answers_for_is_re
         ("owner:joseph-adeyemi", "no address for owner joseph-adeyemi"),
         ("group:no-such-group", "no address in stakeholder group no-such-group"),
     ]
+
+
+def with_panel(*changes: tuple[str, dict[str, str]]) -> Directory:
+    """The shipped directory, the safeguarding panel's memberships changed by member."""
+    changed = dict(changes)
+    groups = []
+    for group in DIRECTORY.stakeholder_groups:
+        if group.id == "safeguarding-panel":
+            members = tuple(
+                m.model_copy(update=changed.get(m.person or m.address or "", {}))
+                for m in group.members
+            )
+            group = group.model_copy(update={"members": members})
+        groups.append(group)
+    return DIRECTORY.model_copy(update={"stakeholder_groups": tuple(groups)})
+
+
+PANEL_DATES = (
+    ("joseph-adeyemi", {"until": date(2026, 11, 23)}),  # left the day before
+    ("priya-shah", {"until": date(2026, 11, 24)}),  # her last day
+    ("claire-donnelly", {"from_": date(2026, 11, 25)}),  # joins the day after
+    ("mash@council.example.org", {"from_": date(2026, 11, 24)}),  # joins that day
+)
+
+
+async def test_a_group_reaches_the_members_in_effect_on_the_day(directory):
+    await sync(directory, with_panel(*PANEL_DATES))
+
+    async def panel(on: date) -> list[str]:
+        async with directory() as session:
+            wanted = Recipients(groups=["safeguarding-panel"])
+            return emails(await resolve_recipients(session, wanted, "helen-marsh", on=on))
+
+    assert await panel(date(2026, 11, 24)) == [
+        "helen.marsh@northfieldhomes.example.org",
+        "priya.shah@northfieldhomes.example.org",
+        "adult.safeguarding@council.example.org",
+        "mash@council.example.org",
+    ]
+    assert await panel(date(2026, 11, 25)) == [
+        "helen.marsh@northfieldhomes.example.org",
+        "adult.safeguarding@council.example.org",
+        # New stretches are new rows, after those kept.
+        "claire.donnelly@northfieldhomes.example.org",
+        "mash@council.example.org",
+    ]
+    assert "joseph.adeyemi@northfieldhomes.example.org" in await panel(date(2026, 11, 23))
+
+
+async def test_the_activity_counts_memberships_on_the_day_the_rule_fired_in_london(directory):
+    """Fired at 23:30 UTC on 30 June 2027, which is already 1 July in London: a member
+    whose last day was 30 June is not told, one who joined on 1 July is."""
+    await sync(
+        directory,
+        with_panel(
+            ("joseph-adeyemi", {"until": date(2027, 6, 30)}),
+            ("claire-donnelly", {"from_": date(2027, 7, 1)}),
+        ),
+    )
+    escalation = notice(
+        fired_at=datetime(2027, 6, 30, 23, 30, tzinfo=UTC),
+        recipients=Recipients(groups=["safeguarding-panel"]),
+    )
+    result = await notify(activities(directory, None), escalation)
+    assert "joseph.adeyemi@northfieldhomes.example.org" not in result.recipients
+    assert "claire.donnelly@northfieldhomes.example.org" in result.recipients
+    assert len(result.recipients) == 5
 
 
 # --- the activity -------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def run_until(case: Case, start: datetime, end: datetime) -> list[tuple[datetime
 def test_the_shipped_catalog_validates_with_its_references() -> None:
     catalog, problems = validate_catalog(default_definitions_dir())
     assert problems == [] and catalog is not None
-    assert DEMO in catalog.types
+    assert DEMO in catalog.versions
     # The command also checks templates, stakeholder groups and reassignment targets.
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
@@ -70,7 +70,7 @@ def test_the_shipped_catalog_validates_with_its_references() -> None:
 
 
 def test_every_real_type_escalates_something(catalog: Catalog) -> None:
-    for provision_type in catalog.types.values():
+    for provision_type in catalog.definitions():
         if provision_type.id == DEMO:
             continue
         rules = list(provision_type.escalations)

@@ -128,7 +128,16 @@ def test_list_json_is_stable() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     by_id = {row["id"]: row for row in rows}
-    assert set(rows[0]) == {"id", "name", "category", "audience", "task_count", "file"}
+    assert set(rows[0]) == {
+        "id",
+        "name",
+        "category",
+        "audience",
+        "task_count",
+        "file",
+        "effective_from",
+        "effective_to",
+    }
     assert by_id["safeguarding-review"]["category"] == "assessment"
     assert by_id["safeguarding-review"]["audience"] == "internal"
     assert by_id["financial-inclusion-support-plan"]["category"] == "support_plan"

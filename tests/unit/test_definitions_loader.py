@@ -102,15 +102,15 @@ def test_shipped_catalog_has_the_four_types(shipped: Catalog) -> None:
         "financial-inclusion-support-plan",
         "hoarding-property-condition-support-plan",
         "safeguarding-review",
-    } <= set(shipped.types)
-    for provision_type in shipped.types.values():
+    } <= set(shipped.versions)
+    for provision_type in shipped.definitions():
         assert 2 <= len(provision_type.tasks) <= 8, provision_type.id
         assert provision_type.calendar in shipped.calendars
-        assert shipped.files[provision_type.id] == f"types/{provision_type.id}.yaml"
+        assert shipped.file_of(provision_type) == f"types/{provision_type.id}.yaml"
 
 
 def test_shipped_catalog_uses_every_feature(shipped: Catalog) -> None:
-    all_tasks = [task for t in shipped.types.values() for task in t.tasks]
+    all_tasks = [task for t in shipped.definitions() for task in t.tasks]
     used = {info.response_type for task in all_tasks for info in task.fields}
     assert used == set(ResponseType)
     assert any(task.repeatable for task in all_tasks)
@@ -118,7 +118,7 @@ def test_shipped_catalog_uses_every_feature(shipped: Catalog) -> None:
     assert any(not task.mandatory for task in all_tasks)
     assert any(o.adds_tasks for task in all_tasks for o in task.outcomes)
     assert any(d.lag for task in all_tasks for d in task.depends_on)
-    follow_ons = {o.follow_on_type for t in shipped.types.values() for o in t.outcomes}
+    follow_ons = {o.follow_on_type for t in shipped.definitions() for o in t.outcomes}
     assert "financial-inclusion-support-plan" in follow_ons
     assessment = shipped.type("tenancy-sustainment-assessment")
     assert assessment.task("interpreter-arranged").automatic is False
@@ -148,8 +148,8 @@ def test_default_directory_follows_the_environment(
 
 def test_a_small_catalog_loads(tmp_path: Path) -> None:
     catalog = load_catalog(write_catalog(tmp_path, {"t.yaml": simple_type()}))
-    assert list(catalog.types) == ["simple"]
-    assert catalog.files == {"simple": "types/t.yaml"}
+    assert list(catalog.versions) == ["simple"]
+    assert catalog.files == {("simple", None): "types/t.yaml"}
     assert catalog.directory == tmp_path
 
 

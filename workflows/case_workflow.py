@@ -77,7 +77,10 @@ class SupportCaseWorkflow:
         self._budget = start.history_budget if start else requests.HISTORY_BUDGET
         self._changed = True
         self._keeps_time = self._long_lived = False
-        self._shown: tuple[Any, ...] = ()
+        self._shown: dict[str, Any] = {}
+        if self._carried is not None:
+            left = workflow.info().typed_search_attributes
+            self._shown = {p.key.name: p.value for p in left if p.key.name in sa.KEYS}
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
         self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
@@ -242,11 +245,16 @@ class SupportCaseWorkflow:
 
     def _show(self, case: Case) -> None:
         values = views.search_values(case, workflow.now(), keeps_time=self._keeps_time)
-        # History grows with what changes, not with every request.
-        if values != self._shown:
-            workflow.upsert_search_attributes([sa.KEYS[name].value_set(v) for name, v in values])
-            self._shown = values
+        # History grows with what changes, not with every request: only what changed is
+        # written (a continued run starts with the attributes its last run left).
+        changed = [(name, v) for name, v in values if self._shown.get(name, _UNSET) != v]
+        if changed:
+            workflow.upsert_search_attributes([sa.KEYS[name].value_set(v) for name, v in changed])
+            self._shown.update(changed)
         workflow.set_current_details(views.task_table(case, workflow.now()))
+
+
+_UNSET = object()
 
 
 def _encoded(args: Sequence[RawValue]) -> list[requests.Encoded]:

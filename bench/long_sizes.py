@@ -31,7 +31,7 @@ TYPE_FIELD = "provisionType"
 def types_measured() -> dict[str, ProvisionType]:
     catalog = load_catalog(default_definitions_dir())
     return {
-        **dict(sorted(catalog.types.items())),
+        **{t.id: t for t in catalog.in_effect()},
         "bench-rules-50 (50 tasks, SLA and 3 rules each)": many_tasks_type(50, rules=True),
         "bench-long-lived-plan": long_lived_type(),
     }

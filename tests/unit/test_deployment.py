@@ -50,7 +50,7 @@ def test_every_depends_on_names_a_service():
 
 def test_image_builds_the_installed_command():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install" in dockerfile
+    assert "uv sync --locked" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile
     assert 'ENTRYPOINT ["support-provision"]' in dockerfile
     for package in ("casemodel", "definitions", "workflows", "activities", "starter"):
         assert f"COPY {package} ./{package}" in dockerfile

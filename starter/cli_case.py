@@ -219,9 +219,14 @@ def show(
         )
     console.print(log_table)
     for rejected in state.rejected:
+        task = f" {rejected.task}" if rejected.task else ""
         console.print(
-            f"[red]Rejected[/] {rejected.request} {rejected.task or ''} "
-            f"from {rejected.by}: {rejected.reason}"
+            f"[red]Rejected[/] {rejected.request}{task} from {rejected.by} "
+            f"({rejected.code}): {rejected.reason}"
+        )
+    if state.rejected_total > len(state.rejected):
+        console.print(
+            f"{state.rejected_total} requests rejected in all; the case log lists every one."
         )
     console.print(f"Temporal UI: {view['url']}")
 

@@ -48,7 +48,7 @@ from definitions.schema import (
     TaskDefinition,
 )
 
-from .console import day_option, view_option
+from .console import AtOption, day_option, view_option
 
 app = typer.Typer(
     help="Check and inspect the provision type definitions.",
@@ -192,17 +192,6 @@ def _template_problems(reading: CatalogReading) -> list[Problem]:
             location, message = head, message.partition(": ")[2]
         problems.append(Problem(file, location, message))
     return problems
-
-
-AtOption = Annotated[
-    str | None,
-    typer.Option(
-        "--at",
-        metavar="DATE",
-        help="The day to look from, YYYY-MM-DD (default: today, in each type's calendar).",
-        show_default=False,
-    ),
-]
 
 
 @app.command("list")

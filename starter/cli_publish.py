@@ -30,7 +30,7 @@ from definitions.periods import Period, Standing, View, standings
 from definitions.schema import ProvisionType
 
 from .cli_db import with_session
-from .console import console, current_user, day_option, fail, print_json, view_option
+from .console import AtOption, console, current_user, day_option, fail, print_json, view_option
 
 
 def publish_command(
@@ -198,15 +198,6 @@ def _publish(
     publish_command(definitions, by, as_json, directory)
 
 
-AtOption = Annotated[
-    str | None,
-    typer.Option(
-        "--at",
-        metavar="DATE",
-        help="The day to look from, YYYY-MM-DD (default: today, in each type's calendar).",
-        show_default=False,
-    ),
-]
 ViewOption = Annotated[
     str | None,
     typer.Option(

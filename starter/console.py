@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import date
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -93,6 +93,18 @@ def require_choice(value: str | None, choices: Sequence[str], *, option: str, wh
     if value is not None and value not in choices:
         listed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
         fail(f"there is no {what} {value!r}; {option} takes {listed}")
+
+
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        metavar="DATE",
+        help="The day to look from, YYYY-MM-DD (default: today, in each type's calendar).",
+        show_default=False,
+    ),
+]
+"""`--at DATE`: the day the definition commands look from."""
 
 
 def day_option(value: str | None, *, option: str) -> date | None:

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from activities.database.notifications import NotificationRow
 from activities.notifications import message_id
-from casemodel.requests import CompleteTask
+from casemodel.requests import AddTask, CompleteTask
 from casemodel.state import CaseState, CaseStatus
 from starter.client import CaseClient
 from starter.settings import Settings
@@ -35,6 +35,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
 )
 from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
+from workflows.case_workflow import HANDOVER_SUMMARY
 from workflows.names import workflow_id_for
 
 OWNER = "tom-bennett"
@@ -176,3 +177,52 @@ async def test_a_mail_outage_does_not_hold_back_the_breach(
         assert state.priority == "high"
     finally:
         await temporal_client.get_workflow_handle(workflow_id_for(case_ref)).terminate("over")
+
+
+async def test_notices_still_on_their_way_at_a_hand_over_are_sent_once_by_the_next_run(
+    cases: CaseClient, sessions, smtp: SmtpServer, temporal_client: Client
+):
+    """The mail server is down when the case reaches its budget: the notices in flight do
+    not land within the hand-over's wait, so the next run takes them over and, once the
+    server is back, each recipient is mailed once."""
+    started = await cases.start_case(
+        with_check_ins(seconds_type()),
+        tenant_ref="TEN-78",
+        case_ref=f"QH-{uuid.uuid4().hex[:8]}",
+        owner=OWNER,
+        history_budget=200,
+    )
+    case_ref, handle = started.case_ref, temporal_client.get_workflow_handle(started.workflow_id)
+    await eventually(rows_where(sessions, case_ref, lambda rows: len(rows) == 3), timeout=10)
+    first_run = (await handle.describe()).run_id
+
+    async def handing_over() -> bool:
+        """Requests until the case reaches its budget and its hand-over waits."""
+        events = (await handle.fetch_history()).events
+        if any(HANDOVER_SUMMARY.encode() in e.user_metadata.summary.data for e in events):
+            return True
+        await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
+        return False
+
+    async def handed_over() -> bool:
+        return (await handle.describe()).run_id != first_run
+
+    await eventually(handing_over, timeout=30, interval=0.01)
+    await eventually(handed_over, timeout=30, interval=0.2)  # the wait is over: carried
+    history = await handle.fetch_history()
+    carried = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert b'"unconfirmed":["' in carried.data  # the notices were handed over
+    smtp.start()
+    rows = await eventually(rows_where(sessions, case_ref, all_sent(3)), timeout=30)
+    assert by_rule(rows) == TOLD
+    await eventually(smtp.inbox.holds(3))
+    assert_mailed_once_each(smtp, rows)
+    await handle.terminate("test over")
+
+
+def with_check_ins(provision_type):
+    """The type with a check-in that may be added any number of times."""
+    data = provision_type.model_dump()
+    check_in = {"id": "check-in", "name": "Check-in", "automatic": False, "repeatable": True}
+    data["tasks"] = [*data["tasks"], {**check_in, "mandatory": False}]
+    return type(provision_type).model_validate(data)

@@ -17,21 +17,19 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import NOTIFY_ESCALATION, EscalationNotice
     from casemodel import requests, views
     from casemodel.case import Case
     from casemodel.errors import CaseNotStarted, CaseRuleError, UnknownRequest
-    from casemodel.escalation import Firing
     from casemodel.requests import RequestResult
     from casemodel.state import CaseStatus, CaseSummary
 
     from . import search_attributes as sa
+    from .in_flight import InFlight
     from .names import STATE_QUERY, WORKFLOW_TYPE
-    from .register import RegisterWriter
 
 REGISTER_PATCH = "case-register"
 """Histories recorded before the case register existed replay without its activity."""
@@ -48,12 +46,7 @@ HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
 has not landed by then is carried over and done again by the next run."""
-
 T = TypeVar("T")
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
-)
-"""A notice must reach its recipients however long the mail server is away."""
 
 
 @workflow.defn(dynamic=True)
@@ -83,8 +76,7 @@ class SupportCaseWorkflow:
             self._shown = {p.key.name: p.value for p in left if p.key.name in sa.KEYS}
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
-        self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
-        self._register = RegisterWriter(self._carried.recorded_seq if self._carried else 0)
+        self._in_flight = InFlight(self._carried.recorded_seq if self._carried else 0)
         self._next_handover = self._budget
         self._handover_from: datetime | None = None
 
@@ -97,31 +89,29 @@ class SupportCaseWorkflow:
         # written behind, one write in flight at a time, each carrying all that changed.
         writes_behind = self._patched(REGISTER_BEHIND_PATCH)
         self._long_lived = self._patched(LONG_LIVED_PATCH)
+        in_flight = self._in_flight
         for key in self._carried.unconfirmed if self._carried else ():
-            self._notify(case, next(f for f in case.state.firings if f.key == key))
+            in_flight.notify(case, next(f for f in case.state.firings if f.key == key))
         while True:
             await workflow.wait_condition(
-                lambda: self._changed or self._timer_done() or self._register.landed()
+                lambda: self._changed or self._timer_done() or in_flight.written()
             )
             self._changed = False
             if self._timer_done():
                 self._timer, self._timer_at = None, None
-            if self._register.collect() and self._long_lived:
-                case.tidy(self._register.recorded_seq, keep=self._notified_subjects())
+            if in_flight.collect() and self._long_lived:
+                case.tidy(in_flight.recorded_seq, keep=in_flight.notified())
             fired = case.tick(workflow.now()) if self._keeps_time else []
             self._show(case)
-            # Notices go out in the background: a mail server that is down must not stop
-            # the case keeping time, nor hold back the next escalation's outbox rows.
-            self._notices = {k: sent for k, sent in self._notices.items() if not sent[1].done()}
-            for firing in fired:
-                self._notify(case, firing)
+            for firing in fired:  # in the background: a mail server away holds nothing up
+                in_flight.notify(case, firing)
             # The timer goes out with the same workflow task, before the register write.
             if self._keeps_time and case.state.status is CaseStatus.open:
                 self._arm_timer(case)
             if keeps_register and writes_behind:
-                self._register.start(case.state)
+                in_flight.write(case.state)
             elif keeps_register:
-                await self._register.write(case.state)
+                await in_flight.write_inline(case.state)
             # Requests may have arrived while the register was written: go round again.
             if case.state.status is not CaseStatus.open and not self._changed:
                 break
@@ -129,10 +119,7 @@ class SupportCaseWorkflow:
                 await self._hand_over(case)
         if self._timer is not None:
             self._timer.cancel()
-        if keeps_register and writes_behind:
-            await self._register.drain(case.state)
-        if self._notices:
-            await asyncio.gather(*(sent for _, sent in self._notices.values()))
+        await in_flight.drain(case.state, register=keeps_register and writes_behind)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 
@@ -177,22 +164,6 @@ class SupportCaseWorkflow:
     def _patched(self, patch: str) -> bool:
         return self._carried is not None or workflow.patched(patch)
 
-    def _notify(self, case: Case, firing: Firing) -> None:
-        self._notices[firing.key] = (
-            firing.subject,
-            workflow.start_activity(
-                NOTIFY_ESCALATION,
-                EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=NOTIFY_RETRY,
-                summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
-            ),
-        )
-
-    def _notified_subjects(self) -> list[str]:
-        """Tasks whose notices are on their way: kept whole until the notices land."""
-        return [subject for subject, sent in self._notices.values() if not sent.done()]
-
     def _due_for_handover(self) -> bool:
         length = workflow.info().get_current_history_length()
         return length >= self._next_handover or workflow.info().is_continue_as_new_suggested()
@@ -205,17 +176,18 @@ class SupportCaseWorkflow:
         if self._handover_from is None:
             self._handover_from = workflow.now()
         left = HANDOVER_WAIT - (workflow.now() - self._handover_from)
-        if not self._landed() and left > timedelta(0):
+        in_flight = self._in_flight
+        if not in_flight.landed() and left > timedelta(0):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    self._landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
+                    in_flight.landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._register.collect()
+        in_flight.collect()
         carried = case.carry(
-            self._register.recorded_seq,
-            unconfirmed=[key for key, (_, sent) in self._notices.items() if not sent.done()],
-            keep=self._notified_subjects(),
+            in_flight.recorded_seq,
+            unconfirmed=in_flight.unconfirmed(),
+            keep=in_flight.notified(),
             budget=self._budget,
         )
         if carried is None:  # too much to carry: go on, and try again a little later
@@ -223,9 +195,6 @@ class SupportCaseWorkflow:
             self._handover_from = None
             return
         workflow.continue_as_new(carried)
-
-    def _landed(self) -> bool:
-        return self._register.idle() and all(sent.done() for _, sent in self._notices.values())
 
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()

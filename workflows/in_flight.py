@@ -1,0 +1,115 @@
+"""What a case has on its way: its register write, behind the case, and escalation notices.
+
+Neither may hold the case up: a database or a mail server that is away must not stop it
+keeping time. So the register is written one write at a time, each carrying all that was
+logged since the last landed, and notices go out in the background; a hand-over to the
+next run carries over what has not landed (the register's position, unconfirmed notices).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        NOTIFY_ESCALATION,
+        RECORD_CASE_CHANGES,
+        EscalationNotice,
+        RegisterUpdate,
+    )
+    from casemodel.case import Case
+    from casemodel.escalation import Firing
+    from casemodel.state import CaseState
+
+REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
+"""The register must catch up however long the database is away: for ever, slowly."""
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
+"""A notice must reach its recipients however long the mail server is away."""
+
+
+class InFlight:
+    def __init__(self, recorded_seq: int = 0) -> None:
+        self.recorded_seq = recorded_seq
+        """The log is in the register up to here (carried from run to run)."""
+        self._write: asyncio.Task[Any] | None = None
+        self._write_seq = 0
+        self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
+
+    def written(self) -> bool:
+        """A register write landed: the next one may go."""
+        return self._write is not None and self._write.done()
+
+    def collect(self) -> bool:
+        """Take note of what landed; whether a register write had."""
+        self._notices = {key: sent for key, sent in self._notices.items() if not sent[1].done()}
+        if not self.written():
+            return False
+        self.recorded_seq, self._write = self._write_seq, None
+        return True
+
+    def write(self, state: CaseState) -> None:
+        """Write what changed since the last write, unless a write is still in flight."""
+        if self._write is not None:
+            return  # the next turn after it lands writes what changed meanwhile
+        update = RegisterUpdate.since(state, workflow.info().workflow_id, self.recorded_seq)
+        if update is not None:
+            self._write = workflow.start_activity(
+                RECORD_CASE_CHANGES,
+                update,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=REGISTER_RETRY,
+                summary=f"register: log {self.recorded_seq + 1}-{update.last_seq}",
+            )
+            self._write_seq = update.last_seq
+
+    async def write_inline(self, state: CaseState) -> None:
+        """The register written before the case goes on, as histories before writing
+        behind did."""
+        self.write(state)
+        if self._write is not None:
+            await self._write
+            self.collect()
+
+    def notify(self, case: Case, firing: Firing) -> None:
+        self._notices[firing.key] = (
+            firing.subject,
+            workflow.start_activity(
+                NOTIFY_ESCALATION,
+                EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
+            ),
+        )
+
+    def landed(self) -> bool:
+        """Nothing on its way: a quiet point to hand over at."""
+        no_write = self._write is None or self._write.done()
+        return no_write and all(sent.done() for _, sent in self._notices.values())
+
+    def unconfirmed(self) -> list[str]:
+        """Escalations whose notices are still on their way, by firing key."""
+        return [key for key, (_, sent) in self._notices.items() if not sent.done()]
+
+    def notified(self) -> list[str]:
+        """Tasks whose notices are on their way: kept whole until the notices land."""
+        return [subject for subject, sent in self._notices.values() if not sent.done()]
+
+    async def drain(self, state: CaseState, *, register: bool) -> None:
+        """Wait until everything logged is in the register and every notice has gone."""
+        while register:
+            if self._write is not None:
+                await self._write
+                self.collect()
+            self.write(state)
+            if self._write is None:
+                break
+        if self._notices:
+            await asyncio.gather(*(sent for _, sent in self._notices.values()))

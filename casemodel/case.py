@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from definitions.effective import NotInEffect, in_effect, opening_day
-from definitions.invariants import check_provision_type
+from definitions.invariants import check_provision_type, list_problems
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
 from . import errors, intake
@@ -103,11 +103,8 @@ class Case(CaseTime, CaseMemory):
             raise errors.CaseNotStarted(f"A case cannot open: {invalid}") from None
         problems = check_provision_type(provision_type)
         if problems:
-            shown = "; ".join(str(p) for p in problems[:5])
             raise errors.CaseNotStarted(
-                f"A case of {provision_type.id} cannot open: {shown}"
-                + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-                + "."
+                f"A case of {provision_type.id} cannot open: {list_problems(problems)}."
             )
         case = cls(
             CaseState(

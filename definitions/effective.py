@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .invariants import check_provision_type
+from .invariants import check_provision_type, list_problems
 from .periods import Period, local_date
 from .schema import EscalationRule, ProvisionType
 
@@ -50,10 +50,9 @@ def in_effect(provision_type: ProvisionType, on: date) -> ProvisionType:
     chosen = provision_type.model_copy(update={"tasks": tasks, "escalations": escalations})
     problems = check_provision_type(chosen)
     if problems:
-        listed = "; ".join(str(p) for p in problems[:5])
-        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise NotInEffect(
-            f"{provision_type.id} as in effect on {day} breaks the rules of a type: {listed}{more}"
+            f"{provision_type.id} as in effect on {day} breaks the rules of a type: "
+            f"{list_problems(problems)}"
         )
     return chosen
 

@@ -43,7 +43,13 @@ if TYPE_CHECKING:
     from .calendars import CalendarDefinition
     from .schema import ProvisionType
 
-__all__ = ["TypeProblem", "check_dated_rules", "check_provision_type", "check_publishing_rules"]
+__all__ = [
+    "TypeProblem",
+    "check_dated_rules",
+    "check_provision_type",
+    "check_publishing_rules",
+    "list_problems",
+]
 
 SPAN_DAYS = MAXIMUM[DurationUnit.DAYS]
 """The longest a duration may run in its calendar, in days: the ten years of `MAXIMUM`.
@@ -59,6 +65,18 @@ class TypeProblem:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+PROBLEMS_LISTED = 5
+"""How many problems a refusal spells out; the rest are counted, so one message stays
+readable however broken the type is."""
+
+
+def list_problems(problems: list[TypeProblem]) -> str:
+    """The first few problems joined for a refusal, e.g. ``a: …; b: …; and 3 more``."""
+    listed = "; ".join(str(p) for p in problems[:PROBLEMS_LISTED])
+    more = len(problems) - PROBLEMS_LISTED
+    return listed + (f"; and {more} more" if more > 0 else "")
 
 
 def check_provision_type(

@@ -8,6 +8,7 @@ the input is decoded.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,13 +16,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from casemodel.case import Case
+from casemodel.errors import CaseNotStarted
 from casemodel.requests import StartCase
 from definitions import limits
 from definitions.calendars import WorkingTimeCalendarDefinition
-from definitions.invariants import TypeProblem, check_provision_type, check_publishing_rules
+from definitions.invariants import (
+    TypeProblem,
+    check_provision_type,
+    check_publishing_rules,
+    list_problems,
+)
 from definitions.schema import RULES_ERROR, Dependency, ProvisionType, TaskDefinition
 from tests.factories import referral_type, sla_type, visit_type, working_type
 from tests.integration.sla_fixtures import seconds_type, working_day_type
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def a_type(**overrides: Any) -> dict[str, Any]:
@@ -66,6 +76,25 @@ def test_a_model_reports_each_broken_rule_at_its_field() -> None:
     assert set(problems) == {"tasks[0].depends_on[0].task", "tasks[1].id"}
     assert problems["tasks[0].depends_on[0].task"].startswith('"third" is not a task of this type')
     assert "task ids must be unique" in problems["tasks[1].id"]
+
+
+def test_a_refusal_lists_the_first_five_problems_and_counts_the_rest() -> None:
+    problems = [TypeProblem(f"tasks[{n}].id", "wrong") for n in range(7)]
+    assert list_problems(problems[:1]) == "tasks[0].id: wrong"
+    assert list_problems(problems[:5]).count("; ") == 4
+    assert list_problems(problems).endswith("tasks[4].id: wrong; and 2 more")
+    broken = ProvisionType.model_construct(
+        **{
+            **ProvisionType.model_validate(a_type()).__dict__,
+            "tasks": tuple(
+                TaskDefinition(id="same", name=f"Task {n}", automatic=n == 0) for n in range(8)
+            ),
+        }
+    )
+    with pytest.raises(CaseNotStarted) as refused:
+        Case.open(broken, case_ref="C", tenant_ref="T", owner="o", now=NOW, opened_by="x")
+    assert str(refused.value).startswith("A case of simple cannot open: tasks[1].id: ")
+    assert str(refused.value).endswith("; and 2 more.")
 
 
 def test_every_construction_runs_the_rules_and_lists_what_broke() -> None:

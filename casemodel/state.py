@@ -67,10 +67,43 @@ class TaskInstance(BaseModel):
         default=None, description="When a person or system last did something to it."
     )
     changed_seq: int = Field(default=0, description="Log position of its latest change.")
+    occurrence: int | None = Field(
+        default=None, description="Of a recurring task: its place in the series, from 1."
+    )
+    opens_at: datetime | None = Field(
+        default=None,
+        description="Of an occurrence of a recurring task: when it falls due and opens.",
+    )
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+class Series(BaseModel):
+    """A recurring task's series: when its next occurrence falls due, and how it ended.
+
+    Occurrences are task instances; the series is what is left to come. A case carries it
+    whole into its next run, so an occurrence is never opened twice nor missed.
+    """
+
+    task: str = Field(description="Id of the recurring task definition.")
+    first_at: datetime = Field(description="When the first occurrence fell due.")
+    occurrences: int = Field(default=0, description="Occurrences added to the plan so far.")
+    next_at: datetime | None = Field(
+        default=None, description="When the next occurrence falls due, if one is known yet."
+    )
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = Field(
+        default=None,
+        description="Why the series ended: `times`, `for`, `outcome`, `stopped`, "
+        "`cancelled`, or the case's end.",
+    )
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
 
 
 class Earlier(BaseModel):
@@ -169,6 +202,9 @@ class CaseState(BaseModel):
         description="Completed tasks whose outcome added a task that is done and no longer held.",
     )
     case_outcome_hint: CaseOutcomeHint | None = None
+    series: dict[str, Series] = Field(
+        default_factory=dict, description="Recurring tasks' series, by task definition id."
+    )
 
     @field_serializer("provision_type", when_used="json")
     def _carried(self, provision_type: ProvisionType) -> dict[str, Any]:

@@ -65,6 +65,9 @@ OPTIONS = 200
 OUTCOMES = 50
 """Outcomes of one task, or of one provision type."""
 
+OCCURRENCES = 1_000
+"""Occurrences of one recurring task by `times`: a weekly task for nineteen years."""
+
 ADDED_TASKS = 50
 """Tasks one outcome adds to the plan (a workflow path)."""
 

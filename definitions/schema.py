@@ -299,6 +299,51 @@ class EscalationRule(EscalationAction):
         return self
 
 
+class RecurrenceFrom(StrEnum):
+    schedule = "schedule"
+    completion = "completion"
+
+
+class Recurrence(DefinitionModel):
+    """How a task repeats: each occurrence is a task instance of its own (`check-in`,
+    `check-in#2`, ...) with its own SLA clock, opened when it falls due.
+
+    A series ends after `times` occurrences, once `for` has passed since the first, when an
+    occurrence is completed with `until_outcome`, or when a person stops it; at least one of
+    the first three is required, so that no series runs for ever by mistake.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    every: ShortText = Field(
+        description="Interval between occurrences, e.g. `1 week`, `2 weeks`, `1 month`, "
+        "`5 working days`."
+    )
+    times: int | None = Field(
+        default=None, ge=1, le=limits.OCCURRENCES, description="That many occurrences in all."
+    )
+    for_: ShortText | None = Field(
+        default=None,
+        alias="for",
+        description="A period from the first occurrence, e.g. `3 months`: no occurrence "
+        "falls due after it.",
+    )
+    until_outcome: Identifier | None = Field(
+        default=None,
+        description="An outcome of the task: the series ends when an occurrence is completed "
+        "with it.",
+    )
+    from_: RecurrenceFrom = Field(
+        default=RecurrenceFrom.schedule,
+        alias="from",
+        description="`schedule`: a fixed cadence from the first occurrence (Monday's visit "
+        "stays on Mondays even when one was late); `completion`: the next falls due `every` "
+        "after the previous one was completed.",
+    )
+
+
 class TaskDefinition(DefinitionModel):
     """A specific activity done as part of a case."""
 
@@ -325,6 +370,11 @@ class TaskDefinition(DefinitionModel):
     repeatable: bool = Field(
         default=False,
         description="May appear more than once in the same execution plan.",
+    )
+    recurrence: Recurrence | None = Field(
+        default=None,
+        description="How the task repeats by itself; `repeatable` still says whether people "
+        "may also add instances by hand.",
     )
     depends_on: tuple[Dependency, ...] = Field(
         default=(),

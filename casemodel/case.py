@@ -21,6 +21,7 @@ from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
 from .memory import KEEP_RESOLVED, CaseMemory
+from .recurrence import CaseSeries
 from .requests import (
     CompleteTask,
     ContinueCase,
@@ -49,7 +50,7 @@ MAX_IN_PROGRESS = 200
 """Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 
 
-class Case(CaseTime, CaseMemory):
+class Case(CaseTime, CaseMemory, CaseSeries):
     def __init__(self, state: CaseState) -> None:
         self.state = state
         self._calendar: Calendar | None = None
@@ -200,6 +201,8 @@ class Case(CaseTime, CaseMemory):
             ready = self.ready_at(task, now)
             if ready is not None and (now is None or ready > now):
                 waits.append(f"the agreed lag after its dependencies, until {_when(ready)}")
+        if task.opens_at is not None and (now is None or task.opens_at > now):
+            waits.append(f"the next occurrence, due {_when(task.opens_at)}")
         return waits
 
     def ready_at(self, task: TaskInstance, now: datetime | None = None) -> datetime | None:
@@ -308,6 +311,7 @@ class Case(CaseTime, CaseMemory):
         detail = f"outcome {outcome}" if outcome else "completed"
         self._log(now, "task_completed", by, task.key, detail + (f": {note}" if note else ""))
         self._follow_path(task, now, by)
+        self._occurrence_done(task, now, by)
         self._release(now, by)
         self._complete_case_if_done(now, by)
         return self.state.log[start:]
@@ -407,6 +411,8 @@ class Case(CaseTime, CaseMemory):
     ) -> list[LogEntry]:
         doomed = self.check_cancel(ref, cascade=cascade)
         start = len(self.state.log)
+        self._end_series_of_cancelled(doomed, now, by)
+        doomed = [t for t in doomed if t.active]
         for position, task in enumerate(doomed):
             task.status = TaskStatus.cancelled
             task.resolved_at = now
@@ -415,7 +421,7 @@ class Case(CaseTime, CaseMemory):
             why = reason or "cancelled"
             if position:
                 needs = {d.task for d in self.definition(task).depends_on}
-                cause = next(t for t in doomed[:position] if t.task in needs)
+                cause = next((t for t in doomed[:position] if t.task in needs), doomed[0])
                 why = f"depends on {cause.key}, which was cancelled"
             self._log(now, "task_cancelled", by, task.key, why)
         self._release(now, by)
@@ -435,7 +441,7 @@ class Case(CaseTime, CaseMemory):
                     else "."
                 )
             )
-        doomed = self._cascade_from(task)
+        doomed = self._cascade_from(task, self._series_going_with([task]))
         if len(doomed) > 1 and not cascade:
             one = len(doomed) == 2
             raise errors.HasDependants(
@@ -455,6 +461,7 @@ class Case(CaseTime, CaseMemory):
         task.resolved_by = by
         task.note = reason
         self._log(now, "task_bypassed", by, task.key, reason or "bypassed")
+        self._occurrence_done(task, now, by)
         self._release(now, by)
         self._complete_case_if_done(now, by)
         return self.state.log[start:]
@@ -527,6 +534,8 @@ class Case(CaseTime, CaseMemory):
             self._done_earlier(d) for d in self._dependant_ids.get(task.task, ())
         ):
             reasons.append("tasks that depend on it are already resolved")
+        if self._ended_by(task):
+            reasons.append(f"its outcome {task.outcome} ended the series of {task.task}")
         if added:
             reasons.append(_already(added, "its outcome added", "its outcome added"))
         elif task.key in self.state.undo_blocked:
@@ -548,6 +557,7 @@ class Case(CaseTime, CaseMemory):
                 task.resolved_at = now
                 task.resolved_by = by
                 self._log(now, "task_cancelled", by, task.key, "case closed")
+        self._end_every_series(now, by, "case closed")
         self.state.status = CaseStatus.closed
         self.state.outcome = outcome
         self.state.close_reason = reason
@@ -664,6 +674,7 @@ class Case(CaseTime, CaseMemory):
             added_by_task=added_by_task,
             note=note,
             position=self.state.tasks_added,
+            occurrence=self.occurrence_number(definition),
         )
         self.state.tasks_added += 1
         self.state.tasks.append(task)
@@ -693,14 +704,25 @@ class Case(CaseTime, CaseMemory):
             )
 
     def _release(self, now: datetime, by: str) -> None:
-        for task in self.in_progress():
-            if task.status is TaskStatus.blocked and not self.waiting_for(task, now):
-                task.status = TaskStatus.open
-                task.opened_at = now
-                self._log(now, "task_opened", by, task.key)
+        """Open every blocked task that waits for nothing now. Opening an occurrence of a
+        recurring task may add the next, which may be due already (a worker that was
+        away): go round until nothing more opens."""
+        opened = True
+        while opened:
+            opened = False
+            for task in self.in_progress():
+                if task.status is TaskStatus.blocked and not self.waiting_for(task, now):
+                    task.status = TaskStatus.open
+                    task.opened_at = self.occurrence_opening(task, now)
+                    self._log(now, "task_opened", by, task.key)
+                    self._occurrence_opened(task, now)
+                    opened = True
 
-    def _cascade_from(self, task: TaskInstance) -> list[TaskInstance]:
-        doomed = [task]
+    def _cascade_from(
+        self, task: TaskInstance, with_it: Sequence[TaskInstance] = ()
+    ) -> list[TaskInstance]:
+        """The tasks cancelling `task` takes with it (first `with_it`, what goes anyway)."""
+        doomed = [task, *with_it]
         changed = True
         while changed:
             changed = False
@@ -737,6 +759,7 @@ class Case(CaseTime, CaseMemory):
                 task.resolved_at = now
                 task.resolved_by = by
                 self._log(now, "task_cancelled", by, task.key, "case completed")
+        self._end_every_series(now, by, "case completed")
         self.state.status = CaseStatus.completed
         self.state.resolved_at = now
         self._adopt_case_outcome()

@@ -56,6 +56,7 @@ class CaseTime:
         def _release(self, now: datetime, by: str) -> None: ...
         def in_progress(self) -> list[TaskInstance]: ...
         def instance(self, ref: str) -> TaskInstance: ...
+        def _replan_series(self, now: datetime) -> None: ...
 
     # -- clocks ------------------------------------------------------------------------
     #
@@ -194,6 +195,9 @@ class CaseTime:
                 ready = self.ready_at(task)  # type: ignore[attr-defined]
                 if ready is not None and ready > now and not self._waits_on_tasks(task):
                     candidates.append((ready, f"lag before {task.key}"))
+                opens = task.opens_at
+                if opens is not None and opens > now and not self._waits_on_tasks(task):
+                    candidates.append((opens, f"occurrence {task.key} falls due"))
         return min(candidates, key=lambda c: c[0]) if candidates else None
 
     def tick(self, now: datetime) -> list[Firing]:
@@ -247,6 +251,7 @@ class CaseTime:
         stop.end = now
         held = self.calendar.working_time_between(stop.start, now)
         entries = self._log(now, "case_resumed", by, None, f"paused for {_span(held)}")
+        self._replan_series(now)
         self._release(now, by)
         return entries
 

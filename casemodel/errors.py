@@ -60,6 +60,12 @@ class InvalidResponses(CaseRuleError):
     code = "invalid_responses"
 
 
+class NotRecurring(CaseRuleError):
+    """A series was asked of a task that has none running."""
+
+    code = "not_recurring"
+
+
 class CaseNotOpen(CaseRuleError):
     code = "case_not_open"
 

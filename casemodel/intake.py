@@ -31,6 +31,7 @@ from .requests import (
     RequestResult,
     ResumeCase,
     ReviseTarget,
+    StopRecurrence,
     UndoCompletion,
     excerpt,
     read_request,
@@ -102,6 +103,8 @@ def check(case: Case, request: Request, now: datetime) -> None:
             case.check_release(request.task)
         case ReviseTarget():
             case.check_revise(request.clock, request.due_at, request.reason, now)
+        case StopRecurrence():
+            case.check_stop_recurrence(request.task, request.reason)
         case _:
             raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
 
@@ -143,6 +146,8 @@ def apply(case: Case, request: Request, now: datetime) -> list[LogEntry]:
             return case.revise_target(
                 request.clock, due_at=request.due_at, reason=request.reason, by=by, now=now
             )
+        case StopRecurrence():
+            return case.stop_recurrence(request.task, reason=request.reason, by=by, now=now)
     raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
 
 

@@ -220,6 +220,13 @@ class ReviseTarget(Request):
     reason: Text
 
 
+class StopRecurrence(Request):
+    kind: ClassVar[str] = "stop_recurrence"
+
+    task: TaskRef = Field(description="The recurring task's id, or one of its occurrences.")
+    reason: Text
+
+
 class StartCase(Request):
     """What a case opens with; the workflow's start input."""
 
@@ -286,6 +293,7 @@ UPDATES: dict[str, type[Request]] = {
         HoldTask,
         ReleaseTask,
         ReviseTarget,
+        StopRecurrence,
     )
 }
 """Requests the caller waits on: the case accepts or refuses them (Temporal updates)."""

@@ -93,6 +93,11 @@ class Series(BaseModel):
     next_at: datetime | None = Field(
         default=None, description="When the next occurrence falls due, if one is known yet."
     )
+    last_done_at: datetime | None = Field(
+        default=None,
+        description="When the latest occurrence was done: a `completion` "
+        "cadence counts the next from here.",
+    )
     ended_at: datetime | None = None
     ended_by: str | None = None
     end_reason: str | None = Field(

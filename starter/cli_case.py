@@ -28,6 +28,7 @@ from casemodel.requests import (
     RequestResult,
     ResumeCase,
     ReviseTarget,
+    StopRecurrence,
     UndoCompletion,
     describe,
 )
@@ -183,6 +184,13 @@ def show(
         )
         table.add_row(task["key"], task["name"], task["status"], task["owner"], extra)
     console.print(table)
+    if view["series"]:
+        series = Table("Task", "Every", "Occurrences", "Next due", "Ended", title="Series")
+        for s in view["series"]:
+            count = str(s["occurrences"]) + (f" of {s['of']}" if s["of"] else "")
+            ended = f"{_short(s['ended_at'])} ({s['end_reason']})" if s["ended_at"] else ""
+            series.add_row(s["task"], s["every"] or "", count, _short(s["next_at"]), ended)
+        console.print(series)
     if view["clocks"]:
         clocks = Table("Clock", "Target", "Started", "Warning at", "Due at", "State", title="SLA")
         for c in view["clocks"]:
@@ -290,8 +298,24 @@ def case_view(
                 "added_by": task.added_by,
                 "opened_at": task.opened_at.isoformat() if task.opened_at else None,
                 "resolved_at": task.resolved_at.isoformat() if task.resolved_at else None,
+                "occurrence": task.occurrence,
+                "opens_at": task.opens_at.isoformat() if task.opens_at else None,
             }
         )
+    series = [
+        {
+            "task": s.task,
+            "every": recurrence.every if (recurrence := _recurrence(t, s.task)) else None,
+            "occurrences": s.occurrences,
+            "of": recurrence.times if recurrence else None,
+            "first_at": s.first_at.isoformat(),
+            "next_at": s.next_at.isoformat() if s.next_at else None,
+            "ended_at": s.ended_at.isoformat() if s.ended_at else None,
+            "ended_by": s.ended_by,
+            "end_reason": s.end_reason,
+        }
+        for s in state.series.values()
+    ]
     now = datetime.now(UTC)
     clocks = [
         {
@@ -329,6 +353,7 @@ def case_view(
         "opened_at": state.opened_at.isoformat(),
         "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         "tasks": tasks,
+        "series": series,
         "log": [e.model_dump(mode="json") for e in (state.log if log is None else log)],
         "rejected": [r.model_dump(mode="json") for r in state.rejected],
         "url": settings.case_url(workflow_id_for(state.case_ref)),
@@ -653,6 +678,28 @@ def revise(
         reason=reason,
         by=by or current_user(),
     )
+
+
+@app.command("stop-recurrence")
+def stop_recurrence(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE")],
+    task: Annotated[
+        str, typer.Argument(metavar="TASK", help="The recurring task's id or an occurrence.")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why the series ends, for the log.")
+    ],
+    by: By = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """End a recurring task's series: the occurrence still to come is cancelled; those
+    already open stay open."""
+    _send(case_ref, StopRecurrence, json_out, task=task, reason=reason, by=by or current_user())
+
+
+def _recurrence(provision_type: Any, task_id: str) -> Any:
+    definition = provision_type.task(task_id)
+    return definition.recurrence if definition else None
 
 
 def _due(case_ref: str, text: str) -> datetime:

@@ -274,3 +274,38 @@ def open_sla_case(ptype: ProvisionType | None = None, now: datetime | None = Non
 def complete_at(case: Case, ref: str, now: datetime) -> None:
     """Complete a task that takes no outcome and no answers."""
     case.complete_task(ref, outcome=None, responses=None, note=None, by="ann", now=now)
+
+
+def recurring_type(
+    recurrence: dict[str, object] | None = None, **overrides: object
+) -> ProvisionType:
+    """A support plan whose check-in recurs: intake -> check-in (recurring) -> review.
+
+    check-in: weekly for 4 occurrences by default, 2-day SLA with a breach rule; outcomes
+    `seen` and `settled` (`settled` may end a series by `until_outcome`); review depends on
+    check-in, so it waits for the series to end.
+    """
+    data: dict[str, object] = {
+        "id": "weekly-support",
+        "name": "Weekly support",
+        "category": "support_plan",
+        "audience": "customer_facing",
+        "tasks": [
+            {"id": "intake", "name": "Intake"},
+            {
+                "id": "check-in",
+                "name": "Check-in",
+                "depends_on": ["intake"],
+                "recurrence": recurrence or {"every": "1 week", "times": 4},
+                "outcomes": [
+                    {"id": "seen", "label": "Seen"},
+                    {"id": "settled", "label": "Settled"},
+                ],
+                "sla": {"target": "2 days"},
+                "escalations": [{"id": "late", "trigger": "breach", "template": "task-sla-breach"}],
+            },
+            {"id": "review", "name": "Review", "depends_on": ["check-in"]},
+        ],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)

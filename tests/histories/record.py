@@ -28,6 +28,7 @@ from casemodel.requests import (
     CompleteTask,
     PauseCase,
     ResumeCase,
+    StopRecurrence,
     UndoCompletion,
 )
 from definitions.schema import ProvisionType
@@ -173,11 +174,73 @@ async def continued(cases: CaseClient, case_ref: str) -> None:
     await complete_contact_then_review(cases, case_ref)
 
 
+def seconds_recurring_type() -> ProvisionType:
+    """A check-in every 2 seconds until settled (at most 5), late ones escalate, and a
+    follow-up every second from completion that is stopped by hand."""
+    return ProvisionType.model_validate(
+        {
+            "id": "recurring-seconds",
+            "name": "Recurring seconds",
+            "category": "support_plan",
+            "audience": "customer_facing",
+            "tasks": [
+                {
+                    "id": "check-in",
+                    "name": "Check-in",
+                    "recurrence": {"every": "2 seconds", "times": 5, "until_outcome": "settled"},
+                    "outcomes": [
+                        {"id": "seen", "label": "Seen"},
+                        {"id": "settled", "label": "Settled"},
+                    ],
+                    "sla": {"target": "1 second"},
+                    "escalations": [
+                        {"id": "late", "trigger": "breach", "template": "task-sla-breach"}
+                    ],
+                },
+                {
+                    "id": "follow-up",
+                    "name": "Follow-up",
+                    "recurrence": {"every": "1 second", "times": 50, "from": "completion"},
+                },
+                {"id": "review", "name": "Review", "depends_on": ["check-in", "follow-up"]},
+            ],
+        }
+    )
+
+
+async def recurring(cases: CaseClient, case_ref: str) -> None:
+    """Occurrences open on time and late ones escalate; one series ends on its outcome,
+    the other is stopped; then the review the series held back completes the case."""
+    await cases.start_case(seconds_recurring_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+
+    async def state_when(test):  # type: ignore[no-untyped-def]
+        async def probe():  # type: ignore[no-untyped-def]
+            state = await cases.state(case_ref)
+            return state if test(state) else None
+
+        return await eventually(probe, timeout=30)
+
+    def is_open(key: str):  # type: ignore[no-untyped-def]
+        return lambda s: any(t.key == key and t.status.value == "open" for t in s.tasks)
+
+    await cases.send(case_ref, CompleteTask(task="follow-up"))
+    await state_when(lambda s: len(s.firings) >= 1)
+    await cases.send(case_ref, CompleteTask(task="check-in", outcome="seen"))
+    await state_when(is_open("check-in#2"))
+    await cases.send(case_ref, CompleteTask(task="check-in#2", outcome="settled"))
+    await state_when(is_open("follow-up#2"))
+    await cases.send(case_ref, StopRecurrence(task="follow-up", reason="no longer needed"))
+    await cases.send(case_ref, CompleteTask(task="follow-up#2"))
+    await cases.send(case_ref, CompleteTask(task="review"))
+    await cases.result(case_ref)
+
+
 SCENARIOS = {
     "full-journey": full_journey,
     "closed-early": closed_early,
     "sla-journey": sla_journey,
     "continued": continued,
+    "recurring": recurring,
 }
 
 

@@ -157,9 +157,8 @@ _INDEXED = {
 }
 
 
-@pytest_asyncio.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, with the case search attributes registered.
+async def start_time_skipping() -> WorkflowEnvironment:
+    """A time-skipping test server of its own, with the case search attributes registered.
 
     It implements OperatorService.AddSearchAttributes but not ListSearchAttributes (nor
     WorkflowService.GetSearchAttributes), so `ensure_search_attributes`, which lists
@@ -178,6 +177,17 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
                 },
             )
         )
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server the SLA tests share (`start_time_skipping`)."""
+    env = await start_time_skipping()
+    try:
         yield env
     finally:
         await env.shutdown()

@@ -91,7 +91,7 @@ def test_the_demo_type_counts_in_seconds_around_the_clock(catalog: Catalog) -> N
         "90 seconds",
         "30 seconds",
     )
-    assert [t.id for t in demo.tasks] == ["first-contact", "follow-up"]
+    assert [t.id for t in demo.tasks] == ["first-contact", "follow-up", "demo-check-in"]
     assert rule(demo.escalations, Trigger.breach)
 
 
@@ -181,9 +181,13 @@ def test_first_contact_completed_in_time_fires_nothing_for_it(catalog: Catalog) 
     for seconds in (10, 20, 35, 60):
         fired += case.tick(T0 + timedelta(seconds=seconds))
     assert [f for f in fired if f.subject == "first-contact"] == []
-    # What remains is the follow-up (open from 5 s, due 30 s later) and the case clock.
-    assert [(f.subject, f.rule) for f in fired] == [
+    # What remains is the follow-up (open from 5 s, due 30 s later), the case clock and
+    # the check-ins left alone (each due 10 s after it opens, one every 15 s).
+    assert [(f.subject, f.rule) for f in fired if f.subject != "demo-check-in"] == [
+        ("demo-check-in#2", "demo-check-in-breach"),
         ("follow-up", "follow-up-breach"),
+        ("demo-check-in#3", "demo-check-in-breach"),
+        ("demo-check-in#4", "demo-check-in-breach"),
         ("case", "case-warning"),
     ]
     assert case.state.priority == "normal"

@@ -1,4 +1,4 @@
-"""`python -m bench [all|history|lag|long] [options]`: run the benchmarks, print, write JSON."""
+"""`python -m bench [all|history|lag|long|recurrence] [options]`: run, print, write JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, long, long_core, long_report, quiet
+from . import history, lag, long, long_core, long_report, quiet, recurrence
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -24,7 +24,10 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "which", nargs="?", default="all", choices=("all", "history", "lag", "long")
+        "which",
+        nargs="?",
+        default="all",
+        choices=("all", "history", "lag", "long", "recurrence"),
     )
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
@@ -105,6 +108,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["long"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(long_report.report(results["long"]))
             _print([f"  worker warnings: {results['long']['worker_warnings'] or 'none'}"])
+        if args.which in ("all", "recurrence"):
+            seen = Counter(warnings.counts)
+            results["recurrence"] = await recurrence.run(bench)
+            results["recurrence"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(recurrence.report(results["recurrence"]))
     results["run"]["load_average_after"] = load_average()
     results["run"]["seconds"] = round(time.perf_counter() - began, 1)
     return results

@@ -483,6 +483,7 @@ class Case(CaseTime, CaseMemory, CaseSeries):
     ) -> list[LogEntry]:
         task = self.check_undo(ref)
         start = len(self.state.log)
+        self._occurrence_undone(task)
         previous = task.outcome
         task.status = TaskStatus.open
         task.outcome = None

@@ -124,6 +124,17 @@ class CaseSeries:
             series.last_done_at = task.resolved_at or now
             self._plan_next(series, recurrence, now, last=task)
 
+    def _occurrence_undone(self, task: TaskInstance) -> None:
+        """Undoing the completion that planned the next occurrence (a `completion` cadence)
+        takes that occurrence back: the series counts it no more, and plans it again when
+        the occurrence is next done."""
+        series = self.series_of(task.task)
+        waiting = self.upcoming(task.task)
+        if series is None or series.ended or waiting is None or waiting.added_by_task != task.key:
+            return
+        series.occurrences -= 1
+        series.next_at = None
+
     def _plan_next(
         self, series: Series, recurrence: Recurrence, now: datetime, *, last: TaskInstance
     ) -> None:

@@ -189,3 +189,18 @@ def test_a_series_survives_continue_as_new() -> None:
     assert [t.key for t in again.state.tasks if t.task == "check-in"][-1] == "check-in#4"
     series = again.series_of("check-in")
     assert series is not None and series.occurrences == 4 and series.end_reason == "times"
+
+
+def test_undoing_a_completion_takes_back_the_occurrence_it_planned() -> None:
+    case = open_case({"every": "1 week", "times": 2, "from": "completion"})
+    see(case, "check-in", T0 + DAY)
+    case.undo_completion("check-in", reason="wrong case", by="ann", now=T0 + DAY)
+    assert case.instance("check-in#2").status is TaskStatus.cancelled
+    series = case.series_of("check-in")
+    assert series is not None and series.occurrences == 1 and series.next_at is None
+    see(case, "check-in", T0 + 2 * DAY)
+    again = case.instance("check-in#3")
+    assert (again.occurrence, again.opens_at) == (2, T0 + 2 * DAY + WEEK)
+    case.tick(T0 + 2 * DAY + WEEK)
+    see(case, "check-in#3", T0 + 3 * DAY + WEEK)
+    assert case.series_of("check-in").end_reason == "times"  # type: ignore[union-attr]

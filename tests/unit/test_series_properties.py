@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casemodel.calendars import TwentyFourSeven, calendar_for
 from casemodel import errors
+from casemodel.calendars import TwentyFourSeven, calendar_for
 from casemodel.case import Case
 from casemodel.series import intervals_after, next_occurrence
 from casemodel.sla import Interval

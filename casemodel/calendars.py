@@ -10,14 +10,24 @@ across a DST change, UTC never is. Use ``Calendar.to_local`` for display.
 Units (see ``Calendar.add``):
 
 * ``seconds``, ``minutes``, ``hours``: elapsed time.
-* ``days``, ``weeks``: calendar days in the calendar's time zone: the same local wall-clock
-  time N days later (so "1 day" across the spring DST change is 23 hours elapsed). Closed
-  days are not skipped; the due instant may fall outside working time.
+* ``days``: calendar days in the calendar's time zone: the same local wall-clock time N days
+  later (so "1 day" across the spring DST change is 23 hours elapsed). Closed days are not
+  skipped; the due instant may fall outside working time. (Running cases count days this
+  way: it does not change.)
+* ``weeks``: 7 x N calendar days, like ``days``; ``months``: the same local day of the
+  month and wall-clock time N months later, or the month's last day when it is shorter
+  (1 month after 31 January is 28 February, or the 29th in a leap year). A wall-clock time
+  the clocks skip moves forward by the gap, as everywhere here. On a working calendar a
+  point N weeks or months later that is not working time (a closed day, or outside opening
+  hours, the closing instant included) moves to the next opening: "1 week" after Friday
+  18 December 2026 10:00 is Tuesday 29 December 09:00 in England, past Christmas Day and
+  the substitute Boxing Day.
 * ``working hours``, ``working days``: count only the calendar's open time (below).
 """
 
 from __future__ import annotations
 
+import calendar as gregorian
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -88,8 +98,12 @@ class Calendar(ABC):
                     return self._add_working_days(begin, duration.amount)
                 case DurationUnit.WORKING_HOURS:
                     return self.add_working_time(begin, timedelta(hours=duration.amount))
-                case DurationUnit.DAYS | DurationUnit.WEEKS:
-                    return self._add_calendar_days(begin, duration.to_timedelta().days)
+                case DurationUnit.DAYS:
+                    return self._add_calendar_days(begin, duration.amount)
+                case DurationUnit.WEEKS:
+                    return self.open_from(self._add_calendar_days(begin, 7 * duration.amount))
+                case DurationUnit.MONTHS:
+                    return self.open_from(self._add_months(begin, duration.amount))
                 case _:
                     return begin + duration.to_timedelta()
         except OverflowError:
@@ -100,6 +114,22 @@ class Calendar(ABC):
     def _add_calendar_days(self, begin: datetime, days: int) -> datetime:
         local = begin.astimezone(self.zone).replace(tzinfo=None)
         return _from_local(local + timedelta(days=days), self.zone)
+
+    def _add_months(self, begin: datetime, months: int) -> datetime:
+        local = begin.astimezone(self.zone).replace(tzinfo=None)
+        years, month_index = divmod(local.month - 1 + months, 12)
+        year, month = local.year + years, month_index + 1
+        if year > datetime.max.year:
+            raise OverflowError(f"year {year} is out of range")
+        day = min(local.day, gregorian.monthrange(year, month)[1])
+        return _from_local(local.replace(year=year, month=month, day=day), self.zone)
+
+    def open_from(self, instant: datetime) -> datetime:
+        """``instant`` (UTC) if the calendar is open then, else its next opening.
+
+        Where weeks and months land on a working calendar; around the clock, ``instant``.
+        """
+        return _as_utc(instant)
 
     @abstractmethod
     def _add_working_days(self, begin: datetime, days: int) -> datetime: ...
@@ -239,6 +269,9 @@ class WorkingCalendar(Calendar):
             day += _DAY
             if self.is_open_day(day):
                 return day
+
+    def open_from(self, instant: datetime) -> datetime:
+        return self.next_working_instant(instant)
 
     def next_working_instant(self, instant: datetime) -> datetime:
         """``instant`` (UTC) if it is working time, else the next opening."""

@@ -75,7 +75,7 @@ def test_due_json() -> None:
         (
             ("scotland", "2026-12-23T10:00", "five days"),
             '"five days" is not a duration: write a whole number and a unit, e.g. '
-            '"10 working days", "4 working hours", "3 days", "48 hours", "30 minutes", '
+            '"10 working days", "4 working hours", "3 months", "3 days", "48 hours", "30 minutes", '
             '"45 seconds"',
         ),
         (

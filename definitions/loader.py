@@ -195,14 +195,17 @@ class CatalogReading:
     """All that could be read from a definitions directory, valid or not.
 
     ``catalog`` is there only when ``problems`` is empty. ``type_files`` are the types
-    files that parsed, so later checks (templates, the directory) can still look at each:
-    at its validated type, or at its raw data when the schema refused part of it.
+    files that parsed, so later checks (templates, the directory, the advice of
+    `definitions validate`) can still look at each: at its validated type, or at its raw
+    data when the schema refused part of it. ``calendars`` are those of calendars.yaml,
+    when it could be read, for the checks that count in a type's calendar.
     """
 
     directory: Path
     problems: list[Problem]
     type_files: list[TypeFile] = field(default_factory=list)
     catalog: Catalog | None = None
+    calendars: dict[str, CalendarDefinition] | None = None
 
 
 def read_catalog(directory: Path) -> CatalogReading:
@@ -264,12 +267,13 @@ def read_catalog(directory: Path) -> CatalogReading:
         problems.extend(_follow_on_coverage(type_files, snapshots))
     problems = _grouped(problems)
     if problems or calendars is None:
-        return CatalogReading(directory, problems, type_files)
+        return CatalogReading(directory, problems, type_files, calendars=calendars)
     versions = {
         type_id: tuple(sorted(found, key=lambda t: _start_key(t.effective_from)))
         for type_id, found in sorted(snapshots.items())
     }
-    return CatalogReading(directory, [], type_files, Catalog(directory, versions, calendars, files))
+    catalog = Catalog(directory, versions, calendars, files)
+    return CatalogReading(directory, [], type_files, catalog, calendars)
 
 
 def _start_key(day: date | None) -> date:

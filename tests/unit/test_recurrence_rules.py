@@ -116,15 +116,16 @@ def test_a_broken_recurrence_is_refused_at_its_field(
 def test_until_outcome_on_a_task_without_outcomes_says_so() -> None:
     data = a_type({"every": "1 week", "until_outcome": "settled"}, outcomes=[])
     message = located(data)["tasks[1].recurrence.until_outcome"]
-    assert message.startswith('the task has no outcomes, so no occurrence could be completed')
+    assert message.startswith("the task has no outcomes, so no occurrence could be completed")
 
 
 def test_an_outcome_of_another_task_does_not_end_a_series() -> None:
     data = a_type({"every": "1 week", "until_outcome": "done"})
     data["tasks"][0]["outcomes"] = [{"id": "done", "label": "Done"}]
-    assert '"done" is not an outcome of this task' in located(data)[
-        "tasks[1].recurrence.until_outcome"
-    ]
+    assert (
+        '"done" is not an outcome of this task'
+        in located(data)["tasks[1].recurrence.until_outcome"]
+    )
 
 
 def test_every_problem_of_a_recurrence_is_reported_at_once() -> None:

@@ -101,7 +101,7 @@ class Calendar(ABC):
                 case DurationUnit.DAYS:
                     return self._add_calendar_days(begin, duration.amount)
                 case DurationUnit.WEEKS:
-                    return self.open_from(self._add_calendar_days(begin, 7 * duration.amount))
+                    return self._weeks_later(begin, duration.amount)
                 case DurationUnit.MONTHS:
                     return self.open_from(self._add_months(begin, duration.amount))
                 case _:
@@ -130,6 +130,9 @@ class Calendar(ABC):
         Where weeks and months land on a working calendar; around the clock, ``instant``.
         """
         return _as_utc(instant)
+
+    def _weeks_later(self, begin: datetime, weeks: int) -> datetime:
+        return self.open_from(self._add_calendar_days(begin, 7 * weeks))
 
     @abstractmethod
     def _add_working_days(self, begin: datetime, days: int) -> datetime: ...
@@ -217,6 +220,9 @@ class WorkingCalendar(Calendar):
     nation: str | None = None
     extra_closures: frozenset[date] = frozenset()
     title: str = ""
+    weeks_move_to_opening: bool = True
+    """False: N weeks is 7 x N days and lands where it falls, closed or not, as it did
+    before weeks moved to the next opening; for a case whose history was recorded then."""
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -272,6 +278,10 @@ class WorkingCalendar(Calendar):
 
     def open_from(self, instant: datetime) -> datetime:
         return self.next_working_instant(instant)
+
+    def _weeks_later(self, begin: datetime, weeks: int) -> datetime:
+        point = self._add_calendar_days(begin, 7 * weeks)
+        return self.open_from(point) if self.weeks_move_to_opening else point
 
     def next_working_instant(self, instant: datetime) -> datetime:
         """``instant`` (UTC) if it is working time, else the next opening."""
@@ -369,12 +379,16 @@ def _check_amount(amount: timedelta) -> None:
         raise ValueError(f"amount of working time must not be negative, got {amount}")
 
 
-def calendar_for(definition: CalendarDefinition | None) -> Calendar:
+def calendar_for(
+    definition: CalendarDefinition | None, *, weeks_move_to_opening: bool = True
+) -> Calendar:
     """The calendar a definition describes; around the clock when there is none.
 
     A working-time definition that carries its bank holidays as dates (a case snapshot)
     counts them as closures and never asks the holidays package again, so a running case
-    keeps the holidays it opened with.
+    keeps the holidays it opened with. ``weeks_move_to_opening=False`` counts weeks as
+    they were counted before they moved to the next opening (see `WorkingCalendar`), for a
+    history recorded then.
     """
     if definition is None:
         return TwentyFourSeven()
@@ -391,4 +405,5 @@ def calendar_for(definition: CalendarDefinition | None) -> Calendar:
         nation=None if carried else definition.bank_holidays,
         extra_closures=frozenset(definition.extra_closures)
         | frozenset(definition.bank_holiday_dates),
+        weeks_move_to_opening=weeks_move_to_opening,
     )

@@ -666,15 +666,21 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
         if isinstance(part, int):
             continue
         model = _find(annotation, lambda t: isinstance(t, type) and issubclass(t, BaseModel))
-        if model is None or part not in model.model_fields:
+        fields = _fields_as_written(model) if model is not None else {}
+        if part not in fields:
             return None
-        annotation = model.model_fields[part].annotation
+        annotation = fields[part].annotation
     return annotation
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     model = _find(_annotation_at(loc), lambda t: isinstance(t, type) and issubclass(t, BaseModel))
-    return list(model.model_fields) if model else []
+    return list(_fields_as_written(model)) if model else []
+
+
+def _fields_as_written(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key a file writes: the alias of `Recurrence.for_` is `for`."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
 
 
 def _enum_values(loc: tuple[Any, ...]) -> list[str]:

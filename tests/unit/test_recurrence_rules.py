@@ -10,9 +10,11 @@ only a warning that is at least the target wherever the clock starts is refused.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +27,9 @@ from definitions.invariants import (
     check_provision_type,
     check_publishing_rules,
 )
+from definitions.loader import validate_catalog
 from definitions.schema import ProvisionType
+from tests.catalogs.broken import TYPE_FILE, valid_type, write_valid_catalog
 
 
 def a_type(recurrence: Any, **task: Any) -> dict[str, Any]:
@@ -206,3 +210,19 @@ def test_the_month_bounds_are_the_known_ones() -> None:
     assert _month_span_days(120)[0] == 3651
     assert Duration(1, DurationUnit.MONTHS).has_fixed_length is False
     assert timedelta(days=_month_span_days(3)[1]) == timedelta(days=92)
+
+
+# -- through the loader: located as the file writes it --------------------------------------
+
+
+def test_the_loader_names_recurrence_keys_as_the_file_writes_them(tmp_path: Path) -> None:
+    root = write_valid_catalog(tmp_path / "defs")
+    data = valid_type()
+    data["tasks"][0]["recurrence"] = {"every": 7, "for": "3 months", "colour": "red"}
+    (root / TYPE_FILE).write_text(yaml.safe_dump(data), encoding="utf-8")
+    _, problems = validate_catalog(root)
+    found = {p.location: p.message for p in problems if p.file == TYPE_FILE}
+    assert found["tasks[0].recurrence.every"] == "expected text, got 7; put it in quotes"
+    assert found["tasks[0].recurrence.colour"] == (
+        'unexpected key "colour"; allowed keys here are: every, times, for, until_outcome, from'
+    )

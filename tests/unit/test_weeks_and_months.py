@@ -113,6 +113,17 @@ def test_days_still_land_on_closed_days() -> None:
     assert due(ENGLAND, london(2026, 6, 8, 17), "7 days") == london(2026, 6, 15, 17)
 
 
+def test_weeks_can_still_be_counted_as_before_for_an_old_history() -> None:
+    calendars = load_calendar_definitions(CATALOG).calendars
+    definition = next(found for found in calendars if found.id == "england-and-wales")
+    before = calendar_for(definition, weeks_move_to_opening=False)
+    assert due(before, london(2026, 12, 18, 10), "2 weeks") == london(2027, 1, 1, 10)
+    assert due(before, london(2027, 1, 31, 10), "1 month") == london(2027, 3, 1, 9)
+    assert due(calendar_for(definition), london(2026, 12, 18, 10), "2 weeks") == london(
+        2027, 1, 4, 9
+    )
+
+
 def test_months_are_due_points_in_utc() -> None:
     result = ENGLAND.add(london(2026, 3, 10, 10), parse_duration("1 month"))
     assert result.tzinfo is UTC

@@ -10,14 +10,24 @@ across a DST change, UTC never is. Use ``Calendar.to_local`` for display.
 Units (see ``Calendar.add``):
 
 * ``seconds``, ``minutes``, ``hours``: elapsed time.
-* ``days``, ``weeks``: calendar days in the calendar's time zone: the same local wall-clock
-  time N days later (so "1 day" across the spring DST change is 23 hours elapsed). Closed
-  days are not skipped; the due instant may fall outside working time.
+* ``days``: calendar days in the calendar's time zone: the same local wall-clock time N days
+  later (so "1 day" across the spring DST change is 23 hours elapsed). Closed days are not
+  skipped; the due instant may fall outside working time. (Running cases count days this
+  way: it does not change.)
+* ``weeks``: 7 x N calendar days, like ``days``; ``months``: the same local day of the
+  month and wall-clock time N months later, or the month's last day when it is shorter
+  (1 month after 31 January is 28 February, or the 29th in a leap year). A wall-clock time
+  the clocks skip moves forward by the gap, as everywhere here. On a working calendar a
+  point N weeks or months later that is not working time (a closed day, or outside opening
+  hours, the closing instant included) moves to the next opening: "1 week" after Friday
+  18 December 2026 10:00 is Tuesday 29 December 09:00 in England, past Christmas Day and
+  the substitute Boxing Day.
 * ``working hours``, ``working days``: count only the calendar's open time (below).
 """
 
 from __future__ import annotations
 
+import calendar as gregorian
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -88,8 +98,12 @@ class Calendar(ABC):
                     return self._add_working_days(begin, duration.amount)
                 case DurationUnit.WORKING_HOURS:
                     return self.add_working_time(begin, timedelta(hours=duration.amount))
-                case DurationUnit.DAYS | DurationUnit.WEEKS:
-                    return self._add_calendar_days(begin, duration.to_timedelta().days)
+                case DurationUnit.DAYS:
+                    return self._add_calendar_days(begin, duration.amount)
+                case DurationUnit.WEEKS:
+                    return self._weeks_later(begin, duration.amount)
+                case DurationUnit.MONTHS:
+                    return self.open_from(self._add_months(begin, duration.amount))
                 case _:
                     return begin + duration.to_timedelta()
         except OverflowError:
@@ -100,6 +114,25 @@ class Calendar(ABC):
     def _add_calendar_days(self, begin: datetime, days: int) -> datetime:
         local = begin.astimezone(self.zone).replace(tzinfo=None)
         return _from_local(local + timedelta(days=days), self.zone)
+
+    def _add_months(self, begin: datetime, months: int) -> datetime:
+        local = begin.astimezone(self.zone).replace(tzinfo=None)
+        years, month_index = divmod(local.month - 1 + months, 12)
+        year, month = local.year + years, month_index + 1
+        if year > datetime.max.year:
+            raise OverflowError(f"year {year} is out of range")
+        day = min(local.day, gregorian.monthrange(year, month)[1])
+        return _from_local(local.replace(year=year, month=month, day=day), self.zone)
+
+    def open_from(self, instant: datetime) -> datetime:
+        """``instant`` (UTC) if the calendar is open then, else its next opening.
+
+        Where weeks and months land on a working calendar; around the clock, ``instant``.
+        """
+        return _as_utc(instant)
+
+    def _weeks_later(self, begin: datetime, weeks: int) -> datetime:
+        return self.open_from(self._add_calendar_days(begin, 7 * weeks))
 
     @abstractmethod
     def _add_working_days(self, begin: datetime, days: int) -> datetime: ...
@@ -187,6 +220,9 @@ class WorkingCalendar(Calendar):
     nation: str | None = None
     extra_closures: frozenset[date] = frozenset()
     title: str = ""
+    weeks_move_to_opening: bool = True
+    """False: N weeks is 7 x N days and lands where it falls, closed or not, as it did
+    before weeks moved to the next opening; for a case whose history was recorded then."""
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -239,6 +275,13 @@ class WorkingCalendar(Calendar):
             day += _DAY
             if self.is_open_day(day):
                 return day
+
+    def open_from(self, instant: datetime) -> datetime:
+        return self.next_working_instant(instant)
+
+    def _weeks_later(self, begin: datetime, weeks: int) -> datetime:
+        point = self._add_calendar_days(begin, 7 * weeks)
+        return self.open_from(point) if self.weeks_move_to_opening else point
 
     def next_working_instant(self, instant: datetime) -> datetime:
         """``instant`` (UTC) if it is working time, else the next opening."""
@@ -336,12 +379,16 @@ def _check_amount(amount: timedelta) -> None:
         raise ValueError(f"amount of working time must not be negative, got {amount}")
 
 
-def calendar_for(definition: CalendarDefinition | None) -> Calendar:
+def calendar_for(
+    definition: CalendarDefinition | None, *, weeks_move_to_opening: bool = True
+) -> Calendar:
     """The calendar a definition describes; around the clock when there is none.
 
     A working-time definition that carries its bank holidays as dates (a case snapshot)
     counts them as closures and never asks the holidays package again, so a running case
-    keeps the holidays it opened with.
+    keeps the holidays it opened with. ``weeks_move_to_opening=False`` counts weeks as
+    they were counted before they moved to the next opening (see `WorkingCalendar`), for a
+    history recorded then.
     """
     if definition is None:
         return TwentyFourSeven()
@@ -358,4 +405,5 @@ def calendar_for(definition: CalendarDefinition | None) -> Calendar:
         nation=None if carried else definition.bank_holidays,
         extra_closures=frozenset(definition.extra_closures)
         | frozenset(definition.bank_holiday_dates),
+        weeks_move_to_opening=weeks_move_to_opening,
     )

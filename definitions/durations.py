@@ -1,9 +1,11 @@
-"""Durations as configuration administrators write them: "10 working days", "48 hours".
+"""Durations as configuration administrators write them: "10 working days", "48 hours",
+"2 weeks", "3 months".
 
 Parsing is strict on purpose: a typo in a definition file must be an error found when the
 definitions are validated, never a silently different SLA. Working units only mean something
 in a calendar (``casemodel.calendars`` does that arithmetic); the other units are plain
-calendar time.
+calendar time. Months have no fixed length (28 to 31 days): they are counted on the
+calendar's wall clock, so ``Duration.to_timedelta`` refuses them as it refuses working units.
 
 Amounts are bounded to what an SLA can mean: about ten years in each unit (`MAXIMUM`), so
 a due point always falls in a year a case can count to, and counting to it stays cheap.
@@ -13,6 +15,7 @@ unit           most allowed   why
 =============  =============  =====================================================
 working days   2,600          ten years of five-day weeks
 working hours  20,800         2,600 working days of eight hours
+months         120            ten years
 weeks          522            ten years
 days           3,660          ten years, leap days included
 hours          87,840         3,660 days
@@ -50,6 +53,7 @@ __all__ = [
 class DurationUnit(StrEnum):
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
+    MONTHS = "months"
     WEEKS = "weeks"
     DAYS = "days"
     HOURS = "hours"
@@ -59,6 +63,11 @@ class DurationUnit(StrEnum):
     @property
     def is_working_time(self) -> bool:
         return self in (DurationUnit.WORKING_DAYS, DurationUnit.WORKING_HOURS)
+
+    @property
+    def has_fixed_length(self) -> bool:
+        """False for working units (they depend on a calendar) and months (28 to 31 days)."""
+        return not self.is_working_time and self is not DurationUnit.MONTHS
 
     def words(self, amount: int) -> str:
         """The unit as written after ``amount``: "working day" or "working days"."""
@@ -70,6 +79,7 @@ MAXIMUM: Mapping[DurationUnit, int] = MappingProxyType(
     {
         DurationUnit.WORKING_DAYS: 2_600,
         DurationUnit.WORKING_HOURS: 20_800,
+        DurationUnit.MONTHS: 120,
         DurationUnit.WEEKS: 522,
         DurationUnit.DAYS: 3_660,
         DurationUnit.HOURS: 87_840,
@@ -82,13 +92,14 @@ MAXIMUM: Mapping[DurationUnit, int] = MappingProxyType(
 ACCEPTED_FORMS: tuple[str, ...] = (
     "10 working days",
     "4 working hours",
+    "3 months",
     "3 days",
     "48 hours",
     "30 minutes",
     "45 seconds",
 )
 _EXAMPLES = ", ".join(f'"{form}"' for form in ACCEPTED_FORMS)
-_UNIT_LIST = "working days, working hours, weeks, days, hours, minutes or seconds"
+_UNIT_LIST = "working days, working hours, months, weeks, days, hours, minutes or seconds"
 
 # Singular and plural spellings are both accepted whatever the amount ("1 days" is harmless).
 _UNIT_WORDS: dict[str, DurationUnit] = {
@@ -135,8 +146,13 @@ class Duration:
         """True for working days and working hours, which only count a calendar's open time."""
         return self.unit.is_working_time
 
+    @property
+    def has_fixed_length(self) -> bool:
+        """False for working units and months, whose length depends on where they start."""
+        return self.unit.has_fixed_length
+
     def to_timedelta(self) -> timedelta:
-        """The nominal elapsed length (a day is 24 hours); working units have none."""
+        """The nominal elapsed length (a day is 24 hours); working units and months have none."""
         match self.unit:
             case DurationUnit.WEEKS:
                 return timedelta(weeks=self.amount)
@@ -148,6 +164,8 @@ class Duration:
                 return timedelta(minutes=self.amount)
             case DurationUnit.SECONDS:
                 return timedelta(seconds=self.amount)
+        if self.unit is DurationUnit.MONTHS:
+            raise ValueError(f"{self} has no fixed length: a month is 28 to 31 days")
         raise ValueError(f"{self} has no fixed length: it depends on a working calendar")
 
     @classmethod
@@ -182,7 +200,8 @@ DurationField: TypeAlias = Duration
 
 @functools.lru_cache(maxsize=1024)
 def parse_duration(text: str) -> Duration:
-    """Parse "10 working days", "1 hour", "2 weeks"... (case-insensitive, spaces tolerated).
+    """Parse "10 working days", "1 hour", "2 weeks", "1 month"... (case-insensitive, spaces
+    tolerated).
 
     Cached: the case model re-reads the same few SLA texts on every workflow task.
 

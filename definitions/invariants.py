@@ -4,8 +4,9 @@ A type reaches a case from the loader (YAML files), from a published version in 
 database, or straight from another system through Temporal. Whichever way it came, a case
 of it must be able to run: its dependencies and workflow paths name its own tasks, they
 form no cycle, at least one task joins the plan when the case opens, its ids are unique,
-task outcomes name case outcomes it has, and every duration is one an SLA can mean (in
-the calendar the type counts in). `check_provision_type` is that one set of rules:
+task outcomes name case outcomes it has, a recurring task's series has an end (`times`,
+`for` or `until_outcome`, an outcome of that task), and every duration is one an SLA can
+mean (in the calendar the type counts in). `check_provision_type` is that one set of rules:
 `ProvisionType` runs it on every construction, the loader reports what it finds with the
 file in front, and the case model may ask again before opening a case.
 
@@ -24,11 +25,13 @@ templates and the directory are checked by `definitions validate`.
 
 from __future__ import annotations
 
+import calendar as gregorian
 import difflib
+import functools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -171,6 +174,44 @@ class _Rules:
         self._unique_ids(entries(task, "fields"), f"{where}.fields", "field")
         self._check_sla(get(task, "sla"), f"{where}.sla")
         self._check_escalations(task, f"{where}.escalations")
+        self._check_recurrence(task, f"{where}.recurrence")
+
+    def _check_recurrence(self, task: Any, where: str) -> None:
+        """A recurrence counts in durations, ends somehow, and ends on an outcome the task
+        has: a series that never ends, or waits for an outcome nobody can record, would
+        keep a case open for ever."""
+        recurrence = get(task, "recurrence")
+        if not _is_mapping(recurrence):
+            return
+        self._check_duration(get(recurrence, "every"), f"{where}.every")
+        period = _aliased(recurrence, "for")
+        self._check_duration(period, f"{where}.for")
+        until = get(recurrence, "until_outcome")
+        if get(recurrence, "times") is None and period is None and until is None:
+            self.add(
+                where,
+                "a recurrence needs an end, or the task would repeat for ever: give `times` "
+                '(that many occurrences), `for` (a period from the first, e.g. "3 months") '
+                "or `until_outcome` (an outcome of this task), or more than one of them",
+            )
+        if not isinstance(until, str):
+            return
+        outcomes = [
+            o_id for _, o in entries(task, "outcomes") if isinstance(o_id := get(o, "id"), str)
+        ]
+        if until in outcomes:
+            return
+        if not outcomes:
+            message = (
+                f'the task has no outcomes, so no occurrence could be completed with "{until}" '
+                "and the series would never end this way; add it to the task's `outcomes`"
+            )
+        else:
+            message = (
+                f'"{until}" is not an outcome of this task{_did_you_mean(until, outcomes)}; '
+                f"its outcomes are: {', '.join(outcomes)}"
+            )
+        self.add(f"{where}.until_outcome", message)
 
     def _check_cycles(self, tasks: list[tuple[int, Any]], task_ids: list[str]) -> None:
         """Report each dependency cycle once, naming the tasks in it in order.
@@ -588,12 +629,61 @@ def _span_problem(duration: Duration, calendar: CalendarDefinition | None) -> st
 
 
 def _shorter(warning: Duration, target: Duration) -> bool:
-    """Whether the warning is shorter; True when only a calendar could tell (working units)."""
+    """Whether the warning is shorter; True when only a calendar or a start could tell.
+
+    Working units depend on a calendar, and months on where they start (28 to 31 days), so
+    the comparison is conservative: False only when the warning is at least the target
+    wherever the clock starts.
+    """
     if warning.unit == target.unit:
         return warning.amount < target.amount
     if warning.is_working_time or target.is_working_time:
         return True
-    return warning.to_timedelta() < target.to_timedelta()
+    shortest_warning, _ = _length_bounds(warning, target)
+    _, longest_target = _length_bounds(target, warning)
+    return shortest_warning < longest_target
+
+
+_ZERO_TIME = timedelta(0)
+_HOUR = timedelta(hours=1)
+_DAY_UNITS = (DurationUnit.MONTHS, DurationUnit.WEEKS, DurationUnit.DAYS)
+
+
+def _length_bounds(duration: Duration, other: Duration) -> tuple[timedelta, timedelta]:
+    """The shortest and longest ``duration`` can be, measured for comparing with ``other``.
+
+    Days, weeks and months are all wall-clock days, so against each other they compare in
+    days; against hours, minutes or seconds a month may also gain or lose the hour of a
+    clock change. Fixed units keep their nominal length, as before months existed.
+    """
+    if duration.has_fixed_length:
+        return duration.to_timedelta(), duration.to_timedelta()
+    shortest, longest = _month_span_days(duration.amount)
+    slack = _ZERO_TIME if other.unit in _DAY_UNITS else _HOUR
+    return timedelta(days=shortest) - slack, timedelta(days=longest) + slack
+
+
+_MONTH_SPAN_STARTS = (date(2097, 1, 1), date(2104, 12, 31))
+"""Start days that see every month length: leap years every four, and 2100, which is not."""
+
+
+@functools.lru_cache(maxsize=128)
+def _month_span_days(months: int) -> tuple[int, int]:
+    """The fewest and most days ``months`` months span, over every start day of the month
+    (a month after 31 January is the last day of February)."""
+    first, last = _MONTH_SPAN_STARTS
+    shortest = longest = None
+    day = first
+    while day <= last:
+        years, index = divmod(day.month - 1 + months, 12)
+        year, month = day.year + years, index + 1
+        end = date(year, month, min(day.day, gregorian.monthrange(year, month)[1]))
+        span = (end - day).days
+        shortest = span if shortest is None else min(shortest, span)
+        longest = span if longest is None else max(longest, span)
+        day += timedelta(days=1)
+    assert shortest is not None and longest is not None
+    return shortest, longest
 
 
 def _unknown_task(task_id: str, task_ids: list[str]) -> str:
@@ -607,6 +697,15 @@ def _unknown_task(task_id: str, task_ids: list[str]) -> str:
 def _did_you_mean(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _aliased(node: Any, key: str) -> Any:
+    """``key`` of raw data, or of a model whose field is spelt with a trailing underscore
+    because the key is a Python keyword (`Recurrence.for_`)."""
+    if isinstance(node, BaseModel):
+        return getattr(node, f"{key}_", None)
+    found = get(node, key)
+    return found if found is not None else get(node, f"{key}_")
 
 
 def _is_mapping(value: Any) -> bool:

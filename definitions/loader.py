@@ -195,14 +195,17 @@ class CatalogReading:
     """All that could be read from a definitions directory, valid or not.
 
     ``catalog`` is there only when ``problems`` is empty. ``type_files`` are the types
-    files that parsed, so later checks (templates, the directory) can still look at each:
-    at its validated type, or at its raw data when the schema refused part of it.
+    files that parsed, so later checks (templates, the directory, the advice of
+    `definitions validate`) can still look at each: at its validated type, or at its raw
+    data when the schema refused part of it. ``calendars`` are those of calendars.yaml,
+    when it could be read, for the checks that count in a type's calendar.
     """
 
     directory: Path
     problems: list[Problem]
     type_files: list[TypeFile] = field(default_factory=list)
     catalog: Catalog | None = None
+    calendars: dict[str, CalendarDefinition] | None = None
 
 
 def read_catalog(directory: Path) -> CatalogReading:
@@ -264,12 +267,13 @@ def read_catalog(directory: Path) -> CatalogReading:
         problems.extend(_follow_on_coverage(type_files, snapshots))
     problems = _grouped(problems)
     if problems or calendars is None:
-        return CatalogReading(directory, problems, type_files)
+        return CatalogReading(directory, problems, type_files, calendars=calendars)
     versions = {
         type_id: tuple(sorted(found, key=lambda t: _start_key(t.effective_from)))
         for type_id, found in sorted(snapshots.items())
     }
-    return CatalogReading(directory, [], type_files, Catalog(directory, versions, calendars, files))
+    catalog = Catalog(directory, versions, calendars, files)
+    return CatalogReading(directory, [], type_files, catalog, calendars)
 
 
 def _start_key(day: date | None) -> date:
@@ -662,15 +666,21 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
         if isinstance(part, int):
             continue
         model = _find(annotation, lambda t: isinstance(t, type) and issubclass(t, BaseModel))
-        if model is None or part not in model.model_fields:
+        fields = _fields_as_written(model) if model is not None else {}
+        if part not in fields:
             return None
-        annotation = model.model_fields[part].annotation
+        annotation = fields[part].annotation
     return annotation
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     model = _find(_annotation_at(loc), lambda t: isinstance(t, type) and issubclass(t, BaseModel))
-    return list(model.model_fields) if model else []
+    return list(_fields_as_written(model)) if model else []
+
+
+def _fields_as_written(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key a file writes: the alias of `Recurrence.for_` is `for`."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
 
 
 def _enum_values(loc: tuple[Any, ...]) -> list[str]:

@@ -193,7 +193,11 @@ def _dependency_from_text(value: object) -> object:
 class SlaDefinition(DefinitionModel):
     """A service level agreement: a target and the warning period before it."""
 
-    target: ShortText = Field(description="Time allowed, e.g. `10 working days` or `48 hours`.")
+    target: ShortText = Field(
+        description="Time allowed, e.g. `10 working days`, `48 hours`, `2 weeks` or `3 months`; "
+        "on a working calendar a target in weeks or months that falls when the office is "
+        "closed moves to the next opening."
+    )
     warning: ShortText | None = Field(
         default=None, description="How long before the target the warning point falls."
     )
@@ -310,7 +314,9 @@ class Recurrence(DefinitionModel):
 
     A series ends after `times` occurrences, once `for` has passed since the first, when an
     occurrence is completed with `until_outcome`, or when a person stops it; at least one of
-    the first three is required, so that no series runs for ever by mistake.
+    the first three is required, so that no series runs for ever by mistake
+    (`definitions.invariants` refuses a recurrence without one, an `until_outcome` that is
+    not an outcome of the same task, and an `every` or `for` that is not a duration).
     """
 
     model_config = ConfigDict(
@@ -319,7 +325,7 @@ class Recurrence(DefinitionModel):
 
     every: ShortText = Field(
         description="Interval between occurrences, e.g. `1 week`, `2 weeks`, `1 month`, "
-        "`5 working days`."
+        "`5 working days`: a duration, like an SLA target."
     )
     times: int | None = Field(
         default=None, ge=1, le=limits.OCCURRENCES, description="That many occurrences in all."

@@ -95,12 +95,20 @@ def due(
     ],
     duration_text: Annotated[
         str,
-        typer.Argument(metavar="DURATION", help='e.g. "5 working days", "4 working hours".'),
+        typer.Argument(
+            metavar="DURATION",
+            help='e.g. "5 working days", "4 working hours", "2 weeks", "3 months".',
+        ),
     ],
     definitions_dir: DefinitionsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print the instant DURATION after FROM in CALENDAR, with its UTC offset."""
+    """Print the instant DURATION after FROM in CALENDAR, with its UTC offset.
+
+    Weeks and months keep the local time of day (a month after 31 January is the last day
+    of February); on a working calendar a point that falls when the office is closed moves
+    to the next opening.
+    """
     catalog = _load(definitions_dir)
     calendars = {definition.id: calendar_for(definition) for definition in catalog.calendars}
     calendar = calendars.get(calendar_id)

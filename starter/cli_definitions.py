@@ -89,9 +89,15 @@ def validate(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Report every problem in the definitions, with file and field; exit 1 if any."""
+    """Report every problem in the definitions, with file and field; exit 1 if any.
+
+    Warnings (a chain of tasks that overruns its case target, occurrences that would pile
+    up) are printed too, as ``warning: FILE: FIELD: ...``, and counted in the summary;
+    on their own they exit 0.
+    """
     directory = directory or default_definitions_dir()
     catalog = None
+    warnings: list[Problem] = []
     try:
         reading = read_catalog(directory)
         catalog, problems = reading.catalog, list(reading.problems)
@@ -100,19 +106,55 @@ def validate(
             problems += _unreported(_directory_problems(reading.type_files, people), problems)
             problems += _unreported(_template_problems(reading), problems)
             problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
+            warnings = _advice(reading, datetime.now(UTC))
     except Exception as error:  # validation must never end in a traceback
         catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
     if as_json:
-        payload = {"valid": not problems, "problems": [asdict(p) for p in problems]}
+        payload = {
+            "valid": not problems,
+            "problems": [asdict(p) for p in problems],
+            "warnings": [asdict(w) for w in warnings],
+        }
         typer.echo(json.dumps(payload, indent=2))
     elif problems:
         for problem in problems:
             typer.echo(str(problem), err=True)
-        typer.echo(f"{_plural(len(problems), 'problem')} in {directory}", err=True)
+        for warning in warnings:
+            typer.echo(f"{WARNING_PREFIX}{warning}", err=True)
+        counted = _plural(len(problems), "problem")
+        if warnings:
+            counted += f" and {_plural(len(warnings), 'warning')}"
+        typer.echo(f"{counted} in {directory}", err=True)
     elif catalog is not None:
-        typer.echo(f"{_summary(catalog)}: all valid")
+        for warning in warnings:
+            typer.echo(f"{WARNING_PREFIX}{warning}", err=True)
+        counted = f", {_plural(len(warnings), 'warning')}" if warnings else ""
+        typer.echo(f"{_summary(catalog)}: all valid{counted}")
     if problems:
         raise typer.Exit(1)
+
+
+WARNING_PREFIX = "warning: "
+
+
+def _advice(reading: CatalogReading, now: datetime) -> list[Problem]:
+    """The warnings of every type that validated, counted in the calendar it names
+    (`casemodel.type_advice`), by file."""
+    from casemodel.type_advice import advise
+
+    calendars = reading.calendars or {}
+    warnings = []
+    for type_file in sorted(reading.type_files, key=lambda found: found.file):
+        model = type_file.provision_type
+        if model is None or model.calendar not in calendars:
+            continue  # its problems are reported; advice waits until it validates
+        try:
+            found = advise(model, now, calendar=calendars[model.calendar])
+        except Exception as error:  # advice must never hide the problems, nor end in a traceback
+            warnings.append(Problem(type_file.file, "", f"could not be advised on: {error!r}"))
+            continue
+        warnings += [Problem(type_file.file, w.location, w.message) for w in found]
+    return warnings
 
 
 def _checked(type_file: TypeFile) -> ProvisionType | dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Each `BrokenCatalog` is the small valid catalog of `write_valid_catalog` with a few files
 replaced, and the start of the problem line validation must print for it (file, then
-field or line). Together they cover every place a duration appears, oversize texts,
+field or line). Together they cover every place a duration appears (recurrences too),
+recurrences that never end or end on an outcome their task lacks, oversize texts,
 lists and snapshots, hostile YAML (deep nesting, alias bombs), hostile templates, unknown
 keys, cycles, bad references and bad calendars.
 """
@@ -220,6 +221,22 @@ CORPUS: list[BrokenCatalog] = [
         _type_with(("escalations[0].follow_on[0].after", HUGE)),
     ),
     BrokenCatalog(
+        "months-target",
+        f'{T}: tasks[0].sla.target: "121 months" is longer than an SLA can mean: at most 120 '
+        "months",
+        _type_with(("tasks[0].sla.target", "121 months")),
+    ),
+    BrokenCatalog(
+        "recurrence-every",
+        f"{T}: tasks[0].recurrence.every: ",
+        _type_with(("tasks[0].recurrence", {"every": HUGE, "times": 3})),
+    ),
+    BrokenCatalog(
+        "recurrence-for",
+        f'{T}: tasks[0].recurrence.for: "3 fortnights" is not a duration',
+        _type_with(("tasks[0].recurrence", {"every": "1 week", "for": "3 fortnights"})),
+    ),
+    BrokenCatalog(
         "duration-too-long-for-its-calendar",
         f'{T}: sla.target: "2600 working days" would run for about 50 years in the calendar '
         '"one-hour-a-week"',
@@ -355,6 +372,17 @@ CORPUS: list[BrokenCatalog] = [
         "unknown-case-outcome",
         f'{T}: tasks[0].outcomes[0].case_outcome: "opened" is not one of the type\'s case outcomes',
         _type_with(("tasks[0].outcomes[0].case_outcome", "opened")),
+    ),
+    BrokenCatalog(
+        "recurrence-without-end",
+        f"{T}: tasks[0].recurrence: a recurrence needs an end, or the task would repeat for ever",
+        _type_with(("tasks[0].recurrence", {"every": "2 weeks", "from": "completion"})),
+    ),
+    BrokenCatalog(
+        "recurrence-until-unknown-outcome",
+        f'{T}: tasks[0].recurrence.until_outcome: "don" is not an outcome of this task (did '
+        'you mean "done"?)',
+        _type_with(("tasks[0].recurrence", {"every": "1 month", "until_outcome": "don"})),
     ),
     BrokenCatalog(
         "no-automatic-task",

@@ -37,6 +37,8 @@ def test_the_corpus_covers_what_it_promises() -> None:
     names = {case.name for case in CORPUS}
     assert len(names) == len(CORPUS)
     durations = {"sla-target", "sla-warning", "lag", "delay", "stagnation-after", "repeat-every"}
+    durations |= {"recurrence-every", "recurrence-for", "months-target"}
+    assert {"recurrence-without-end", "recurrence-until-unknown-outcome"} <= names
     assert durations | {"follow-on-after", "three-megabyte-description", "alias-bomb"} <= names
     assert {"deep-nesting", "huge-subject", "nested-huge-loops", "recursive-macro"} <= names
 

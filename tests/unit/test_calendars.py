@@ -166,7 +166,8 @@ def test_working_hours(
 CALENDAR_UNIT_EXAMPLES = [
     # Plain days do not skip weekends or bank holidays, even in a working calendar.
     (ENGLAND, london(2026, 12, 18, 10), "3 days", london(2026, 12, 21, 10)),
-    (ENGLAND, london(2026, 12, 18, 10), "2 weeks", london(2027, 1, 1, 10)),
+    # Weeks do: two weeks later is New Year's Day, so the due point is the next opening.
+    (ENGLAND, london(2026, 12, 18, 10), "2 weeks", london(2027, 1, 4, 9)),
     # Days keep the local wall-clock time: 23 hours elapsed across the spring change...
     (ENGLAND, london(2026, 3, 28, 12), "1 day", london(2026, 3, 29, 12)),
     (ENGLAND, london(2026, 10, 24, 12), "1 day", london(2026, 10, 25, 12)),

@@ -66,7 +66,7 @@ def test_the_shipped_catalog_validates_with_its_references() -> None:
     # The command also checks templates, stakeholder groups and reassignment targets.
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith(": all valid")
+    assert ": all valid" in result.stdout
 
 
 def test_every_real_type_escalates_something(catalog: Catalog) -> None:

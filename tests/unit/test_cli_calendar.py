@@ -37,6 +37,12 @@ def _shipped_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         (("24x7", "2026-06-08T10:00", "2 working days"), "2026-06-10T10:00:00+00:00"),
         (("24x7", "2026-06-08 10:00", "30 minutes"), "2026-06-08T10:30:00+00:00"),
         (("england-and-wales", "2026-12-24T13:00", "4 Working Hours"), "2026-12-24T17:00:00+00:00"),
+        # Weeks and months: the last day of a shorter month; a closed day moves to the opening.
+        (("24x7", "2028-01-31T10:00", "1 month"), "2028-02-29T10:00:00+00:00"),
+        (("england-and-wales", "2027-01-31T10:00", "1 month"), "2027-03-01T09:00:00+00:00"),
+        (("england-and-wales", "2026-03-10T10:00", "1 month"), "2026-04-10T10:00:00+01:00"),
+        (("england-and-wales", "2026-12-18T10:00", "1 week"), "2026-12-29T09:00:00+00:00"),
+        (("scotland", "2026-12-01T10:00", "2 weeks"), "2026-12-15T10:00:00+00:00"),
     ],
 )
 def test_due(args: tuple[str, str, str], expected: str) -> None:
@@ -75,7 +81,7 @@ def test_due_json() -> None:
         (
             ("scotland", "2026-12-23T10:00", "five days"),
             '"five days" is not a duration: write a whole number and a unit, e.g. '
-            '"10 working days", "4 working hours", "3 days", "48 hours", "30 minutes", '
+            '"10 working days", "4 working hours", "3 months", "3 days", "48 hours", "30 minutes", '
             '"45 seconds"',
         ),
         (

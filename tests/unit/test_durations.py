@@ -107,7 +107,7 @@ def test_the_message_for_words_is_the_documented_one() -> None:
         parse_duration("ten days")
     assert str(caught.value) == (
         '"ten days" is not a duration: write a whole number and a unit, e.g. '
-        '"10 working days", "4 working hours", "3 days", "48 hours", "30 minutes", '
+        '"10 working days", "4 working hours", "3 months", "3 days", "48 hours", "30 minutes", '
         '"45 seconds"'
     )
 

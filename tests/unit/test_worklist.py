@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activities.contracts import RegisterUpdate
-from casemodel.requests import AddTask, HoldTask, PauseCase, ReleaseTask, ResumeCase
+from casemodel.requests import AddTask, CompleteTask, HoldTask, PauseCase, ReleaseTask, ResumeCase
 from casemodel.sla import ClockState
 from casemodel.worklist import figures, read_period, recorded_keys, state_at
 from definitions.durations import Duration, DurationError, DurationUnit
@@ -50,7 +50,7 @@ def test_a_blocked_task_shows_what_it_waits_for_and_when_it_opens():
 def test_several_waits_are_kept_apart():
     case = open_case(visit_type())
     complete(case, "contact", at(1))
-    case.complete_task("home-visit", outcome="visited", responses=None, note=None, by="t", now=at(2))
+    case.apply(CompleteTask(task="home-visit", outcome="visited"), at(2))
     shown = figures(case, case.instance("agree-plan"), at(2))
     assert shown.waits_for == "risk-assessment (open); benefits-check (open)"
 
@@ -133,11 +133,9 @@ def test_a_write_rewrites_each_task_the_changes_bear_on():
 def test_a_blocked_task_is_rewritten_when_what_it_waits_for_changes():
     case = open_case(visit_type())
     complete(case, "contact", at(1))
-    case.complete_task("home-visit", outcome="visited", responses=None, note=None, by="t", now=at(2))
+    case.apply(CompleteTask(task="home-visit", outcome="visited"), at(2))
     start = len(case.state.log)
-    case.complete_task(
-        "risk-assessment", outcome=None, responses={"Risk level": "low"}, note=None, by="t", now=at(3)
-    )
+    case.apply(CompleteTask(task="risk-assessment", responses={"Risk level": "low"}), at(3))
     keys = recorded_keys(case, case.state.log[start:])
     assert keys == {"risk-assessment", "agree-plan"}, "agree-plan now waits for less"
 

@@ -75,7 +75,14 @@ def tasks(
     if not found:
         typer.echo("No open or upcoming tasks match.")
         return
-    table = Table("Due", "Case", "Tenant", "Task", "Name", "Owner", "Status", "SLA", "Waits for")
+    table = Table()
+    # What a row is, and when, stays on one line; names and what it waits for wrap.
+    for column in ("Due (UTC)", "Case", "Tenant", "Task"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Name")
+    for column in ("Owner", "Status", "SLA"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Waits for")
     for item in found:
         table.add_row(*_row(item))
     console.print(table)

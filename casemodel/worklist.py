@@ -31,14 +31,6 @@ single description may itself hold commas)."""
 MOVES_EVERY_CLOCK = frozenset({"case_paused", "case_resumed"})
 """Log entries about the whole case that move (or stop) every task's clock and lag."""
 
-WORKLIST_STATES = (
-    ClockState.on_track,
-    ClockState.warning,
-    ClockState.breached,
-    ClockState.paused,
-)
-"""The states a task still to do can be in (`met` and `missed` are for resolved ones)."""
-
 
 @dataclass(frozen=True)
 class TaskFigures:

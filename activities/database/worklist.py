@@ -43,10 +43,10 @@ class WorklistTask(BaseModel):
 
     case_ref: str
     tenant_ref: str
-    type_id: str = Field(description="The case's provision type.")
+    type: str = Field(description="The case's provision type.")
     priority: str = Field(description="The case's priority.")
     key: str = Field(description="Task key: `home-visit`, `check-in#2`.")
-    task_id: str = Field(description="Id of the task definition.")
+    task: str = Field(description="Id of the task definition.")
     name: str
     owner: str
     status: str = Field(description="`open` or `blocked`.")
@@ -165,10 +165,10 @@ def _item(
     return WorklistTask(
         case_ref=task.case_ref,
         tenant_ref=tenant_ref,
-        type_id=type_id,
+        type=type_id,
         priority=priority,
         key=task.key,
-        task_id=task.task_id,
+        task=task.task_id,
         name=task.name,
         owner=task.owner,
         status=task.status,

@@ -15,10 +15,10 @@ TEAM = "tenancy-sustainment-team"
 SHAPE = {
     "case_ref",
     "tenant_ref",
-    "type_id",
+    "type",
     "priority",
     "key",
-    "task_id",
+    "task",
     "name",
     "owner",
     "status",

@@ -172,7 +172,7 @@ async def test_open_and_blocked_tasks_of_open_cases_by_due_point(
     assert follow_up.waits_for is not None and "agreed lag" in follow_up.waits_for
     assert (report.waits_for, report.opens_at) == ("visit (open)", None)
     visit = by["A:visit"]
-    assert (visit.tenant_ref, visit.type_id, visit.name, visit.owner) == (
+    assert (visit.tenant_ref, visit.type, visit.name, visit.owner) == (
         "TEN-A",
         "patch-review",
         "Home visit",

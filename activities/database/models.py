@@ -215,7 +215,9 @@ class TaskRecord(Base):
     warning_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     sla_state: Mapped[str | None] = mapped_column(String(32))
-    held: Mapped[bool] = mapped_column(Boolean)
+    # None on rows written before 0004, or by a worker of an older release still running
+    # while a new one is deployed: nothing known, so nothing refused.
+    held: Mapped[bool | None] = mapped_column(Boolean)
     waits_for: Mapped[str | None] = mapped_column(Text)
 
 

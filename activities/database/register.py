@@ -66,7 +66,7 @@ class TaskRow(BaseModel):
     warning_at: datetime | None
     due_at: datetime | None
     sla_state: str | None
-    held: bool
+    held: bool | None
     waits_for: str | None
 
 

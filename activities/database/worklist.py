@@ -96,7 +96,7 @@ async def worklist(
     if team is not None:
         query = query.where(await _owned_by_team(session, team))
     running = and_(
-        TaskRecord.held == false(),
+        or_(TaskRecord.held.is_(None), TaskRecord.held == false()),
         or_(TaskRecord.sla_state.is_(None), TaskRecord.sla_state != ClockState.paused.value),
     )
     if late:
@@ -175,7 +175,7 @@ def _item(
         occurrence=task.occurrence,
         sla_state=state_at(
             task.sla_state,
-            held=task.held,
+            held=bool(task.held),
             warning_at=task.warning_at,
             due_at=task.due_at,
             now=now,
@@ -184,6 +184,6 @@ def _item(
         opens_at=task.opens_at,
         warning_at=task.warning_at,
         due_at=task.due_at,
-        held=task.held,
+        held=bool(task.held),
         waits_for=task.waits_for,
     )

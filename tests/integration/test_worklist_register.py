@@ -284,13 +284,22 @@ async def test_task_rows_from_before_the_worklist_are_listed_without_due_points(
     kind: str, tmp_path: Path
 ):
     """A case registered at revision 0003 keeps its tasks through the upgrade: not held,
-    no due points (until its case next writes them), listed after those that have some."""
+    no due points (until its case next writes them), listed after those that have some.
+    A worker of the release before, still running during the upgrade, may go on writing
+    rows as it did, without the new columns."""
+    old_row = text(
+        "INSERT INTO case_tasks (case_ref, key, position, task_id, name, status, owner, "
+        "mandatory, added_at, added_by, opened_at, responses, last_seq) VALUES ('OLD-1', "
+        ":key, :position, :key, :key, 'open', 'tom-bennett', :yes, :at, 'case-opened', :at, "
+        "'{}', 2)"
+    )
     async with fresh_database(kind, tmp_path) as url:
         await upgrade(url, "0003")
         engine = create_engine(url)
         moment: object = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
         if kind == "sqlite":
             moment = "2026-03-02T09:00:00.000000+00:00"
+        row = {"yes": True, "at": moment}
         try:
             async with engine.begin() as connection:
                 await connection.execute(
@@ -302,16 +311,10 @@ async def test_task_rows_from_before_the_worklist_are_listed_without_due_points(
                     ),
                     {"at": moment},
                 )
-                await connection.execute(
-                    text(
-                        "INSERT INTO case_tasks (case_ref, key, position, task_id, name, "
-                        "status, owner, mandatory, added_at, added_by, opened_at, responses, "
-                        "last_seq) VALUES ('OLD-1', 'visit', 0, 'visit', 'Home visit', 'open', "
-                        "'tom-bennett', :yes, :at, 'case-opened', :at, '{}', 2)"
-                    ),
-                    {"yes": True, "at": moment},
-                )
+                await connection.execute(old_row, {**row, "key": "visit", "position": 0})
             await upgrade(url)
+            async with engine.begin() as connection:  # the older worker, after the upgrade
+                await connection.execute(old_row, {**row, "key": "plan", "position": 1})
             sessions = session_factory(engine)
             await record(sessions, opened("NEW-1", 0), at(0), None)
             found = await tasks(sessions, owner="tom-bennett")
@@ -323,5 +326,6 @@ async def test_task_rows_from_before_the_worklist_are_listed_without_due_points(
         "NEW-1:visit",  # due at 30
         "NEW-1:leaflet",  # no due point, opened at 0
         "OLD-1:visit",  # no due point written yet, opened at 0
+        "OLD-1:plan",
         "NEW-1:report",  # waits for the visit
     ]

@@ -1,7 +1,9 @@
 """The worklist: each task row keeps its due points and what it waits for.
 
-Rows written before have none (no due points, not held) until their case next writes
-them: a task without a due point sorts after those with one in the worklist.
+Rows written before have none (no due points, `held` unknown) until their case next
+writes them: a task without a due point sorts after those with one in the worklist. Every
+new column may be NULL, so a worker of the release before, still running while this one
+is deployed, writes its rows as it did.
 
 Revision ID: 0004
 Revises: 0003
@@ -30,13 +32,9 @@ def upgrade() -> None:
         table.add_column(sa.Column("warning_at", UtcDateTime(), nullable=True))
         table.add_column(sa.Column("due_at", UtcDateTime(), nullable=True))
         table.add_column(sa.Column("sla_state", sa.String(length=32), nullable=True))
-        # Rows from before are not held; the default fills them, then goes, as no table
-        # here has a server-side default.
-        table.add_column(sa.Column("held", sa.Boolean(), nullable=False, server_default=sa.false()))
+        table.add_column(sa.Column("held", sa.Boolean(), nullable=True))
         table.add_column(sa.Column("waits_for", sa.Text(), nullable=True))
         table.create_index(op.f("ix_case_tasks_status_due_at"), ["status", "due_at"])
-    with op.batch_alter_table("case_tasks") as table:
-        table.alter_column("held", server_default=None)
 
 
 def downgrade() -> None:

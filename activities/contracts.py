@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from casemodel.case import Case
 from casemodel.escalation import Firing, action_at
 from casemodel.state import CaseState, LogEntry, TaskInstance
+from casemodel.worklist import figures, recorded_keys
 from definitions.schema import ProvisionType
 
 RECORD_CASE_CHANGES = "record_case_changes"
@@ -22,9 +23,19 @@ LOAD_PUBLISHED_DEFINITION = "load_published_definition"
 
 
 class RegisterTask(TaskInstance):
-    """A task instance and its place in the execution plan."""
+    """A task instance, its place in the execution plan, and what a worklist shows of it
+    as of the write (`casemodel.worklist.figures`)."""
 
     position: int = Field(description="Index in the execution plan, from 0.")
+    warning_at: datetime | None = Field(default=None, description="Its clock's warning point.")
+    due_at: datetime | None = Field(default=None, description="Its clock's target.")
+    sla_state: str | None = Field(
+        default=None, description="Its clock's state as of the write; none without a clock."
+    )
+    held: bool = Field(default=False, description="Held as of the write.")
+    waits_for: str | None = Field(
+        default=None, description="What a blocked task waits for, `; ` between each."
+    )
 
 
 class RegisterUpdate(BaseModel):
@@ -52,21 +63,24 @@ class RegisterUpdate(BaseModel):
     updated_at: datetime = Field(description="When the last logged change happened.")
     last_seq: int = Field(description="Seq of the last log entry this update reflects.")
     tasks: list[RegisterTask] = Field(
-        default_factory=list, description="Tasks changed since the previous update."
+        default_factory=list,
+        description="Tasks changed since the previous update, and those whose due points "
+        "or waits moved with the changes.",
     )
     events: list[LogEntry] = Field(
         default_factory=list, description="Log entries after the previous update."
     )
 
     @classmethod
-    def since(cls, state: CaseState, workflow_id: str, seq: int) -> RegisterUpdate | None:
-        """What changed after log position `seq`; None when nothing did."""
-        update = cls.from_state(
-            state,
+    def since(cls, case: Case, workflow_id: str, seq: int, now: datetime) -> RegisterUpdate | None:
+        """What changed after log position `seq`, as of `now`; None when nothing did."""
+        update = cls.from_case(
+            case,
             workflow_id=workflow_id,
-            type_version=state.type_version,
+            type_version=case.state.type_version,
+            now=now,
             since_seq=seq,
-            priority=state.priority,
+            priority=case.state.priority,
         )
         return None if update.last_seq == seq else update
 
@@ -77,16 +91,44 @@ class RegisterUpdate(BaseModel):
         *,
         workflow_id: str,
         type_version: int | None,
+        now: datetime | None = None,
         since_seq: int = 0,
         priority: str = "normal",
         limit: int = EVENTS_PER_UPDATE,
     ) -> RegisterUpdate:
-        """The changes of ``state`` after log position ``since_seq`` (0: everything).
+        """`from_case` for a bare state, as of its latest change unless `now` is given."""
+        latest = state.log[-1].at if state.log else state.opened_at
+        return cls.from_case(
+            Case(state),
+            workflow_id=workflow_id,
+            type_version=type_version,
+            now=now or latest,
+            since_seq=since_seq,
+            priority=priority,
+            limit=limit,
+        )
 
-        Tasks are those named by a log entry after ``since_seq``: the case model logs every
-        change to a task under its key, so this is exactly the changed tasks, and a long
-        case does not resend its whole plan on every change.
+    @classmethod
+    def from_case(
+        cls,
+        case: Case,
+        *,
+        workflow_id: str,
+        type_version: int | None,
+        now: datetime,
+        since_seq: int = 0,
+        priority: str = "normal",
+        limit: int = EVENTS_PER_UPDATE,
+    ) -> RegisterUpdate:
+        """The changes of the case after log position ``since_seq`` (0: everything), with
+        each task's due points as of ``now``.
+
+        Tasks are those the new log entries bear on (`casemodel.worklist.recorded_keys`):
+        the case model logs every change to a task under its key, and a pause or resume
+        of the whole case brings every task in progress; so a long case does not resend
+        its whole plan on every change.
         """
+        state = case.state
         # Newest last: walk back only as far as what is new, however long the log; and
         # send at most `limit` entries, so a register that was away for long catches up
         # in writes of a bounded size.
@@ -94,7 +136,7 @@ class RegisterUpdate(BaseModel):
         while start and state.log[start - 1].seq > since_seq:
             start -= 1
         events = state.log[start : start + limit]
-        changed = {entry.task_key for entry in events if entry.task_key}
+        changed = recorded_keys(case, events)
         last = events[-1] if events else (state.log[-1] if state.log else None)
         return cls(
             case_ref=state.case_ref,
@@ -112,15 +154,26 @@ class RegisterUpdate(BaseModel):
             updated_at=last.at if last else state.opened_at,
             last_seq=last.seq if last else state.last_seq,
             tasks=[
-                RegisterTask(
-                    **task.model_dump(exclude={"position"}),
-                    position=index if task.position is None else task.position,
-                )
+                _register_task(case, task, index, now)
                 for index, task in enumerate(state.tasks)
                 if task.key in changed
             ],
             events=events,
         )
+
+
+def _register_task(case: Case, task: TaskInstance, index: int, now: datetime) -> RegisterTask:
+    shown = figures(case, task, now)
+    return RegisterTask(
+        **task.model_dump(exclude={"position", "opens_at"}),
+        position=index if task.position is None else task.position,
+        opens_at=shown.opens_at,
+        warning_at=shown.warning_at,
+        due_at=shown.due_at,
+        sla_state=shown.sla_state.value if shown.sla_state else None,
+        held=shown.held,
+        waits_for=shown.waits_for,
+    )
 
 
 class DefinitionRequest(BaseModel):

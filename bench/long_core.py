@@ -87,10 +87,11 @@ class Shell:
         self.timer_at = due[0] if due else None
         update = timed(
             "register_update",
-            lambda: RegisterUpdate.from_state(
-                case.state,
+            lambda: RegisterUpdate.from_case(
+                case,
                 workflow_id="case-bench",
                 type_version=None,
+                now=now,
                 since_seq=self.recorded_seq,
                 priority=case.state.priority,
             ),

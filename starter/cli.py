@@ -68,9 +68,11 @@ def _mount_optional() -> None:
         cli_directory,
         cli_notifications,
         cli_publish,
+        cli_tasks,
     )
 
     cli_publish.register(cli_definitions.app)
+    cli_tasks.register(app)
     app.add_typer(cli_definitions.app, name="definitions")
     app.add_typer(cli_calendar.app, name="calendar")
     app.add_typer(cli_db.app, name="db")

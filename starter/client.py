@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -28,6 +32,15 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.database import worklist
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import display_url
+from activities.database.settings import (
+    DatabaseMissing,
+    UnsupportedDatabase,
+    existing_database_url,
+)
+from activities.database.worklist import WorklistTask
 from casemodel.requests import (
     HISTORY_BUDGET,
     REPORT_TASK_COMPLETED,
@@ -39,10 +52,13 @@ from casemodel.requests import (
     describe,
 )
 from casemodel.state import CaseState, CaseSummary
+from casemodel.worklist import read_period
+from definitions.durations import Duration, DurationError
 from definitions.schema import ProvisionType
 from workflows import search_attributes as sa
 from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
+from .cli_db import explain
 from .connection import unreachable_reason
 from .settings import Settings
 
@@ -331,6 +347,82 @@ class CaseClient:
         return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
 
 
+class RegisterUnavailable(CaseRefused):
+    """The case register cannot be read; the message says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "register_unavailable")
+
+
+class CaseRegister:
+    """The case register, read without Temporal: a housing officer's worklist.
+
+    ``async with CaseRegister.connect() as register: await register.tasks(owner=...)``.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], url: str = "") -> None:
+        self._sessions = sessions
+        self._url = url
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str | None = None) -> AsyncIterator[CaseRegister]:
+        """The register at `url` (default: ``$DATABASE_URL``, else the embedded SQLite
+        database); a SQLite file that is not there is refused, never created."""
+        try:
+            url = existing_database_url(url)
+        except (UnsupportedDatabase, DatabaseMissing) as error:
+            raise RegisterUnavailable(str(error)) from None
+        engine = create_engine(url)
+        try:
+            yield cls(session_factory(engine), url)
+        finally:
+            await engine.dispose()
+
+    async def tasks(
+        self,
+        *,
+        owner: str | None = None,
+        team: str | None = None,
+        late: bool = False,
+        due_within: str | Duration | None = None,
+        now: datetime | None = None,
+        limit: int = worklist.LIMIT,
+    ) -> list[WorklistTask]:
+        """The open and blocked tasks of open cases, earliest due point first (those
+        without one after, by when they opened or open), with each one's SLA state now.
+
+        ``owner``: owned by that person, team or role. ``team``: owned by the team, a role
+        of the team or a person of the team. ``late``: past their target. ``due_within``:
+        due within that period, in each case's calendar (``5 days``, ``2 working days``,
+        or in short ``5d``, ``2wd``; late ones too). Raises `CaseRefused` for a filter that
+        cannot be read or a team the directory lacks, `RegisterUnavailable` when the
+        database cannot be read.
+        """
+        try:
+            period = read_period(due_within) if isinstance(due_within, str) else due_within
+        except DurationError as error:
+            raise CaseRefused(str(error), "invalid_request") from None
+        try:
+            async with self._sessions() as session:
+                return await worklist.worklist(
+                    session,
+                    now=now or datetime.now(UTC),
+                    owner=owner,
+                    team=team,
+                    late=late,
+                    due_within=period,
+                    limit=limit,
+                )
+        except worklist.UnknownTeam as unknown:
+            raise CaseRefused(str(unknown), "unknown_team") from None
+        except (SQLAlchemyError, OSError) as error:
+            where = display_url(self._url) if self._url else "the database"
+            raise RegisterUnavailable(
+                f"could not read the worklist in the database at {where}: {explain(error)}"
+            ) from None
+
+
 @functools.cache
 def _quiet_runtime() -> Runtime:
     errors_only = TelemetryFilter(core_level="ERROR", other_level="ERROR")
@@ -376,8 +468,11 @@ __all__ = [
     "CaseListing",
     "CaseNotFound",
     "CaseRefused",
+    "CaseRegister",
     "DuplicateCase",
+    "RegisterUnavailable",
     "ServiceUnavailable",
     "StartedCase",
+    "WorklistTask",
     "new_case_ref",
 ]

@@ -109,9 +109,9 @@ class SupportCaseWorkflow:
             if self._keeps_time and case.state.status is CaseStatus.open:
                 self._arm_timer(case)
             if keeps_register and writes_behind:
-                in_flight.write(case.state)
+                in_flight.write(case)
             elif keeps_register:
-                await in_flight.write_inline(case.state)
+                await in_flight.write_inline(case)
             # Requests may have arrived while the register was written: go round again.
             if case.state.status is not CaseStatus.open and not self._changed:
                 break
@@ -119,7 +119,7 @@ class SupportCaseWorkflow:
                 await self._hand_over(case)
         if self._timer is not None:
             self._timer.cancel()
-        await in_flight.drain(case.state, register=keeps_register and writes_behind)
+        await in_flight.drain(case, register=keeps_register and writes_behind)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from casemodel.case import Case
     from casemodel.escalation import Firing
-    from casemodel.state import CaseState
 
 REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
 """The register must catch up however long the database is away: for ever, slowly."""
@@ -54,11 +53,13 @@ class InFlight:
         self.recorded_seq, self._write = self._write_seq, None
         return True
 
-    def write(self, state: CaseState) -> None:
+    def write(self, case: Case) -> None:
         """Write what changed since the last write, unless a write is still in flight."""
         if self._write is not None:
             return  # the next turn after it lands writes what changed meanwhile
-        update = RegisterUpdate.since(state, workflow.info().workflow_id, self.recorded_seq)
+        update = RegisterUpdate.since(
+            case, workflow.info().workflow_id, self.recorded_seq, workflow.now()
+        )
         if update is not None:
             self._write = workflow.start_activity(
                 RECORD_CASE_CHANGES,
@@ -69,10 +70,10 @@ class InFlight:
             )
             self._write_seq = update.last_seq
 
-    async def write_inline(self, state: CaseState) -> None:
+    async def write_inline(self, case: Case) -> None:
         """The register written before the case goes on, as histories before writing
         behind did."""
-        self.write(state)
+        self.write(case)
         if self._write is not None:
             await self._write
             self.collect()
@@ -102,13 +103,13 @@ class InFlight:
         """Tasks whose notices are on their way: kept whole until the notices land."""
         return [subject for subject, sent in self._notices.values() if not sent.done()]
 
-    async def drain(self, state: CaseState, *, register: bool) -> None:
+    async def drain(self, case: Case, *, register: bool) -> None:
         """Wait until everything logged is in the register and every notice has gone."""
         while register:
             if self._write is not None:
                 await self._write
                 self.collect()
-            self.write(state)
+            self.write(case)
             if self._write is None:
                 break
         if self._notices:

@@ -183,10 +183,15 @@ class CaseRecord(Base):
 
 
 class TaskRecord(Base):
-    """A task instance of a case; ``last_seq`` is the case log position it reflects."""
+    """A task instance of a case; ``last_seq`` is the case log position it reflects.
+
+    Its due points (``warning_at``, ``due_at``), ``sla_state``, ``held``, ``waits_for``
+    and ``opens_at`` are as the case stood at that write: what the worklist reads
+    (`worklist.py`), which works the state out again at the time of reading.
+    """
 
     __tablename__ = "case_tasks"
-    __table_args__ = (Index(None, "owner", "status"),)
+    __table_args__ = (Index(None, "owner", "status"), Index(None, "status", "due_at"))
 
     case_ref: Mapped[str] = mapped_column(ForeignKey("cases.case_ref"), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -205,6 +210,15 @@ class TaskRecord(Base):
     responses: Mapped[dict[str, Any]]
     note: Mapped[str | None] = mapped_column(Text)
     last_seq: Mapped[int] = mapped_column(Integer)
+    occurrence: Mapped[int | None] = mapped_column(Integer)  # in a recurring task's series
+    opens_at: Mapped[datetime | None]  # when a blocked task opens, where that is known
+    warning_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    sla_state: Mapped[str | None] = mapped_column(String(32))
+    # None on rows written before 0004, or by a worker of an older release still running
+    # while a new one is deployed: nothing known, so nothing refused.
+    held: Mapped[bool | None] = mapped_column(Boolean)
+    waits_for: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseEvent(Base):

@@ -61,6 +61,13 @@ class TaskRow(BaseModel):
     responses: dict[str, Any]
     note: str | None
     last_seq: int
+    occurrence: int | None
+    opens_at: datetime | None
+    warning_at: datetime | None
+    due_at: datetime | None
+    sla_state: str | None
+    held: bool | None
+    waits_for: str | None
 
 
 class EventRow(BaseModel):
@@ -175,6 +182,13 @@ def _task_values(update: RegisterUpdate, task: RegisterTask) -> dict[str, Any]:
         "responses": task.model_dump(mode="json", include={"responses"})["responses"],
         "note": task.note,
         "last_seq": update.last_seq,
+        "occurrence": task.occurrence,
+        "opens_at": task.opens_at,
+        "warning_at": task.warning_at,
+        "due_at": task.due_at,
+        "sla_state": task.sla_state,
+        "held": task.held,
+        "waits_for": task.waits_for,
     }
 
 

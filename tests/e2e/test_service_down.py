@@ -46,6 +46,7 @@ TEMPORAL = [
 READS = [
     ("case", "start", "tenancy-sustainment-assessment", "--tenant", "TEN-1"),
     ("case", "list"),
+    ("tasks",),
     ("db", "current"),
     ("directory", "list"),
     ("notifications", "list"),

@@ -178,5 +178,5 @@ def test_a_register_write_carries_a_bounded_part_of_what_is_new():
     )
     assert [e.seq for e in update.events] == list(range(1, 101))
     assert update.last_seq == 100
-    rest = RegisterUpdate.since(case.state, "w", update.last_seq)
+    rest = RegisterUpdate.since(case, "w", update.last_seq, at(150))
     assert rest is not None and rest.events[0].seq == 101

@@ -51,8 +51,12 @@ MAX_IN_PROGRESS = 200
 
 
 class Case(CaseTime, CaseMemory, CaseSeries):
-    def __init__(self, state: CaseState) -> None:
+    def __init__(self, state: CaseState, *, weeks_to_opening: bool = True) -> None:
+        """`weeks_to_opening`: a point N weeks on that falls when a working calendar is
+        closed moves to its next opening; False counts weeks as cases that opened before
+        that rule did (the workflow's `weeks-to-opening` patch)."""
         self.state = state
+        self._weeks_to_opening = weeks_to_opening
         self._calendar: Calendar | None = None
         self._definitions = {t.id: t for t in state.provision_type.tasks}
         # Which definitions depend on each one, to find a task's dependants without
@@ -90,6 +94,7 @@ class Case(CaseTime, CaseMemory, CaseSeries):
         now: datetime,
         opened_by: str,
         type_version: int | None = None,
+        weeks_to_opening: bool = True,
     ) -> Case:
         """Open a case and expand the tasks its type links automatically.
 
@@ -116,7 +121,8 @@ class Case(CaseTime, CaseMemory, CaseSeries):
                 opened_at=now,
                 opened_by=opened_by,
                 type_version=type_version,
-            )
+            ),
+            weeks_to_opening=weeks_to_opening,
         )
         case._log(now, "case_opened", opened_by, detail=f"{provision_type.name} for {tenant_ref}")
         for definition in provision_type.tasks:
@@ -127,18 +133,27 @@ class Case(CaseTime, CaseMemory, CaseSeries):
 
     @classmethod
     def begin(
-        cls, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+        cls,
+        arguments: Sequence[Encoded],
+        now: datetime,
+        *,
+        lenient: bool = False,
+        weeks_to_opening: bool = True,
     ) -> tuple[Case, StartCase | ContinueCase]:
         """The case a run's start input opens, or carries on from the run before."""
         start = read_start(arguments, lenient=lenient)
         try:
-            case = cls(start.state) if isinstance(start, ContinueCase) else cls.start(start, now)
+            case = (
+                cls(start.state, weeks_to_opening=weeks_to_opening)
+                if isinstance(start, ContinueCase)
+                else cls.start(start, now, weeks_to_opening=weeks_to_opening)
+            )
         except ValueError as invalid:  # a provision type that breaks its own rules
             raise errors.CaseNotStarted(f"The case cannot open: {invalid}") from None
         return case, start
 
     @classmethod
-    def start(cls, request: StartCase, now: datetime) -> Case:
+    def start(cls, request: StartCase, now: datetime, *, weeks_to_opening: bool = True) -> Case:
         """Open the case a start request describes."""
         return cls.open(
             request.provision_type,
@@ -148,6 +163,7 @@ class Case(CaseTime, CaseMemory, CaseSeries):
             now=now,
             opened_by=request.opened_by,
             type_version=request.type_version,
+            weeks_to_opening=weeks_to_opening,
         )
 
     # -- reading -----------------------------------------------------------------------
@@ -159,7 +175,9 @@ class Case(CaseTime, CaseMemory, CaseSeries):
     @property
     def calendar(self) -> Calendar:
         if self._calendar is None:
-            self._calendar = calendar_for(self.type.resolved_calendar)
+            self._calendar = calendar_for(
+                self.type.resolved_calendar, weeks_move_to_opening=self._weeks_to_opening
+            )
         return self._calendar
 
     def instance(self, ref: str) -> TaskInstance:

@@ -39,6 +39,9 @@ REGISTER_BEHIND_PATCH = "register-in-background"
 """Histories recorded while the loop awaited each register write replay that way."""
 STRICT_PATCH = "strict-requests"
 """Histories recorded before requests were read strictly replay them as they were read."""
+WEEKS_PATCH = "weeks-to-opening"
+"""Histories recorded before a point N weeks on moved off a working calendar's closed days
+replay with weeks counted as they were."""
 LONG_LIVED_PATCH = "long-lived-cases"
 """Histories recorded before cases let go of what the register holds, and continued as
 new, replay as they ran."""
@@ -62,7 +65,12 @@ class SupportCaseWorkflow:
                     f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
                 )
             lenient = not workflow.patched(STRICT_PATCH)
-            self._case, start = Case.begin(_encoded(args), workflow.now(), lenient=lenient)
+            self._case, start = Case.begin(
+                _encoded(args),
+                workflow.now(),
+                lenient=lenient,
+                weeks_to_opening=workflow.patched(WEEKS_PATCH),
+            )
         except CaseRuleError as refusal:
             self._refusal = refusal
         # A continued run was started by today's code: it never replays an older one.

@@ -670,7 +670,8 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     model = _find(_annotation_at(loc), lambda t: isinstance(t, type) and issubclass(t, BaseModel))
-    return list(model.model_fields) if model else []
+    # As the file writes them: `for`, not the attribute `for_`.
+    return [f.alias or name for name, f in model.model_fields.items()] if model else []
 
 
 def _enum_values(loc: tuple[Any, ...]) -> list[str]:

@@ -12,7 +12,7 @@ from casemodel.errors import InvalidResponses
 from casemodel.responses import check_responses
 from casemodel.state import CaseState
 from definitions.schema import TaskDefinition
-from tests.factories import at, visit_type
+from tests.factories import at, decision_type, visit_type
 
 OPTIONS = ["low", "medium", "high"]
 NEEDS = ["debt", "health", "clutter"]
@@ -256,3 +256,16 @@ def test_every_response_type_through_a_case_is_stored_normalised_and_json_safe()
     again = CaseState.model_validate_json(case.state.model_dump_json())
     assert again == case.state
     assert again.tasks[2].responses == expected
+
+
+def test_a_number_outside_the_fields_min_and_max_is_refused():
+    task = decision_type().tasks[0]
+    assert check_responses(task, {"dependants": "0"}) == {"dependants": 0}
+    assert check_responses(task, {"dependants": 30}) == {"dependants": 30}
+    with pytest.raises(InvalidResponses) as refused:
+        check_responses(task, {"Dependent children": "-1"})
+    assert refused.value.message == (
+        "Cannot complete assessment: Dependent children: -1 is less than the least allowed, 0"
+    )
+    with pytest.raises(InvalidResponses, match="31 is more than the most allowed, 30"):
+        check_responses(task, {"dependants": 31})

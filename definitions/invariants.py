@@ -261,7 +261,7 @@ class _Rules:
                 hint = "; use one_of: a multi_lookup holds several answers"
             self.add(
                 f"{at}.{operator}",
-                f"`{operator}` does not fit {named}, a {response_type} field: it fits "
+                f"`{operator}` does not fit {named}, {_a(response_type)} field: it fits "
                 f"{conditions.fitting_types(operator)} fields{hint}",
             )
             return 1
@@ -277,7 +277,7 @@ class _Rules:
             try:
                 conditions.read(str(response_type), options, item)
             except ValueError as error:
-                self.add(where, f"{error}, as {named} is a {response_type} field")
+                self.add(where, f"{error}, as {named} is {_a(response_type)} field")
         return 1
 
     def _check_cycles(self, tasks: list[tuple[int, Any]], task_ids: list[str]) -> None:
@@ -724,6 +724,10 @@ def _unknown_task(task_id: str, task_ids: list[str]) -> str:
 def _did_you_mean(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def _joined(node: Any, key: str) -> list[Any]:

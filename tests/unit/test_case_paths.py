@@ -15,7 +15,7 @@ from casemodel.errors import CaseNotOpen
 from casemodel.memory import KEEP_RESOLVED
 from casemodel.paths import PATH_TRIGGER
 from casemodel.requests import ContinueCase
-from casemodel.state import CaseStatus, TaskStatus
+from casemodel.state import CaseStatus
 from definitions.loader import load_catalog
 from tests.factories import at, decision_type
 

@@ -393,3 +393,31 @@ def decision_type(**overrides: object) -> ProvisionType:
     }
     data.update(overrides)
     return ProvisionType.model_validate(data)
+
+
+SUPPORT_WORKER = "support.worker@advice.example.org"
+
+
+def writing_check_ins() -> ProvisionType:
+    """`decision_type` with a check-in that may be added any number of times, each of
+    whose completions writes to the tenant's support worker (`SUPPORT_WORKER`)."""
+    data = decision_type().model_dump(mode="json", exclude_defaults=True)
+    data["tasks"].append(
+        {
+            "id": "check-in",
+            "name": "Check-in",
+            "automatic": False,
+            "repeatable": True,
+            "mandatory": False,
+            "paths": [
+                {
+                    "id": "tell-support-worker",
+                    "sends": {
+                        "template": "partner-agency-update",
+                        "notify": {"owner": False, "addresses": [SUPPORT_WORKER]},
+                    },
+                }
+            ],
+        }
+    )
+    return ProvisionType.model_validate(data)

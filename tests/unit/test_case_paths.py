@@ -17,7 +17,7 @@ from casemodel.paths import PATH_TRIGGER
 from casemodel.requests import ContinueCase
 from casemodel.state import CaseStatus
 from definitions.loader import load_catalog
-from tests.factories import at, decision_type
+from tests.factories import at, decision_type, writing_check_ins
 
 
 def open_case(provision_type: Any = None) -> Case:
@@ -179,32 +179,8 @@ def test_a_communication_not_yet_handed_over_is_carried_to_the_next_run():
     assert next_run.recorded(sent.key) == sent
 
 
-def with_check_ins() -> Any:
-    """`decision_type` with a repeatable check-in whose every completion writes to the
-    tenant's support worker."""
-    base = decision_type()
-    check_in = {
-        "id": "check-in",
-        "name": "Check-in",
-        "automatic": False,
-        "repeatable": True,
-        "paths": [
-            {
-                "id": "tell-support-worker",
-                "sends": {
-                    "template": "partner-agency-update",
-                    "notify": {"addresses": ["sw@x.org"]},
-                },
-            }
-        ],
-    }
-    data = base.model_dump(mode="json", exclude_defaults=True)
-    data["tasks"].append(check_in)
-    return type(base).model_validate(data)
-
-
 def test_tidying_keeps_a_task_whose_communication_is_still_to_go():
-    case = open_case(with_check_ins())
+    case = open_case(writing_check_ins())
     for minute in range(1, 61):
         key = case.add_task("check-in", note=None, by="t", now=at(minute))[0].task_key
         complete(case, key, minute=minute)

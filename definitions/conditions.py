@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FITS", "Comparable", "fits", "fitting_types", "read"]
+if TYPE_CHECKING:
+    from .schema import Condition
+
+__all__ = ["FITS", "Comparable", "describe", "fits", "fitting_types", "read"]
 
 NUMBERS = ("integer", "decimal")
 ORDERED = (*NUMBERS, "date", "date_time")
@@ -83,6 +86,22 @@ def read(response_type: str, options: Iterable[str], value: Any) -> Comparable:
     if response_type in ("lookup", "multi_lookup"):
         return _option(list(options), value)
     raise ValueError(f'"{response_type}" is not a response type')
+
+
+def describe(condition: Condition) -> str:
+    """A condition in words, as `definitions show` lists it: ``arrears-amount above 500``,
+    ``all of (…; …)``."""
+    for key, parts in (("all", condition.all_), ("any", condition.any_)):
+        if parts:
+            return f"{key} of ({'; '.join(describe(part) for part in parts)})"
+    operator, value = condition.operator, condition.value
+    if isinstance(value, tuple):
+        shown = ", ".join(str(item) for item in value)
+    elif isinstance(value, bool):
+        shown = str(value).lower()
+    else:
+        shown = str(value)
+    return f"{condition.field} {(operator or '').replace('_', ' ')} {shown}"
 
 
 def _integer(value: Any) -> int:

@@ -116,6 +116,8 @@ class CasePaths:
 
     def awaiting_hand_over(self) -> list[str]:
         """Tasks whose communications are recorded but not yet handed over: kept whole."""
+        if not self.state.outgoing:
+            return []
         wanted = set(self.state.outgoing)
         return [c.subject for c in self.state.communications if c.key in wanted]
 

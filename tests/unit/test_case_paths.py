@@ -237,3 +237,17 @@ def test_the_shipped_financial_inclusion_plan_refers_for_debt_advice_above_500()
     assert sent.template == "debt-advice-referral"
     notice = EscalationNotice.of(case, sent, "case-MP-1", at(2) + timedelta(seconds=1))
     assert notice.recipients.groups == ["money-advice-partners"]
+
+
+def test_case_show_lists_the_communications():
+    from starter.cli_case import case_view
+    from starter.settings import Settings
+
+    case = open_case()
+    complete(case, "assessment", "engaged", arrears="800")
+    complete(case, "referral", "accepted", minute=2)
+    view = case_view(case.state, Settings())
+    assert [(c["subject"], c["rule"], c["template"]) for c in view["communications"]] == [
+        ("referral", "path:tell-partners", "partner-agency-update")
+    ]
+    assert view["escalations"] == []

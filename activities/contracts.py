@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 
 from casemodel.case import Case
 from casemodel.escalation import Firing, action_at
+from casemodel.paths import PATH_TRIGGER, communication_step
 from casemodel.state import CaseState, LogEntry, TaskInstance
 from casemodel.worklist import figures, recorded_keys
-from definitions.schema import ProvisionType
+from definitions.schema import Notify, ProvisionType
 
 RECORD_CASE_CHANGES = "record_case_changes"
 EVENTS_PER_UPDATE = 500
@@ -225,7 +226,8 @@ class SlaFigures(BaseModel):
 
 
 class EscalationNotice(BaseModel):
-    """One firing of one escalation rule: the activity notifies each recipient once.
+    """One firing of one escalation rule, or one communication a path recorded (trigger
+    `path`, rule `path:<path id>`): the activity notifies each recipient once.
 
     `key` identifies the firing (case, rule, clock, occurrence); with the recipient it is
     the idempotency key of every notification, so a retried or replayed activity never
@@ -241,8 +243,10 @@ class EscalationNotice(BaseModel):
     case_owner: str
     case_status: str
     priority: str
-    rule: str = Field(description="Rule path, e.g. `assessment-breach/follow-on-1`.")
-    trigger: str = Field(description="warning, breach or stagnation.")
+    rule: str = Field(
+        description="Rule path, e.g. `assessment-breach/follow-on-1`, or `path:<path id>`."
+    )
+    trigger: str = Field(description="warning, breach or stagnation; `path` for a path's.")
     occurrence: int = 1
     fired_at: datetime
     task_key: str | None = None
@@ -257,9 +261,14 @@ class EscalationNotice(BaseModel):
         """The notice of a firing the case recorded, with its clock as it stands `now`."""
         state = case.state
         task = next((t for t in state.tasks if t.key == firing.subject), None)
-        rules = case.type.escalations if task is None else case.definition(task).escalations
-        action = action_at(rules, firing.rule)
-        notify = action.notify if action is not None else None
+        notify: Notify | None
+        if firing.trigger == PATH_TRIGGER:  # a path's communication step
+            step = communication_step(case.definition(task), firing.rule) if task else None
+            notify = step.notify if step is not None else None
+        else:
+            rules = case.type.escalations if task is None else case.definition(task).escalations
+            action = action_at(rules, firing.rule)
+            notify = action.notify if action is not None else None
         clock = next((c for c in case.clocks(now) if c.subject == firing.subject), None)
         return cls(
             key=firing.key,

@@ -21,6 +21,7 @@ from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
 from .memory import KEEP_RESOLVED, CaseMemory
+from .paths import CasePaths
 from .recurrence import CaseSeries
 from .requests import (
     CompleteTask,
@@ -50,7 +51,7 @@ MAX_IN_PROGRESS = 200
 """Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 
 
-class Case(CaseTime, CaseMemory, CaseSeries):
+class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
     def __init__(self, state: CaseState, *, weeks_to_opening: bool = True) -> None:
         """`weeks_to_opening`: a point N weeks on that falls when a working calendar is
         closed moves to its next opening; False counts weeks as cases that opened before
@@ -329,9 +330,10 @@ class Case(CaseTime, CaseMemory, CaseSeries):
         detail = f"outcome {outcome}" if outcome else "completed"
         self._log(now, "task_completed", by, task.key, detail + (f": {note}" if note else ""))
         self._follow_path(task, now, by)
-        self._occurrence_done(task, now, by)
-        self._release(now, by)
-        self._complete_case_if_done(now, by)
+        if self.state.status is CaseStatus.open:  # a path may have completed the case
+            self._occurrence_done(task, now, by)
+            self._release(now, by)
+            self._complete_case_if_done(now, by)
         return self.state.log[start:]
 
     def check_complete(
@@ -702,25 +704,33 @@ class Case(CaseTime, CaseMemory, CaseSeries):
         return task
 
     def _follow_path(self, task: TaskInstance, now: datetime, by: str) -> None:
+        """The workflow path of a completion: its outcome's `adds_tasks`, then the paths
+        of the task whose condition holds (`casemodel.paths`)."""
         chosen = self.definition(task).outcome(task.outcome) if task.outcome else None
-        if chosen is None:
-            return
-        for task_id in chosen.adds_tasks:
-            definition = self._definitions.get(task_id)
-            if definition is None:
-                continue
-            present = self._done_earlier(task_id) or any(
-                t.status is not TaskStatus.cancelled for t in self._instances_of(task_id)
-            )
-            if present and not definition.repeatable:
-                continue
-            self._append_instance(
-                definition,
+        for task_id in chosen.adds_tasks if chosen else ():
+            self._add_on_path(
+                task_id,
                 now,
                 by,
                 note=f"outcome {task.outcome} of {task.key}",
                 added_by_task=task.key,
             )
+        self._follow_paths(task, now, by)
+
+    def _add_on_path(
+        self, task_id: str, now: datetime, by: str, *, note: str, added_by_task: str
+    ) -> None:
+        """Add a task a workflow path names, unless the plan has it and it is not
+        repeatable; undoing the completion that added it cancels it."""
+        definition = self._definitions.get(task_id)
+        if definition is None:
+            return
+        present = self._done_earlier(task_id) or any(
+            t.status is not TaskStatus.cancelled for t in self._instances_of(task_id)
+        )
+        if present and not definition.repeatable:
+            return
+        self._append_instance(definition, now, by, note=note, added_by_task=added_by_task)
 
     def _release(self, now: datetime, by: str) -> None:
         """Open every blocked task that waits for nothing now. Opening an occurrence of a
@@ -772,7 +782,14 @@ class Case(CaseTime, CaseMemory, CaseSeries):
             e.done for e in self.state.earlier.values()
         ):
             return
-        for task in tasks:
+        self._complete_case(now, by, "every mandatory task is resolved")
+
+    def _complete_case(
+        self, now: datetime, by: str, detail: str, *, outcome: str | None = None
+    ) -> None:
+        """Complete the case, cancelling what is still in progress; with the case
+        `outcome` a path names, or else the one its tasks' outcomes say."""
+        for task in self.state.tasks:
             if task.active:
                 task.status = TaskStatus.cancelled
                 task.resolved_at = now
@@ -781,8 +798,12 @@ class Case(CaseTime, CaseMemory, CaseSeries):
         self._end_every_series(now, by, "case completed")
         self.state.status = CaseStatus.completed
         self.state.resolved_at = now
-        self._adopt_case_outcome()
-        self._log(now, "case_completed", by, None, "every mandatory task is resolved")
+        if outcome is not None:
+            self._adopt(outcome)
+            detail = f"outcome {outcome}: {detail}"
+        else:
+            self._adopt_case_outcome()
+        self._log(now, "case_completed", by, None, detail)
 
     def _adopt_case_outcome(self) -> None:
         """A task outcome may say what the case's outcome is, e.g. `need-identified`."""

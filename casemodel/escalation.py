@@ -20,7 +20,11 @@ from .sla import Clock, Interval, after
 
 
 class Firing(BaseModel):
-    """A rule that fired: recorded so it never fires twice for the same occurrence."""
+    """A rule that fired: recorded so it never fires twice for the same occurrence.
+
+    A path's communication step is recorded in the same shape (trigger `path`, rule
+    `path:<path id>`, its task as the subject), so it goes out the same way, once.
+    """
 
     key: str
     subject: str

@@ -43,6 +43,7 @@ class CaseMemory:
         def definition(self, task: TaskInstance) -> TaskDefinition: ...
         def in_progress(self) -> list[TaskInstance]: ...
         def _forget_clock(self, subject: str) -> None: ...
+        def awaiting_hand_over(self) -> list[str]: ...
 
     def carry(
         self, recorded_seq: int, *, unconfirmed: list[str], keep: Collection[str], budget: int
@@ -63,9 +64,11 @@ class CaseMemory:
 
         Only what the register already has is let go: a task whose latest change is not
         yet written stays whole until it is, and so does a task in `keep` (one whose
-        escalation notice is still on its way). Returns how many tasks were let go.
+        escalation notice is still on its way) or one whose communication has not been
+        handed over yet. Returns how many tasks were let go.
         """
         state = self.state
+        keep = {*keep, *self.awaiting_hand_over()}
         log = state.log
         first_unrecorded = next(
             (i for i, entry in enumerate(log) if entry.seq > recorded_seq), len(log)
@@ -111,6 +114,8 @@ class CaseMemory:
         # A resolved task no longer held can never be undone, so its escalations are over.
         if self._firings.pop(task.key, None):
             state.firings = [f for f in state.firings if f.subject != task.key]
+        if any(c.subject == task.key for c in state.communications):
+            state.communications = [c for c in state.communications if c.subject != task.key]
         state.revisions.pop(task.key, None)
         self._forget_clock(task.key)
         del self._by_key[task.key]

@@ -16,6 +16,8 @@ from definitions.schema import InformationField, ResponseType, TaskDefinition
 from .errors import InvalidResponses
 
 ResponseValue = str | int | bool | list[str] | None
+NumberAnswer = int | str
+"""A whole number, or a decimal as its text (exact, and JSON-safe)."""
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
@@ -58,9 +60,9 @@ def _normalise(field: InformationField, raw: Any) -> ResponseValue:
     if kind is ResponseType.text:
         return str(raw).strip()
     if kind is ResponseType.integer:
-        return _integer(raw)
+        return _within(field, _integer(raw))
     if kind is ResponseType.decimal:
-        return _decimal(raw)
+        return _within(field, _decimal(raw))
     if kind is ResponseType.date:
         return _date(raw)
     if kind is ResponseType.date_time:
@@ -94,6 +96,20 @@ def _decimal(raw: Any) -> str:
     if not number.is_finite():
         raise ValueError(f'"{raw}" is not a number')
     return str(number)
+
+
+def _within(field: InformationField, value: NumberAnswer) -> NumberAnswer:
+    """The answer, if it lies within the field's `min` and `max`."""
+    number = Decimal(value)
+    if field.min is not None and number < field.min:
+        raise ValueError(f"{value} is less than the least allowed, {_plain(field.min)}")
+    if field.max is not None and number > field.max:
+        raise ValueError(f"{value} is more than the most allowed, {_plain(field.max)}")
+    return value
+
+
+def _plain(bound: Decimal) -> str:
+    return f"{bound.normalize():f}" if bound == bound.to_integral_value() else str(bound)
 
 
 def _date(raw: Any) -> str:
@@ -149,8 +165,8 @@ def _multi_lookup(field: InformationField, raw: Any) -> list[str] | None:
 def _hint(field: InformationField) -> str:
     hints = {
         ResponseType.text: "some text",
-        ResponseType.integer: "a whole number",
-        ResponseType.decimal: "a number",
+        ResponseType.integer: "a whole number" + _range(field),
+        ResponseType.decimal: "a number" + _range(field),
         ResponseType.date: "a date, YYYY-MM-DD",
         ResponseType.date_time: "a date and time, YYYY-MM-DDTHH:MM",
         ResponseType.true_false: "yes or no",
@@ -158,3 +174,13 @@ def _hint(field: InformationField) -> str:
         ResponseType.multi_lookup: "one or more of: " + ", ".join(field.options),
     }
     return hints[field.response_type]
+
+
+def _range(field: InformationField) -> str:
+    if field.min is not None and field.max is not None:
+        return f" from {_plain(field.min)} to {_plain(field.max)}"
+    if field.min is not None:
+        return f" of at least {_plain(field.min)}"
+    if field.max is not None:
+        return f" of at most {_plain(field.max)}"
+    return ""

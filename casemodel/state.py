@@ -180,6 +180,15 @@ class CaseState(BaseModel):
     priority: str = "normal"
     pauses: list[Interval] = Field(default_factory=list, description="Times the case was paused.")
     firings: list[Firing] = Field(default_factory=list, description="Escalations that fired.")
+    communications: list[Firing] = Field(
+        default_factory=list,
+        description="Communications the paths of completed tasks recorded (trigger `path`), "
+        "of the tasks the case still holds.",
+    )
+    outgoing: list[str] = Field(
+        default_factory=list,
+        description="Keys of communications recorded but not yet handed to the workflow.",
+    )
     revisions: dict[str, RevisedTarget] = Field(
         default_factory=dict, description="Targets revised by hand, by clock (`case` or key)."
     )

@@ -5,7 +5,8 @@ database, or straight from another system through Temporal. Whichever way it cam
 of it must be able to run: its dependencies and workflow paths name its own tasks, they
 form no cycle, at least one task joins the plan when the case opens, its ids are unique,
 task outcomes name case outcomes it has, a recurring task's series has an end (`times`,
-`for` or `until_outcome`, an outcome of that task), and every duration is one an SLA can
+`for` or `until_outcome`, an outcome of that task), the conditions of its paths test fields
+the task has with operators and values that fit them, and every duration is one an SLA can
 mean (in the calendar the type counts in). `check_provision_type` is that one set of rules:
 `ProvisionType` runs it on every construction, the loader reports what it finds with the
 file in front, and the case model may ask again before opening a case.
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import limits
+from . import conditions, limits
 from .calendars import ContinuousCalendarDefinition, WorkingTimeCalendarDefinition
 from .durations import MAXIMUM, Duration, DurationError, DurationUnit, parse_duration
 from .periods import Period, first_days
@@ -172,6 +173,7 @@ class _Rules:
                     f"{', '.join(self.case_outcomes) or 'none'}",
                 )
         self._unique_ids(entries(task, "fields"), f"{where}.fields", "field")
+        self._check_paths(task, f"{where}.paths", task_ids)
         self._check_sla(get(task, "sla"), f"{where}.sla")
         self._check_escalations(task, f"{where}.escalations")
         self._check_recurrence(task, f"{where}.recurrence")
@@ -212,6 +214,112 @@ class _Rules:
                 f"its outcomes are: {', '.join(outcomes)}"
             )
         self.add(f"{where}.until_outcome", message)
+
+    # -- paths (decisions on what was recorded) ----------------------------------------
+
+    def _check_paths(self, task: Any, where: str, task_ids: list[str]) -> None:
+        paths = entries(task, "paths")
+        self._unique_ids(paths, where, "path")
+        outcomes = [
+            o_id for _, o in entries(task, "outcomes") if isinstance(o_id := get(o, "id"), str)
+        ]
+        fields = {
+            f_id: info
+            for _, info in entries(task, "fields")
+            if isinstance(f_id := get(info, "id"), str)
+        }
+        for index, path in paths:
+            at = f"{where}[{index}]"
+            outcome = get(path, "outcome")
+            if isinstance(outcome, str) and outcome not in outcomes:
+                known = ", ".join(outcomes) if outcomes else "none, so leave `outcome` out"
+                self.add(
+                    f"{at}.outcome",
+                    f'"{outcome}" is not an outcome of this task'
+                    f"{_did_you_mean(outcome, outcomes)}; its outcomes are: {known}",
+                )
+            for k, added in enumerate(values(path, "adds_tasks")):
+                if isinstance(added, str) and added not in task_ids:
+                    self.add(f"{at}.adds_tasks[{k}]", _unknown_task(added, task_ids))
+            completes = get(path, "completes_case")
+            if isinstance(completes, str) and completes not in self.case_outcomes:
+                self.add(
+                    f"{at}.completes_case",
+                    f'"{completes}" is not one of the type\'s case outcomes'
+                    f"{_did_you_mean(completes, self.case_outcomes)}; they are: "
+                    f"{', '.join(self.case_outcomes) or 'none, so add the outcome to the type'}",
+                )
+            when = get(path, "when")
+            if _is_mapping(when):
+                tests = self._check_condition(when, f"{at}.when", fields, depth=0)
+                if tests > limits.CONDITION_TESTS:
+                    self.add(
+                        f"{at}.when",
+                        f"the condition tests fields {tests} times; the limit is "
+                        f"{limits.CONDITION_TESTS}, so split the decision into several paths",
+                    )
+
+    def _check_condition(self, node: Any, at: str, fields: dict[str, Any], depth: int) -> int:
+        """Report what is wrong in one condition and those under it; how many tests of a
+        field it holds (counted as far as it is read)."""
+        joins = [(key, parts) for key in ("all", "any") if (parts := _joined(node, key))]
+        if joins:
+            if depth >= limits.CONDITION_DEPTH:
+                self.add(
+                    at,
+                    f"`all` and `any` nest more than {limits.CONDITION_DEPTH} levels deep here; "
+                    "a decision that deep cannot be read, so split it into several paths",
+                )
+                return 0
+            tests = 0
+            for key, parts in joins:
+                for k, part in enumerate(parts):
+                    if _is_mapping(part):
+                        tests += self._check_condition(part, f"{at}.{key}[{k}]", fields, depth + 1)
+            return tests
+        field_id = get(node, "field")
+        if not isinstance(field_id, str):
+            return 1  # the schema reports a test without a field
+        info = fields.get(field_id)
+        if info is None:
+            known = ", ".join(fields) or "none"
+            self.add(
+                f"{at}.field",
+                f'"{field_id}" is not a field of this task'
+                f"{_did_you_mean(field_id, list(fields))}; its fields are: {known}",
+            )
+            return 1
+        operators = [name for name in conditions.FITS if get(node, name) is not None]
+        response_type = get(info, "response_type")
+        if len(operators) != 1 or not isinstance(response_type, str):
+            return 1  # the schema reports it
+        operator, value = operators[0], get(node, operators[0])
+        label = get(info, "label")
+        named = f'"{label}"' if isinstance(label, str) else f'"{field_id}"'
+        if not conditions.fits(operator, response_type):
+            hint = ""
+            if operator == "equals" and response_type == "multi_lookup":
+                hint = "; use one_of: a multi_lookup holds several answers"
+            self.add(
+                f"{at}.{operator}",
+                f"`{operator}` does not fit {named}, {_a(response_type)} field: it fits "
+                f"{conditions.fitting_types(operator)} fields{hint}",
+            )
+            return 1
+        if operator in ("is_true", "is_empty"):
+            return 1  # true or false, which the schema checks
+        options = [o for o in values(info, "options") if isinstance(o, str)]
+        checked = (
+            [(f"{at}.one_of[{k}]", item) for k, item in enumerate(values(node, "one_of"))]
+            if operator == "one_of"
+            else [(f"{at}.{operator}", value)]
+        )
+        for where, item in checked:
+            try:
+                conditions.read(str(response_type), options, item)
+            except ValueError as error:
+                self.add(where, f"{error}, as {named} is {_a(response_type)} field")
+        return 1
 
     def _check_cycles(self, tasks: list[tuple[int, Any]], task_ids: list[str]) -> None:
         """Report each dependency cycle once, naming the tasks in it in order.
@@ -475,12 +583,14 @@ def _missing_on(data: Any, day: date) -> list[TypeProblem]:
                         f'this task when "{target}" ends, or extend "{target}"',
                     )
                 )
-        for j, outcome in entries(task, "outcomes"):
-            for k, added in enumerate(values(outcome, "adds_tasks")):
+        adders = [(f"{where}.outcomes[{j}]", o) for j, o in entries(task, "outcomes")]
+        adders += [(f"{where}.paths[{j}]", p) for j, p in entries(task, "paths")]
+        for at, adder in adders:
+            for k, added in enumerate(values(adder, "adds_tasks")):
                 if gone(added):
                     found.append(
                         TypeProblem(
-                            f"{where}.outcomes[{j}].adds_tasks[{k}]",
+                            f"{at}.adds_tasks[{k}]",
                             f'adds "{added}", which is not in effect on {day} (it is '
                             f"{periods[added]}), though this task is; end this path when "
                             f'"{added}" ends, or extend "{added}"',
@@ -566,6 +676,13 @@ def check_publishing_rules(provision_type: ProvisionType | Mapping[str, Any]) ->
                     f"tasks[{t}].outcomes[{index}].follow_on_type",
                     "only case outcomes open follow-on cases; move follow_on_type to an "
                     "outcome under the type's `outcomes`",
+                )
+        for index, path in entries(task, "paths"):
+            if get(path, "completes_case") is not None and values(path, "adds_tasks"):
+                add(
+                    f"tasks[{t}].paths[{index}].adds_tasks",
+                    "this path also completes the case, which cancels what is in progress, so "
+                    "the tasks it adds would be cancelled at once; put them on a path of their own",
                 )
         labels: dict[str, int] = {}
         for index, info in entries(task, "fields"):
@@ -706,6 +823,19 @@ def _aliased(node: Any, key: str) -> Any:
         return getattr(node, f"{key}_", None)
     found = get(node, key)
     return found if found is not None else get(node, f"{key}_")
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _joined(node: Any, key: str) -> list[Any]:
+    """The conditions under `all` or `any` of a condition, raw or a model (whose
+    attributes are `all_` and `any_`), up to their limit."""
+    if isinstance(node, BaseModel):
+        found = getattr(node, f"{key}_", None)
+        return list(found[: limits.CONDITION_PARTS]) if isinstance(found, tuple) else []
+    return values(node, key)
 
 
 def _is_mapping(value: Any) -> bool:

@@ -71,6 +71,23 @@ OCCURRENCES = 1_000
 ADDED_TASKS = 50
 """Tasks one outcome adds to the plan (a workflow path)."""
 
+PATHS = 20
+"""Paths (decisions on what was recorded) of one task."""
+
+CONDITION_PARTS = 20
+"""Conditions directly under one `all` or `any`."""
+
+CONDITION_DEPTH = 4
+"""`all` / `any` nested in one another, at most this many levels: a decision a person can
+still read (arrears above 500 and, any of, two debts or no income, is two)."""
+
+CONDITION_TESTS = 50
+"""Tests of a field in one path's condition, at every level together."""
+
+NUMBER_BOUND = 10**15
+"""The largest a field's `min` or `max` may be either way: the largest number answer a
+request may carry (`casemodel.requests`)."""
+
 ESCALATION_RULES = 20
 """Escalation rules of one task, or of one provision type."""
 
@@ -109,6 +126,10 @@ LIST_LENGTHS = {
     "outcomes": OUTCOMES,
     "adds_tasks": ADDED_TASKS,
     "escalations": ESCALATION_RULES,
+    "paths": PATHS,
+    "all": CONDITION_PARTS,
+    "any": CONDITION_PARTS,
+    "one_of": OPTIONS,
     "follow_on": FOLLOW_ON_RULES,
     "groups": GROUPS,
     "addresses": ADDRESSES,

@@ -2,9 +2,10 @@
 
 They live elsewhere (template files, the directory), so the command that validates
 definitions checks them with the adapters that own them; this module only finds them,
-each with the field that names it. A type may be a `ProvisionType` or the raw mapping of
-a file the schema refused, so that one run of `definitions validate` reports a misspelt
-template even in a file with other mistakes.
+each with the field that names it. Escalation rules and the communication steps of paths
+(`sends`) name templates and groups alike. A type may be a `ProvisionType` or the raw
+mapping of a file the schema refused, so that one run of `definitions validate` reports a
+misspelt template even in a file with other mistakes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
 
 from .schema import ProvisionType
 from .type_data import entries, get, values
@@ -72,9 +75,15 @@ def _walk(owner: Any, key: str, where: str) -> Iterator[tuple[str, Any]]:
 
 
 def _actions(t: TypeData) -> Iterator[tuple[str, Any]]:
+    """Escalation rules and follow-on rules, and the communication steps of paths: each
+    names a template and whom it notifies."""
     yield from _walk(t, "escalations", "escalations")
     for index, task in entries(t, "tasks"):
         yield from _walk(task, "escalations", f"tasks[{index}].escalations")
+        for k, path in entries(task, "paths"):
+            sends = get(path, "sends")
+            if isinstance(sends, Mapping | BaseModel):
+                yield f"tasks[{index}].paths[{k}].sends", sends
 
 
 def _id(t: TypeData) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -139,6 +140,38 @@ class InformationField(DefinitionModel):
         max_length=limits.HELP_LENGTH,
         description="Guidance shown beside the field.",
     )
+    min: Decimal | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        ge=-limits.NUMBER_BOUND,
+        le=limits.NUMBER_BOUND,
+        description="For `integer` and `decimal` fields: the least answer accepted, e.g. `0` "
+        "for a number of dependent children; a smaller answer is refused on completion.",
+    )
+    max: Decimal | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        ge=-limits.NUMBER_BOUND,
+        le=limits.NUMBER_BOUND,
+        description="For `integer` and `decimal` fields: the greatest answer accepted; a "
+        "larger answer is refused on completion.",
+    )
+
+    @model_validator(mode="after")
+    def _bounds_match_type(self) -> InformationField:
+        bounded = [name for name in ("min", "max") if getattr(self, name) is not None]
+        if bounded and self.response_type not in (ResponseType.integer, ResponseType.decimal):
+            raise ValueError(
+                f"`{bounded[0]}` only applies to integer and decimal fields, "
+                f"not {self.response_type.value}"
+            )
+        if self.response_type is ResponseType.integer:
+            for name in bounded:
+                if getattr(self, name) != getattr(self, name).to_integral_value():
+                    raise ValueError(f"`{name}` of an integer field must be a whole number")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"`min` {self.min} is greater than `max` {self.max}; swap them")
+        return self
 
     @model_validator(mode="after")
     def _options_match_type(self) -> InformationField:
@@ -350,6 +383,177 @@ class Recurrence(DefinitionModel):
     )
 
 
+OPERATORS = ("equals", "one_of", "above", "below", "at_least", "at_most", "is_true", "is_empty")
+"""The operators of a condition on one field; `definitions.invariants` says which fit which
+response type."""
+
+
+def _plain_value(value: object) -> object:
+    """A condition's value as JSON carries it: a day or a time as ISO text, a YAML number
+    with a point as its decimal text (so `500.10` is not a binary fraction)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(Decimal(repr(value)))
+    if isinstance(value, list | tuple):
+        return [_plain_value(item) for item in value]
+    return value
+
+
+ConditionValue = Annotated[
+    bool | int | Annotated[str, Field(max_length=limits.NAME_LENGTH)],
+    BeforeValidator(_plain_value),
+]
+"""What a field's answer is compared with: text, a whole number, yes or no; a decimal, a
+date or a date and time is written as it reads (`500.50`, `2027-04-01`)."""
+
+
+class Condition(DefinitionModel):
+    """When a path is followed: a test of one information field, or `all` / `any` of
+    other conditions. Structured data, never an expression: nothing written here runs.
+
+    A test names the `field` and exactly one operator: `equals`, `one_of` (a list),
+    `above`, `below`, `at_least`, `at_most` (numbers, dates, dates and times), `is_true`
+    (`true`: answered yes, `false`: answered no; true_false fields) or `is_empty` (`true`:
+    not answered, `false`: answered). A test of a field left unanswered does not hold,
+    except `is_empty: true`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    field: Identifier | None = Field(
+        default=None, description="Id of an information field of the task."
+    )
+    equals: ConditionValue | None = Field(
+        default=None, description="The answer is this (a lookup: this option)."
+    )
+    one_of: tuple[ConditionValue, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.OPTIONS,
+        description="The answer is one of these; for a multi_lookup, any chosen answer is.",
+    )
+    above: ConditionValue | None = Field(default=None, description="The answer is greater.")
+    below: ConditionValue | None = Field(default=None, description="The answer is smaller.")
+    at_least: ConditionValue | None = Field(
+        default=None, description="The answer is this or greater."
+    )
+    at_most: ConditionValue | None = Field(
+        default=None, description="The answer is this or smaller."
+    )
+    is_true: bool | None = Field(
+        default=None, description="`true`: answered yes; `false`: answered no."
+    )
+    is_empty: bool | None = Field(
+        default=None, description="`true`: not answered; `false`: answered."
+    )
+    all_: tuple[Condition, ...] | None = Field(
+        default=None,
+        alias="all",
+        min_length=1,
+        max_length=limits.CONDITION_PARTS,
+        description="Every one of these conditions holds.",
+    )
+    any_: tuple[Condition, ...] | None = Field(
+        default=None,
+        alias="any",
+        min_length=1,
+        max_length=limits.CONDITION_PARTS,
+        description="At least one of these conditions holds.",
+    )
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        operators = [name for name in OPERATORS if getattr(self, name) is not None]
+        joins = [name for name, value in (("all", self.all_), ("any", self.any_)) if value]
+        if joins:
+            if len(joins) > 1 or operators or self.field is not None:
+                raise ValueError(
+                    "a condition is either `all` or `any` of conditions, or a test of one "
+                    "`field`; nest them to combine, e.g. all: [{any: [...]}, {field: ...}]"
+                )
+            return self
+        if self.field is None:
+            raise ValueError(
+                "a condition needs a `field` and an operator (e.g. field: arrears, above: "
+                "500), or `all` / `any` of conditions"
+            )
+        if len(operators) != 1:
+            found = ", ".join(operators) if operators else "none"
+            raise ValueError(
+                f"a test of a field takes exactly one operator of {', '.join(OPERATORS)}; "
+                f"found {found}"
+            )
+        return self
+
+    @property
+    def operator(self) -> str | None:
+        """The operator of a test of one field; None for `all` / `any`."""
+        return next((name for name in OPERATORS if getattr(self, name) is not None), None)
+
+    @property
+    def value(self) -> Any:
+        """The operator's value of a test of one field."""
+        return getattr(self, self.operator) if self.operator else None
+
+
+class CommunicationStep(DefinitionModel):
+    """A message a path sends: a template to stated recipients, through the same outbox
+    (and with the same idempotency) as escalation notices."""
+
+    template: Identifier = Field(description="Communication template of the message.")
+    notify: Notify = Field(
+        default_factory=Notify,
+        description="Who is told: the task owner, their manager, stakeholder groups, fixed "
+        "addresses (as an escalation's `notify`).",
+    )
+
+
+class TaskPath(DefinitionModel):
+    """A decision on what was recorded when the task is completed: when its condition
+    holds (for its outcome, if it names one), it adds tasks, sends a communication and/or
+    completes the case. Every path that holds is followed, in order; one that completes
+    the case is the last."""
+
+    id: Identifier = Field(description="Stable id of the path within its task.")
+    outcome: Identifier | None = Field(
+        default=None,
+        description="An outcome of the task: the path is followed only when the task is "
+        "completed with it; none: whatever the outcome.",
+    )
+    when: Condition | None = Field(
+        default=None,
+        description="A condition on the task's information fields, e.g. `{field: "
+        "arrears-amount, above: 500}`; none: always (for its outcome).",
+    )
+    adds_tasks: tuple[Identifier, ...] = Field(
+        default=(),
+        max_length=limits.ADDED_TASKS,
+        description="Tasks of the same type added to the plan, as an outcome's `adds_tasks` "
+        "adds them (once, unless repeatable).",
+    )
+    completes_case: Identifier | None = Field(
+        default=None,
+        description="A case outcome: the case completes with it, cancelling what is still in "
+        "progress; the path's end (paths after it are not followed).",
+    )
+    sends: CommunicationStep | None = Field(
+        default=None,
+        description="A communication step: a template sent to stated recipients, once per "
+        "task instance.",
+    )
+
+    @model_validator(mode="after")
+    def _does_something(self) -> TaskPath:
+        if not (self.adds_tasks or self.completes_case or self.sends):
+            raise ValueError(
+                "a path needs something to follow: `adds_tasks`, `completes_case` or `sends`"
+            )
+        return self
+
+
 class TaskDefinition(DefinitionModel):
     """A specific activity done as part of a case."""
 
@@ -395,6 +599,12 @@ class TaskDefinition(DefinitionModel):
     fields: tuple[InformationField, ...] = Field(
         default=(), max_length=limits.FIELDS, description="What a person records on completion."
     )
+    paths: tuple[TaskPath, ...] = Field(
+        default=(),
+        max_length=limits.PATHS,
+        description="Decisions on what was recorded: on completion, each path whose outcome "
+        "matches (or that names none) and whose `when` holds is followed, in order.",
+    )
     sla: SlaDefinition | None = Field(default=None, description="The task's SLA, if any.")
     escalations: tuple[EscalationRule, ...] = Field(
         default=(),
@@ -420,6 +630,9 @@ class TaskDefinition(DefinitionModel):
 
     def outcome(self, outcome_id: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.id == outcome_id), None)
+
+    def path(self, path_id: str) -> TaskPath | None:
+        return next((p for p in self.paths if p.id == path_id), None)
 
     def field(self, field_id_or_label: str) -> InformationField | None:
         wanted = field_id_or_label.strip().casefold()

@@ -215,6 +215,13 @@ def show(
                 f["template"],
             )
         console.print(fired)
+    if view["communications"]:
+        sent = Table("When", "Task", "Path", "Template", title="Communications")
+        for c in view["communications"]:
+            sent.add_row(
+                _short(c["fired_at"]), c["subject"], c["rule"].removeprefix("path:"), c["template"]
+            )
+        console.print(sent)
     log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
     for entry in log:
         log_table.add_row(
@@ -341,6 +348,7 @@ def case_view(
         "paused": state.paused,
         "clocks": clocks,
         "escalations": [f.model_dump(mode="json") for f in state.firings],
+        "communications": [c.model_dump(mode="json") for c in state.communications],
         "type": t.id,
         "type_name": t.name,
         "type_version": state.type_version,

@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from definitions.conditions import describe
 from definitions.effective import in_effect, opening_day
 from definitions.loader import (
     CALENDARS_FILE,
@@ -46,6 +47,7 @@ from definitions.schema import (
     ProvisionType,
     SlaDefinition,
     TaskDefinition,
+    TaskPath,
 )
 
 from .console import AtOption, day_option, view_option
@@ -406,6 +408,10 @@ def _add_task(parent: Tree, task: TaskDefinition) -> None:
         fields = node.add(Text("fields"))
         for info in task.fields:
             fields.add(Text(_field(info)))
+    if task.paths:
+        paths = node.add(Text("paths"))
+        for path in task.paths:
+            paths.add(Text(_path(path)))
 
 
 def _sla(sla: SlaDefinition | None) -> str:
@@ -437,6 +443,24 @@ def _field(info: InformationField) -> str:
     text += ", mandatory]" if info.mandatory else "]"
     if info.options:
         text += f" options: {', '.join(info.options)}"
+    if info.min is not None or info.max is not None:
+        low = "" if info.min is None else str(info.min)
+        high = "" if info.max is None else str(info.max)
+        text += f" from {low or '…'} to {high or '…'}"
+    return text
+
+
+def _path(path: TaskPath) -> str:
+    """``refer: outcome x, when arrears above 500 -> adds referral -> sends t``."""
+    when = [f"outcome {path.outcome}"] if path.outcome else []
+    when += [f"when {describe(path.when)}"] if path.when else []
+    text = f"{path.id}: {', '.join(when) or 'always'}"
+    if path.adds_tasks:
+        text += f" -> adds {', '.join(path.adds_tasks)}"
+    if path.sends:
+        text += f" -> sends {path.sends.template}"
+    if path.completes_case:
+        text += f" -> completes the case: {path.completes_case}"
     return text
 
 

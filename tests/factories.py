@@ -309,3 +309,150 @@ def recurring_type(
     }
     data.update(overrides)
     return ProvisionType.model_validate(data)
+
+
+def decision_type(**overrides: object) -> ProvisionType:
+    """A money advice plan whose assessment decides what follows from what it records.
+
+    assessment (outcomes engaged / not-engaging; arrears, dependants, universal credit,
+    debts, contact, notes, next review):
+      refer: arrears above 500 adds referral;
+      hardship: all of arrears at least 2000 and any of council tax debt or universal
+        credit adds hardship-fund;
+      disengaged: outcome not-engaging completes the case with support-declined (which
+        opens a tenancy sustainment case).
+    referral (manual): outcome accepted sends partner-agency-update to the money advice
+    partners. hardship-fund (manual). review waits for the assessment.
+    """
+    data: dict[str, object] = {
+        "id": "money-plan",
+        "name": "Money advice plan",
+        "category": "support_plan",
+        "audience": "customer_facing",
+        "tasks": [
+            {
+                "id": "assessment",
+                "name": "Income and expenditure assessment",
+                "outcomes": [
+                    {"id": "engaged", "label": "Tenant engaged"},
+                    {"id": "not-engaging", "label": "Tenant not engaging"},
+                ],
+                "fields": [
+                    {"id": "arrears", "label": "Rent arrears (£)", "response_type": "decimal"},
+                    {
+                        "id": "dependants",
+                        "label": "Dependent children",
+                        "response_type": "integer",
+                        "min": 0,
+                        "max": 30,
+                    },
+                    {
+                        "id": "universal-credit",
+                        "label": "Receives Universal Credit",
+                        "response_type": "true_false",
+                    },
+                    {
+                        "id": "debts",
+                        "label": "Priority debts",
+                        "response_type": "multi_lookup",
+                        "options": ["Council tax", "Energy", "Water"],
+                    },
+                    {
+                        "id": "contact",
+                        "label": "Contact method",
+                        "response_type": "lookup",
+                        "options": ["Phone", "Visit"],
+                    },
+                    {"id": "notes", "label": "Notes", "response_type": "text"},
+                    {"id": "next-review", "label": "Next review", "response_type": "date"},
+                ],
+                "paths": [
+                    {
+                        "id": "refer",
+                        "when": {"field": "arrears", "above": 500},
+                        "adds_tasks": ["referral"],
+                    },
+                    {
+                        "id": "hardship",
+                        "when": {
+                            "all": [
+                                {"field": "arrears", "at_least": 2000},
+                                {
+                                    "any": [
+                                        {"field": "debts", "one_of": ["Council tax"]},
+                                        {"field": "universal-credit", "is_true": True},
+                                    ]
+                                },
+                            ]
+                        },
+                        "adds_tasks": ["hardship-fund"],
+                    },
+                    {
+                        "id": "disengaged",
+                        "outcome": "not-engaging",
+                        "completes_case": "support-declined",
+                    },
+                ],
+            },
+            {
+                "id": "referral",
+                "name": "Debt advice referral",
+                "automatic": False,
+                "depends_on": ["assessment"],
+                "outcomes": [
+                    {"id": "accepted", "label": "Accepted"},
+                    {"id": "declined", "label": "Declined"},
+                ],
+                "paths": [
+                    {
+                        "id": "tell-partners",
+                        "outcome": "accepted",
+                        "sends": {
+                            "template": "partner-agency-update",
+                            "notify": {"owner": False, "groups": ["money-advice-partners"]},
+                        },
+                    }
+                ],
+            },
+            {"id": "hardship-fund", "name": "Hardship fund application", "automatic": False},
+            {"id": "review", "name": "Plan review", "depends_on": ["assessment"]},
+        ],
+        "outcomes": [
+            {
+                "id": "support-declined",
+                "label": "Support declined",
+                "follow_on_type": "tenancy-sustainment-assessment",
+            },
+            {"id": "arrears-stabilised", "label": "Arrears stabilised"},
+        ],
+    }
+    data.update(overrides)
+    return ProvisionType.model_validate(data)
+
+
+SUPPORT_WORKER = "support.worker@advice.example.org"
+
+
+def writing_check_ins() -> ProvisionType:
+    """`decision_type` with a check-in that may be added any number of times, each of
+    whose completions writes to the tenant's support worker (`SUPPORT_WORKER`)."""
+    data = decision_type().model_dump(mode="json", exclude_defaults=True)
+    data["tasks"].append(
+        {
+            "id": "check-in",
+            "name": "Check-in",
+            "automatic": False,
+            "repeatable": True,
+            "mandatory": False,
+            "paths": [
+                {
+                    "id": "tell-support-worker",
+                    "sends": {
+                        "template": "partner-agency-update",
+                        "notify": {"owner": False, "addresses": [SUPPORT_WORKER]},
+                    },
+                }
+            ],
+        }
+    )
+    return ProvisionType.model_validate(data)

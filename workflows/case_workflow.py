@@ -2,7 +2,8 @@
 
 The rules live in `casemodel`; this class feeds the case what arrives and the passing of
 time, and carries out what follows: search attributes and UI details, the case register,
-escalation notices, one timer for the earliest thing due, continue-as-new at its budget.
+escalation notices and the communications of paths, one timer for the earliest thing due,
+continue-as-new at its budget.
 The workflow and its handlers are dynamic so that Temporal hands them payloads undecoded:
 the case model reads them, and a caller's mistake is refused to that caller (or recorded,
 for a signal), never a failed workflow task.
@@ -99,7 +100,8 @@ class SupportCaseWorkflow:
         self._long_lived = self._patched(LONG_LIVED_PATCH)
         in_flight = self._in_flight
         for key in self._carried.unconfirmed if self._carried else ():
-            in_flight.notify(case, next(f for f in case.state.firings if f.key == key))
+            if (unconfirmed := case.recorded(key)) is not None:
+                in_flight.notify(case, unconfirmed)
         while True:
             await workflow.wait_condition(
                 lambda: self._changed or self._timer_done() or in_flight.written()
@@ -113,6 +115,10 @@ class SupportCaseWorkflow:
             self._show(case)
             for firing in fired:  # in the background: a mail server away holds nothing up
                 in_flight.notify(case, firing)
+            # What the paths of completions recorded (none in histories before paths, so
+            # they replay unchanged).
+            for communication in case.take_communications():
+                in_flight.notify(case, communication)
             # The timer goes out with the same workflow task, before the register write.
             if self._keeps_time and case.state.status is CaseStatus.open:
                 self._arm_timer(case)

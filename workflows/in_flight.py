@@ -1,4 +1,5 @@
-"""What a case has on its way: its register write, behind the case, and escalation notices.
+"""What a case has on its way: its register write, behind the case, and notices (of
+escalations, and of the communications paths recorded).
 
 Neither may hold the case up: a database or a mail server that is away must not stop it
 keeping time. So the register is written one write at a time, each carrying all that was
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from casemodel.case import Case
     from casemodel.escalation import Firing
+    from casemodel.paths import PATH_TRIGGER
 
 REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
 """The register must catch up however long the database is away: for ever, slowly."""
@@ -86,7 +88,9 @@ class InFlight:
                 EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=NOTIFY_RETRY,
-                summary=f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
+                summary=f"communication {firing.rule} of {firing.subject}"
+                if firing.trigger == PATH_TRIGGER
+                else f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",
             ),
         )
 

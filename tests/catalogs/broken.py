@@ -5,7 +5,7 @@ replaced, and the start of the problem line validation must print for it (file, 
 field or line). Together they cover every place a duration appears (recurrences too),
 recurrences that never end or end on an outcome their task lacks, oversize texts,
 lists and snapshots, hostile YAML (deep nesting, alias bombs), hostile templates, unknown
-keys, cycles, bad references and bad calendars.
+keys, cycles, bad references, decisions that do not fit their fields and bad calendars.
 """
 
 from __future__ import annotations
@@ -83,6 +83,25 @@ def valid_type() -> dict[str, Any]:
                 "name": "Second",
                 "automatic": False,
                 "depends_on": [{"task": "first", "lag": "1 working day"}],
+                "fields": [
+                    {"id": "amount", "label": "Amount", "response_type": "decimal", "min": 0}
+                ],
+                "paths": [
+                    {
+                        "id": "large",
+                        "when": {"field": "amount", "above": 500},
+                        "adds_tasks": ["first"],
+                        "sends": {
+                            "template": "partner-agency-update",
+                            "notify": {"owner": False, "groups": ["money-advice-partners"]},
+                        },
+                    },
+                    {
+                        "id": "none",
+                        "when": {"any": [{"field": "amount", "equals": 0}]},
+                        "completes_case": "closed",
+                    },
+                ],
             },
         ],
         "outcomes": [{"id": "closed", "label": "Closed"}],
@@ -414,6 +433,70 @@ CORPUS: list[BrokenCatalog] = [
         "unknown-follow-on-type",
         f'{T}: outcomes[0].follow_on_type: "nowhere" is not a provision type',
         _type_with(("outcomes[0].follow_on_type", "nowhere")),
+    ),
+    # --- decisions: paths and their conditions -------------------------------------------
+    BrokenCatalog(
+        "condition-on-an-unknown-field",
+        f'{T}: tasks[1].paths[0].when.field: "amuont" is not a field of this task (did you '
+        'mean "amount"?)',
+        _type_with(("tasks[1].paths[0].when.field", "amuont")),
+    ),
+    BrokenCatalog(
+        "operator-that-does-not-fit",
+        f'{T}: tasks[0].paths[0].when.above: `above` does not fit "Choice", a lookup field',
+        _type_with(
+            (
+                "tasks[0].paths",
+                [{"id": "p", "when": {"field": "choice", "above": 1}, "adds_tasks": ["second"]}],
+            )
+        ),
+    ),
+    BrokenCatalog(
+        "condition-value-that-does-not-parse",
+        f'{T}: tasks[1].paths[0].when.above: "lots" is not a number',
+        _type_with(("tasks[1].paths[0].when.above", "lots")),
+    ),
+    BrokenCatalog(
+        "condition-with-two-operators",
+        f"{T}: tasks[1].paths[0].when: a test of a field takes exactly one operator",
+        _type_with(("tasks[1].paths[0].when.below", 900)),
+    ),
+    BrokenCatalog(
+        "condition-nested-too-deep",
+        f"{T}: tasks[1].paths[1].when.any[0].any[0].any[0].any[0]: `all` and `any` nest more "
+        "than 4 levels deep",
+        _type_with(
+            (
+                "tasks[1].paths[1].when.any[0]",
+                {"any": [{"any": [{"any": [{"any": [{"field": "amount", "equals": 0}]}]}]}]},
+            )
+        ),
+    ),
+    BrokenCatalog(
+        "path-adding-an-unknown-task",
+        f'{T}: tasks[1].paths[0].adds_tasks[0]: "thrid" is not a task of this type',
+        _type_with(("tasks[1].paths[0].adds_tasks", ["thrid"])),
+    ),
+    BrokenCatalog(
+        "path-completing-with-an-unknown-outcome",
+        f'{T}: tasks[1].paths[1].completes_case: "shut" is not one of the type\'s case outcomes',
+        _type_with(("tasks[1].paths[1].completes_case", "shut")),
+    ),
+    BrokenCatalog(
+        "path-sending-an-unknown-template",
+        f"{T}: tasks[1].paths[0].sends.template: there is no template 'partner-agency-updat'",
+        _type_with(("tasks[1].paths[0].sends.template", "partner-agency-updat")),
+    ),
+    BrokenCatalog(
+        "path-sending-to-an-unknown-group",
+        f'{T}: tasks[1].paths[0].sends.notify.groups[0]: "money-advise-partners" is not a '
+        "stakeholder group",
+        _type_with(("tasks[1].paths[0].sends.notify.groups", ["money-advise-partners"])),
+    ),
+    BrokenCatalog(
+        "min-on-a-text-field",
+        f"{T}: tasks[0].fields[0]: `min` only applies to integer and decimal fields, not lookup",
+        _type_with(("tasks[0].fields[0].min", 0)),
     ),
     # --- bad calendars --------------------------------------------------------------------
     BrokenCatalog(

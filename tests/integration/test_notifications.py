@@ -532,3 +532,60 @@ def test_the_mailer_comes_from_the_environment():
     with pytest.raises(ValueError, match=r"not 'http://user:\*\*\*@host'") as refused:
         Mailer.from_url("http://user:secret@host")
     assert "secret" not in str(refused.value)
+
+
+async def test_a_paths_communication_is_one_row_per_recipient_run_twice(
+    directory, smtp: SmtpServer
+):
+    """The shipped plan's accepted debt advice referral, as the workflow would send it:
+    one row per money advice partner, each mailed once, however often the activity runs."""
+    from casemodel.case import Case
+    from definitions.loader import load_catalog
+
+    plan = load_catalog(Path(definitions.__file__).parent / "catalog").type(
+        "financial-inclusion-support-plan"
+    )
+    opened = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    case = Case.open(
+        plan, case_ref="FI-1", tenant_ref="TEN-9", owner="lucy-clarke", now=opened, opened_by="t"
+    )
+    answers = {
+        "weekly-income": "310",
+        "weekly-expenditure": "295",
+        "arrears-amount": "800",
+        "on-universal-credit": "no",
+    }
+    for task, outcome, responses in [
+        ("income-and-expenditure-assessment", None, answers),
+        ("debt-advice-referral", "referral-accepted", {"agency": "Citizens Advice"}),
+    ]:
+        case.complete_task(
+            task, outcome=outcome, responses=responses, note=None, by="lucy", now=opened
+        )
+    (communication,) = case.take_communications()
+    escalation = EscalationNotice.of(case, communication, "case-FI-1", opened)
+    smtp.start()
+    acts = activities(directory, smtp.mailer)
+
+    first = await notify(acts, escalation)
+    again = await notify(acts, escalation)
+
+    partners = [
+        "david.okonkwo@northfieldhomes.example.org",
+        "referrals@advice.example.org",
+        "welfare.rights@council.example.org",
+    ]
+    assert (first.recorded, first.sent, first.recipients) == (3, 3, partners)
+    assert (again.recorded, again.sent) == (0, 0)
+    rows = await outbox(directory, case_ref="FI-1")
+    assert sorted(r.recipient_address or "" for r in rows) == sorted(partners)
+    assert {(r.status, r.rule, r.template) for r in rows} == {
+        ("sent", "path:tell-money-advice-partners", "debt-advice-referral")
+    }
+    await eventually(smtp.inbox.holds(3))
+    assert len(smtp.inbox.messages) == 3
+    subjects = {str(m["Subject"]) for _, m in smtp.inbox.messages}
+    assert subjects == {"Debt advice referral from Northfield Homes: our reference FI-1"}
+    external = next(m for rcpt, m in smtp.inbox.messages if rcpt[0] == partners[1])
+    text = external.get_body(("plain",)).get_content()
+    assert "referral to free debt advice" in text and "Open the case" not in text

@@ -187,6 +187,18 @@ def test_show_for_people() -> None:
         assert text in result.stdout, text
 
 
+def test_show_lists_a_tasks_paths_and_a_fields_bounds() -> None:
+    result = runner.invoke(app, ["show", "financial-inclusion-support-plan"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for text in (
+        "refer-for-debt-advice: when arrears-amount above 500 -> adds debt-advice-referral",
+        "tell-money-advice-partners: outcome referral-accepted -> sends debt-advice-referral",
+        "when arrears-at-review at most 0 -> completes the case: arrears-cleared",
+        "Number of dependent children [integer] from 0 to 30",
+    ):
+        assert text in result.stdout, text
+
+
 def test_show_json_round_trips() -> None:
     result = runner.invoke(app, ["show", "safeguarding-review", "--json"])
     assert result.exit_code == 0

@@ -174,7 +174,10 @@ def test_a_snapshot_too_large_for_a_history_is_a_problem_on_its_file(tmp_path: P
     _, problems = validate_catalog(root)
     (problem,) = problems
     assert (problem.file, problem.location) == (TYPE_FILE, "")
-    assert problem.message.startswith("is 365 KiB as the snapshot each of its cases carries")
+    # About 365 KiB: the exact figure moves a little whenever the format gains a field.
+    size, _, rest = problem.message.removeprefix("is ").partition(" KiB ")
+    assert 355 <= int(size) <= 375, problem.message
+    assert rest.startswith("as the snapshot each of its cases carries")
     assert "the limit is 256 KiB" in problem.message
 
 

@@ -6,13 +6,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from casemodel.case import Case
 from casemodel.errors import InvalidResponses
 from casemodel.responses import check_responses
 from casemodel.state import CaseState
 from definitions.schema import TaskDefinition
-from tests.factories import at, visit_type
+from tests.factories import at, decision_type, visit_type
 
 OPTIONS = ["low", "medium", "high"]
 NEEDS = ["debt", "health", "clutter"]
@@ -148,9 +150,9 @@ def test_a_wrong_answer_says_what_was_expected(kind: str, raw: Any, message: str
     ],
 )
 def test_a_missing_mandatory_answer_says_how_to_answer(kind: str, hint: str) -> None:
-    for given in ({}, {"answer": ""}, {"answer": None}):
+    for answers in ({}, {"answer": ""}, {"answer": None}):
         with pytest.raises(InvalidResponses) as refusal:
-            check_responses(task(field(kind, mandatory=True)), given)
+            check_responses(task(field(kind, mandatory=True)), answers)
         assert (
             refusal.value.message
             == f"Cannot complete assess: Answer is mandatory: answer with {hint}"
@@ -256,3 +258,43 @@ def test_every_response_type_through_a_case_is_stored_normalised_and_json_safe()
     again = CaseState.model_validate_json(case.state.model_dump_json())
     assert again == case.state
     assert again.tasks[2].responses == expected
+
+
+def test_a_number_outside_the_fields_min_and_max_is_refused():
+    task = decision_type().tasks[0]
+    assert check_responses(task, {"dependants": "0"}) == {"dependants": 0}
+    assert check_responses(task, {"dependants": 30}) == {"dependants": 30}
+    with pytest.raises(InvalidResponses) as refused:
+        check_responses(task, {"Dependent children": "-1"})
+    assert refused.value.message == (
+        "Cannot complete assessment: Dependent children: -1 is less than the least allowed, 0"
+    )
+    with pytest.raises(InvalidResponses, match="31 is more than the most allowed, 30"):
+        check_responses(task, {"dependants": 31})
+
+
+@given(
+    low=st.integers(-1000, 1000),
+    span=st.integers(0, 1000),
+    answer=st.integers(-3000, 3000),
+)
+def test_min_and_max_accept_exactly_the_numbers_between_them(low: int, span: int, answer: int):
+    high = low + span
+    task = TaskDefinition.model_validate(
+        {
+            "id": "t",
+            "name": "T",
+            "fields": [
+                {"id": "n", "label": "N", "response_type": "integer", "min": low, "max": high},
+                {"id": "d", "label": "D", "response_type": "decimal", "min": low, "max": high},
+            ],
+        }
+    )
+    for field_id, given_answer in (("n", answer), ("d", f"{answer}.00")):
+        try:
+            check_responses(task, {field_id: given_answer})
+        except InvalidResponses:
+            accepted = False
+        else:
+            accepted = True
+        assert accepted == (low <= answer <= high)

@@ -98,7 +98,7 @@ def test_the_demo_type_counts_in_seconds_around_the_clock(catalog: Catalog) -> N
 def test_the_tenancy_sustainment_assessment_chain(catalog: Catalog) -> None:
     assessment = catalog.type("tenancy-sustainment-assessment")
     assert assessment.sla is not None
-    assert (assessment.sla.target, assessment.sla.warning) == ("10 working days", "2 working days")
+    assert (assessment.sla.target, assessment.sla.warning) == ("20 working days", "3 working days")
 
     warning = rule(assessment.escalations, Trigger.warning)
     assert warning.template == "case-sla-warning" and warning.notify.owner
@@ -123,12 +123,12 @@ def test_the_tenancy_sustainment_assessment_chain_runs_in_working_days(
     catalog: Catalog,
 ) -> None:
     case = open_case(catalog.type("tenancy-sustainment-assessment"))
-    fired = run_until(case, T0, T0 + timedelta(days=30))
+    fired = run_until(case, T0, T0 + timedelta(days=35))
     assert [(at, f.rule) for at, f in fired if f.subject == "case"] == [
-        # Opened Monday 2 March at 09:00; the 10 working days end at 17:00 on Friday 13th.
-        (datetime(2026, 3, 11, 17, 0, tzinfo=UTC), "case-warning"),
-        (datetime(2026, 3, 13, 17, 0, tzinfo=UTC), "case-breach"),
-        (datetime(2026, 3, 18, 17, 0, tzinfo=UTC), "case-breach/safeguarding-panel"),
+        # Opened Monday 2 March at 09:00; the 20 working days end at 17:00 on Friday 27th.
+        (datetime(2026, 3, 24, 17, 0, tzinfo=UTC), "case-warning"),
+        (datetime(2026, 3, 27, 17, 0, tzinfo=UTC), "case-breach"),
+        (datetime(2026, 4, 1, 16, 0, tzinfo=UTC), "case-breach/safeguarding-panel"),
     ]
     assert case.state.priority == "urgent"
 

@@ -181,7 +181,7 @@ def test_show_for_people() -> None:
         "repeatable",
         "risk-level",
         "multi_lookup",
-        "10 working days",
+        "20 working days",
         "opens financial-inclusion-support-plan",
     ):
         assert text in result.stdout, text

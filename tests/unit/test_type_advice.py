@@ -271,7 +271,10 @@ def test_advice_is_located_and_reads_as_one_line() -> None:
 # -- the shipped catalog -------------------------------------------------------------------
 
 
-def test_the_shipped_catalog_warns_of_the_chains_that_overrun_their_case_target() -> None:
+def test_the_shipped_catalog_fits_its_case_targets_and_does_not_pile_up() -> None:
+    """The shipped types are what administrators copy: none may warn. (The tenancy
+    sustainment chain takes 19 working days against its case target of 20, the hoarding
+    plan's six months of fortnightly inspections fit inside its 190.)"""
     reading = read_catalog(default_definitions_dir())
     assert reading.catalog is not None and reading.calendars is not None
     found = {
@@ -284,19 +287,6 @@ def test_the_shipped_catalog_warns_of_the_chains_that_overrun_their_case_target(
             calendar=reading.calendars[type_file.provision_type.calendar],
         )
     }
-    # Case target 10 working days; 3 + 1 (lag) + 5 + 5 + 5 working days of tasks.
-    tenancy = found.pop(("types/tenancy-sustainment-assessment.yaml", "sla.target"))
-    assert tenancy.startswith(
-        "the longest chain of tasks, initial-contact → home-visit → needs-and-risk-assessment "
-        "→ agree-outcome, ends Mon 2027-01-25 16:59"
-    )
-    assert "after the case target, Tue 2027-01-12 16:59" in tenancy and CHRISTMAS in tenancy
-    # Case target 90 working days; 10 + 10 + 10 + 60 (lag) + 10 working days of tasks.
-    hoarding = found.pop(("types/hoarding-property-condition-support-plan.yaml", "sla.target"))
-    assert hoarding.startswith(
-        "the longest chain of tasks, joint-visit → fire-safety-visit → decluttering-plan → "
-        "closure-review, ends Fri 2027-05-21 16:59"
-    )
     assert found == {}
 
 

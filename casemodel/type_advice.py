@@ -233,6 +233,8 @@ def _longest_chain(
     Each task opens when the last of the automatic tasks it depends on is done, plus that
     dependency's lag (at the case start when it depends on none) and is done at the end
     of its SLA target (or series); ties go to the task that comes first in the type.
+    Only a chain that ends in a mandatory task can hold the case open past its target: an
+    optional task (a series beside the plan, say) is cancelled when the case completes.
     """
     automatic = {task.id: task for task in provision_type.tasks if task.automatic}
     done: dict[str, tuple[tuple[str, ...], datetime]] = {}
@@ -254,9 +256,10 @@ def _longest_chain(
         if ends is None:
             return None
         done[task.id] = ((*chain, task.id), ends)
-    if not done:
+    holding = [found for task_id, found in done.items() if automatic[task_id].mandatory]
+    if not holding:
         return None
-    return max(done.values(), key=lambda found: found[1])
+    return max(holding, key=lambda found: found[1])
 
 
 def _in_dependency_order(tasks: dict[str, TaskDefinition]) -> list[TaskDefinition]:

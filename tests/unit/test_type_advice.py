@@ -151,6 +151,24 @@ def test_a_lag_counts_and_a_task_without_sla_passes_only_its_lags_on() -> None:
     assert advice(without_lag) == {}
 
 
+def test_an_optional_task_at_the_end_of_a_chain_cannot_hold_the_case_open() -> None:
+    series = {"every": "1 month", "for": "24 months", "until_outcome": "cleared"}
+    outcomes = [{"id": "cleared", "label": "Cleared"}]
+    beside = task("review", "5 working days", "assess", mandatory=False, recurrence=series)
+    ptype = a_type(
+        "20 working days",
+        task("assess", "10 working days"),
+        beside | {"outcomes": outcomes},
+    )
+    assert advice(ptype) == {}
+    held = a_type(
+        "20 working days",
+        task("assess", "10 working days"),
+        task("review", "5 working days", "assess", recurrence=series) | {"outcomes": outcomes},
+    )
+    assert "assess → review" in advice(held)["sla.target"]
+
+
 def test_tasks_added_by_hand_are_not_part_of_a_chain() -> None:
     provision_type = a_type(
         "10 working days",

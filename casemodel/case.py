@@ -20,6 +20,7 @@ from definitions.schema import Outcome, ProvisionType, TaskDefinition
 from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
+from .follow_on import CaseFollowOn
 from .memory import KEEP_RESOLVED, CaseMemory
 from .requests import (
     CompleteTask,
@@ -49,7 +50,7 @@ MAX_IN_PROGRESS = 200
 """Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 
 
-class Case(CaseTime, CaseMemory):
+class Case(CaseTime, CaseMemory, CaseFollowOn):
     def __init__(self, state: CaseState) -> None:
         self.state = state
         self._calendar: Calendar | None = None
@@ -89,13 +90,16 @@ class Case(CaseTime, CaseMemory):
         now: datetime,
         opened_by: str,
         type_version: int | None = None,
+        opened_from: str | None = None,
+        chain_ref: str | None = None,
     ) -> Case:
         """Open a case and expand the tasks its type links automatically.
 
         The case gets the tasks and escalation rules in effect on the day it opens (in its
         calendar) and keeps them for as long as it runs. A type that breaks the rules every
         type meets is refused (`CaseNotStarted`): one made without validation
-        (`model_construct`) reaches here too.
+        (`model_construct`) reaches here too. A follow-on case names the case it was
+        `opened_from` and the first case of its chain (`chain_ref`, by default that one).
         """
         try:
             provision_type = in_effect(provision_type, opening_day(provision_type, now))
@@ -115,9 +119,14 @@ class Case(CaseTime, CaseMemory):
                 opened_at=now,
                 opened_by=opened_by,
                 type_version=type_version,
+                opened_from=opened_from,
+                chain_ref=(chain_ref or opened_from) if opened_from else None,
             )
         )
-        case._log(now, "case_opened", opened_by, detail=f"{provision_type.name} for {tenant_ref}")
+        detail = f"{provision_type.name} for {tenant_ref}"
+        if opened_from:
+            detail += f", opened from {opened_from}"
+        case._log(now, "case_opened", opened_by, detail=detail)
         for definition in provision_type.tasks:
             if definition.automatic:
                 case._append_instance(definition, now, CASE_OPENED)
@@ -147,6 +156,8 @@ class Case(CaseTime, CaseMemory):
             now=now,
             opened_by=request.opened_by,
             type_version=request.type_version,
+            opened_from=request.opened_from,
+            chain_ref=request.chain_ref,
         )
 
     # -- reading -----------------------------------------------------------------------
@@ -553,6 +564,7 @@ class Case(CaseTime, CaseMemory):
         self.state.close_reason = reason
         self.state.resolved_at = now
         self.state.follow_on_type = chosen.follow_on_type if chosen else None
+        self._make_follow_on_due(self.state.follow_on_type, now)
         detail = f"outcome {outcome}" if outcome else "closed"
         self._log(now, "case_closed", by, None, detail + (f": {reason}" if reason else ""))
         return self.state.log[start:]
@@ -740,6 +752,7 @@ class Case(CaseTime, CaseMemory):
         self.state.status = CaseStatus.completed
         self.state.resolved_at = now
         self._adopt_case_outcome()
+        self._make_follow_on_due(self.state.follow_on_type, now)
         self._log(now, "case_completed", by, None, "every mandatory task is resolved")
 
     def _adopt_case_outcome(self) -> None:

@@ -114,6 +114,7 @@ class CaseListing:
     open_tasks: int | None
     workflow_status: str
     started_at: datetime | None
+    case_chain: str | None = None
 
 
 def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> str:
@@ -319,14 +320,18 @@ class CaseClient:
         owner: str | None = None,
         tenant_ref: str | None = None,
         status: str | None = None,
+        chain: str | None = None,
         limit: int = 100,
     ) -> list[CaseListing]:
+        """Cases from Temporal's visibility store; `chain` finds every case of a chain of
+        follow-on cases by its first case's reference (`CaseChain`)."""
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
             (sa.OWNER, owner),
             (sa.TENANT, tenant_ref),
             (sa.CASE_STATUS, status),
+            (sa.CASE_CHAIN, chain),
         ):
             if value is not None:
                 clauses.append(f"{key.name} = {_quote(value)}")
@@ -346,6 +351,7 @@ class CaseClient:
                         open_tasks=attributes.get(sa.OPEN_TASKS),
                         workflow_status=_execution_status(execution.status),
                         started_at=execution.start_time,
+                        case_chain=attributes.get(sa.CASE_CHAIN),
                     )
                 )
         except RPCError as err:

@@ -35,7 +35,7 @@ from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
 from activities.follow_on import CaseStarter, ExistingCase, FollowOnActivities
 from casemodel.follow_on import FollowOnStatus
-from casemodel.requests import CloseCase, StartCase
+from casemodel.requests import AddTask, CancelTask, CloseCase, StartCase
 from casemodel.state import CaseStatus
 from definitions.loader import default_definitions_dir, load_catalog
 from starter.client import CaseClient
@@ -240,6 +240,48 @@ async def test_an_unpublished_follow_on_type_fails_visibly_and_opens_once_it_is_
         assert state.follow_on is not None and state.follow_on.status is FollowOnStatus.opened
         child = await cases.state(f"{parent_ref}-FISP")
         assert child.opened_from == parent_ref
+        assert await eventually(lambda: executions(client, f"{parent_ref}-FISP"), timeout=20)
+        assert len(await executions(client, f"{parent_ref}-FISP")) == 1
+
+
+async def test_a_hand_over_to_a_new_run_carries_how_far_the_follow_on_got(
+    temporal_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+):
+    client = temporal_env.client
+    settings = Settings(task_queue=task_queue, follow_on_retry=1, history_budget=200)
+    cases = CaseClient(client, settings)
+    async with (
+        chain_database("sqlite", tmp_path, publish_plan=False) as url,
+        opened_sessions(url) as sessions,
+        build_worker(client, task_queue, sessions, settings=settings),
+    ):
+        parent_ref = await open_assessment(cases, url)
+        handle = client.get_workflow_handle(workflow_id_for(parent_ref))
+        # Near its budget, so that the run hands over while the follow-on is failing.
+        while (
+            await handle.describe()
+        ).raw_description.workflow_execution_info.history_length < 170:
+            added = await cases.send(parent_ref, AddTask(task="no-contact-letter"))
+            key = next(c.task_key for c in added.changes if c.kind == "task_added")
+            await cases.send(parent_ref, CancelTask(task=key or "", reason="sent by hand"))
+        first_run = (await handle.describe()).run_id
+        await close_with_need(cases, parent_ref)
+
+        async def handed_over():
+            state = await cases.state(parent_ref)
+            moved = (await handle.describe()).run_id != first_run
+            return state if moved and state.follow_on and state.follow_on.attempts >= 1 else None
+
+        carried = await eventually(handed_over, timeout=60)
+        assert carried.follow_on is not None
+        attempts = carried.follow_on.attempts
+        published = await cli("definitions", "publish", env=temporal_env_vars(client, url))
+        assert published.code == 0, published.stderr
+        await asyncio.wait_for(cases.result(parent_ref), 60)
+        state = await cases.state(parent_ref)
+        assert state.follow_on is not None and state.follow_on.status is FollowOnStatus.opened
+        assert state.follow_on.attempts >= attempts, "the failures of the run before are kept"
+        assert (await cases.state(f"{parent_ref}-FISP")).opened_from == parent_ref
         assert await eventually(lambda: executions(client, f"{parent_ref}-FISP"), timeout=20)
         assert len(await executions(client, f"{parent_ref}-FISP")) == 1
 

@@ -2,7 +2,8 @@
 
 The rules live in `casemodel`; this class feeds the case what arrives and the passing of
 time, and carries out what follows: search attributes and UI details, the case register,
-escalation notices, one timer for the earliest thing due, continue-as-new at its budget.
+escalation notices, one timer for the earliest thing due, continue-as-new at its budget,
+and the follow-on case its outcome opens (`follow_on.py`), before it finishes.
 The workflow and its handlers are dynamic so that Temporal hands them payloads undecoded:
 the case model reads them, and a caller's mistake is refused to that caller (or recorded,
 for a signal), never a failed workflow task.

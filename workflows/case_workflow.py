@@ -184,6 +184,10 @@ class SupportCaseWorkflow:
         then, so a history of a case in no chain never records it)."""
         if self._chained is None and case.case_chain is not None:
             self._chained = workflow.patched(FOLLOW_ON_PATCH)
+            if not self._chained:
+                # The code that ran this case recorded the follow-on type and opened
+                # nothing: its state says so, rather than a follow-on ever pending.
+                case.state.follow_on = None
         return bool(self._chained)
 
     def _opens_follow_on(self, case: Case) -> bool:

@@ -61,6 +61,12 @@ class RegisterUpdate(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None = None
     outcome: str | None = None
+    opened_from: str | None = Field(
+        default=None, description="Of a follow-on case: the case it was opened from."
+    )
+    follow_on_ref: str | None = Field(
+        default=None, description="The follow-on case this case opened, once it is open."
+    )
     updated_at: datetime = Field(description="When the last logged change happened.")
     last_seq: int = Field(description="Seq of the last log entry this update reflects.")
     tasks: list[RegisterTask] = Field(
@@ -152,6 +158,8 @@ class RegisterUpdate(BaseModel):
             opened_at=state.opened_at,
             resolved_at=state.resolved_at,
             outcome=state.outcome,
+            opened_from=state.opened_from,
+            follow_on_ref=_opened_follow_on(state),
             updated_at=last.at if last else state.opened_at,
             last_seq=last.seq if last else state.last_seq,
             tasks=[
@@ -177,6 +185,11 @@ def _register_task(case: Case, task: TaskInstance, index: int, now: datetime) ->
     )
 
 
+def _opened_follow_on(state: CaseState) -> str | None:
+    due = state.follow_on
+    return due.case_ref if due is not None and not due.pending else None
+
+
 class DefinitionRequest(BaseModel):
     """Ask for a published provision type: a given version, or the one in effect on a day."""
 
@@ -196,6 +209,54 @@ class PublishedType(BaseModel):
     type_id: str
     version: int
     definition: ProvisionType
+
+
+# --- follow-on cases -------------------------------------------------------------------
+
+OPEN_FOLLOW_ON = "open_follow_on"
+
+
+class OpenFollowOn(BaseModel):
+    """Open the follow-on case a case's outcome made due; safe to repeat: a case of that
+    reference already opened from the same parent counts as opened."""
+
+    parent_ref: str
+    case_ref: str = Field(description="The follow-on's reference, derived from the parent's.")
+    type_id: str
+    tenant_ref: str
+    owner: str = Field(description="The parent's owner, unless the type names its own.")
+    chain_ref: str = Field(description="The first case's reference of the chain.")
+    task_queue: str = Field(description="Where the follow-on runs: the parent's task queue.")
+    history_budget: int
+    follow_on_retry: int
+
+    @classmethod
+    def of(
+        cls, case: Case, *, task_queue: str, history_budget: int, follow_on_retry: int
+    ) -> OpenFollowOn:
+        """The attempt to open the follow-on `case` says is due."""
+        state, due = case.state, case.state.follow_on
+        assert due is not None, "no follow-on is due"
+        return cls(
+            parent_ref=state.case_ref,
+            case_ref=due.case_ref,
+            type_id=due.type,
+            tenant_ref=state.tenant_ref,
+            owner=state.owner,
+            chain_ref=case.case_chain or state.case_ref,
+            task_queue=task_queue,
+            history_budget=history_budget,
+            follow_on_retry=follow_on_retry,
+        )
+
+
+class FollowOnOpened(BaseModel):
+    """The follow-on case is open: this attempt opened it, or an earlier one had."""
+
+    case_ref: str
+    owner: str
+    type_version: int | None
+    existed: bool = Field(default=False, description="An earlier attempt had opened it.")
 
 
 # --- escalations ----------------------------------------------------------------------

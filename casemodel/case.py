@@ -20,6 +20,7 @@ from definitions.schema import Outcome, ProvisionType, TaskDefinition
 from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
+from .follow_on import CaseFollowOn
 from .memory import KEEP_RESOLVED, CaseMemory
 from .paths import CasePaths
 from .recurrence import CaseSeries
@@ -51,7 +52,7 @@ MAX_IN_PROGRESS = 200
 """Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 
 
-class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
+class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     def __init__(self, state: CaseState, *, weeks_to_opening: bool = True) -> None:
         """`weeks_to_opening`: a point N weeks on that falls when a working calendar is
         closed moves to its next opening; False counts weeks as cases that opened before
@@ -96,13 +97,16 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
         opened_by: str,
         type_version: int | None = None,
         weeks_to_opening: bool = True,
+        opened_from: str | None = None,
+        chain_ref: str | None = None,
     ) -> Case:
         """Open a case and expand the tasks its type links automatically.
 
         The case gets the tasks and escalation rules in effect on the day it opens (in its
         calendar) and keeps them for as long as it runs. A type that breaks the rules every
         type meets is refused (`CaseNotStarted`): one made without validation
-        (`model_construct`) reaches here too.
+        (`model_construct`) reaches here too. A follow-on case names the case it was
+        `opened_from` and the first case of its chain (`chain_ref`, by default that one).
         """
         try:
             provision_type = in_effect(provision_type, opening_day(provision_type, now))
@@ -122,10 +126,15 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
                 opened_at=now,
                 opened_by=opened_by,
                 type_version=type_version,
+                opened_from=opened_from,
+                chain_ref=(chain_ref or opened_from) if opened_from else None,
             ),
             weeks_to_opening=weeks_to_opening,
         )
-        case._log(now, "case_opened", opened_by, detail=f"{provision_type.name} for {tenant_ref}")
+        detail = f"{provision_type.name} for {tenant_ref}"
+        if opened_from:
+            detail += f", opened from {opened_from}"
+        case._log(now, "case_opened", opened_by, detail=detail)
         for definition in provision_type.tasks:
             if definition.automatic:
                 case._append_instance(definition, now, CASE_OPENED)
@@ -165,6 +174,8 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
             opened_by=request.opened_by,
             type_version=request.type_version,
             weeks_to_opening=weeks_to_opening,
+            opened_from=request.opened_from,
+            chain_ref=request.chain_ref,
         )
 
     # -- reading -----------------------------------------------------------------------
@@ -584,6 +595,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
         self.state.close_reason = reason
         self.state.resolved_at = now
         self.state.follow_on_type = chosen.follow_on_type if chosen else None
+        self._make_follow_on_due(self.state.follow_on_type, now)
         detail = f"outcome {outcome}" if outcome else "closed"
         self._log(now, "case_closed", by, None, detail + (f": {reason}" if reason else ""))
         return self.state.log[start:]
@@ -803,6 +815,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths):
             detail = f"outcome {outcome}: {detail}"
         else:
             self._adopt_case_outcome()
+        self._make_follow_on_due(self.state.follow_on_type, now)
         self._log(now, "case_completed", by, None, detail)
 
     def _adopt_case_outcome(self) -> None:

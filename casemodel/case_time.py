@@ -33,6 +33,8 @@ SYSTEM_KINDS = frozenset(
         "case_reassigned",
         "priority_raised",
         "request_rejected",
+        "follow_on_opened",
+        "follow_on_failed",
     }
 )
 SLA = "sla"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from .requests import CONTINUE_BYTES, ContinueCase
+from .requests import CONTINUE_BYTES, FOLLOW_ON_RETRY, ContinueCase
 from .state import DONE, CaseOutcomeHint, Earlier, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
@@ -46,16 +46,25 @@ class CaseMemory:
         def awaiting_hand_over(self) -> list[str]: ...
 
     def carry(
-        self, recorded_seq: int, *, unconfirmed: list[str], keep: Collection[str], budget: int
+        self,
+        recorded_seq: int,
+        *,
+        unconfirmed: list[str],
+        keep: Collection[str],
+        budget: int,
+        follow_on_retry: int = FOLLOW_ON_RETRY,
     ) -> ContinueCase | None:
         """What the next run takes over, after letting go of what the register holds; None
-        when that is more than a run may carry (the register far behind)."""
+        when that is more than a run may carry (the register far behind). The state goes
+        whole, so a follow-on still to open (`state.follow_on`, its attempts and when the
+        next goes) is opened by the next run, once."""
         self.tidy(recorded_seq, keep=keep)
         carried = ContinueCase(
             state=self.state,
             recorded_seq=recorded_seq,
             unconfirmed=unconfirmed,
             history_budget=budget,
+            follow_on_retry=follow_on_retry,
         )
         return carried if len(carried.model_dump_json()) <= CONTINUE_BYTES else None
 

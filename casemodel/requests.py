@@ -49,6 +49,7 @@ from pydantic import (
     ValidationError,
     create_model,
     field_serializer,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -114,6 +115,11 @@ OutcomeId = Annotated[
 ]
 HistoryBudget = Annotated[int, Field(ge=200, le=4_000)]
 """More would be no use: Temporal suggests continuing as new at 4,096 events."""
+FOLLOW_ON_RETRY = 60
+"""Seconds after a failed attempt to open a follow-on case before the next, by default
+(doubling to an hour: `casemodel.follow_on.retry_delay`)."""
+FollowOnRetry = Annotated[int, Field(ge=1, le=3_600)]
+"""From a second (tests, demonstrations) to the hour that retries never pass."""
 SentResponse = (
     Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
     | Annotated[float, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT), AfterValidator(_finite)]
@@ -242,10 +248,29 @@ class StartCase(Request):
         default=HISTORY_BUDGET,
         description="Events a run of the case may reach before it continues as new.",
     )
+    opened_from: Reference | None = Field(
+        default=None, description="Of a follow-on case: the reference of the case it came from."
+    )
+    chain_ref: Reference | None = Field(
+        default=None,
+        description="Of a follow-on case: the first case's reference of its chain; by "
+        "default `opened_from`.",
+    )
+    follow_on_retry: FollowOnRetry = Field(
+        default=FOLLOW_ON_RETRY,
+        description="Seconds before a failed attempt to open this case's follow-on is tried "
+        "again; doubling each time, at most an hour.",
+    )
 
     @field_serializer("provision_type", when_used="json")
     def _carried(self, provision_type: ProvisionType) -> dict[str, Any]:
         return carried_form(provision_type)
+
+    @model_validator(mode="after")
+    def _chain_needs_a_parent(self) -> StartCase:
+        if self.chain_ref is not None and self.opened_from is None:
+            raise ValueError("chain_ref names the first case of a chain: give opened_from too")
+        return self
 
 
 class ContinueCase(BaseModel):
@@ -269,6 +294,7 @@ class ContinueCase(BaseModel):
         description="Keys of escalations whose notices were still on their way.",
     )
     history_budget: HistoryBudget = HISTORY_BUDGET
+    follow_on_retry: FollowOnRetry = FOLLOW_ON_RETRY
 
 
 class RequestResult(BaseModel):

@@ -17,6 +17,7 @@ from definitions.schema import ProvisionType
 from definitions.snapshot import carried_form
 
 from .escalation import Firing
+from .follow_on import FollowOn
 from .responses import ResponseValue
 from .sla import Interval, RevisedTarget
 
@@ -218,6 +219,18 @@ class CaseState(BaseModel):
     case_outcome_hint: CaseOutcomeHint | None = None
     series: dict[str, Series] = Field(
         default_factory=dict, description="Recurring tasks' series, by task definition id."
+    )
+    follow_on: FollowOn | None = Field(
+        default=None,
+        description="The case this case's outcome opens, and how far opening it has got.",
+    )
+    opened_from: str | None = Field(
+        default=None, description="Of a follow-on case: the reference of the case it came from."
+    )
+    chain_ref: str | None = Field(
+        default=None,
+        description="Of a follow-on case: the first case's reference of its chain (the "
+        "`CaseChain` search attribute).",
     )
 
     @field_serializer("provision_type", when_used="json")

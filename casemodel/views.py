@@ -12,9 +12,12 @@ from .case import Case
 from .state import CaseState, TaskStatus
 
 
-def search_values(case: Case, now: datetime, *, keeps_time: bool) -> tuple[tuple[str, Any], ...]:
+def search_values(
+    case: Case, now: datetime, *, keeps_time: bool, chained: bool = False
+) -> tuple[tuple[str, Any], ...]:
     """What the case's search attributes hold, by name, in the order they were always
-    written (cases that opened before SLA clocks have no SLA state or priority)."""
+    written (cases that opened before SLA clocks have no SLA state or priority; only a
+    case of a chain of follow-on cases, on code that keeps chains, has `CaseChain`)."""
     state = case.state
     values: tuple[tuple[str, Any], ...] = (
         ("ProvisionType", case.type.id),
@@ -26,6 +29,9 @@ def search_values(case: Case, now: datetime, *, keeps_time: bool) -> tuple[tuple
     )
     if keeps_time:
         values += (("SlaState", case.sla_state(now).value), ("CasePriority", state.priority))
+    chain = case.case_chain
+    if chained and chain is not None:
+        values += (("CaseChain", chain),)
     return values
 
 
@@ -88,7 +94,28 @@ def task_table(case: Case, now: datetime) -> str:
         ]
     if state.rejected_total:
         lines += ["", f"{state.rejected_total} request(s) rejected; see the case log."]
+    lines += follow_on_lines(state)
     return "\n".join(lines)
+
+
+def follow_on_lines(state: CaseState) -> list[str]:
+    """The links of a chain of cases, as `case show` and the UI show them."""
+    lines = []
+    if state.opened_from:
+        lines += ["", f"Opened from {state.opened_from}"]
+    due = state.follow_on
+    if due is not None:
+        if not due.pending:
+            lines += ["", f"Opened {due.describe()}"]
+        elif due.reason:
+            lines += [
+                "",
+                f"Follow-on {due.describe()} not opened yet, {due.attempts} attempt(s) failed: "
+                f"{due.reason}",
+            ]
+        else:
+            lines += ["", f"Follow-on {due.describe()} opening"]
+    return lines
 
 
 def _when(instant: datetime) -> str:

@@ -58,10 +58,12 @@ def assignee_references(types: Iterable[TypeData]) -> list[Reference]:
 
 
 def owner_references(types: Iterable[TypeData]) -> list[Reference]:
-    """The default owner of each type and the owner of each of its tasks, where named."""
+    """The default owner of each type, its follow-on owner and the owner of each of its
+    tasks, where named."""
     found = []
     for t in types:
         named = [("default_owner", get(t, "default_owner"))]
+        named += [("follow_on_owner", get(t, "follow_on_owner"))]
         named += [(f"tasks[{i}].owner", get(task, "owner")) for i, task in entries(t, "tasks")]
         found += [Reference(_id(t), at, owner) for at, owner in named if isinstance(owner, str)]
     return found

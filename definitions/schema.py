@@ -200,7 +200,12 @@ class Outcome(DefinitionModel):
     )
     follow_on_type: Identifier | None = Field(
         default=None,
-        description="For case outcomes: a provision type whose case this outcome opens.",
+        description="For case outcomes: a provision type whose case this outcome opens, "
+        "once, for the same tenant, when the case completes or is closed with it. The "
+        "follow-on case starts on the published version of that type in effect that day; "
+        "its reference is the parent's with the initials of the type (`TSA-1` opens "
+        "`TSA-1-FISP`; shortened with a hash past 100 characters); its owner is the "
+        "parent's, unless that type names a `follow_on_owner`.",
     )
     case_outcome: Identifier | None = Field(
         default=None,
@@ -663,6 +668,12 @@ class ProvisionType(DefinitionModel):
     )
     default_owner: ShortText | None = Field(
         default=None, description="Owner of new cases when the starter names none."
+    )
+    follow_on_owner: ShortText | None = Field(
+        default=None,
+        description="Person, team or role of the directory who owns a case of this type "
+        "opened as a follow-on of another case (an outcome's `follow_on_type`); when "
+        "omitted, the owner of the case it was opened from keeps it.",
     )
     calendar: ShortText = Field(
         default="24x7", description="Calendar the type's SLAs are counted in."

@@ -33,6 +33,7 @@ from casemodel.requests import (
     describe,
 )
 from casemodel.state import CaseState, CaseStatus, LogEntry, TaskStatus
+from casemodel.views import follow_on_lines
 from workflows.names import workflow_id_for
 
 from .cli_db import RegisterAway, existing_url, explain, with_session
@@ -177,6 +178,9 @@ def show(
         + f" · priority {view['priority']} · SLA {view['sla_state']}"
         + (" · [yellow]paused[/]" if view["paused"] else "")
     )
+    for line in follow_on_lines(state):
+        if line:
+            console.print(line, markup=False, highlight=False)
     table = Table("Task", "Name", "Status", "Owner", "Waits for / outcome")
     for task in view["tasks"]:
         extra = (
@@ -358,6 +362,9 @@ def case_view(
         "status": state.status.value,
         "outcome": state.outcome,
         "follow_on_type": state.follow_on_type,
+        "opened_from": state.opened_from,
+        "case_chain": case.case_chain,
+        "follow_on": _follow_on_view(state),
         "opened_at": state.opened_at.isoformat(),
         "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         "tasks": tasks,
@@ -365,6 +372,23 @@ def case_view(
         "log": [e.model_dump(mode="json") for e in (state.log if log is None else log)],
         "rejected": [r.model_dump(mode="json") for r in state.rejected],
         "url": settings.case_url(workflow_id_for(state.case_ref)),
+    }
+
+
+def _follow_on_view(state: CaseState) -> dict[str, Any] | None:
+    due = state.follow_on
+    if due is None:
+        return None
+    return {
+        "case_ref": due.case_ref,
+        "type": due.type,
+        "status": due.status.value,
+        "owner": due.owner,
+        "type_version": due.type_version,
+        "attempts": due.attempts,
+        "reason": due.reason,
+        "next_attempt_at": due.next_attempt_at.isoformat() if due.next_attempt_at else None,
+        "opened_at": due.opened_at.isoformat() if due.opened_at else None,
     }
 
 
@@ -383,6 +407,20 @@ def list_cases(
         str | None,
         typer.Option("--status", metavar="STATUS", help="Only cases open, completed or closed."),
     ] = None,
+    opened_from: Annotated[
+        str | None,
+        typer.Option(
+            "--opened-from", metavar="CASE", help="Only the follow-on cases this case opened."
+        ),
+    ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain",
+            metavar="CASE",
+            help="With --temporal: every case of the chain that began with CASE (CaseChain).",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     temporal: Annotated[
         bool,
@@ -392,6 +430,10 @@ def list_cases(
 ) -> None:
     """List cases, newest first, from the case register (or Temporal with --temporal)."""
     require_choice(status, [s.value for s in CaseStatus], option="--status", what="case status")
+    if temporal and opened_from is not None:
+        fail("--opened-from reads the case register; leave out --temporal (or use --chain).")
+    if chain is not None and not temporal:
+        fail("--chain asks Temporal's visibility store; add --temporal (or use --opened-from).")
     if temporal:
         found: list[CaseListing] = _call(
             lambda cases: cases.list_cases(
@@ -399,6 +441,7 @@ def list_cases(
                 owner=owner,
                 tenant_ref=tenant,
                 status=status,
+                chain=chain,
                 limit=limit,
             )
         )
@@ -412,6 +455,7 @@ def list_cases(
                 "tenant_ref": c.tenant_ref,
                 "status": c.status or c.workflow_status,
                 "open_tasks": c.open_tasks,
+                "case_chain": c.case_chain,
                 "opened_at": c.started_at.isoformat() if c.started_at else None,
             }
             for c in found
@@ -424,6 +468,7 @@ def list_cases(
                 owner=owner,
                 tenant_ref=tenant,
                 status=status,
+                opened_from=opened_from,
                 limit=limit,
             ),
             what="list cases",
@@ -439,6 +484,8 @@ def list_cases(
                 "tenant_ref": r.tenant_ref,
                 "status": r.status,
                 "outcome": r.outcome,
+                "opened_from": r.opened_from,
+                "follow_on_ref": r.follow_on_ref,
                 "opened_at": r.opened_at.isoformat(),
                 "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
             }
@@ -447,9 +494,11 @@ def list_cases(
     if json_out:
         print_json(rows)
         return
-    table = Table("Case", "Type", "Tenant", "Owner", "Status", "Opened")
+    table = Table("Case", "Type", "Tenant", "Owner", "Status", "Opened", "Linked")
     for row in rows:
         version = f" v{row['type_version']}" if row.get("type_version") else ""
+        links = [f"from {row['opened_from']}"] if row.get("opened_from") else []
+        links += [f"opened {row['follow_on_ref']}"] if row.get("follow_on_ref") else []
         table.add_row(
             row["case_ref"],
             f"{row['type'] or ''}{version}",
@@ -457,6 +506,7 @@ def list_cases(
             row["owner"] or "",
             row["status"] or "",
             (row["opened_at"] or "")[:16].replace("T", " "),
+            ", ".join(links),
         )
     console.print(table)
 

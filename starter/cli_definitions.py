@@ -352,6 +352,7 @@ def show(
         f"file: {catalog.file_of(definition)}",
         f"in effect: {Period.of(t)}",
         f"default owner: {t.default_owner or '(set by the starter)'}",
+        f"owner as a follow-on case: {t.follow_on_owner or '(the owner of the case it came from)'}",
         f"calendar: {t.calendar}",
         f"case SLA: {_sla(t.sla)}",
         f"cases may be held: {'yes' if t.may_be_held else 'no'}",

@@ -26,7 +26,12 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -41,7 +46,9 @@ from activities.database.settings import (
     existing_database_url,
 )
 from activities.database.worklist import WorklistTask
+from activities.follow_on import ExistingCase
 from casemodel.requests import (
+    FOLLOW_ON_RETRY,
     HISTORY_BUDGET,
     REPORT_TASK_COMPLETED,
     UPDATES,
@@ -123,6 +130,7 @@ class CaseListing:
     open_tasks: int | None
     workflow_status: str
     started_at: datetime | None
+    case_chain: str | None = None
 
 
 def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> str:
@@ -189,39 +197,65 @@ class CaseClient:
                 type_version=type_version,
                 opened_by=opened_by,
                 history_budget=history_budget or self.settings.history_budget or HISTORY_BUDGET,
+                follow_on_retry=self.settings.follow_on_retry or FOLLOW_ON_RETRY,
             )
         except ValidationError as error:
             raise CaseRefused(describe(StartCase, error), "invalid_request") from None
-        workflow_id = workflow_id_for(case_ref)
-        attributes = TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.PROVISION_TYPE, provision_type.id),
-                SearchAttributePair(sa.CATEGORY, provision_type.category.value),
-                SearchAttributePair(sa.OWNER, owner),
-                SearchAttributePair(sa.TENANT, start.tenant_ref),
-                SearchAttributePair(sa.CASE_STATUS, "open"),
-            ]
-        )
         try:
-            handle = await self.client.start_workflow(
-                WORKFLOW_TYPE,
-                start,
-                id=workflow_id,
-                task_queue=self.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=attributes,
-                static_summary=f"{provision_type.name} for tenant {start.tenant_ref}",
-                static_details=summary_details(start),
-            )
+            handle = await self._start(start, task_queue=self.settings.task_queue)
         except WorkflowAlreadyStartedError:
             raise DuplicateCase(case_ref) from None
         except RPCError as err:
             raise _rpc_refusal(err, case_ref) from None
+        workflow_id = workflow_id_for(case_ref)
         return StartedCase(
             case_ref=case_ref,
             workflow_id=workflow_id,
             run_id=handle.result_run_id,
             url=self.settings.case_url(workflow_id),
+        )
+
+    async def start_once(self, start: StartCase, *, task_queue: str) -> ExistingCase | None:
+        """Start the case `start` describes, as `start_case` does, on `task_queue`: None when
+        this call started it; else the case that holds its workflow id, running or finished
+        (what the follow-on activity, `activities.follow_on`, needs to count it opened)."""
+        try:
+            await self._start(start, task_queue=task_queue)
+            return None
+        except WorkflowAlreadyStartedError:
+            pass
+        description = await self._handle(start.case_ref).describe()
+        attributes = description.typed_search_attributes
+        return ExistingCase(
+            type_id=attributes.get(sa.PROVISION_TYPE),
+            tenant_ref=attributes.get(sa.TENANT),
+            chain_ref=attributes.get(sa.CASE_CHAIN),
+        )
+
+    async def _start(self, start: StartCase, *, task_queue: str) -> WorkflowHandle[Any, Any]:
+        """Start the workflow of a case; never a second one of its reference (a case that
+        is running or has finished refuses it: `WorkflowAlreadyStartedError`)."""
+        provision_type = start.provision_type
+        pairs = [
+            SearchAttributePair(sa.PROVISION_TYPE, provision_type.id),
+            SearchAttributePair(sa.CATEGORY, provision_type.category.value),
+            SearchAttributePair(sa.OWNER, start.owner),
+            SearchAttributePair(sa.TENANT, start.tenant_ref),
+            SearchAttributePair(sa.CASE_STATUS, "open"),
+        ]
+        if start.opened_from is not None:
+            pairs.append(SearchAttributePair(sa.CASE_CHAIN, start.chain_ref or start.opened_from))
+        opened_from = f" (opened from {start.opened_from})" if start.opened_from else ""
+        return await self.client.start_workflow(
+            WORKFLOW_TYPE,
+            start,
+            id=workflow_id_for(start.case_ref),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(pairs),
+            static_summary=f"{provision_type.name} for tenant {start.tenant_ref}{opened_from}",
+            static_details=summary_details(start),
         )
 
     # -- requests ----------------------------------------------------------------------
@@ -302,14 +336,18 @@ class CaseClient:
         owner: str | None = None,
         tenant_ref: str | None = None,
         status: str | None = None,
+        chain: str | None = None,
         limit: int = 100,
     ) -> list[CaseListing]:
+        """Cases from Temporal's visibility store; `chain` finds every case of a chain of
+        follow-on cases by its first case's reference (`CaseChain`)."""
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
             (sa.OWNER, owner),
             (sa.TENANT, tenant_ref),
             (sa.CASE_STATUS, status),
+            (sa.CASE_CHAIN, chain),
         ):
             if value is not None:
                 clauses.append(f"{key.name} = {_quote(value)}")
@@ -329,6 +367,7 @@ class CaseClient:
                         open_tasks=attributes.get(sa.OPEN_TASKS),
                         workflow_status=_execution_status(execution.status),
                         started_at=execution.start_time,
+                        case_chain=attributes.get(sa.CASE_CHAIN),
                     )
                 )
         except RPCError as err:
@@ -435,7 +474,8 @@ def summary_details(start: StartCase) -> str:
     return (
         f"**{t.name}** ({t.category.value}, {t.audience.value})\n\n"
         f"Tenant `{start.tenant_ref}` · owner `{start.owner}` · case `{start.case_ref}`\n\n"
-        f"Partner agencies: {signposts}"
+        + (f"Opened from `{start.opened_from}`\n\n" if start.opened_from else "")
+        + f"Partner agencies: {signposts}"
     )
 
 

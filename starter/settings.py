@@ -22,6 +22,9 @@ class Settings:
     history_budget: int | None = None
     """Events a run of a new case may reach before it continues as new (the default of
     `casemodel.requests.HISTORY_BUDGET` when unset)."""
+    follow_on_retry: int | None = None
+    """Seconds a new case waits after a failed attempt to open its follow-on before the
+    next (doubling, at most an hour; `casemodel.requests.FOLLOW_ON_RETRY` when unset)."""
     # Resolved by the same function as the embedded database's, so they never disagree.
     data_dir: Path = field(default_factory=database_settings.data_dir)
 
@@ -41,6 +44,7 @@ class Settings:
             ui_url=(env.get("TEMPORAL_UI_URL") or ui_url).rstrip("/"),
             data_dir=data_dir,
             history_budget=_number(env.get("SUPPORT_PROVISION_HISTORY_BUDGET")),
+            follow_on_retry=_number(env.get("SUPPORT_PROVISION_FOLLOW_ON_RETRY")),
         )
 
     def case_url(self, workflow_id: str) -> str:

@@ -24,6 +24,7 @@ from activities.database.settings import (
     UnsupportedDatabase,
     existing_database_url,
 )
+from activities.follow_on import FollowOnActivities
 from activities.mailer import Mailer, mailer_from_env
 from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
@@ -46,8 +47,12 @@ def case_activities(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     mailer: Mailer | None = None,
+    *,
+    client: Client,
 ) -> list[Any]:
+    """The activities of cases; follow-on cases are started through `client`."""
     register = RegisterActivities(sessions)
+    follow_ons = FollowOnActivities(sessions, CaseClient(client, settings))
     notifications = NotificationActivities(
         sessions,
         TemplateStore(templates_dir(default_definitions_dir())),
@@ -59,6 +64,7 @@ def case_activities(
         register.record_case_changes,
         register.load_published_definition,
         notifications.notify_escalation,
+        follow_ons.open_follow_on,
     ]
 
 
@@ -75,7 +81,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=case_activities(sessions, settings or Settings(), mailer),
+        activities=case_activities(sessions, settings or Settings(), mailer, client=client),
         workflow_runner=workflow_runner(),
         # A case's next workflow task first goes to the worker that has it cached; if that
         # worker died, the task moves to another after this long (SDK default 10 s). A

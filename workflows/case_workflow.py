@@ -3,7 +3,8 @@
 The rules live in `casemodel`; this class feeds the case what arrives and the passing of
 time, and carries out what follows: search attributes and UI details, the case register,
 escalation notices and the communications of paths, one timer for the earliest thing due,
-continue-as-new at its budget.
+continue-as-new at its budget, and the follow-on case its outcome opens (`follow_on.py`),
+before it finishes.
 The workflow and its handlers are dynamic so that Temporal hands them payloads undecoded:
 the case model reads them, and a caller's mistake is refused to that caller (or recorded,
 for a signal), never a failed workflow task.
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from casemodel.state import CaseStatus, CaseSummary
 
     from . import search_attributes as sa
+    from .follow_on import FollowOnStep
     from .in_flight import InFlight
     from .names import STATE_QUERY, WORKFLOW_TYPE
 
@@ -46,6 +48,9 @@ replay with weeks counted as they were."""
 LONG_LIVED_PATCH = "long-lived-cases"
 """Histories recorded before cases let go of what the register holds, and continued as
 new, replay as they ran."""
+FOLLOW_ON_PATCH = "follow-on-cases"
+"""Histories recorded before follow-on cases were opened replay without the attempts, the
+`CaseChain` search attribute, or waiting for the follow-on to open before finishing."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -77,6 +82,9 @@ class SupportCaseWorkflow:
         # A continued run was started by today's code: it never replays an older one.
         self._carried = start if isinstance(start, requests.ContinueCase) else None
         self._budget = start.history_budget if start else requests.HISTORY_BUDGET
+        retry = start.follow_on_retry if start else requests.FOLLOW_ON_RETRY
+        self._follow_on = FollowOnStep(retry, self._budget)
+        self._chained: bool | None = None  # whether this run takes part in a chain of cases
         self._changed = True
         self._keeps_time = self._long_lived = False
         self._shown: dict[str, Any] = {}
@@ -98,13 +106,15 @@ class SupportCaseWorkflow:
         # written behind, one write in flight at a time, each carrying all that changed.
         writes_behind = self._patched(REGISTER_BEHIND_PATCH)
         self._long_lived = self._patched(LONG_LIVED_PATCH)
-        in_flight = self._in_flight
+        in_flight, follow_on = self._in_flight, self._follow_on
         for key in self._carried.unconfirmed if self._carried else ():
             if (unconfirmed := case.recorded(key)) is not None:
                 in_flight.notify(case, unconfirmed)
         while True:
             await workflow.wait_condition(
-                lambda: self._changed or self._timer_done() or in_flight.written()
+                lambda: (
+                    self._changed or self._timer_done() or in_flight.written() or follow_on.ready()
+                )
             )
             self._changed = False
             if self._timer_done():
@@ -112,6 +122,8 @@ class SupportCaseWorkflow:
             if in_flight.collect() and self._long_lived:
                 case.tidy(in_flight.recorded_seq, keep=in_flight.notified())
             fired = case.tick(workflow.now()) if self._keeps_time else []
+            if self._in_chain(case):  # before the register write, which then records it
+                follow_on.step(case)
             self._show(case)
             for firing in fired:  # in the background: a mail server away holds nothing up
                 in_flight.notify(case, firing)
@@ -127,7 +139,9 @@ class SupportCaseWorkflow:
             elif keeps_register:
                 await in_flight.write_inline(case)
             # Requests may have arrived while the register was written: go round again.
-            if case.state.status is not CaseStatus.open and not self._changed:
+            # An ended case goes on while its follow-on is not open yet.
+            ended = case.state.status is not CaseStatus.open and not self._changed
+            if ended and not self._opens_follow_on(case):
                 break
             if self._long_lived and self._due_for_handover():
                 await self._hand_over(case)
@@ -178,6 +192,23 @@ class SupportCaseWorkflow:
     def _patched(self, patch: str) -> bool:
         return self._carried is not None or workflow.patched(patch)
 
+    def _in_chain(self, case: Case) -> bool:
+        """Whether this run opens follow-on cases and shows `CaseChain`: a case opened from
+        another, or one whose outcome opens one, on code that does (the patch is asked only
+        then, so a history of a case in no chain never records it)."""
+        if self._chained is None and case.case_chain is not None:
+            self._chained = workflow.patched(FOLLOW_ON_PATCH)
+            if not self._chained:
+                # The code that ran this case recorded the follow-on type and opened
+                # nothing: its state says so, rather than a follow-on ever pending.
+                case.state.follow_on = None
+        return bool(self._chained)
+
+    def _opens_follow_on(self, case: Case) -> bool:
+        """The case has ended, but its follow-on is not open yet: the workflow goes on."""
+        due = case.follow_on
+        return due is not None and due.pending and self._in_chain(case)
+
     def _due_for_handover(self) -> bool:
         length = workflow.info().get_current_history_length()
         return length >= self._next_handover or workflow.info().is_continue_as_new_suggested()
@@ -190,19 +221,26 @@ class SupportCaseWorkflow:
         if self._handover_from is None:
             self._handover_from = workflow.now()
         left = HANDOVER_WAIT - (workflow.now() - self._handover_from)
-        in_flight = self._in_flight
-        if not in_flight.landed() and left > timedelta(0):
+        in_flight, follow_on = self._in_flight, self._follow_on
+
+        def landed() -> bool:
+            return in_flight.landed() and follow_on.landed()
+
+        if not landed() and left > timedelta(0):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    in_flight.landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
+                    landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         in_flight.collect()
+        if self._in_chain(case):
+            follow_on.collect(case)  # an attempt that landed: its result goes with the case
         carried = case.carry(
             in_flight.recorded_seq,
             unconfirmed=in_flight.unconfirmed(),
             keep=in_flight.notified(),
             budget=self._budget,
+            follow_on_retry=follow_on.first_retry,
         )
         if carried is None:  # too much to carry: go on, and try again a little later
             self._next_handover = workflow.info().get_current_history_length() + self._budget // 10
@@ -227,7 +265,9 @@ class SupportCaseWorkflow:
             self._timer = asyncio.create_task(workflow.sleep(delay, summary=f"until {due[1]}"))
 
     def _show(self, case: Case) -> None:
-        values = views.search_values(case, workflow.now(), keeps_time=self._keeps_time)
+        values = views.search_values(
+            case, workflow.now(), keeps_time=self._keeps_time, chained=bool(self._chained)
+        )
         # History grows with what changes, not with every request: only what changed is
         # written (a continued run starts with the attributes its last run left).
         changed = [(name, v) for name, v in values if self._shown.get(name, _UNSET) != v]

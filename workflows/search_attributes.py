@@ -17,6 +17,20 @@ CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 OPEN_TASKS = SearchAttributeKey.for_int("OpenTaskCount")
 SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
+CASE_CHAIN = SearchAttributeKey.for_keyword("CaseChain")
+"""The first case's reference of a chain of follow-on cases, on every case of the chain
+(`CaseChain = 'TSA-1'` finds a tenant's assessment and the plans it opened); unset on a
+case that neither was opened from another nor opens one."""
 
-ALL = (PROVISION_TYPE, CATEGORY, OWNER, TENANT, CASE_STATUS, OPEN_TASKS, SLA_STATE, PRIORITY)
+ALL = (
+    PROVISION_TYPE,
+    CATEGORY,
+    OWNER,
+    TENANT,
+    CASE_STATUS,
+    OPEN_TASKS,
+    SLA_STATE,
+    PRIORITY,
+    CASE_CHAIN,
+)
 KEYS = {key.name: key for key in ALL}

@@ -157,7 +157,8 @@ class PublishedDefinition(Base):
 
 
 class CaseRecord(Base):
-    """A case as the register knows it; ``last_seq`` is the log position it reflects."""
+    """A case as the register knows it; ``last_seq`` is the log position it reflects.
+    ``opened_from`` and ``follow_on_ref`` link a chain of cases both ways."""
 
     __tablename__ = "cases"
     __table_args__ = (
@@ -178,6 +179,10 @@ class CaseRecord(Base):
     opened_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(64))
+    opened_from: Mapped[str | None] = mapped_column(String(100), index=True)
+    """Of a follow-on case: the case whose outcome opened it."""
+    follow_on_ref: Mapped[str | None] = mapped_column(String(100))
+    """The follow-on case this case's outcome opened, once it is open."""
     updated_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer)
 

@@ -37,6 +37,8 @@ class CaseRow(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None
     outcome: str | None
+    opened_from: str | None = None
+    follow_on_ref: str | None = None
     updated_at: datetime
     last_seq: int
 
@@ -115,6 +117,7 @@ async def list_cases(
     owner: str | None = None,
     tenant_ref: str | None = None,
     status: str | None = None,
+    opened_from: str | None = None,
     limit: int = 100,
 ) -> list[CaseRow]:
     """Cases matching every filter given, most recently opened first."""
@@ -124,6 +127,7 @@ async def list_cases(
         (CaseRecord.owner, owner),
         (CaseRecord.tenant_ref, tenant_ref),
         (CaseRecord.status, status),
+        (CaseRecord.opened_from, opened_from),
     ):
         if wanted is not None:
             query = query.where(column == wanted)

@@ -12,14 +12,20 @@ import contextlib
 import sys
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database import definitions_store
+from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from casemodel.follow_on import follow_on_ref
 from casemodel.requests import (
     AddTask,
     BypassTask,
@@ -31,6 +37,7 @@ from casemodel.requests import (
     StopRecurrence,
     UndoCompletion,
 )
+from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
@@ -235,7 +242,48 @@ async def recurring(cases: CaseClient, case_ref: str) -> None:
     await cases.result(case_ref)
 
 
-SCENARIOS = {
+FOLLOW_ON_PLAN = "financial-inclusion-support-plan"
+
+
+def follow_on(url: str) -> Scenario:
+    """A tenancy sustainment assessment closed with need-identified while the financial
+    inclusion plan is not published: an attempt fails, the plan is published, the next
+    attempt opens it, and the assessment finishes; the plan is then closed. Both cases'
+    histories are recorded (the plan's as `-child`)."""
+
+    async def scenario(cases: CaseClient, case_ref: str) -> list[tuple[str, str]]:
+        catalog = {t.id: t for t in load_catalog(default_definitions_dir()).definitions()}
+        quick = CaseClient(cases.client, replace(cases.settings, follow_on_retry=1))
+        await quick.start_case(
+            catalog["tenancy-sustainment-assessment"],
+            tenant_ref="TEN-REPLAY",
+            case_ref=case_ref,
+            owner="tom-bennett",
+        )
+        await quick.send(case_ref, CloseCase(outcome="need-identified", reason="arrears"))
+
+        async def failed() -> bool:
+            due = (await quick.state(case_ref)).follow_on
+            return due is not None and due.attempts >= 1
+
+        await eventually(failed, timeout=30)
+        engine = create_engine(url)
+        async with session_factory(engine).begin() as session:
+            await definitions_store.publish(
+                session, [catalog[FOLLOW_ON_PLAN]], by="record", now=datetime.now(UTC)
+            )
+        await engine.dispose()
+        await quick.result(case_ref)
+        child = follow_on_ref(case_ref, FOLLOW_ON_PLAN)
+        await quick.send(child, CloseCase(outcome="support-declined", reason="moved away"))
+        await quick.result(child)
+        return [("child", child)]
+
+    return scenario
+
+
+Scenario = Callable[[CaseClient, str], Awaitable[list[tuple[str, str]] | None]]
+SCENARIOS: dict[str, Scenario] = {
     "full-journey": full_journey,
     "closed-early": closed_early,
     "sla-journey": sla_journey,
@@ -258,11 +306,23 @@ async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
     return found[::-1]
 
 
-async def record(version: str) -> None:
+async def record(version: str, only: Sequence[str] = ()) -> None:
+    """Record every scenario (or those named in `only`) as `<version>-<scenario>*.json`."""
     folder = Path(tempfile.mkdtemp())
     url = f"sqlite+aiosqlite:///{folder / 'record.db'}"
     await upgrade(url)
     engine = create_engine(url)
+    # The directory, and the catalog but for the plan the follow-on scenario publishes.
+    async with session_factory(engine).begin() as session:
+        await sync_directory(session, load_directory(default_directory_file()))
+        catalog = load_catalog(default_definitions_dir()).definitions()
+        await definitions_store.publish(
+            session,
+            [t for t in catalog if t.id != FOLLOW_ON_PLAN],
+            by="record",
+            now=datetime.now(UTC),
+        )
+    scenarios = {**SCENARIOS, "follow-on": follow_on(url)}
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli(),
@@ -272,17 +332,21 @@ async def record(version: str) -> None:
         task_queue = f"record-{uuid.uuid4()}"
         cases = CaseClient(env.client, Settings(task_queue=task_queue))
         async with build_worker(env.client, task_queue, session_factory(engine)):
-            for name, scenario in SCENARIOS.items():
+            for name, scenario in scenarios.items():
+                if only and name not in only:
+                    continue
                 case_ref = f"REPLAY-{name}-{uuid.uuid4().hex[:6]}"
-                await scenario(cases, case_ref)
-                runs = await runs_of(env.client, workflow_id_for(case_ref))
-                for number, history in enumerate(runs, start=1):
-                    part = f"-run{number}" if len(runs) > 1 else ""
-                    path = HERE / f"{version}-{name}{part}.json"
-                    path.write_text(history.to_json())
-                    print(f"wrote {path}")
+                further = await scenario(cases, case_ref) or []
+                for suffix, ref in [("", case_ref), *((f"-{s}", r) for s, r in further)]:
+                    runs = await runs_of(env.client, workflow_id_for(ref))
+                    for number, history in enumerate(runs, start=1):
+                        part = f"-run{number}" if len(runs) > 1 else ""
+                        path = HERE / f"{version}-{name}{suffix}{part}.json"
+                        path.write_text(history.to_json())
+                        print(f"wrote {path}")
     await engine.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1"))
+    # python -m tests.histories.record v6 [scenario ...]
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1", sys.argv[2:]))

@@ -43,7 +43,7 @@ from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
 from starter.worker import build_worker
-from tests.factories import sla_type, visit_type
+from tests.factories import decision_type, sla_type, visit_type
 from tests.waiting import eventually
 from workflows import search_attributes as sa
 from workflows.names import workflow_id_for
@@ -242,6 +242,21 @@ async def recurring(cases: CaseClient, case_ref: str) -> None:
     await cases.result(case_ref)
 
 
+async def decision(cases: CaseClient, case_ref: str) -> None:
+    """Paths on what was recorded: arrears above the threshold add the referral, whose
+    acceptance sends a communication to the money advice partners; then the review."""
+    await cases.start_case(decision_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+    await cases.send(
+        case_ref,
+        CompleteTask(
+            task="assessment", outcome="engaged", responses={"arrears": 800, "dependants": 2}
+        ),
+    )
+    await cases.send(case_ref, CompleteTask(task="referral", outcome="accepted"))
+    await cases.send(case_ref, CompleteTask(task="review"))
+    await cases.result(case_ref)
+
+
 FOLLOW_ON_PLAN = "financial-inclusion-support-plan"
 
 
@@ -289,6 +304,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sla-journey": sla_journey,
     "continued": continued,
     "recurring": recurring,
+    "decision": decision,
 }
 
 

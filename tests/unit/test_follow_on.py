@@ -179,11 +179,11 @@ def test_the_ui_and_case_show_name_both_ends_of_the_link():
 
 def test_the_register_learns_the_follow_on_once_it_is_open():
     case = closed()
-    assert RegisterUpdate.since(case.state, "case-TSA-1", 0).follow_on_ref is None
+    assert RegisterUpdate.since(case, "case-TSA-1", 0, at(8)).follow_on_ref is None
     case.follow_on_opened(at(7), owner="ann", type_version=1)
-    assert RegisterUpdate.since(case.state, "case-TSA-1", 0).follow_on_ref == "TSA-1-SP"
+    assert RegisterUpdate.since(case, "case-TSA-1", 0, at(8)).follow_on_ref == "TSA-1-SP"
     child = opened("TSA-1-SP", opened_from="TSA-1")
-    assert RegisterUpdate.since(child.state, "case-TSA-1-SP", 0).opened_from == "TSA-1"
+    assert RegisterUpdate.since(child, "case-TSA-1-SP", 0, at(8)).opened_from == "TSA-1"
 
 
 # --- requests and hand-overs ------------------------------------------------------------

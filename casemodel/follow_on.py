@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from .state import FollowOn, FollowOnStatus
 
 if TYPE_CHECKING:
     from .state import CaseState, LogEntry
+
+__all__ = ["FollowOn", "FollowOnStatus", "CaseFollowOn", "follow_on_ref", "retry_delay"]
 
 FIRST_RETRY = timedelta(minutes=1)
 """How long after a failed attempt the next one goes, by default; it doubles from there."""
@@ -37,51 +38,6 @@ REF_LIMIT = 100
 """The length a reference may have (`casemodel.requests.REF_LIMIT`, which imports this)."""
 HASHED = 8
 """Hex digits of the parent's reference kept in a follow-on reference that was shortened."""
-
-
-class FollowOnStatus(StrEnum):
-    pending = "pending"
-    """Due, and not opened yet: the workflow tries (again) at `next_attempt_at`."""
-    opened = "opened"
-    failed = "failed"
-    """The latest attempt failed (`reason`); the workflow tries again at `next_attempt_at`."""
-
-
-class FollowOn(BaseModel):
-    """The case a case's outcome opens, and how far opening it has got.
-
-    The case keeps it from the moment it completes or is closed with an outcome naming a
-    `follow_on_type` until the follow-on is opened, and carries it into its next run, so
-    a follow-on is never opened twice nor dropped.
-    """
-
-    type: str = Field(description="Id of the provision type the follow-on case is of.")
-    case_ref: str = Field(description="Reference of the follow-on case (`follow_on_ref`).")
-    owner: str = Field(
-        description="Owner of the follow-on case: the parent's until it opens, then the one "
-        "it opened with (its type's `follow_on_owner`, when the type names one)."
-    )
-    due_at: datetime = Field(description="When the parent's outcome made it due.")
-    status: FollowOnStatus = FollowOnStatus.pending
-    attempts: int = Field(default=0, description="Attempts that failed so far.")
-    reason: str | None = Field(default=None, description="Why the latest attempt failed.")
-    failed_at: datetime | None = None
-    next_attempt_at: datetime | None = Field(
-        default=None, description="When the next attempt goes; none: at once."
-    )
-    opened_at: datetime | None = None
-    type_version: int | None = Field(
-        default=None, description="The published version the follow-on case opened on."
-    )
-
-    @property
-    def pending(self) -> bool:
-        """Not opened yet: the workflow keeps trying."""
-        return self.status is not FollowOnStatus.opened
-
-    def describe(self) -> str:
-        """`TSA-1-FISP (financial-inclusion-support-plan)`, as `case show` names it."""
-        return f"{self.case_ref} ({self.type})"
 
 
 def follow_on_ref(parent_ref: str, type_id: str) -> str:

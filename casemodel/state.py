@@ -17,7 +17,6 @@ from definitions.schema import ProvisionType
 from definitions.snapshot import carried_form
 
 from .escalation import Firing
-from .follow_on import FollowOn
 from .responses import ResponseValue
 from .sla import Interval, RevisedTarget
 
@@ -159,6 +158,51 @@ class RejectedRequest(BaseModel):
     by: str
     reason: str
     code: str = Field(default="refused", description="The refusal's stable code.")
+
+
+class FollowOnStatus(StrEnum):
+    pending = "pending"
+    """Due, and not opened yet: the workflow tries (again) at `next_attempt_at`."""
+    opened = "opened"
+    failed = "failed"
+    """The latest attempt failed (`reason`); the workflow tries again at `next_attempt_at`."""
+
+
+class FollowOn(BaseModel):
+    """The case a case's outcome opens, and how far opening it has got.
+
+    The case keeps it from the moment it completes or is closed with an outcome naming a
+    `follow_on_type` until the follow-on is opened, and carries it into its next run, so
+    a follow-on is never opened twice nor dropped.
+    """
+
+    type: str = Field(description="Id of the provision type the follow-on case is of.")
+    case_ref: str = Field(description="Reference of the follow-on case (`follow_on_ref`).")
+    owner: str = Field(
+        description="Owner of the follow-on case: the parent's until it opens, then the one "
+        "it opened with (its type's `follow_on_owner`, when the type names one)."
+    )
+    due_at: datetime = Field(description="When the parent's outcome made it due.")
+    status: FollowOnStatus = FollowOnStatus.pending
+    attempts: int = Field(default=0, description="Attempts that failed so far.")
+    reason: str | None = Field(default=None, description="Why the latest attempt failed.")
+    failed_at: datetime | None = None
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When the next attempt goes; none: at once."
+    )
+    opened_at: datetime | None = None
+    type_version: int | None = Field(
+        default=None, description="The published version the follow-on case opened on."
+    )
+
+    @property
+    def pending(self) -> bool:
+        """Not opened yet: the workflow keeps trying."""
+        return self.status is not FollowOnStatus.opened
+
+    def describe(self) -> str:
+        """`TSA-1-FISP (financial-inclusion-support-plan)`, as `case show` names it."""
+        return f"{self.case_ref} ({self.type})"
 
 
 class CaseState(BaseModel):

@@ -472,11 +472,13 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
                     else "."
                 )
             )
-        doomed = self._cascade_from(task, self._series_going_with([task]))
-        if len(doomed) > 1 and not cascade:
-            one = len(doomed) == 2
+        series_rest = self._series_going_with([task])
+        doomed = self._cascade_from(task, series_rest)
+        dependants = [t for t in doomed[1:] if t not in series_rest]
+        if dependants and not cascade:
+            one = len(dependants) == 1
             raise errors.HasDependants(
-                f"Cancelling {task.key} would also cancel {_and(t.key for t in doomed[1:])}, "
+                f"Cancelling {task.key} would also cancel {_and(t.key for t in dependants)}, "
                 f"which {'depends' if one else 'depend'} on it; ask again with cascade to "
                 f"cancel {'it' if one else 'them'} too."
             )

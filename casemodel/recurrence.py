@@ -101,12 +101,14 @@ class CaseSeries:
         if recurrence is None or task.occurrence is None:
             return
         series = self.series_of(task.task)
-        if task.occurrence == 1:
+        if task.occurrence == 1 and (series is None or series.ended):
             series = Series(task=task.task, first_at=task.opened_at or now, occurrences=1)
             self.state.series[task.task] = series
         if series is None or series.ended:
             return
-        if recurrence.from_.value == "schedule":
+        # An occurrence opens again after an undo blocked it (a dependency was undone and
+        # done again): the series already has its next on the way.
+        if recurrence.from_.value == "schedule" and self.upcoming(task.task) is None:
             self._plan_next(series, recurrence, now, last=task)
 
     def _occurrence_done(self, task: TaskInstance, now: datetime, by: str) -> None:
@@ -180,6 +182,7 @@ class CaseSeries:
         self._log(now, "series_ended", by, None, f"{series.task}: {why}")
         waiting = self.upcoming(series.task)
         if waiting is not None:
+            series.occurrences -= 1  # it never fell due: the series did not have it
             waiting.status = TaskStatus.cancelled
             waiting.resolved_at = now
             waiting.resolved_by = by

@@ -22,7 +22,7 @@ Limits (a housing officer never meets them; a runaway integration does):
 | a text response | 4,000 characters | as a note |
 | responses in one completion | 100 | more than any task's information fields |
 | choices in a multi-lookup response | 100 | more than any lookup's options |
-| a number response | ±10^15 | whole pounds or pence of any real sum |
+| a number response | ±10^15, 10 decimal places | pounds or pence of any real sum |
 | task key, case or tenant reference | 100 characters | the register's columns |
 | who (`by`), request id, field label | 200 characters | the register's columns |
 | revised target | within 10 years of now, with a UTC offset | a date past that is a typo |
@@ -66,7 +66,6 @@ NAME_LIMIT = 200
 REF_LIMIT = 100
 RESPONSES_LIMIT = 100
 CHOICES_LIMIT = 100
-NUMBER_LIMIT = 10**15
 HISTORY_BUDGET = 1_000
 """Events a run reaches before the case continues as new: well under the 4,096 at which
 Temporal suggests it, so that an evicted case is rebuilt from a short history (a run of
@@ -121,15 +120,16 @@ FOLLOW_ON_RETRY = 60
 FollowOnRetry = Annotated[int, Field(ge=1, le=3_600)]
 """From a second (tests, demonstrations) to the hour that retries never pass."""
 SentResponse = (
-    Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
-    | Annotated[float, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT), AfterValidator(_finite)]
+    int
+    | Annotated[float, AfterValidator(_finite)]
     | bool
     | Text
     | Annotated[list[Name], Field(max_length=CHOICES_LIMIT)]
     | None
 )
 """A response as sent for one information field (by label or id); `casemodel.responses`
-checks it against the field and normalises it."""
+checks it against the field and normalises it, numbers within ±10^15 (`responses.NUMBER_LIMIT`)
+whether they arrive as JSON numbers or as text, so the refusal names the limit."""
 
 
 class Request(BaseModel):

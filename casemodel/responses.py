@@ -18,6 +18,11 @@ from .errors import InvalidResponses
 ResponseValue = str | int | bool | list[str] | None
 NumberAnswer = int | str
 """A whole number, or a decimal as its text (exact, and JSON-safe)."""
+NUMBER_LIMIT = 10**15
+"""The largest a number answer may be, either way: whole pounds or pence of any real sum,
+however it was sent (a JSON number, or text from the command line)."""
+DECIMAL_PLACES = 10
+"""Decimal places a decimal answer may have: more is a typo or a machine's noise."""
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
@@ -78,11 +83,19 @@ def _integer(raw: Any) -> int:
     if isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not a whole number")
     if isinstance(raw, int):
+        _check_size(raw, raw)
         return raw
+    text = str(raw).strip().replace(",", "")
+    if len(text.lstrip("+-")) > 16 and text.lstrip("+-").isdigit():
+        raise ValueError(
+            f'"{_short(raw)}" is larger than a number answer may be (at most 10^15 either way)'
+        )
     try:
-        return int(str(raw).strip().replace(",", ""))
+        number = int(text)
     except ValueError:
-        raise ValueError(f'"{raw}" is not a whole number') from None
+        raise ValueError(f'"{_short(raw)}" is not a whole number') from None
+    _check_size(number, raw)
+    return number
 
 
 def _decimal(raw: Any) -> str:
@@ -95,7 +108,35 @@ def _decimal(raw: Any) -> str:
         raise ValueError(f'"{raw}" is not a number') from None
     if not number.is_finite():
         raise ValueError(f'"{raw}" is not a number')
+    _check_size(number, raw)
+    if _places(number) > DECIMAL_PLACES:
+        raise ValueError(f'"{_short(raw)}" has more than {DECIMAL_PLACES} decimal places')
     return str(number)
+
+
+def _places(number: Decimal) -> int:
+    """Decimal places that matter: `1.50` has one, `1E+3` none."""
+    if number.adjusted() < -DECIMAL_PLACES - 1:
+        return DECIMAL_PLACES + 1  # 1E-999999999: no need to count them
+    exponent = number.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _check_size(number: Decimal | int, raw: Any) -> None:
+    # Its exponent first: `abs` of 1E+999999999 overflows the decimal context.
+    if isinstance(number, Decimal):
+        huge = number.adjusted() > 15 or abs(number) > NUMBER_LIMIT
+    else:
+        huge = abs(number) > NUMBER_LIMIT
+    if huge:
+        raise ValueError(
+            f'"{_short(raw)}" is larger than a number answer may be (at most 10^15 either way)'
+        )
+
+
+def _short(raw: Any) -> str:
+    text = str(raw)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}"
 
 
 def _within(field: InformationField, value: NumberAnswer) -> NumberAnswer:

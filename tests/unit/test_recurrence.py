@@ -204,3 +204,27 @@ def test_undoing_a_completion_takes_back_the_occurrence_it_planned() -> None:
     case.tick(T0 + 2 * DAY + WEEK)
     see(case, "check-in#3", T0 + 3 * DAY + WEEK)
     assert case.series_of("check-in").end_reason == "times"  # type: ignore[union-attr]
+
+
+def test_a_dependency_undone_and_done_again_does_not_add_a_second_next_occurrence() -> None:
+    case = open_case()
+    case.undo_completion("intake", reason="wrong tenant", by="ann", now=T0 + DAY)
+    assert case.instance("check-in").status is TaskStatus.blocked
+    case.complete_task("intake", outcome=None, responses=None, note=None, by="ann", now=T0 + DAY)
+    occurrences = [
+        (t.key, t.occurrence, t.status.value) for t in case.state.tasks if t.task == "check-in"
+    ]
+    assert occurrences == [("check-in", 1, "open"), ("check-in#2", 2, "blocked")]
+    series = case.series_of("check-in")
+    assert series is not None and series.occurrences == 2
+
+
+def test_cancelling_an_open_occurrence_needs_no_cascade_for_the_one_still_to_come() -> None:
+    case = open_case()
+    see(case, "check-in", T0 + DAY)
+    case.tick(T0 + WEEK)
+    entries = case.cancel_task("check-in#2", cascade=False, reason="moved", by="tom", now=T0 + WEEK)
+    cancelled = [e.task_key for e in entries if e.kind == "task_cancelled"]
+    assert sorted(cancelled) == ["check-in#2", "check-in#3"]
+    series = case.series_of("check-in")
+    assert series is not None and series.end_reason == "cancelled" and series.occurrences == 2

@@ -145,7 +145,6 @@ def test_an_unknown_key_is_refused_by_name_never_dropped():
         ({"task": "a", "by": "a\x00b"}, "control character"),
         ({"task": "a", "responses": {str(n): n for n in range(RESPONSES_LIMIT + 1)}}, "limit"),
         ({"task": "a", "responses": {"x": {"nested": 1}}}, 'the response to "x"'),
-        ({"task": "a", "responses": {"x": 10**20}}, 'the response to "x"'),
         ({"task": "a", "outcome": "Not An Id"}, "is not an id"),
     ],
 )

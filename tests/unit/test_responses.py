@@ -109,6 +109,9 @@ def test_choosing_nothing_from_a_multi_lookup_is_no_answer(raw: Any) -> None:
         check_responses(task(field("multi_lookup", mandatory=True)), {"answer": raw})
 
 
+TOO_LARGE = "is larger than a number answer may be (at most 10^15 either way)"
+
+
 @pytest.mark.parametrize(
     ("kind", "raw", "message"),
     [
@@ -119,6 +122,12 @@ def test_choosing_nothing_from_a_multi_lookup_is_no_answer(raw: Any) -> None:
         ("decimal", "NaN", 'Answer: "NaN" is not a number'),
         ("decimal", "Infinity", 'Answer: "Infinity" is not a number'),
         ("decimal", False, "Answer: False is not a number"),
+        ("integer", 10**20, f'Answer: "{10**20}" {TOO_LARGE}'),
+        ("integer", "10000000000000001", f'Answer: "10000000000000001" {TOO_LARGE}'),
+        ("decimal", "10000000000000001", f'Answer: "10000000000000001" {TOO_LARGE}'),
+        ("decimal", "1e999999999", f'Answer: "1e999999999" {TOO_LARGE}'),
+        ("decimal", 1e300, f'Answer: "1e+300" {TOO_LARGE}'),
+        ("decimal", "0.00000000001", 'Answer: "0.00000000001" has more than 10 decimal places'),
         ("date", "02/03/2026", 'Answer: "02/03/2026" is not a date; write it as YYYY-MM-DD'),
         (
             "date_time",

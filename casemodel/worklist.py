@@ -62,7 +62,10 @@ def figures(case: Case, task: TaskInstance, now: datetime) -> TaskFigures:
     return TaskFigures(
         warning_at=clock.warning_at if clock else None,
         due_at=clock.due_at if clock else None,
-        sla_state=clock.state if clock else None,
+        # A blocked task of a paused case opens no sooner than it resumes: stopped too.
+        sla_state=clock.state
+        if clock
+        else (ClockState.paused if case.state.paused and task.active else None),
         held=held,
         waits_for=WAITS_SEPARATOR.join(waits) if waits else None,
         opens_at=opens_at,

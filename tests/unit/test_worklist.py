@@ -189,3 +189,20 @@ def test_a_period_that_is_none_is_refused_with_the_forms_it_may_take(text: str):
     with pytest.raises(DurationError) as refused:
         read_period(text)
     assert "wd (working days)" in str(refused.value)
+
+
+def test_an_upcoming_occurrence_of_a_paused_case_is_neither_due_nor_late() -> None:
+    from casemodel.case import Case
+    from casemodel.sla import ClockState
+    from casemodel.worklist import figures
+    from tests.factories import T0, recurring_type
+
+    case = Case.open(
+        recurring_type(), case_ref="R-1", tenant_ref="T-1", owner="ann", now=T0, opened_by="x"
+    )
+    case.complete_task("intake", outcome=None, responses=None, note=None, by="ann", now=T0)
+    waiting = case.instance("check-in#2")
+    assert figures(case, waiting, T0).sla_state is None
+    case.pause(reason="tenant in hospital", by="ann", now=T0)
+    shown = figures(case, waiting, T0)
+    assert shown.sla_state is ClockState.paused and shown.opens_at == waiting.opens_at

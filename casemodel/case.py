@@ -21,6 +21,7 @@ from . import errors, intake
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
 from .follow_on import CaseFollowOn
+from .instants import when
 from .memory import KEEP_RESOLVED, CaseMemory
 from .paths import CasePaths
 from .recurrence import CaseSeries
@@ -230,9 +231,9 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         if not waits:
             ready = self.ready_at(task, now)
             if ready is not None and (now is None or ready > now):
-                waits.append(f"the agreed lag after its dependencies, until {_when(ready)}")
+                waits.append(f"the agreed lag after its dependencies, until {when(ready)}")
         if task.opens_at is not None and (now is None or task.opens_at > now):
-            waits.append(f"the next occurrence, due {_when(task.opens_at)}")
+            waits.append(f"the next occurrence, due {when(task.opens_at)}")
         return waits
 
     def ready_at(self, task: TaskInstance, now: datetime | None = None) -> datetime | None:
@@ -877,10 +878,6 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
 
 def _plan_order(task: TaskInstance) -> int:
     return task.position if task.position is not None else 0
-
-
-def _when(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _ids(items: Iterable[Any]) -> str:

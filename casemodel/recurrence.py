@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import errors
+from .instants import when
 from .series import next_occurrence
 from .state import DONE, Series, TaskInstance, TaskStatus
 
@@ -165,7 +166,7 @@ class CaseSeries:
             definition,
             now,
             SERIES,
-            note=f"occurrence {series.occurrences + 1}, due {_when(due)}",
+            note=f"occurrence {series.occurrences + 1}, due {when(due)}",
             added_by_task=last.key if completion else None,
         )
         task.occurrence = series.occurrences + 1
@@ -247,7 +248,7 @@ class CaseSeries:
         if series.ended:
             raise errors.NotRecurring(
                 f"The series of {definition.name} already ended at "
-                f"{_when(series.ended_at or self.state.opened_at)} ({series.end_reason})."
+                f"{when(series.ended_at or self.state.opened_at)} ({series.end_reason})."
             )
         if reason is not None and not reason.strip():
             raise errors.NotAllowed("Stopping a series needs a reason, recorded in the log.")
@@ -292,7 +293,3 @@ class CaseSeries:
             and task.outcome == recurrence.until_outcome
             and task.resolved_at == series.ended_at
         )
-
-
-def _when(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%d %H:%M UTC")

@@ -45,6 +45,7 @@ from definitions.schema import (
     InformationField,
     Outcome,
     ProvisionType,
+    Recurrence,
     SlaDefinition,
     TaskDefinition,
     TaskPath,
@@ -399,6 +400,8 @@ def _add_task(parent: Tree, task: TaskDefinition) -> None:
     if not Period.of(task).is_open:
         node.add(Text(f"in effect: {Period.of(task)}"))
     node.add(Text(f"SLA: {_sla(task.sla)}"))
+    if task.recurrence is not None:
+        node.add(Text(f"recurs: {_recurrence(task.recurrence)}"))
     if task.depends_on:
         node.add(Text(f"depends on: {', '.join(_dependency(d) for d in task.depends_on)}"))
     if task.outcomes:
@@ -413,6 +416,23 @@ def _add_task(parent: Tree, task: TaskDefinition) -> None:
         paths = node.add(Text("paths"))
         for path in task.paths:
             paths.add(Text(_path(path)))
+
+
+def _recurrence(recurrence: Recurrence) -> str:
+    """`every 1 week, 12 times, counted from the first occurrence`."""
+    ends = []
+    if recurrence.times is not None:
+        ends.append(f"{recurrence.times} times")
+    if recurrence.for_ is not None:
+        ends.append(f"for {recurrence.for_}")
+    if recurrence.until_outcome is not None:
+        ends.append(f"until an occurrence is completed {recurrence.until_outcome}")
+    cadence = (
+        "counted from the first occurrence"
+        if recurrence.from_.value == "schedule"
+        else "counted from each completion"
+    )
+    return ", ".join([f"every {recurrence.every}", *ends, cadence])
 
 
 def _sla(sla: SlaDefinition | None) -> str:

@@ -296,3 +296,13 @@ def test_validate_reports_the_problems_of_every_stage_in_one_run(tmp_path: Path)
         "templates/broken.subject.j2: line 1: unknown field 'tenant'"
     )
     assert lines[-1] == f"{len(lines) - 1} problems in {root}"
+
+
+def test_show_says_how_a_task_recurs() -> None:
+    result = CliRunner().invoke(app, ["show", "financial-inclusion-support-plan"])
+    assert result.exit_code == 0, result.output
+    assert "recurs: every 1 week, 12 times, counted from the first occurrence" in result.stdout
+    assert (
+        "recurs: every 1 month, for 24 months, until an occurrence is completed "
+        "arrears-cleared" in result.stdout
+    )

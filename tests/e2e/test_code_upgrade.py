@@ -30,7 +30,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "40601e443f0b9fa144268675bc08dfb93c9c8088"
+PREVIOUS_RELEASE = "c07c9920e2770697baf45100c7afd3aea8488928"
 ROOT = Path(__file__).resolve().parents[2]
 
 OLD_WORKER = """
@@ -38,6 +38,7 @@ import asyncio, sys
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.database.engine import create_engine, session_factory
+from casemodel.requests import AddTask, CompleteTask
 from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
@@ -49,10 +50,14 @@ async def main(address, task_queue, database, case_ref):
     engine = create_engine(database)
     async with build_worker(client, task_queue, session_factory(engine)):
         await cases.start_case(visit_type(), tenant_ref="TEN-UP", case_ref=case_ref, owner="alice")
-        await cases.complete_task(case_ref, "contact", by="alice")
-        await cases.complete_task(case_ref, "home-visit", outcome="visited", by="alice")
-        await cases.report_task_completed(case_ref, "benefits-check", request_id="crm-up")
-        await cases.add_task(case_ref, "check-in", note="weekly call", by="alice")
+        await cases.send(case_ref, CompleteTask(task="contact", by="alice"))
+        await cases.send(
+            case_ref, CompleteTask(task="home-visit", outcome="visited", by="alice")
+        )
+        await cases.report(
+            case_ref, CompleteTask(task="benefits-check", request_id="crm-up", by="crm")
+        )
+        await cases.send(case_ref, AddTask(task="check-in", note="weekly call", by="alice"))
         state = await cases.state(case_ref)
         print("opened on", sys.modules["starter.client"].__file__, len(state.log), flush=True)
     await engine.dispose()

@@ -20,6 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from definitions.schema import RecurrenceFrom
+
 from . import errors
 from .instants import when
 from .series import next_occurrence
@@ -109,7 +111,7 @@ class CaseSeries:
             return
         # An occurrence opens again after an undo blocked it (a dependency was undone and
         # done again): the series already has its next on the way.
-        if recurrence.from_.value == "schedule" and self.upcoming(task.task) is None:
+        if recurrence.from_ is RecurrenceFrom.schedule and self.upcoming(task.task) is None:
             self._plan_next(series, recurrence, now, last=task)
 
     def _occurrence_done(self, task: TaskInstance, now: datetime, by: str) -> None:
@@ -123,7 +125,7 @@ class CaseSeries:
                 series, now, by, "outcome", f"{task.key} was completed with {task.outcome}"
             )
             return
-        if recurrence.from_.value == "completion" and self.upcoming(task.task) is None:
+        if recurrence.from_ is RecurrenceFrom.completion and self.upcoming(task.task) is None:
             series.last_done_at = task.resolved_at or now
             self._plan_next(series, recurrence, now, last=task)
 
@@ -161,7 +163,7 @@ class CaseSeries:
             self._end_series(series, now, SERIES, bound, why)
             return
         definition = self._definitions[series.task]
-        completion = recurrence.from_.value == "completion"
+        completion = recurrence.from_ is RecurrenceFrom.completion
         task = self._append_instance(
             definition,
             now,
@@ -178,8 +180,7 @@ class CaseSeries:
         """End a series for `reason`: the occurrence still to fall due is cancelled."""
         if series.ended:
             return
-        series.ended_at, series.ended_by, series.end_reason = now, by, reason
-        series.next_at = None
+        series.end(now, by, reason)
         self._log(now, "series_ended", by, None, f"{series.task}: {why}")
         waiting = self.upcoming(series.task)
         if waiting is not None:
@@ -192,8 +193,7 @@ class CaseSeries:
     def _end_every_series(self, now: datetime, by: str, why: str) -> None:
         for series in self.state.series.values():
             if not series.ended:
-                series.ended_at, series.ended_by, series.end_reason = now, by, why
-                series.next_at = None
+                series.end(now, by, why)
 
     def _replan_series(self, now: datetime) -> None:
         """After a pause: every occurrence still to fall due moves on by the paused time."""

@@ -110,6 +110,11 @@ class Series(BaseModel):
     def ended(self) -> bool:
         return self.ended_at is not None
 
+    def end(self, now: datetime, by: str, reason: str) -> None:
+        """No occurrence comes after this: ended at `now` by `by`, for `reason`."""
+        self.ended_at, self.ended_by, self.end_reason = now, by, reason
+        self.next_at = None
+
 
 class Earlier(BaseModel):
     """Resolved instances of one task definition the state no longer holds one by one.

@@ -46,6 +46,7 @@ from definitions.schema import (
     Outcome,
     ProvisionType,
     Recurrence,
+    RecurrenceFrom,
     SlaDefinition,
     TaskDefinition,
     TaskPath,
@@ -429,7 +430,7 @@ def _recurrence(recurrence: Recurrence) -> str:
         ends.append(f"until an occurrence is completed {recurrence.until_outcome}")
     cadence = (
         "counted from the first occurrence"
-        if recurrence.from_.value == "schedule"
+        if recurrence.from_ is RecurrenceFrom.schedule
         else "counted from each completion"
     )
     return ", ".join([f"every {recurrence.every}", *ends, cadence])

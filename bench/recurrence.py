@@ -86,14 +86,19 @@ async def _history(cases: Any, case_ref: str, handle: Any) -> dict[str, Any]:
     }
 
 
-async def run_recurring(cases: Any, n: int) -> dict[str, Any]:
-    case_ref = f"RECUR-{n}-{uuid.uuid4().hex[:8]}"
+async def _start(cases: Any, provision_type: ProvisionType, label: str) -> tuple[str, Any]:
+    """Open a case of `provision_type`: its reference and its workflow handle."""
+    case_ref = f"{label}-{uuid.uuid4().hex[:8]}"
     started = await bounded(
         f"start {case_ref}",
-        cases.start_case(recurring_type(n), tenant_ref="TEN-BENCH", case_ref=case_ref, owner=OWNER),
+        cases.start_case(provision_type, tenant_ref="TEN-BENCH", case_ref=case_ref, owner=OWNER),
         TIMEOUT,
     )
-    handle = cases.client.get_workflow_handle(started.workflow_id)
+    return case_ref, cases.client.get_workflow_handle(started.workflow_id)
+
+
+async def run_recurring(cases: Any, n: int) -> dict[str, Any]:
+    case_ref, handle = await _start(cases, recurring_type(n), f"RECUR-{n}")
     for number in range(1, n + 1):
         key = "check-in" if number == 1 else f"check-in#{number}"
         deadline = time.monotonic() + TIMEOUT
@@ -112,13 +117,7 @@ async def run_recurring(cases: Any, n: int) -> dict[str, Any]:
 
 
 async def run_separate(cases: Any, n: int) -> dict[str, Any]:
-    case_ref = f"SEPARATE-{n}-{uuid.uuid4().hex[:8]}"
-    started = await bounded(
-        f"start {case_ref}",
-        cases.start_case(separate_type(n), tenant_ref="TEN-BENCH", case_ref=case_ref, owner=OWNER),
-        TIMEOUT,
-    )
-    handle = cases.client.get_workflow_handle(started.workflow_id)
+    case_ref, handle = await _start(cases, separate_type(n), f"SEPARATE-{n}")
     for i in range(n):
         await settle(handle)
         await bounded(

@@ -34,6 +34,7 @@ from casemodel.requests import (
 )
 from casemodel.state import CaseState, CaseStatus, LogEntry, TaskStatus
 from casemodel.views import follow_on_lines
+from definitions.schema import ProvisionType, Recurrence
 from workflows.names import workflow_id_for
 
 from .cli_db import RegisterAway, existing_url, explain, with_session
@@ -755,7 +756,7 @@ def stop_recurrence(
     _send(case_ref, StopRecurrence, json_out, task=task, reason=reason, by=by or current_user())
 
 
-def _recurrence(provision_type: Any, task_id: str) -> Any:
+def _recurrence(provision_type: ProvisionType, task_id: str) -> Recurrence | None:
     definition = provision_type.task(task_id)
     return definition.recurrence if definition else None
 

@@ -17,6 +17,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,6 +27,10 @@ from activities.database.notifications import NotificationRow, list_notification
 from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_definitions
 from definitions.schema import ProvisionType
 from starter.binaries import temporal_test_server
+from starter.client import CaseClient
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests.smtp import SmtpServer
 from workflows import search_attributes as sa
 
 DEFINITIONS = Path(definitions.__file__).parent
@@ -212,6 +217,23 @@ async def sla_sessions(
         await sync_directory(session, DIRECTORY)
     yield sessions
     await engine.dispose()
+
+
+@pytest.fixture
+def sessions(sla_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The application database a module's worker uses: `sla_sessions`."""
+    return sla_sessions
+
+
+@pytest_asyncio.fixture(name="cases")
+async def mailing_cases(
+    temporal_client: Client, task_queue: str, sessions, smtp: SmtpServer
+) -> AsyncIterator[CaseClient]:
+    """`cases`: a client with a worker on the dev server that mails through `smtp` (which
+    the test starts, or not). A module that imports it imports `smtp` from `tests.smtp`."""
+    client = CaseClient(temporal_client, Settings(task_queue=task_queue))
+    async with build_worker(temporal_client, task_queue, sessions, mailer=smtp.mailer):
+        yield client
 
 
 async def outbox(

@@ -14,11 +14,8 @@ hands over to a new run while its communications are still on their way.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from activities.database.notifications import NotificationRow
@@ -27,12 +24,12 @@ from casemodel.requests import AddTask, CompleteTask
 from casemodel.state import CaseStatus
 from definitions.schema import ProvisionType
 from starter.client import CaseClient
-from starter.settings import Settings
-from starter.worker import build_worker
 from tests.factories import SUPPORT_WORKER, decision_type, writing_check_ins
 from tests.integration.sla_fixtures import (  # noqa: F401
     group_addresses,
+    mailing_cases,
     outbox,
+    sessions,
     sla_sessions,
 )
 from tests.smtp import SmtpServer, smtp  # noqa: F401
@@ -41,21 +38,6 @@ from workflows.case_workflow import HANDOVER_SUMMARY
 
 OWNER = "lucy-clarke"
 PARTNERS = group_addresses("money-advice-partners")
-
-
-@pytest.fixture
-def sessions(sla_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    return sla_sessions
-
-
-@pytest_asyncio.fixture
-async def cases(
-    temporal_client: Client, task_queue: str, sessions, smtp: SmtpServer
-) -> AsyncIterator[CaseClient]:
-    """A client with the real worker, mailing through `smtp` (which the test starts, or not)."""
-    client = CaseClient(temporal_client, Settings(task_queue=task_queue))
-    async with build_worker(temporal_client, task_queue, sessions, mailer=smtp.mailer):
-        yield client
 
 
 async def open_case(

@@ -12,11 +12,8 @@ dev server's own, queried as an operator would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from activities.database.notifications import NotificationRow
@@ -24,13 +21,13 @@ from activities.notifications import message_id
 from casemodel.requests import AddTask, CompleteTask
 from casemodel.state import CaseState, CaseStatus
 from starter.client import CaseClient
-from starter.settings import Settings
-from starter.worker import build_worker
 from tests.integration.sla_fixtures import (  # noqa: F401
     address_of,
     by_rule,
+    mailing_cases,
     outbox,
     seconds_type,
+    sessions,
     sla_sessions,
 )
 from tests.smtp import SmtpServer, smtp  # noqa: F401
@@ -42,21 +39,6 @@ OWNER = "tom-bennett"
 TOM = address_of(OWNER)
 PRIYA = address_of("priya-shah")  # Tom's manager
 TOLD = {"contact-warning": [TOM], "contact-breach": [TOM, PRIYA]}
-
-
-@pytest.fixture
-def sessions(sla_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    return sla_sessions
-
-
-@pytest_asyncio.fixture
-async def cases(
-    temporal_client: Client, task_queue: str, sessions, smtp: SmtpServer
-) -> AsyncIterator[CaseClient]:
-    """A client with a worker that mails through `smtp` (which the test starts, or not)."""
-    client = CaseClient(temporal_client, Settings(task_queue=task_queue))
-    async with build_worker(temporal_client, task_queue, sessions, mailer=smtp.mailer):
-        yield client
 
 
 async def open_case(cases: CaseClient) -> str:

@@ -443,9 +443,10 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     ) -> list[LogEntry]:
         doomed = self.check_cancel(ref, cascade=cascade)
         start = len(self.state.log)
-        self._end_series_of_cancelled(doomed, now, by)
-        doomed = [t for t in doomed if t.active]
-        for position, task in enumerate(doomed):
+        # The occurrence still to come goes with its series, which ends after these.
+        series_rest = self._series_going_with(doomed[:1])
+        cancelled = [t for t in doomed if t not in series_rest]
+        for position, task in enumerate(cancelled):
             task.status = TaskStatus.cancelled
             task.resolved_at = now
             task.resolved_by = by
@@ -453,9 +454,10 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             why = reason or "cancelled"
             if position:
                 needs = {d.task for d in self.definition(task).depends_on}
-                cause = next((t for t in doomed[:position] if t.task in needs), doomed[0])
+                cause = next(t for t in cancelled[:position] if t.task in needs)
                 why = f"depends on {cause.key}, which was cancelled"
             self._log(now, "task_cancelled", by, task.key, why)
+        self._end_series_of_cancelled(cancelled, now, by)
         self._release(now, by)
         self._complete_case_if_done(now, by)
         return self.state.log[start:]

@@ -275,10 +275,16 @@ class CaseSeries:
                 extra.append(waiting)
         return extra
 
-    def _end_series_of_cancelled(self, doomed: list[TaskInstance], now: datetime, by: str) -> None:
-        for task in doomed:
+    def _end_series_of_cancelled(
+        self, cancelled: list[TaskInstance], now: datetime, by: str
+    ) -> None:
+        """End the series of each occurrence a person cancelled (and with it the one still
+        to come); one cancelled before it fell due is not one the series had."""
+        for task in cancelled:
             series = self.series_of(task.task)
             if task.occurrence is not None and series is not None and not series.ended:
+                if task.opened_at is None and task.opens_at is not None:
+                    series.occurrences -= 1
                 self._end_series(series, now, by, "cancelled", f"{task.key} was cancelled")
 
     def _ended_by(self, task: TaskInstance) -> bool:

@@ -228,3 +228,16 @@ def test_cancelling_an_open_occurrence_needs_no_cascade_for_the_one_still_to_com
     assert sorted(cancelled) == ["check-in#2", "check-in#3"]
     series = case.series_of("check-in")
     assert series is not None and series.end_reason == "cancelled" and series.occurrences == 2
+
+
+def test_cancelling_the_occurrence_still_to_come_keeps_the_reason_and_ends_the_series() -> None:
+    case = open_case()
+    see(case, "check-in", T0 + DAY)
+    case.cancel_task("check-in#2", cascade=False, reason="tenant moved", by="tom", now=T0 + DAY)
+    waiting = case.instance("check-in#2")
+    assert (waiting.status, waiting.note) == (TaskStatus.cancelled, "tenant moved")
+    entry = next(e for e in case.state.log if e.kind == "task_cancelled")
+    assert (entry.task_key, entry.detail) == ("check-in#2", "tenant moved")
+    series = case.series_of("check-in")
+    assert series is not None and series.end_reason == "cancelled" and series.occurrences == 1
+    assert case.instance("review").status is TaskStatus.open

@@ -750,19 +750,19 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         self._append_instance(definition, now, by, note=note, added_by_task=added_by_task)
 
     def _release(self, now: datetime, by: str) -> None:
-        """Open every blocked task that waits for nothing now. Opening an occurrence of a
-        recurring task may add the next, which may be due already (a worker that was
-        away): go round until nothing more opens."""
-        opened = True
-        while opened:
-            opened = False
+        """Open every blocked task that waits for nothing now. Opening a task satisfies
+        no dependency, but opening an occurrence of a recurring task may add the next,
+        which may be due already (a worker that was away): go round while that added
+        tasks."""
+        added = None
+        while added != self.state.tasks_added:
+            added = self.state.tasks_added
             for task in self.in_progress():
                 if task.status is TaskStatus.blocked and not self.waiting_for(task, now):
                     task.status = TaskStatus.open
                     task.opened_at = self.occurrence_opening(task, now)
                     self._log(now, "task_opened", by, task.key)
                     self._occurrence_opened(task, now)
-                    opened = True
 
     def _cascade_from(
         self, task: TaskInstance, with_it: Sequence[TaskInstance] = ()

@@ -28,7 +28,7 @@ class RegisterActivities:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        bind = sessions.kw.get("bind")
+        bind = getattr(sessions, "kw", {}).get("bind")  # what stands in for one may have none
         # SQLite takes one writer at a time; the others wait in its busy handler, which
         # sleeps up to 100 ms between tries, so a worker's own writes queue here instead
         # and each starts the moment the one before commits.

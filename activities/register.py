@@ -6,6 +6,9 @@ Register an instance's bound methods on the worker:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -25,11 +28,23 @@ class RegisterActivities:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        bind = getattr(sessions, "kw", {}).get("bind")  # what stands in for one may have none
+        # SQLite takes one writer at a time; the others wait in its busy handler, which
+        # sleeps up to 100 ms between tries, so a worker's own writes queue here instead
+        # and each starts the moment the one before commits.
+        self._sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writers: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
+        if not self._sqlite:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()  # a lock belongs to one event loop
+        return self._writers.setdefault(loop, asyncio.Lock())
 
     @activity.defn(name=RECORD_CASE_CHANGES)
     async def record_case_changes(self, update: RegisterUpdate) -> None:
         """Write a case's changes to the register in one transaction; safe to retry."""
-        async with self._sessions.begin() as session:
+        async with self._one_writer(), self._sessions.begin() as session:
             await apply_update(session, update)
 
     @activity.defn(name=LOAD_PUBLISHED_DEFINITION)

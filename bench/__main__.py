@@ -1,4 +1,5 @@
-"""`python -m bench [all|history|lag|long|recurrence] [options]`: run, print, write JSON."""
+"""`python -m bench [all|rate|open|history|lag|long|recurrence] [options]`: run, print, write
+JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, long, long_core, long_report, quiet, recurrence
+from . import history, lag, long, long_core, long_report, open_cases, quiet, rate, recurrence
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -27,7 +28,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "which",
         nargs="?",
         default="all",
-        choices=("all", "history", "lag", "long", "recurrence"),
+        choices=("all", "rate", "open", "history", "lag", "long", "recurrence"),
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="rate and open: small sizes, a check in a minute"
+    )
+    parser.add_argument("--rate-cases", type=int, default=300, help="rate: cases of each kind")
+    parser.add_argument("--rate-concurrency", type=int, default=50, help="rate: cases in flight")
+    parser.add_argument("--rounds", type=int, default=3, help="rate: interleaved rounds")
+    parser.add_argument("--profile", type=Path, help="rate: write the case worker's cProfile here")
+    parser.add_argument(
+        "--counts", default=",".join(map(str, open_cases.COUNTS)), help="open: open-case counts"
     )
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
@@ -62,6 +73,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.sizes = tuple(int(x) for x in args.sizes.split(","))
+    args.counts = tuple(int(x) for x in args.counts.split(","))
+    if args.quick:
+        args.rate_cases, args.rounds, args.counts = 60, 2, (100, 300)
     if min(args.cases, args.concurrency, args.baseline_samples, args.repeat, args.samples) < 1:
         parser.error(
             "--cases, --concurrency, --baseline-samples, --repeat and --samples must be >= 1"
@@ -84,6 +98,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     warnings = quiet.install()
     core = long.core(args.large) if args.which in ("all", "long") else None
     async with bench_environment(keep=args.keep) as bench:
+        if args.which in ("all", "rate"):
+            results["rate"] = await rate.run(
+                bench, args.rate_cases, args.rate_concurrency, args.rounds, args.profile
+            )
+            _print(rate.report(results["rate"]))
+        if args.which in ("all", "open"):
+            results["open"] = await open_cases.run(bench, args.counts, args.concurrency)
+            _print(open_cases.report(results["open"]))
         if args.which in ("all", "history"):
             seen = Counter(warnings.counts)
             results["history"] = await history.run(bench, args.sizes, args.repeat, args.burst)

@@ -53,8 +53,31 @@ class BareWorkflow:
         self._closing = True
 
 
+@workflow.defn(name="BenchBareCaseWorkflow")
+class BareCaseWorkflow:
+    """The rate benchmark's baseline: a workflow of `tasks` tasks that ends when each has
+    been taken by an update, as a case ends when its tasks are completed."""
+
+    def __init__(self) -> None:
+        self._taken: list[str] = []
+
+    @workflow.run
+    async def run(self, tasks: int) -> int:
+        await workflow.wait_condition(lambda: len(self._taken) >= tasks)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return len(self._taken)
+
+    @workflow.update(name=TAKE)
+    def take(self, task: str) -> int:
+        self._taken.append(task)
+        return len(self._taken)
+
+
 def bare_worker(client: Client, task_queue: str) -> Worker:
-    """A worker for the bare workflow: SDK defaults and the service's sandbox."""
+    """A worker for the bare workflows: SDK defaults and the service's sandbox."""
     return Worker(
-        client, task_queue=task_queue, workflows=[BareWorkflow], workflow_runner=workflow_runner()
+        client,
+        task_queue=task_queue,
+        workflows=[BareWorkflow, BareCaseWorkflow],
+        workflow_runner=workflow_runner(),
     )

@@ -32,6 +32,7 @@ from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
 from workflows.case_workflow import SupportCaseWorkflow
 
+from .cache_budget import cache_budget
 from .cli_db import explain
 from .client import CaseClient, CaseRefused
 from .sandbox import workflow_runner
@@ -77,6 +78,8 @@ def build_worker(
     mailer: Mailer | None = None,
 ) -> Worker:
     """A worker for cases; mail goes out only through `mailer` (the outbox always)."""
+    budget = cache_budget()  # cases cached: from the memory the worker may use
+    log.info("worker on %s %s", task_queue, budget.describe())
     return Worker(
         client,
         task_queue=task_queue,
@@ -87,6 +90,7 @@ def build_worker(
         # worker died, the task moves to another after this long (SDK default 10 s). A
         # case rebuilds in well under a second, so waiting long for its cache buys nothing.
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+        max_cached_workflows=budget.cached_cases,
     )
 
 

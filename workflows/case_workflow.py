@@ -51,6 +51,15 @@ new, replay as they ran."""
 FOLLOW_ON_PATCH = "follow-on-cases"
 """Histories recorded before follow-on cases were opened replay without the attempts, the
 `CaseChain` search attribute, or waiting for the follow-on to open before finishing."""
+CURRENT_PATCH = "current-behaviour-v7"
+"""One marker for everything the patches before it changed: a case started on code that
+has it takes every one of them (and writes the register locally first) without a marker
+of each, which cost two events apiece (the marker and Temporal's `TemporalChangeVersion`
+upsert), 14 of a 5-task case's events. Histories without it replay patch by patch."""
+REGISTER_LOCAL_PATCH = "register-local-first"
+"""Histories recorded while every register write was a (remote) activity replay that way;
+asked of every run, a continued one too, since runs that older code continued wrote
+remotely."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -62,6 +71,7 @@ T = TypeVar("T")
 class SupportCaseWorkflow:
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
+        self._current = workflow.patched(CURRENT_PATCH)  # first: before any other patch
         self._case: Case | None = None
         self._refusal: CaseRuleError | None = None  # why the case did not open: run fails
         start: requests.StartCase | requests.ContinueCase | None = None
@@ -70,12 +80,12 @@ class SupportCaseWorkflow:
                 raise UnknownRequest(
                     f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
                 )
-            lenient = not workflow.patched(STRICT_PATCH)
+            lenient = not self._since(STRICT_PATCH)
             self._case, start = Case.begin(
                 _encoded(args),
                 workflow.now(),
                 lenient=lenient,
-                weeks_to_opening=workflow.patched(WEEKS_PATCH),
+                weeks_to_opening=self._since(WEEKS_PATCH),
             )
         except CaseRuleError as refusal:
             self._refusal = refusal
@@ -88,7 +98,9 @@ class SupportCaseWorkflow:
         self._changed = True
         self._keeps_time = self._long_lived = False
         self._shown: dict[str, Any] = {}
-        if self._carried is not None:
+        # A continued run starts with what its last run left; a case on current code
+        # with what its start set: neither writes those again.
+        if self._carried is not None or self._current:
             left = workflow.info().typed_search_attributes
             self._shown = {p.key.name: p.value for p in left if p.key.name in sa.KEYS}
         self._timer: asyncio.Task[None] | None = None
@@ -107,6 +119,7 @@ class SupportCaseWorkflow:
         writes_behind = self._patched(REGISTER_BEHIND_PATCH)
         self._long_lived = self._patched(LONG_LIVED_PATCH)
         in_flight, follow_on = self._in_flight, self._follow_on
+        in_flight.local_first = writes_behind and self._since(REGISTER_LOCAL_PATCH)
         for key in self._carried.unconfirmed if self._carried else ():
             if (unconfirmed := case.recorded(key)) is not None:
                 in_flight.notify(case, unconfirmed)
@@ -161,7 +174,7 @@ class SupportCaseWorkflow:
 
     @workflow.update(dynamic=True)
     def request(self, name: str, args: Sequence[RawValue]) -> RequestResult:
-        lenient = not workflow.patched(STRICT_PATCH)
+        lenient = not self._since(STRICT_PATCH)
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
         result = _judged(
@@ -177,7 +190,7 @@ class SupportCaseWorkflow:
     @workflow.signal(dynamic=True)
     def signal(self, name: str, args: Sequence[RawValue]) -> None:
         if self._case is not None:  # a case that did not open has nothing to record it in
-            lenient = not workflow.patched(STRICT_PATCH)
+            lenient = not self._since(STRICT_PATCH)
             self._changed |= self._case.receive(
                 name, _encoded(args), workflow.now(), lenient=lenient
             )
@@ -190,14 +203,19 @@ class SupportCaseWorkflow:
         return self._case
 
     def _patched(self, patch: str) -> bool:
-        return self._carried is not None or workflow.patched(patch)
+        return self._carried is not None or self._since(patch)
+
+    def _since(self, patch: str) -> bool:
+        """Whether this case runs on code with `patch` (asked of Temporal only for a case
+        started before `CURRENT_PATCH`)."""
+        return self._current or workflow.patched(patch)
 
     def _in_chain(self, case: Case) -> bool:
         """Whether this run opens follow-on cases and shows `CaseChain`: a case opened from
         another, or one whose outcome opens one, on code that does (the patch is asked only
         then, so a history of a case in no chain never records it)."""
         if self._chained is None and case.case_chain is not None:
-            self._chained = workflow.patched(FOLLOW_ON_PATCH)
+            self._chained = self._since(FOLLOW_ON_PATCH)
             if not self._chained:
                 # The code that ran this case recorded the follow-on type and opened
                 # nothing: its state says so, rather than a follow-on ever pending.

@@ -5,6 +5,13 @@ Neither may hold the case up: a database or a mail server that is away must not 
 keeping time. So the register is written one write at a time, each carrying all that was
 logged since the last landed, and notices go out in the background; a hand-over to the
 next run carries over what has not landed (the register's position, unconfirmed notices).
+
+On code that writes the register locally first (the `register-local-first` patch), a write
+runs as a local activity, in the worker that runs the workflow task: no task queue round
+trip, no activity events and no second workflow task for its result, only one marker (its
+input is not in history either). A local write holds its workflow task until it lands, so
+it is bounded to a few seconds; if it does not land, the same changes go as a (remote)
+activity that retries for ever, as before, and writes stay remote until one lands.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -33,13 +41,20 @@ NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
 """A notice must reach its recipients however long the mail server is away."""
+LOCAL_TIMEOUT = timedelta(seconds=3)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=2)
+"""A local write holds its workflow task: two tries of at most 3 s, then a remote one."""
 
 
 class InFlight:
     def __init__(self, recorded_seq: int = 0) -> None:
         self.recorded_seq = recorded_seq
         """The log is in the register up to here (carried from run to run)."""
+        self.local_first = False
+        """Whether register writes go as local activities first (set by the workflow)."""
         self._write: asyncio.Task[Any] | None = None
+        self._write_local = False
+        self._remote_until_landed = False
         self._write_seq = 0
         self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
 
@@ -52,7 +67,13 @@ class InFlight:
         self._notices = {key: sent for key, sent in self._notices.items() if not sent[1].done()}
         if not self.written():
             return False
-        self.recorded_seq, self._write = self._write_seq, None
+        write, self._write = self._write, None
+        if self._write_local and write is not None and write.exception() is not None:
+            self._remote_until_landed = True  # the next write sends the same changes remotely
+            return False
+        self.recorded_seq = self._write_seq
+        if not self._write_local:
+            self._remote_until_landed = False
         return True
 
     def write(self, case: Case) -> None:
@@ -62,23 +83,43 @@ class InFlight:
         update = RegisterUpdate.since(
             case, workflow.info().workflow_id, self.recorded_seq, workflow.now()
         )
-        if update is not None:
+        if update is None:
+            return
+        summary = f"register: log {self.recorded_seq + 1}-{update.last_seq}"
+        self._write_local = self.local_first and not self._remote_until_landed
+        if self._write_local:
+            self._write = workflow.start_local_activity(
+                RECORD_CASE_CHANGES,
+                update,
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=LOCAL_RETRY,
+                summary=summary,
+            )
+        else:
             self._write = workflow.start_activity(
                 RECORD_CASE_CHANGES,
                 update,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=REGISTER_RETRY,
-                summary=f"register: log {self.recorded_seq + 1}-{update.last_seq}",
+                summary=summary,
             )
-            self._write_seq = update.last_seq
+        self._write_seq = update.last_seq
 
     async def write_inline(self, case: Case) -> None:
         """The register written before the case goes on, as histories before writing
         behind did."""
         self.write(case)
         if self._write is not None:
-            await self._write
+            await self._landed(self._write)
             self.collect()
+
+    async def _landed(self, write: asyncio.Task[Any]) -> None:
+        """Wait for `write` to end; a local one that failed is sent again remotely."""
+        try:
+            await write
+        except ActivityError:
+            if not self._write_local:
+                raise
 
     def notify(self, case: Case, firing: Firing) -> None:
         self._notices[firing.key] = (
@@ -111,7 +152,7 @@ class InFlight:
         """Wait until everything logged is in the register and every notice has gone."""
         while register:
             if self._write is not None:
-                await self._write
+                await self._landed(self._write)
                 self.collect()
             self.write(case)
             if self._write is None:

@@ -196,6 +196,12 @@ def _task_values(update: RegisterUpdate, task: RegisterTask) -> dict[str, Any]:
     }
 
 
+_UPSERTS: dict[tuple[Any, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+"""Upsert statements by dialect, table, columns and keys: built once, not per write (an
+`ON CONFLICT` statement copies every column of its table as it is built, which was most
+of what writing the register cost the worker)."""
+
+
 async def _upsert_newer(
     session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]], keys: list[str]
 ) -> None:
@@ -203,9 +209,11 @@ async def _upsert_newer(
     if not rows:
         return
     table: Table = stmt.table
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
-        where=table.c.last_seq < stmt.excluded.last_seq,
-    )
-    await session.execute(stmt, list(rows))
+    key = (type(stmt), table.name, tuple(rows[0]), tuple(keys))
+    if (upsert := _UPSERTS.get(key)) is None:
+        upsert = _UPSERTS[key] = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+            where=table.c.last_seq < stmt.excluded.last_seq,
+        )
+    await session.execute(upsert, list(rows))

@@ -134,13 +134,16 @@ class _Outcome:
     left_sealed: int = 0
 
 
+OUTCOME = web.RequestKey("outcome", _Outcome)
+
+
 def build_app(ring: KeyRing, access: CodecAccess) -> web.Application:
     """The codec server's application: health, preflights, decode and encode."""
     sealer = PayloadSealer(ring)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_middleware(access)])
 
     async def route(request: web.Request) -> web.StreamResponse:
-        outcome: _Outcome = request["outcome"]
+        outcome = request[OUTCOME]
         segments = [s for s in request.path.split("/") if s]
         if segments == ["health"]:
             if request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):
@@ -182,7 +185,7 @@ def _middleware(access: CodecAccess) -> Any:
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         started = time.monotonic()
-        outcome = request["outcome"] = _Outcome()
+        outcome = request[OUTCOME] = _Outcome()
         origin = request.headers.get(hdrs.ORIGIN)
         try:
             if origin is not None and not access.allows_origin(origin):

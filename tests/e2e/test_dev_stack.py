@@ -5,8 +5,8 @@ the commands run from, allows one stack per data folder, and stops cleanly on Ct
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 import signal
 import stat
 import urllib.error

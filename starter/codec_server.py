@@ -40,7 +40,7 @@ import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,8 +111,8 @@ def check_origin(origin: str) -> str:
 class CodecAccess:
     """Who may use the server: the shared token, and the browser origins of the UI."""
 
-    token: str
-    origins: frozenset[str]
+    token: str = field(repr=False)  # never in a log line or a traceback
+    origins: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, token: str | None, origins: Iterable[str]) -> CodecAccess:

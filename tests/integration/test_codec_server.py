@@ -262,6 +262,7 @@ def test_tokens_and_origins_are_checked_before_the_server_starts():
         with pytest.raises(CodecServerError):
             check_token(bad)
     assert check_token(TOKEN) == TOKEN
+    assert TOKEN not in repr(CodecAccess.of(TOKEN, [UI]))
     assert check_origin("HTTP://LocalHost:8233/") == "http://localhost:8233"
     for bad in ("localhost:8233", "http://localhost:8233/ui", "ftp://x", "http://x/?a=1"):
         with pytest.raises(CodecServerError):

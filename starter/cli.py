@@ -15,6 +15,7 @@ import typer
 
 from . import cli_case
 from .client import CaseRefused
+from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
 from .console import console, fail, readable_help
 from .dev import DevStackError, run_dev
 from .settings import Settings
@@ -63,6 +64,7 @@ def _mount_optional() -> None:
     """Sub-apps that live in their own modules."""
     from . import (
         cli_calendar,
+        cli_codec,
         cli_db,
         cli_definitions,
         cli_directory,
@@ -73,6 +75,7 @@ def _mount_optional() -> None:
 
     cli_publish.register(cli_definitions.app)
     cli_tasks.register(app)
+    cli_codec.register(app)
     app.add_typer(cli_definitions.app, name="definitions")
     app.add_typer(cli_calendar.app, name="calendar")
     app.add_typer(cli_db.app, name="db")
@@ -87,11 +90,15 @@ _mount_optional()
 def dev(
     port: Annotated[int, typer.Option(metavar="PORT", help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(metavar="PORT", help="Temporal UI port.")] = 8233,
+    codec_port: Annotated[
+        int, typer.Option(metavar="PORT", help="Codec server port (the UI decodes through it).")
+    ] = DEFAULT_CODEC_PORT,
 ) -> None:
-    """Run the embedded stack: Temporal dev server with UI, search attributes and a worker."""
+    """Run the embedded stack: Temporal dev server with UI, search attributes, a worker and
+    the codec server."""
     logging.basicConfig(level=logging.WARNING)
     try:
-        asyncio.run(run_dev(Settings.from_env(), port=port, ui_port=ui_port))
+        asyncio.run(run_dev(Settings.from_env(), port=port, ui_port=ui_port, codec_port=codec_port))
     except (DevStackError, CaseRefused) as err:
         fail(str(err))
 

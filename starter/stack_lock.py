@@ -50,7 +50,7 @@ class StackLock:
         self.path = data_dir / LOCK_FILE
         self._file: IO[str] | None = None
 
-    def acquire(self, *, port: int, ui_port: int) -> StackLock:
+    def acquire(self, *, port: int, ui_port: int, codec_port: int | None = None) -> StackLock:
         handle = self.path.open("a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,6 +70,7 @@ class StackLock:
                 "pid": os.getpid(),
                 "port": port,
                 "ui_port": ui_port,
+                "codec_port": codec_port,
                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
             handle,

@@ -1,26 +1,34 @@
-"""End to end: `support-provision dev` starts everything, keeps cases across a restart,
-keeps its state in one place whatever folder it and the commands run from, allows one
-stack per data folder, and stops cleanly on Ctrl-C."""
+"""End to end: `support-provision dev` starts everything (its UI decoding through its codec
+server), keeps cases across a restart, keeps its state in one place whatever folder it and
+the commands run from, allows one stack per data folder, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import stat
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from activities.database.settings import data_dir
-from starter.stack_lock import is_running
+from starter.stack_lock import command_line, is_running
 from tests.e2e.cli import COMMAND, cli
 from tests.smtp import free_port
 from tests.waiting import eventually
 
 
 async def start_dev(
-    env: dict[str, str], port: int, ui_port: int, cwd: Path | None = None
+    env: dict[str, str],
+    port: int,
+    ui_port: int,
+    cwd: Path | None = None,
+    *,
+    codec_port: int | None = None,
 ) -> tuple[asyncio.subprocess.Process, str]:
     """Start the dev stack and return once it says it is ready, with what it printed."""
     process = await asyncio.create_subprocess_exec(
@@ -30,6 +38,8 @@ async def start_dev(
         str(port),
         "--ui-port",
         str(ui_port),
+        "--codec-port",
+        str(codec_port or free_port()),
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -55,7 +65,7 @@ async def stop_dev(process: asyncio.subprocess.Process) -> str:
 async def test_dev_stack_survives_restart_and_stops_cleanly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    port, ui_port = free_port(), free_port()
+    port, ui_port, codec_port = free_port(), free_port(), free_port()
     # No SUPPORT_PROVISION_DATA, no TEMPORAL_ADDRESS: the stack and the commands find the
     # user's data folder, here under a home folder of the test's own, and the commands
     # find the stack running on it, on the ports it was started with.
@@ -76,8 +86,9 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     stack_folder.mkdir()
     elsewhere.mkdir()
 
-    dev, _ = await start_dev(env, port, ui_port, cwd=stack_folder)
+    dev, printed = await start_dev(env, port, ui_port, cwd=stack_folder, codec_port=codec_port)
     try:
+        await _codec_server_serves_the_ui(data, printed, ui_port, codec_port)
         started = await cli(
             "case",
             "start",
@@ -116,7 +127,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     assert (data / "temporal.db").exists() and (data / "support-provision.db").exists()
     assert list(stack_folder.iterdir()) == [] and list(elsewhere.iterdir()) == []
 
-    dev, _ = await start_dev(env, port, ui_port, cwd=elsewhere)
+    dev, _ = await start_dev(env, port, ui_port, cwd=elsewhere, codec_port=codec_port)
     try:
         shown = await cli("case", "show", "DEV-1", "--json", env=env)
         assert shown.code == 0, shown.stderr
@@ -134,7 +145,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     dev.kill()
     await dev.wait()
     assert is_running(server)
-    dev, printed = await start_dev(env, port, ui_port)
+    dev, printed = await start_dev(env, port, ui_port, codec_port=codec_port)
     try:
         assert f"Stopped a Temporal server (pid {server}) left running" in printed
         assert not is_running(server)
@@ -154,6 +165,36 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
         assert done.code == 0, done.stderr
     finally:
         await stop_dev(dev)
+
+
+async def _codec_server_serves_the_ui(
+    data: Path, printed: str, ui_port: int, codec_port: int
+) -> None:
+    """The stack's codec server answers its folder's token only, and the UI points at it."""
+    token_file = data / "codec-token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "payload-keys").stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    endpoint = f"http://127.0.0.1:{codec_port}"
+    assert f"Codec server:     {endpoint}" in printed
+    assert f"--codec-endpoint {endpoint}" in printed and str(token_file) in printed
+    assert token not in printed
+    server = command_line(int((data / "temporal.pid").read_text()))
+    assert server is not None
+    assert server[server.index("--ui-codec-endpoint") + 1] == f"{endpoint}/{token}"
+    body = json.dumps({"payloads": []}).encode()
+
+    def post(path: str, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(f"{endpoint}{path}", body, headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    assert post("/decode", {"Authorization": f"Bearer {token}"}) == 200
+    assert post(f"/{token}/decode", {"Origin": f"http://localhost:{ui_port}"}) == 200
+    assert post("/decode", {}) == 401
 
 
 async def _listed(

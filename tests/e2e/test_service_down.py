@@ -115,7 +115,15 @@ async def test_with_the_database_server_down_each_command_says_so_in_one_line():
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/support"
     env = {"DATABASE_URL": url, "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
     results = await run_each(DATABASE, env)
-    dev = ("dev", "--port", str(free_port()), "--ui-port", str(free_port()))
+    dev = (
+        "dev",
+        "--port",
+        str(free_port()),
+        "--ui-port",
+        str(free_port()),
+        "--codec-port",
+        str(free_port()),
+    )
     results |= await spawn_each([("case", "list"), ("worker",), dev], env)
     assert_one_clear_line(
         results,

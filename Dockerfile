@@ -12,10 +12,13 @@ COPY definitions ./definitions
 COPY workflows ./workflows
 COPY activities ./activities
 COPY starter ./starter
+COPY protection ./protection
 RUN pip install --no-cache-dir uv==0.13.9 \
     && uv sync --locked --no-editable --compile-bytecode \
-    && useradd --system --home-dir /app support-provision
-USER support-provision
+    && useradd --system --uid 10001 --home-dir /app support-provision
+# A fixed uid, so that the secret files compose mounts can be given to this user alone
+# (chown 10001, chmod 600): the key files are refused when others may read them.
+USER 10001
 
 ENTRYPOINT ["support-provision"]
 CMD ["worker"]

@@ -66,8 +66,14 @@ from workflows import search_attributes as sa
 from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 from .cli_db import explain
-from .connection import unreachable_reason
+from .connection import (
+    CLOSED_AFTER_HANDSHAKE,
+    NOT_TLS,
+    SECURE_CONNECTION_FAILED,
+    unreachable_reason,
+)
 from .settings import Settings
+from .temporal_tls import TemporalConnectionError, connect_options
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)
@@ -102,12 +108,25 @@ class CaseNotFound(CaseRefused):
 class ServiceUnavailable(CaseRefused):
     """Temporal cannot be reached; the message names the cause, never the transport's text."""
 
-    def __init__(self, address: str, cause: object) -> None:
+    def __init__(self, address: str, cause: object, *, secured: bool = False) -> None:
+        reason = unreachable_reason(cause, secured=secured)
         super().__init__(
-            f"Cannot reach Temporal at {address} ({unreachable_reason(cause)}); start it with "
-            "`support-provision dev` or set TEMPORAL_ADDRESS.",
+            f"Cannot reach Temporal at {address} ({reason}); {_HINTS.get(reason, _START)}.",
             "service_unavailable",
         )
+
+
+_START = "start it with `support-provision dev` or set TEMPORAL_ADDRESS"
+_HINTS = {
+    SECURE_CONNECTION_FAILED: (
+        "check TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME and the client certificate"
+    ),
+    NOT_TLS: "check TEMPORAL_ADDRESS, or set TEMPORAL_TLS=false for a plain connection",
+    CLOSED_AFTER_HANDSHAKE: (
+        "it may want a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY) or "
+        "refuse the one given"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -163,14 +182,21 @@ class CaseClient:
         """
         settings = settings or Settings.from_env()
         try:
+            secured = connect_options(settings)
+        except TemporalConnectionError as problem:
+            raise CaseRefused(str(problem), "temporal_tls_invalid") from None
+        try:
             client = await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
                 data_converter=pydantic_data_converter,
                 runtime=_quiet_runtime() if quiet else None,
+                **secured,
             )
         except RuntimeError as err:  # the core SDK reports connection failures this way
-            raise ServiceUnavailable(settings.temporal_address, err) from None
+            raise ServiceUnavailable(
+                settings.temporal_address, err, secured=secured["tls"] is not False
+            ) from None
         return cls(client, settings)
 
     # -- starting ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from activities.database import settings as database_settings
 from workflows.names import TASK_QUEUE
 
 from .stack_lock import running_stack
+from .temporal_tls import TemporalConnection
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Settings:
     follow_on_retry: int | None = None
     """Seconds a new case waits after a failed attempt to open its follow-on before the
     next (doubling, at most an hour; `casemodel.requests.FOLLOW_ON_RETRY` when unset)."""
+    connection: TemporalConnection = field(default_factory=TemporalConnection)
+    """TLS, mutual TLS or an API key (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`); plain when
+    unset."""
     # Resolved by the same function as the embedded database's, so they never disagree.
     data_dir: Path = field(default_factory=database_settings.data_dir)
 
@@ -45,6 +49,7 @@ class Settings:
             data_dir=data_dir,
             history_budget=_number(env.get("SUPPORT_PROVISION_HISTORY_BUDGET")),
             follow_on_retry=_number(env.get("SUPPORT_PROVISION_FOLLOW_ON_RETRY")),
+            connection=TemporalConnection.from_env(env),
         )
 
     def case_url(self, workflow_id: str) -> str:

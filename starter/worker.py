@@ -131,10 +131,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             mailer=mailer_from_env(),
         )
         log.info(
-            "worker polling %s on %s/%s, database %s",
+            "worker polling %s on %s/%s (%s), database %s",
             settings.task_queue,
             settings.temporal_address,
             settings.namespace,
+            settings.connection.describe(),
             migrate.display_url(url),
         )
         async with worker:

@@ -31,6 +31,23 @@ NOT_TEMPORAL_POSTGRES = (
     'hyper::Error(Io, Custom { kind: BrokenPipe, error: "stream closed because of a broken '
     'pipe" }))) }'
 )
+# With TLS: a server that ended the handshake after the client finished it (TLS 1.3, no
+# client certificate), and a plain-text server answering a TLS client.
+CLOSED_AFTER_HANDSHAKE = (
+    "Failed client connect: `get_system_info` call error after connection: Status { code: "
+    'Cancelled, message: "operation was canceled", source: Some(tonic::transport::Error('
+    'Transport, hyper::Error(Canceled, "connection closed"))) }'
+)
+CLOSED_WITHOUT_NOTIFY = (
+    "Failed client connect: `get_system_info` call error after connection: Status { code: "
+    'Unknown, message: "transport error", source: Some(tonic::transport::Error(Transport, '
+    'hyper::Error(Io, Custom { kind: UnexpectedEof, error: "peer closed connection without '
+    'sending TLS close_notify" }))) }'
+)
+PLAIN_SERVER = (
+    "Failed client connect: Server connection error: tonic::transport::Error(Transport, "
+    "ConnectError(Custom { kind: InvalidData, error: InvalidMessage(InvalidContentType) }))"
+)
 # An RPCError's message after the server went away between two calls.
 LOST_MID_CALL = "tcp connect error"
 
@@ -49,6 +66,20 @@ LOST_MID_CALL = "tcp connect error"
 )
 def test_the_sdk_error_becomes_its_cause(sdk_text: str, reason: str):
     assert unreachable_reason(RuntimeError(sdk_text)) == reason
+
+
+@pytest.mark.parametrize(
+    ("sdk_text", "reason"),
+    [
+        (CLOSED_AFTER_HANDSHAKE, "the server closed the secure connection"),
+        (CLOSED_WITHOUT_NOTIFY, "the server closed the secure connection"),
+        (PLAIN_SERVER, "the server answered without TLS"),
+        (REFUSED, "connection refused"),
+        (NOT_TEMPORAL_HTTP, "something answers there, but it is not a Temporal server"),
+    ],
+)
+def test_over_tls_the_sdk_error_becomes_its_cause(sdk_text: str, reason: str):
+    assert unreachable_reason(RuntimeError(sdk_text), secured=True) == reason
 
 
 def test_the_refusal_is_one_line_saying_what_to_do():

@@ -1,4 +1,4 @@
-"""`python -m bench [all|history|lag|long|recurrence] [options]`: run, print, write JSON."""
+"""`python -m bench [all|history|lag|long|recurrence|faults] [options]`: run, print, write JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, long, long_core, long_report, quiet, recurrence
+from . import faults, history, lag, long, long_core, long_report, quiet, recurrence
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -134,6 +134,8 @@ def _clean(value: Any) -> Any:
 
 
 async def main(argv: list[str]) -> int:
+    if argv[:1] == ["faults"]:  # a harness of its own: processes to break, not one worker
+        return await faults.main(argv[1:])
     args = parse(argv)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()

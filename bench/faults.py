@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import text
 from temporalio.client import Client
 
+from activities.contracts import Recipients
 from activities.database.engine import create_engine, session_factory
 from activities.notifications import message_id
 from activities.recipients import fired_on, resolve_recipients
@@ -220,7 +221,7 @@ async def measure(
     rows = await outbox_rows(here, batch)
     deliveries = [d for d in here.sink.received() if d.message_id in expected]
     copies = Counter(d.message_id for d in deliveries)
-    first = {}
+    first: dict[str, float] = {}
     for d in deliveries:
         first.setdefault(d.message_id, d.at)
     by_id = {message_id(r["idempotency_key"], DOMAIN): r for r in rows}
@@ -257,7 +258,9 @@ async def measure(
     }
 
 
-def expected_per_case(expected: dict[str, tuple[str, float]], states: list[CaseState], plan: Plan) -> int:
+def expected_per_case(
+    expected: dict[str, tuple[str, float]], states: list[CaseState], plan: Plan
+) -> int:
     """Notifications a case calls for once all its firings are in: the most any case of
     the batch has, taken when that case has every firing (cases are alike)."""
     per_case = Counter(case for case, _ in expected.values())
@@ -268,7 +271,9 @@ def expected_per_case(expected: dict[str, tuple[str, float]], states: list[CaseS
 _RECIPIENTS: dict[tuple[str, str, str], list[str]] = {}
 
 
-async def recipients_of(session: Any, provision_type: ProvisionType, state: CaseState, firing: Any) -> list[str]:
+async def recipients_of(
+    session: Any, provision_type: ProvisionType, state: CaseState, firing: Any
+) -> list[str]:
     """The addresses a firing should reach, resolved as the activity does."""
     cache = (firing.rule, state.owner, str(fired_on(firing.fired_at)))
     if cache not in _RECIPIENTS:
@@ -276,8 +281,15 @@ async def recipients_of(session: Any, provision_type: ProvisionType, state: Case
         action = next((a for rules in lists if (a := action_at(rules, firing.rule))), None)
         if action is None:
             return []
+        notify = action.notify
+        wanted = Recipients(
+            owner=notify.owner,
+            owner_manager=notify.owner_manager,
+            groups=list(notify.groups),
+            addresses=list(notify.addresses),
+        )
         resolution = await resolve_recipients(
-            session, action.notify, state.owner, on=fired_on(firing.fired_at)
+            session, wanted, state.owner, on=fired_on(firing.fired_at)
         )
         _RECIPIENTS[cache] = [r.email for r in resolution.recipients if r.email]
     return _RECIPIENTS[cache]
@@ -361,9 +373,7 @@ HEADINGS = (
 
 def row(scenario: str, figures: dict[str, Any]) -> str:
     values = {"scenario": scenario, **figures}
-    return " ".join(
-        f"{'-' if values.get(k) is None else values[k]!s:>{w}}" for k, w in COLUMNS
-    )
+    return " ".join(f"{'-' if values.get(k) is None else values[k]!s:>{w}}" for k, w in COLUMNS)
 
 
 def report(results: dict[str, Any]) -> list[str]:

@@ -53,7 +53,9 @@ class Plan:
 def escalation_demo() -> ProvisionType:
     """The shipped demonstration type: nine firings, twelve notifications, in 90 s."""
     return next(
-        t for t in load_catalog(default_definitions_dir()).definitions() if t.id == "escalation-demo"
+        t
+        for t in load_catalog(default_definitions_dir()).definitions()
+        if t.id == "escalation-demo"
     )
 
 
@@ -119,7 +121,11 @@ SHORT = Plan(
 
 
 async def inject(
-    world: World, scenario: str, plan: Plan, rng: random.Random, on_fault: Callable[[], Awaitable[None]]
+    world: World,
+    scenario: str,
+    plan: Plan,
+    rng: random.Random,
+    on_fault: Callable[[], Awaitable[None]],
 ) -> dict[str, float]:
     """Break `scenario`'s part for its duration, calling `on_fault` now and then while it is
     broken (to sample what the cases see); put it back. Returns when it began and ended
@@ -163,5 +169,7 @@ async def inject(
     else:
         raise ValueError(f"no scenario {scenario!r}")
     ended = time.time()
-    progress(f"{scenario}: fault over after {ended - began:.1f}s" + (f", {kills} kills" if kills else ""))
+    progress(
+        f"{scenario}: fault over after {ended - began:.1f}s" + (f", {kills} kills" if kills else "")
+    )
     return {"began": began, "ended": ended, "kills": kills}

@@ -311,4 +311,3 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
         here.sink.stop()
         with contextlib.suppress(OSError):
             here.make_writable()
-

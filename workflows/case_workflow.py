@@ -51,6 +51,8 @@ new, replay as they ran."""
 FOLLOW_ON_PATCH = "follow-on-cases"
 """Histories recorded before follow-on cases were opened replay without the attempts, the
 `CaseChain` search attribute, or waiting for the follow-on to open before finishing."""
+# NOTICES_PATCH ("notices-own-queue", in `in_flight.py`): histories recorded before notices
+# had their own task queue and a heartbeat replay with the notice scheduled as it was.
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what

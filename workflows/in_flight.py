@@ -27,12 +27,21 @@ with workflow.unsafe.imports_passed_through():
     from casemodel.escalation import Firing
     from casemodel.paths import PATH_TRIGGER
 
+    from .names import notice_queue
+
 REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
 """The register must catch up however long the database is away: for ever, slowly."""
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
 """A notice must reach its recipients however long the mail server is away."""
+NOTICES_PATCH = "notices-own-queue"
+"""Histories recorded before notices had their own task queue and a heartbeat replay
+with the notice scheduled as it was (the case's queue, a minute to close, no heartbeat)."""
+NOTIFY_HEARTBEAT = timedelta(seconds=10)
+"""A worker that dies mid-notice is noticed this soon, and the notice retried."""
+NOTIFY_CLOSE = timedelta(minutes=2)
+"""One attempt mails a firing's few recipients, each within the mailer's 30 s timeout."""
 
 
 class InFlight:
@@ -81,12 +90,20 @@ class InFlight:
             self.collect()
 
     def notify(self, case: Case, firing: Firing) -> None:
+        if workflow.patched(NOTICES_PATCH):
+            options: dict[str, Any] = {
+                "task_queue": notice_queue(workflow.info().task_queue),
+                "start_to_close_timeout": NOTIFY_CLOSE,
+                "heartbeat_timeout": NOTIFY_HEARTBEAT,
+            }
+        else:
+            options = {"start_to_close_timeout": timedelta(minutes=1)}
         self._notices[firing.key] = (
             firing.subject,
             workflow.start_activity(
                 NOTIFY_ESCALATION,
                 EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
-                start_to_close_timeout=timedelta(minutes=1),
+                **options,
                 retry_policy=NOTIFY_RETRY,
                 summary=f"communication {firing.rule} of {firing.subject}"
                 if firing.trigger == PATH_TRIGGER

@@ -5,9 +5,22 @@ always a channel. A row's ``idempotency_key`` (``<notice key>:<address>``) is un
 rows are inserted with ON CONFLICT DO NOTHING, so a retried activity or a replayed
 workflow finds the row it wrote the first time and never records or sends it twice.
 
-Status: ``pending`` (waiting to be mailed) → ``sent``; ``failed`` when retrying cannot
-help (nobody to send to, a template that does not render, an address the mail server
-refuses); ``recorded`` when no mail server is configured.
+Status, for mail:
+
+* ``pending``: not handed to the mail server yet, or every attempt so far is known not
+  to have been taken (the server was away, or answered "try later");
+* ``sending``: an attempt is recorded (``attempts`` counted, committed) *before* the SMTP
+  transaction begins, and not yet confirmed;
+* ``sent``: the server accepted it and that is committed;
+* ``resending``: a retry found the row ``sending`` (the attempt before was cut off, the
+  worker killed, and the server may have taken it) and sent it once more, with the same
+  ``Message-ID``, so the recipient's mail system can drop the copy;
+* ``uncertain``: a retry found it ``resending``: two attempts may each have been
+  delivered, so it is not sent a third time; `notifications list` shows it;
+* ``failed`` when retrying cannot help (nobody to send to, a template that does not
+  render, an address the mail server refuses); ``recorded`` when no mail server is set.
+
+``attempts`` counts every SMTP transaction begun, finished or not.
 """
 
 from __future__ import annotations
@@ -25,6 +38,10 @@ from .dialects import insert_for
 from .models import ID, Base
 
 PENDING, SENT, FAILED, RECORDED = "pending", "sent", "failed", "recorded"
+SENDING, RESENDING, UNCERTAIN = "sending", "resending", "uncertain"
+UNCONFIRMED = (SENDING, RESENDING)
+"""An attempt was begun and not confirmed: the server may have the message."""
+STATUSES = (PENDING, SENDING, RESENDING, SENT, UNCERTAIN, FAILED, RECORDED)
 EMAIL, OUTBOX = "email", "outbox"
 
 
@@ -111,18 +128,32 @@ async def for_notice(session: AsyncSession, notice_key: str) -> list[Notificatio
     return [NotificationRow.model_validate(r) for r in rows.all()]
 
 
+async def begin_attempt(session: AsyncSession, row_id: int, status: str) -> None:
+    """Count an attempt and mark it unconfirmed (`SENDING` or `RESENDING`); committed
+    before the message goes, so no attempt is ever uncounted."""
+    await _set(session, row_id, status=status, attempts=Notification.attempts + 1)
+
+
 async def mark_sent(session: AsyncSession, row_id: int, at: datetime) -> None:
-    await _attempted(session, row_id, status=SENT, sent_at=at, last_error=None)
+    await _set(session, row_id, status=SENT, sent_at=at, last_error=None)
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     """Give up on a row: retrying cannot deliver it."""
-    await _attempted(session, row_id, status=FAILED, last_error=error)
+    await _set(session, row_id, status=FAILED, last_error=error)
 
 
-async def note_attempt_failed(session: AsyncSession, row_id: int, error: str) -> None:
-    """Keep a row pending after a failed attempt, with what went wrong."""
-    await _attempted(session, row_id, last_error=error)
+async def mark_uncertain(session: AsyncSession, row_id: int, error: str) -> None:
+    """Stop sending a row that may have been delivered twice already."""
+    await _set(session, row_id, status=UNCERTAIN, last_error=error)
+
+
+async def note_attempt_failed(
+    session: AsyncSession, row_id: int, error: str, status: str = PENDING
+) -> None:
+    """An attempt the server did not take: the row goes back to `status` (what it was
+    before the attempt), with what went wrong."""
+    await _set(session, row_id, status=status, last_error=error)
 
 
 async def list_notifications(
@@ -141,10 +172,5 @@ async def list_notifications(
     return [NotificationRow.model_validate(r) for r in (await session.scalars(query)).all()]
 
 
-async def _attempted(session: AsyncSession, row_id: int, **values: Any) -> None:
-    stmt = (
-        update(Notification)
-        .where(Notification.id == row_id)
-        .values(attempts=Notification.attempts + 1, **values)
-    )
-    await session.execute(stmt)
+async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:
+    await session.execute(update(Notification).where(Notification.id == row_id).values(**values))

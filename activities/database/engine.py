@@ -58,6 +58,7 @@ READ_ONLY = "support_provision_read_only"
 BROKEN_CONNECTION = (
     "attempt to write a readonly database",
     "disk i/o error",
+    "read-only transaction",
     "unable to open database file",
     "database disk image is malformed",
 )

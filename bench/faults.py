@@ -48,13 +48,13 @@ from starter.settings import Settings
 
 from .env import progress
 from .faults_drills import FULL, SCENARIOS, SHORT, Plan, inject
-from .faults_world import TASK_QUEUE, World, world
+from .faults_world import HERE, TASK_QUEUE, World, world
 from .stats import event_name, percentile
 
 DOMAIN = "northfield.example"
 FINAL = ("sent", "failed", "recorded", "uncertain")
 SAMPLE_CASES = 5
-REPO = Path(__file__).resolve().parent.parent
+REPO = HERE
 
 
 @dataclass
@@ -107,6 +107,8 @@ async def run(
     try:
         async with world(code.resolve(), workdir) as here:
             engine = create_engine(here.db_url)
+            here.start_worker()
+            await here.worker_polling()
             try:
                 for scenario in scenarios:
                     results["scenarios"][scenario] = await drill(
@@ -128,9 +130,7 @@ async def drill(
 ) -> dict[str, Any]:
     assert here.client is not None
     provision_type = plan.provision_type()
-    logs_before = set(here.worker_logs())
-    here.start_worker()
-    await here.worker_polling()
+    marks = {path: path.stat().st_size for path in here.worker_logs()}
     batch = Batch(scenario, [f"FD-{scenario.upper()}-{i:03d}" for i in range(count)])
     cases = CaseClient(here.client, Settings(task_queue=TASK_QUEUE))
     await open_cases(cases, provision_type, batch.refs)
@@ -165,8 +165,7 @@ async def drill(
     figures["fault_s"] = round(batch.fault["ended"] - batch.fault["began"], 1)
     figures["kills"] = int(batch.fault["kills"])
     figures["failure_messages"] = dict(batch.failures_seen.most_common(5))
-    here.stop_worker()
-    figures.update(log_noise([p for p in here.worker_logs() if p not in logs_before]))
+    figures.update(log_noise(here.worker_logs(), marks))
     progress(f"{scenario}: {row(scenario, figures)}")
     return figures
 
@@ -337,11 +336,15 @@ async def workflow_task_failures(client: Client, refs: list[str]) -> int:
     return failed
 
 
-def log_noise(logs: list[Path]) -> dict[str, int]:
-    """Tracebacks and warning lines the worker processes of a scenario wrote."""
+def log_noise(logs: list[Path], marks: dict[Path, int]) -> dict[str, int]:
+    """Tracebacks and warning lines the worker processes wrote during a scenario (past
+    where each log stood at its start)."""
     tracebacks = warnings = too_large = 0
     for path in logs:
-        for line in path.read_text(errors="replace").splitlines():
+        with path.open("rb") as log:
+            log.seek(marks.get(path, 0))
+            written = log.read().decode(errors="replace")
+        for line in written.splitlines():
             tracebacks += line.startswith("Traceback (most recent call last)")
             warnings += " WARNING " in line
             too_large += "exceeds size limit" in line

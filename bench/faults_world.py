@@ -36,11 +36,15 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from activities.database.directory import default_directory_file, load_directory, sync_directory
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import upgrade
 from starter.search_attributes import ensure_search_attributes
 
 from .env import progress
 
 TASK_QUEUE = "fault-drill"
+HERE = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 60.0
 NOBODY = 65534
 
@@ -277,6 +281,16 @@ class World:
             holder.close()
 
 
+async def _prepare(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(url)
+        async with session_factory(engine).begin() as session:
+            await sync_directory(session, load_directory(default_directory_file()))
+    finally:
+        await engine.dispose()
+
+
 def temporal(code: Path) -> str:
     beside = code / ".venv" / "bin" / "temporal"
     if beside.exists():
@@ -296,8 +310,14 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
             path.chmod(path.stat().st_mode | stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO)
     try:
         progress(f"preparing the database in {workdir} with {code}")
-        await asyncio.to_thread(here.run, "db", "upgrade")
-        await asyncio.to_thread(here.run, "directory", "sync")
+        if code == HERE:  # this checkout: in this process, sparing two interpreters' start
+            await _prepare(here.db_url)
+        else:
+            await asyncio.to_thread(here.run, "db", "upgrade")
+            await asyncio.to_thread(here.run, "directory", "sync")
+        if here.as_nobody:
+            for path in here.db_files():
+                os.chown(path, NOBODY, NOBODY)
         here.make_writable()
         here.sink.start()
         here.start_server()

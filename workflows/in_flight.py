@@ -36,10 +36,18 @@ NOTIFY_RETRY = RetryPolicy(
 )
 """A notice must reach its recipients however long the mail server is away."""
 NOTICES_PATCH = "notices-own-queue"
-"""Histories recorded before notices had their own task queue and a heartbeat replay
-with the notice scheduled as it was (the case's queue, a minute to close, no heartbeat)."""
+"""Histories recorded before notices had their own task queue, a heartbeat and a retry
+within 20 s replay with the notice scheduled as it was (the case's queue, a minute to
+close, no heartbeat, retries up to five minutes apart)."""
 NOTIFY_HEARTBEAT = timedelta(seconds=10)
 """A worker that dies mid-notice is noticed this soon, and the notice retried."""
+NOTIFY_RETRY_SOON = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=1.5,
+    maximum_interval=timedelta(seconds=20),
+)
+"""With the patch: a notice is tried again within 20 s of the mail server or database
+coming back, not up to five minutes later (a few rows a firing: cheap to retry)."""
 NOTIFY_CLOSE = timedelta(minutes=2)
 """One attempt mails a firing's few recipients, each within the mailer's 30 s timeout."""
 
@@ -95,16 +103,16 @@ class InFlight:
                 "task_queue": notice_queue(workflow.info().task_queue),
                 "start_to_close_timeout": NOTIFY_CLOSE,
                 "heartbeat_timeout": NOTIFY_HEARTBEAT,
+                "retry_policy": NOTIFY_RETRY_SOON,
             }
         else:
-            options = {"start_to_close_timeout": timedelta(minutes=1)}
+            options = {"start_to_close_timeout": timedelta(minutes=1), "retry_policy": NOTIFY_RETRY}
         self._notices[firing.key] = (
             firing.subject,
             workflow.start_activity(
                 NOTIFY_ESCALATION,
                 EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
                 **options,
-                retry_policy=NOTIFY_RETRY,
                 summary=f"communication {firing.rule} of {firing.subject}"
                 if firing.trigger == PATH_TRIGGER
                 else f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",

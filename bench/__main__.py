@@ -134,13 +134,13 @@ def _clean(value: Any) -> Any:
 
 
 async def main(argv: list[str]) -> int:
-    if argv[:1] == ["faults"]:  # a harness of its own: processes to break, not one worker
-        return await faults.main(argv[1:])
-    args = parse(argv)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    if argv[:1] == ["faults"]:  # a harness of its own: processes to break, not one worker
+        return await faults.main(argv[1:])
+    args = parse(argv)
     try:
         results = await bounded("the whole run", run(args), args.deadline)
     except TimeoutError as error:

@@ -49,7 +49,7 @@ from starter.settings import Settings
 from .env import progress
 from .faults_drills import FULL, SCENARIOS, SHORT, Plan, inject
 from .faults_world import HERE, TASK_QUEUE, World, world
-from .stats import event_name, percentile
+from .stats import event_name, load_average, percentile
 
 DOMAIN = "northfield.example"
 FINAL = ("sent", "failed", "recorded", "uncertain")
@@ -100,6 +100,7 @@ async def run(
             "short": short,
             "cases": cases,
             "seed": seed,
+            "load_average_before": load_average(),
         },
         "scenarios": {},
     }
@@ -122,6 +123,7 @@ async def run(
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     results["run"]["seconds"] = round(time.monotonic() - began, 1)
+    results["run"]["load_average_after"] = load_average()
     return results
 
 
@@ -158,7 +160,7 @@ async def drill(
         if time.time() > deadline:
             break
         await asyncio.sleep(0.5)
-    figures["recovery_s"] = (
+    figures["settled_s"] = (
         round(max(0.0, recovered_at - batch.fault["ended"]), 1) if recovered_at else None
     )
     figures["workflow_task_failures"] = await workflow_task_failures(here.client, batch.refs)
@@ -231,6 +233,9 @@ async def measure(
         if batch.scenario == "kill" and extra == 1 and by_id.get(mid, {}).get("attempts", 0) > extra
     )
     lateness = [first[mid] - due for mid, (_, due) in expected.items() if mid in first]
+    ended = batch.fault["ended"]
+    # The backlog of the fault: what fell due before it ended, delivered how long after.
+    backlog = [first.get(mid) for mid, (_, due) in expected.items() if due <= ended]
     busy = await cases_with_notices_on_their_way(cases, batch.refs)
     short_of_firings = {s.case_ref for s in states if len(s.firings) < plan.firings_per_case}
     unanswered = set(batch.refs) - {s.case_ref for s in states}
@@ -252,6 +257,11 @@ async def measure(
         "stuck": len(stuck),
         "lateness_p50_s": round(percentile(lateness, 50), 1) if lateness else None,
         "lateness_p99_s": round(percentile(lateness, 99), 1) if lateness else None,
+        "recovery_s": (
+            round(max(0.0, max(backlog, default=ended) - ended), 1)  # type: ignore[type-var]
+            if None not in backlog
+            else None
+        ),
         "settled": settled,
         "settled_at": time.time(),
     }
@@ -366,11 +376,13 @@ COLUMNS = (
     ("lateness_p50_s", 8),
     ("lateness_p99_s", 8),
     ("recovery_s", 9),
+    ("settled_s", 8),
     ("log_tracebacks", 9),
 )
 HEADINGS = (
     "scenario", "fault s", "expected", "recorded", "delivered", "messages", "duplicates",
-    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "recovery", "tracebacks",
+    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "recovery", "settled",
+    "tracebacks",
 )  # fmt: skip
 
 
@@ -383,7 +395,8 @@ def report(results: dict[str, Any]) -> list[str]:
     run = results["run"]
     lines = [
         f"Faults ({'short' if run['short'] else 'full'}, {run['cases']} cases per scenario, "
-        f"code {run['code']}, {run.get('seconds', '?')} s)",
+        f"code {run['code']}, {run.get('seconds', '?')} s, load average "
+        f"{run.get('load_average_before')} -> {run.get('load_average_after')})",
         " ".join(f"{h:>{w}}" for h, (_, w) in zip(HEADINGS, COLUMNS, strict=True)),
     ]
     for scenario, figures in results["scenarios"].items():

@@ -136,6 +136,7 @@ class NotificationActivities:
             "body_html": message.html if message else None,
             "status": outbox.FAILED if error else status,
             "attempts": 0,
+            "unconfirmed": 0,
             "last_error": error,
             "created_at": now,
             "sent_at": None,
@@ -159,27 +160,28 @@ class NotificationActivities:
 
         * the server took it in this process but ``sent`` did not land (the database
           was read-only or locked): mark it ``sent``, never send it again;
-        * ``sending`` (the attempt was cut off: a worker killed, a connection lost after
-          the message was handed over): SMTP cannot say whether it arrived, so send it
-          once more, same ``Message-ID``, as ``resending``;
-        * ``resending``: it may have arrived twice already; ``uncertain``, not sent again.
+        * ``sending`` or ``resending`` (the attempt was cut off: a worker killed, a
+          connection lost after the message was handed over): SMTP cannot say whether it
+          arrived, so send it once more, same ``Message-ID``, as ``resending``, at most
+          `outbox.RESEND_LIMIT` times; after that ``uncertain``, not sent again.
 
         An attempt the server is known not to have taken (no connection, a refusal
-        before the message was handed over) puts the row back as it was.
+        before the message was handed over) puts the row back to ``pending``; the
+        attempts found cut off stay counted in ``unconfirmed``.
         """
         accepted_at = self._accepted.get(row.idempotency_key)
         if accepted_at is not None:
             return await self._confirm(row, accepted_at, sent=0)
-        if row.status == outbox.RESENDING:
+        cut_off = row.status in outbox.UNCONFIRMED
+        if cut_off and row.unconfirmed >= outbox.RESEND_LIMIT:
             return await self._doubtful(row)
         try:
             message = compose(row, mailer)
         except (ValueError, LookupError, MessageError) as error:
             return await self._give_up(row, f"not a usable address: {error or 'empty'}")
-        before = row.status
-        attempt = outbox.RESENDING if before == outbox.SENDING else outbox.SENDING
+        attempt = outbox.RESENDING if cut_off else outbox.SENDING
         async with self._sessions.begin() as session:
-            await outbox.begin_attempt(session, row.id, attempt)
+            await outbox.begin_attempt(session, row.id, attempt, after_cut_off=cut_off)
         try:
             await mailer.send(message)
         except MailRejected as error:
@@ -188,7 +190,7 @@ class NotificationActivities:
             raise  # still unconfirmed: the retry resends at most once
         except MailUnavailable as error:
             async with self._sessions.begin() as session:
-                await outbox.note_attempt_failed(session, row.id, str(error), status=before)
+                await outbox.note_attempt_failed(session, row.id, str(error))
             raise
         at = datetime.now(UTC)
         self._remember(row.idempotency_key, at)
@@ -209,8 +211,8 @@ class NotificationActivities:
 
     async def _doubtful(self, row: outbox.NotificationRow) -> int:
         reason = (
-            f"not sent again: {row.attempts} attempts were cut off before the mail server "
-            "confirmed them, so it may already have arrived"
+            f"not sent again: {row.unconfirmed + 1} of {row.attempts} attempts were cut off "
+            "before the mail server confirmed them, so it may already have arrived"
         )
         activity.logger.warning("notification %s %s", row.idempotency_key, reason)
         async with self._sessions.begin() as session:

@@ -38,6 +38,7 @@ from temporalio.client import Client
 
 from activities.contracts import Recipients
 from activities.database.engine import create_engine, session_factory
+from activities.database.notifications import RESEND_LIMIT
 from activities.notifications import message_id
 from activities.recipients import fired_on, resolve_recipients
 from casemodel.escalation import action_at
@@ -228,9 +229,11 @@ async def measure(
     by_id = {message_id(r["idempotency_key"], DOMAIN): r for r in rows}
     duplicates = {mid: n - 1 for mid, n in copies.items() if n > 1}
     in_window = sum(
-        1
+        extra
         for mid, extra in duplicates.items()
-        if batch.scenario == "kill" and extra == 1 and by_id.get(mid, {}).get("attempts", 0) > extra
+        if batch.scenario == "kill"
+        and extra <= RESEND_LIMIT
+        and by_id.get(mid, {}).get("attempts", 0) > extra
     )
     lateness = [first[mid] - due for mid, (_, due) in expected.items() if mid in first]
     ended = batch.fault["ended"]

@@ -12,11 +12,13 @@ Status, for mail:
 * ``sending``: an attempt is recorded (``attempts`` counted, committed) *before* the SMTP
   transaction begins, and not yet confirmed;
 * ``sent``: the server accepted it and that is committed;
-* ``resending``: a retry found the row ``sending`` (the attempt before was cut off, the
+* ``resending``: a retry found the row unconfirmed (the attempt before was cut off, the
   worker killed, and the server may have taken it) and sent it once more, with the same
-  ``Message-ID``, so the recipient's mail system can drop the copy;
-* ``uncertain``: a retry found it ``resending``: two attempts may each have been
-  delivered, so it is not sent a third time; `notifications list` shows it;
+  ``Message-ID``, so the recipient's mail system can drop the copy; ``unconfirmed``
+  counts the attempts found cut off;
+* ``uncertain``: a retry found it unconfirmed for the ``RESEND_LIMIT + 1``-th time:
+  every one of those attempts may have been delivered, so it is not sent again;
+  `notifications list` shows it;
 * ``failed`` when retrying cannot help (nobody to send to, a template that does not
   render, an address the mail server refuses); ``recorded`` when no mail server is set.
 
@@ -42,6 +44,10 @@ SENDING, RESENDING, UNCERTAIN = "sending", "resending", "uncertain"
 UNCONFIRMED = (SENDING, RESENDING)
 """An attempt was begun and not confirmed: the server may have the message."""
 STATUSES = (PENDING, SENDING, RESENDING, SENT, UNCERTAIN, FAILED, RECORDED)
+RESEND_LIMIT = 2
+"""Times a message whose attempt was cut off is sent again: a lost notice is worse than
+a copy, and two cut-offs of one message in a row are rare (a worker killed twice
+mid-send); a third is taken as a sign to stop and let a person look."""
 EMAIL, OUTBOX = "email", "outbox"
 
 
@@ -72,6 +78,7 @@ class Notification(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
+    unconfirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -100,6 +107,7 @@ class NotificationRow(BaseModel):
     body_html: str | None
     status: str
     attempts: int
+    unconfirmed: int = 0
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
@@ -128,10 +136,16 @@ async def for_notice(session: AsyncSession, notice_key: str) -> list[Notificatio
     return [NotificationRow.model_validate(r) for r in rows.all()]
 
 
-async def begin_attempt(session: AsyncSession, row_id: int, status: str) -> None:
-    """Count an attempt and mark it unconfirmed (`SENDING` or `RESENDING`); committed
-    before the message goes, so no attempt is ever uncounted."""
-    await _set(session, row_id, status=status, attempts=Notification.attempts + 1)
+async def begin_attempt(
+    session: AsyncSession, row_id: int, status: str, *, after_cut_off: bool = False
+) -> None:
+    """Count an attempt and mark it unconfirmed (`SENDING`, or `RESENDING` when the
+    attempt before was cut off, counted in ``unconfirmed``); committed before the message
+    goes, so no attempt is ever uncounted."""
+    values: dict[str, Any] = {"status": status, "attempts": Notification.attempts + 1}
+    if after_cut_off:
+        values["unconfirmed"] = Notification.unconfirmed + 1
+    await _set(session, row_id, **values)
 
 
 async def mark_sent(session: AsyncSession, row_id: int, at: datetime) -> None:
@@ -148,12 +162,10 @@ async def mark_uncertain(session: AsyncSession, row_id: int, error: str) -> None
     await _set(session, row_id, status=UNCERTAIN, last_error=error)
 
 
-async def note_attempt_failed(
-    session: AsyncSession, row_id: int, error: str, status: str = PENDING
-) -> None:
-    """An attempt the server did not take: the row goes back to `status` (what it was
-    before the attempt), with what went wrong."""
-    await _set(session, row_id, status=status, last_error=error)
+async def note_attempt_failed(session: AsyncSession, row_id: int, error: str) -> None:
+    """An attempt the server did not take: the row is pending again, with what went
+    wrong (the attempts found cut off before stay counted)."""
+    await _set(session, row_id, status=PENDING, last_error=error)
 
 
 async def list_notifications(

@@ -37,7 +37,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from activities.contracts import Recipients
-from activities.database.engine import create_engine, session_factory
+from activities.database.engine import create_engine, reading, session_factory
 from activities.database.notifications import RESEND_LIMIT
 from activities.notifications import message_id
 from activities.recipients import fired_on, resolve_recipients
@@ -310,7 +310,7 @@ async def recipients_of(
 async def outbox_rows(here: World, batch: Batch) -> list[dict[str, Any]]:
     engine = create_engine(here.db_url)
     try:
-        async with engine.connect() as connection:
+        async with reading(engine).connect() as connection:
             found = await connection.execute(
                 text(
                     "SELECT idempotency_key, case_ref, status, attempts FROM notifications "

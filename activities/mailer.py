@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_FROM = "support-provision@localhost"
@@ -26,6 +27,11 @@ TIMEOUT_SECONDS = 30.0
 
 class MailUnavailable(Exception):
     """The mail server could not take the message now; trying again later may work."""
+
+
+class MailUncertain(MailUnavailable):
+    """The connection failed after the message was handed over and before the server
+    answered: it may have been delivered. SMTP has no way to ask."""
 
 
 class MailRejected(Exception):
@@ -80,20 +86,23 @@ class Mailer:
         """Hand ``message`` to the server; returns once the server has accepted it.
 
         Raises `MailRejected` when the server refuses it permanently (5xx for the
-        recipient or the message), `MailUnavailable` for anything worth retrying.
+        recipient or the message), `MailUnavailable` for anything worth retrying: a
+        failure before the message was handed over (it was not taken), or
+        `MailUncertain` after (it may have been).
         """
         if "From" not in message:
             message["From"] = self.sender
         await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> None:
+        smtp: _Tracked | None = None
         try:
-            with self._connect() as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
+            smtp = self._connect()
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             detail = "; ".join(f"{to}: {c} {_text(m)}" for to, (c, m) in error.recipients.items())
@@ -104,15 +113,42 @@ class Mailer:
             exception = MailRejected if error.smtp_code >= 500 else MailUnavailable
             raise exception(f"{error.smtp_code} {_text(error.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as error:
-            raise MailUnavailable(
+            failure = MailUncertain if smtp is not None and smtp.handed_over else MailUnavailable
+            raise failure(
                 f"could not send through {self.host}:{self.port}: {error or type(error).__name__}"
             ) from None
+        finally:
+            if smtp is not None:
+                _close(smtp)
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Tracked:
         if self.implicit_tls:
             context = ssl.create_default_context()
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            return _TrackedSSL(self.host, self.port, timeout=self.timeout, context=context)
+        return _Tracked(self.host, self.port, timeout=self.timeout)
+
+
+class _Tracked(smtplib.SMTP):
+    """An SMTP connection that knows whether the message was handed over (DATA began):
+    a failure before then means the server did not take it."""
+
+    handed_over = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.handed_over = True
+        return super().data(msg)
+
+
+class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
+    pass
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """Say goodbye if the server still listens; the message's fate is already known."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def mailer_from_env(env: Mapping[str, str] = os.environ) -> Mailer | None:

@@ -19,11 +19,15 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.attempts import failing_briefly, heartbeating
 from activities.contracts import NOTIFY_ESCALATION, EscalationNotice, NotificationResult
 from activities.database import notifications as outbox
-from activities.mailer import Mailer, MailRejected, MailUnavailable
+from activities.mailer import Mailer, MailRejected, MailUnavailable, MailUncertain
 from activities.recipients import Recipient, fired_on, resolve_recipients
 from activities.templates import RenderedMessage, TemplateStore, UnknownTemplate, build_context
+
+ACCEPTED_LIMIT = 10_000
+"""Messages the server took whose ``sent`` has not landed, remembered at most."""
 
 
 class NotificationActivities:
@@ -49,6 +53,7 @@ class NotificationActivities:
         self._mailer = mailer
         self._ui_url = ui_url.rstrip("/")
         self._namespace = namespace
+        self._accepted: dict[str, datetime] = {}  # by idempotency key: taken, not yet "sent"
 
     def case_url(self, workflow_id: str) -> str:
         """The case in the Temporal UI."""
@@ -58,19 +63,24 @@ class NotificationActivities:
 
     @activity.defn(name=NOTIFY_ESCALATION)
     async def notify_escalation(self, notice: EscalationNotice) -> NotificationResult:
-        """Record one notification per recipient, then mail those still pending.
+        """Record one notification per recipient, then mail those not yet sent.
 
         Recipients are resolved here, when the escalation fires, against the directory in
         the database as it stands then; group memberships count if in effect on the day
         the rule fired (``notice.fired_at`` in Europe/London).
 
         Every row is written and committed before anything is sent, keyed
-        ``<notice.key>:<address>``, so a retry finds the rows of the first attempt and
-        sends only those not yet marked ``sent``. One window is unavoidable: the server has
-        accepted a message but the row is not yet marked ``sent`` when the worker dies.
-        The retry then sends it again, with the same ``Message-ID`` (derived from the
-        idempotency key), so a receiving server or mail client can drop the duplicate.
+        ``<notice.key>:<address>``, so a retry finds the rows of the first attempt. Each
+        SMTP attempt is counted and marked ``sending`` (committed) before it begins, and
+        ``sent`` once the server took the message; what a retry does with a row an
+        earlier attempt left is `_deliver`'s rule. The attempt heartbeats throughout, so
+        a worker that dies is noticed within the heartbeat timeout.
         """
+        with failing_briefly(f"notify {notice.key}"):
+            async with heartbeating():
+                return await self._notify(notice)
+
+    async def _notify(self, notice: EscalationNotice) -> NotificationResult:
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             # The directory as it stands now, memberships as on the day the rule fired: a
@@ -89,8 +99,8 @@ class NotificationActivities:
         sent = 0
         if self._mailer is not None:
             for stored_row in stored:
-                if stored_row.status == outbox.PENDING:
-                    sent += await self._send(self._mailer, stored_row)
+                if stored_row.status in (outbox.PENDING, *outbox.UNCONFIRMED):
+                    sent += await self._deliver(self._mailer, stored_row)
             async with self._sessions() as session:
                 stored = await outbox.for_notice(session, notice.key)
         return NotificationResult(
@@ -126,6 +136,7 @@ class NotificationActivities:
             "body_html": message.html if message else None,
             "status": outbox.FAILED if error else status,
             "attempts": 0,
+            "unconfirmed": 0,
             "last_error": error,
             "created_at": now,
             "sent_at": None,
@@ -142,23 +153,71 @@ class NotificationActivities:
         except (TemplateError, TypeError, ValueError) as error:
             return None, f"template {notice.template!r} did not render: {error}"
 
-    async def _send(self, mailer: Mailer, row: outbox.NotificationRow) -> int:
-        """Mail one pending row; 1 if it was sent, 0 if the server refused it for good."""
+    async def _deliver(self, mailer: Mailer, row: outbox.NotificationRow) -> int:
+        """Mail one row not yet sent; 1 if the server took it now, else 0.
+
+        What a retry does with a row an earlier attempt left unconfirmed:
+
+        * the server took it in this process but ``sent`` did not land (the database
+          was read-only or locked): mark it ``sent``, never send it again;
+        * ``sending`` or ``resending`` (the attempt was cut off: a worker killed, a
+          connection lost after the message was handed over): SMTP cannot say whether it
+          arrived, so send it once more, same ``Message-ID``, as ``resending``, at most
+          `outbox.RESEND_LIMIT` times; after that ``uncertain``, not sent again.
+
+        An attempt the server is known not to have taken (no connection, a refusal
+        before the message was handed over) puts the row back to ``pending``; the
+        attempts found cut off stay counted in ``unconfirmed``.
+        """
+        accepted_at = self._accepted.get(row.idempotency_key)
+        if accepted_at is not None:
+            return await self._confirm(row, accepted_at, sent=0)
+        cut_off = row.status in outbox.UNCONFIRMED
+        if cut_off and row.unconfirmed >= outbox.RESEND_LIMIT:
+            return await self._doubtful(row)
         try:
             message = compose(row, mailer)
         except (ValueError, LookupError, MessageError) as error:
             return await self._give_up(row, f"not a usable address: {error or 'empty'}")
+        attempt = outbox.RESENDING if cut_off else outbox.SENDING
+        async with self._sessions.begin() as session:
+            await outbox.begin_attempt(session, row.id, attempt, after_cut_off=cut_off)
         try:
             await mailer.send(message)
         except MailRejected as error:
             return await self._give_up(row, str(error))
+        except MailUncertain:
+            raise  # still unconfirmed: the retry resends at most once
         except MailUnavailable as error:
             async with self._sessions.begin() as session:
                 await outbox.note_attempt_failed(session, row.id, str(error))
             raise
+        at = datetime.now(UTC)
+        self._remember(row.idempotency_key, at)
+        return await self._confirm(row, at, sent=1)
+
+    async def _confirm(self, row: outbox.NotificationRow, at: datetime, *, sent: int) -> int:
         async with self._sessions.begin() as session:
-            await outbox.mark_sent(session, row.id, datetime.now(UTC))
-        return 1
+            await outbox.mark_sent(session, row.id, at)
+        self._accepted.pop(row.idempotency_key, None)
+        return sent
+
+    def _remember(self, key: str, at: datetime) -> None:
+        """The server took `key`'s message: kept until ``sent`` is committed (bounded;
+        a retry in another process falls back on the rule of `_deliver`)."""
+        if len(self._accepted) >= ACCEPTED_LIMIT:
+            self._accepted.pop(next(iter(self._accepted)))
+        self._accepted[key] = at
+
+    async def _doubtful(self, row: outbox.NotificationRow) -> int:
+        reason = (
+            f"not sent again: {row.unconfirmed + 1} of {row.attempts} attempts were cut off "
+            "before the mail server confirmed them, so it may already have arrived"
+        )
+        activity.logger.warning("notification %s %s", row.idempotency_key, reason)
+        async with self._sessions.begin() as session:
+            await outbox.mark_uncertain(session, row.id, reason)
+        return 0
 
     async def _give_up(self, row: outbox.NotificationRow, error: str) -> int:
         activity.logger.warning("notification %s not sent: %s", row.idempotency_key, error)

@@ -12,6 +12,7 @@ import contextlib
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.attempts import failing_briefly
 from activities.contracts import (
     LOAD_PUBLISHED_DEFINITION,
     RECORD_CASE_CHANGES,
@@ -44,13 +45,18 @@ class RegisterActivities:
     @activity.defn(name=RECORD_CASE_CHANGES)
     async def record_case_changes(self, update: RegisterUpdate) -> None:
         """Write a case's changes to the register in one transaction; safe to retry."""
-        async with self._one_writer(), self._sessions.begin() as session:
-            await apply_update(session, update)
+        with failing_briefly(f"register {update.case_ref}"):
+            async with self._one_writer(), self._sessions.begin() as session:
+                await apply_update(session, update)
 
     @activity.defn(name=LOAD_PUBLISHED_DEFINITION)
     async def load_published_definition(self, request: DefinitionRequest) -> PublishedType | None:
         """A published version of a type: the one named, else the one in effect on the day
         asked (today by default); ``None`` if there is none."""
+        with failing_briefly(f"load {request.type_id}"):
+            return await self._published(request)
+
+    async def _published(self, request: DefinitionRequest) -> PublishedType | None:
         async with self._sessions() as session:
             if request.version is None:
                 found = await definitions_store.in_effect(session, request.type_id, request.on)

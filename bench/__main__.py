@@ -1,5 +1,5 @@
-"""`python -m bench [all|rate|open|history|lag|long|recurrence] [options]`: run, print, write
-JSON."""
+"""`python -m bench [all|rate|open|history|lag|long|recurrence|faults|codec] [options]`: run,
+print, write JSON."""
 
 from __future__ import annotations
 
@@ -15,7 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, long, long_core, long_report, open_cases, quiet, rate, recurrence
+from . import (
+    faults,
+    history,
+    lag,
+    long,
+    long_core,
+    long_report,
+    open_cases,
+    quiet,
+    rate,
+    recurrence,
+)
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -156,11 +167,13 @@ def _clean(value: Any) -> Any:
 
 
 async def main(argv: list[str]) -> int:
-    args = parse(argv)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    if argv[:1] == ["faults"]:  # a harness of its own: processes to break, not one worker
+        return await faults.main(argv[1:])
+    args = parse(argv)
     try:
         results = await bounded("the whole run", run(args), args.deadline)
     except TimeoutError as error:

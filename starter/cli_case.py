@@ -268,7 +268,7 @@ def full_log(state: CaseState, *, after_seq: int = 0, limit: int | None = None) 
             last = page[-1].seq
 
     try:
-        with_session(read, what="read the case log", quiet=True)
+        with_session(read, what="read the case log", quiet=True, read_only=True)
     except RegisterAway as away:
         typer.echo(
             f"The case register could not be read ({away}); showing the latest log "
@@ -473,6 +473,7 @@ def list_cases(
                 limit=limit,
             ),
             what="list cases",
+            read_only=True,
         )
         rows = [
             {

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.database import migrate
-from activities.database.engine import create_engine, session_factory
+from activities.database.engine import create_engine, reading, session_factory
 from activities.database.settings import (
     ENV_VAR,
     DatabaseMissing,
@@ -85,9 +85,11 @@ def with_session(
     what: str,
     url: str | None = None,
     quiet: bool = False,
+    read_only: bool = False,
 ) -> T:
     """Run ``work`` in one transaction; database trouble ends in one line and exit 1, or
-    (``quiet``) raises `RegisterAway` for a command that can do without the database."""
+    (``quiet``) raises `RegisterAway` for a command that can do without the database.
+    A ``read_only`` transaction takes no write lock, so it answers while a worker writes."""
     if quiet:
         try:
             url = existing_database_url(url)
@@ -99,7 +101,8 @@ def with_session(
     async def go() -> T:
         engine = create_engine(url)
         try:
-            async with session_factory(engine).begin() as session:
+            bound = reading(engine) if read_only else engine
+            async with session_factory(bound).begin() as session:
                 return await work(session)
         finally:
             await engine.dispose()

@@ -90,7 +90,7 @@ def list_(
     async def work(session: Any) -> dict[str, list[dict[str, Any]]]:
         return await list_directory(session, include_inactive=include_inactive)
 
-    listing = with_session(work, what="read the directory")
+    listing = with_session(work, what="read the directory", read_only=True)
     if as_json:
         print_json(listing)
         return

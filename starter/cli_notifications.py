@@ -13,10 +13,8 @@ import typer
 from rich.table import Table
 
 from activities.database.notifications import (
-    FAILED,
-    PENDING,
-    RECORDED,
     SENT,
+    STATUSES,
     NotificationRow,
     list_notifications,
 )
@@ -24,8 +22,6 @@ from activities.templates import format_datetime
 
 from .cli_db import with_session
 from .console import console, print_json, require_choice
-
-STATUSES = (PENDING, SENT, FAILED, RECORDED)
 
 app = typer.Typer(
     help="The notifications escalations sent, or recorded when no mail server is set.",
@@ -47,7 +43,7 @@ def list_(
         typer.Option(
             "--status",
             metavar="STATUS",
-            help="Only this status: pending, sent, failed or recorded.",
+            help=f"Only this status: {', '.join(STATUSES)}.",
             show_default=False,
         ),
     ] = None,
@@ -62,7 +58,7 @@ def list_(
     async def work(session: Any) -> list[NotificationRow]:
         return await list_notifications(session, case_ref=case, status=status, limit=limit)
 
-    rows = with_session(work, what="read the notifications")
+    rows = with_session(work, what="read the notifications", read_only=True)
     if as_json:
         print_json([row.model_dump(mode="json") for row in rows])
         return

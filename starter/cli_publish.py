@@ -96,7 +96,7 @@ def versions_command(
     async def work(session: Any) -> list[store.VersionInfo]:
         return await store.versions(session, type_id)
 
-    found = with_session(work, what="read the published definitions")
+    found = with_session(work, what="read the published definitions", read_only=True)
     if type_id is not None and not found:
         fail(f'"{type_id}" has never been published; run `support-provision definitions publish`')
     if view is None and (at is not None or type_id is None):
@@ -273,7 +273,7 @@ def _fetch(
         found = await store.version(session, type_id, number)
         return (number, found) if found else None
 
-    found = with_session(work, what="read the published definitions")
+    found = with_session(work, what="read the published definitions", read_only=True)
     if found is None:
         if number is not None:
             which = f"version {number} of "

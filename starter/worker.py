@@ -31,6 +31,7 @@ from activities.register import RegisterActivities
 from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
 from workflows.case_workflow import SupportCaseWorkflow
+from workflows.names import notice_queue
 
 from .cache_budget import cache_budget
 from .cli_db import explain
@@ -69,6 +70,33 @@ def case_activities(
     ]
 
 
+class CaseWorker:
+    """The worker of cases on `task_queue` and, beside it, the worker of their notices on
+    `notice_queue(task_queue)` with activity slots of its own: run, entered and shut
+    down together, as one `Worker` is."""
+
+    def __init__(self, cases: Worker, notices: Worker) -> None:
+        self.cases = cases
+        self.notices = notices
+
+    async def run(self) -> None:
+        await asyncio.gather(self.cases.run(), self.notices.run())
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(self.cases.shutdown(), self.notices.shutdown())
+
+    async def __aenter__(self) -> CaseWorker:
+        await self.notices.__aenter__()
+        await self.cases.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self.cases.__aexit__(*exc)
+        finally:
+            await self.notices.__aexit__(*exc)
+
+
 def build_worker(
     client: Client,
     task_queue: str,
@@ -76,15 +104,17 @@ def build_worker(
     *,
     settings: Settings | None = None,
     mailer: Mailer | None = None,
-) -> Worker:
+) -> CaseWorker:
     """A worker for cases; mail goes out only through `mailer` (the outbox always)."""
     budget = cache_budget()  # cases cached: from the memory the worker may use
     log.info("worker on %s %s", task_queue, budget.describe())
-    return Worker(
+    activities = case_activities(sessions, settings or Settings(), mailer, client=client)
+    cases = Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=case_activities(sessions, settings or Settings(), mailer, client=client),
+        # Notices too: those scheduled on the case's queue before notices had their own.
+        activities=activities,
         workflow_runner=workflow_runner(),
         # A case's next workflow task first goes to the worker that has it cached; if that
         # worker died, the task moves to another after this long (SDK default 10 s). A
@@ -92,6 +122,9 @@ def build_worker(
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         max_cached_workflows=budget.cached_cases,
     )
+    notify = [a for a in activities if getattr(a, "__name__", "") == "notify_escalation"]
+    notices = Worker(client, task_queue=notice_queue(task_queue), activities=notify)
+    return CaseWorker(cases, notices)
 
 
 async def require_current_schema(url: str) -> None:
@@ -131,8 +164,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             mailer=mailer_from_env(),
         )
         log.info(
-            "worker polling %s on %s/%s (%s), database %s",
+            "worker polling %s (and %s) on %s/%s (%s), database %s",
             settings.task_queue,
+            notice_queue(settings.task_queue),
             settings.temporal_address,
             settings.namespace,
             settings.connection.describe(),

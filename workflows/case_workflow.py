@@ -53,13 +53,16 @@ FOLLOW_ON_PATCH = "follow-on-cases"
 `CaseChain` search attribute, or waiting for the follow-on to open before finishing."""
 CURRENT_PATCH = "current-behaviour-v7"
 """One marker for everything the patches before it changed: a case started on code that
-has it takes every one of them (and writes the register locally first) without a marker
-of each, which cost two events apiece (the marker and Temporal's `TemporalChangeVersion`
-upsert), 14 of a 5-task case's events. Histories without it replay patch by patch."""
+has it takes every one of them (and writes the register locally first, and sends notices on
+their own task queue: `in_flight.NOTICES_PATCH`) without a marker of each, which cost two
+events apiece (the marker and Temporal's `TemporalChangeVersion` upsert), 14 of a 5-task
+case's events. Histories without it replay patch by patch."""
 REGISTER_LOCAL_PATCH = "register-local-first"
 """Histories recorded while every register write was a (remote) activity replay that way;
 asked of every run, a continued one too, since runs that older code continued wrote
 remotely."""
+# NOTICES_PATCH ("notices-own-queue", in `in_flight.py`): histories recorded before notices
+# had their own task queue and a heartbeat replay with the notice scheduled as it was.
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -120,6 +123,7 @@ class SupportCaseWorkflow:
         self._long_lived = self._patched(LONG_LIVED_PATCH)
         in_flight, follow_on = self._in_flight, self._follow_on
         in_flight.local_first = writes_behind and self._since(REGISTER_LOCAL_PATCH)
+        in_flight.since = self._since
         for key in self._carried.unconfirmed if self._carried else ():
             if (unconfirmed := case.recorded(key)) is not None:
                 in_flight.notify(case, unconfirmed)

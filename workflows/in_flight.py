@@ -17,6 +17,7 @@ activity that retries for ever, as before, and writes stay remote until one land
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from casemodel.escalation import Firing
     from casemodel.paths import PATH_TRIGGER
 
+    from .names import notice_queue
+
 REGISTER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2))
 """The register must catch up however long the database is away: for ever, slowly."""
 NOTIFY_RETRY = RetryPolicy(
@@ -44,6 +47,21 @@ NOTIFY_RETRY = RetryPolicy(
 LOCAL_TIMEOUT = timedelta(seconds=3)
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=2)
 """A local write holds its workflow task: two tries of at most 3 s, then a remote one."""
+NOTICES_PATCH = "notices-own-queue"
+"""Histories recorded before notices had their own task queue, a heartbeat and a retry
+within 20 s replay with the notice scheduled as it was (the case's queue, a minute to
+close, no heartbeat, retries up to five minutes apart)."""
+NOTIFY_HEARTBEAT = timedelta(seconds=10)
+"""A worker that dies mid-notice is noticed this soon, and the notice retried."""
+NOTIFY_RETRY_SOON = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=1.5,
+    maximum_interval=timedelta(seconds=20),
+)
+"""With the patch: a notice is tried again within 20 s of the mail server or database
+coming back, not up to five minutes later (a few rows a firing: cheap to retry)."""
+NOTIFY_CLOSE = timedelta(minutes=2)
+"""One attempt mails a firing's few recipients, each within the mailer's 30 s timeout."""
 
 
 class InFlight:
@@ -52,6 +70,9 @@ class InFlight:
         """The log is in the register up to here (carried from run to run)."""
         self.local_first = False
         """Whether register writes go as local activities first (set by the workflow)."""
+        self.since: Callable[[str], bool] = workflow.patched
+        """Whether the case runs on code with a patch (the workflow's answer, which a case
+        on current code gives without a marker a patch)."""
         self._write: asyncio.Task[Any] | None = None
         self._write_local = False
         self._remote_until_landed = False
@@ -122,13 +143,21 @@ class InFlight:
                 raise
 
     def notify(self, case: Case, firing: Firing) -> None:
+        if self.since(NOTICES_PATCH):
+            options: dict[str, Any] = {
+                "task_queue": notice_queue(workflow.info().task_queue),
+                "start_to_close_timeout": NOTIFY_CLOSE,
+                "heartbeat_timeout": NOTIFY_HEARTBEAT,
+                "retry_policy": NOTIFY_RETRY_SOON,
+            }
+        else:
+            options = {"start_to_close_timeout": timedelta(minutes=1), "retry_policy": NOTIFY_RETRY}
         self._notices[firing.key] = (
             firing.subject,
             workflow.start_activity(
                 NOTIFY_ESCALATION,
                 EscalationNotice.of(case, firing, workflow.info().workflow_id, workflow.now()),
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=NOTIFY_RETRY,
+                **options,
                 summary=f"communication {firing.rule} of {firing.subject}"
                 if firing.trigger == PATH_TRIGGER
                 else f"escalation {firing.rule} of {firing.subject} #{firing.occurrence}",

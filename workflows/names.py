@@ -5,6 +5,13 @@ from __future__ import annotations
 WORKFLOW_TYPE = "SupportCaseWorkflow"
 TASK_QUEUE = "support-provision"
 STATE_QUERY = "state"
+NOTICES_SUFFIX = "-notices"
+
+
+def notice_queue(task_queue: str) -> str:
+    """The task queue of a case's notices: its own, beside the case's, so a notice never
+    waits for an activity slot behind register writes (a burst of cases opening)."""
+    return task_queue + NOTICES_SUFFIX
 
 
 def workflow_id_for(case_ref: str) -> str:

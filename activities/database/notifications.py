@@ -5,9 +5,24 @@ always a channel. A row's ``idempotency_key`` (``<notice key>:<address>``) is un
 rows are inserted with ON CONFLICT DO NOTHING, so a retried activity or a replayed
 workflow finds the row it wrote the first time and never records or sends it twice.
 
-Status: ``pending`` (waiting to be mailed) → ``sent``; ``failed`` when retrying cannot
-help (nobody to send to, a template that does not render, an address the mail server
-refuses); ``recorded`` when no mail server is configured.
+Status, for mail:
+
+* ``pending``: not handed to the mail server yet, or every attempt so far is known not
+  to have been taken (the server was away, or answered "try later");
+* ``sending``: an attempt is recorded (``attempts`` counted, committed) *before* the SMTP
+  transaction begins, and not yet confirmed;
+* ``sent``: the server accepted it and that is committed;
+* ``resending``: a retry found the row unconfirmed (the attempt before was cut off, the
+  worker killed, and the server may have taken it) and sent it once more, with the same
+  ``Message-ID``, so the recipient's mail system can drop the copy; ``unconfirmed``
+  counts the attempts found cut off;
+* ``uncertain``: a retry found it unconfirmed for the ``RESEND_LIMIT + 1``-th time:
+  every one of those attempts may have been delivered, so it is not sent again;
+  `notifications list` shows it;
+* ``failed`` when retrying cannot help (nobody to send to, a template that does not
+  render, an address the mail server refuses); ``recorded`` when no mail server is set.
+
+``attempts`` counts every SMTP transaction begun, finished or not.
 """
 
 from __future__ import annotations
@@ -25,6 +40,14 @@ from .dialects import insert_for
 from .models import ID, Base
 
 PENDING, SENT, FAILED, RECORDED = "pending", "sent", "failed", "recorded"
+SENDING, RESENDING, UNCERTAIN = "sending", "resending", "uncertain"
+UNCONFIRMED = (SENDING, RESENDING)
+"""An attempt was begun and not confirmed: the server may have the message."""
+STATUSES = (PENDING, SENDING, RESENDING, SENT, UNCERTAIN, FAILED, RECORDED)
+RESEND_LIMIT = 2
+"""Times a message whose attempt was cut off is sent again: a lost notice is worse than
+a copy, and two cut-offs of one message in a row are rare (a worker killed twice
+mid-send); a third is taken as a sign to stop and let a person look."""
 EMAIL, OUTBOX = "email", "outbox"
 
 
@@ -55,6 +78,7 @@ class Notification(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
+    unconfirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -83,6 +107,7 @@ class NotificationRow(BaseModel):
     body_html: str | None
     status: str
     attempts: int
+    unconfirmed: int = 0
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
@@ -111,18 +136,36 @@ async def for_notice(session: AsyncSession, notice_key: str) -> list[Notificatio
     return [NotificationRow.model_validate(r) for r in rows.all()]
 
 
+async def begin_attempt(
+    session: AsyncSession, row_id: int, status: str, *, after_cut_off: bool = False
+) -> None:
+    """Count an attempt and mark it unconfirmed (`SENDING`, or `RESENDING` when the
+    attempt before was cut off, counted in ``unconfirmed``); committed before the message
+    goes, so no attempt is ever uncounted."""
+    values: dict[str, Any] = {"status": status, "attempts": Notification.attempts + 1}
+    if after_cut_off:
+        values["unconfirmed"] = Notification.unconfirmed + 1
+    await _set(session, row_id, **values)
+
+
 async def mark_sent(session: AsyncSession, row_id: int, at: datetime) -> None:
-    await _attempted(session, row_id, status=SENT, sent_at=at, last_error=None)
+    await _set(session, row_id, status=SENT, sent_at=at, last_error=None)
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     """Give up on a row: retrying cannot deliver it."""
-    await _attempted(session, row_id, status=FAILED, last_error=error)
+    await _set(session, row_id, status=FAILED, last_error=error)
+
+
+async def mark_uncertain(session: AsyncSession, row_id: int, error: str) -> None:
+    """Stop sending a row that may have been delivered twice already."""
+    await _set(session, row_id, status=UNCERTAIN, last_error=error)
 
 
 async def note_attempt_failed(session: AsyncSession, row_id: int, error: str) -> None:
-    """Keep a row pending after a failed attempt, with what went wrong."""
-    await _attempted(session, row_id, last_error=error)
+    """An attempt the server did not take: the row is pending again, with what went
+    wrong (the attempts found cut off before stay counted)."""
+    await _set(session, row_id, status=PENDING, last_error=error)
 
 
 async def list_notifications(
@@ -141,10 +184,5 @@ async def list_notifications(
     return [NotificationRow.model_validate(r) for r in (await session.scalars(query)).all()]
 
 
-async def _attempted(session: AsyncSession, row_id: int, **values: Any) -> None:
-    stmt = (
-        update(Notification)
-        .where(Notification.id == row_id)
-        .values(attempts=Notification.attempts + 1, **values)
-    )
-    await session.execute(stmt)
+async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:
+    await session.execute(update(Notification).where(Notification.id == row_id).values(**values))

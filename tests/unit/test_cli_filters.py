@@ -19,7 +19,8 @@ from starter.cli import app
         ),
         (
             ["notifications", "list", "--status", "bogus"],
-            "there is no status 'bogus'; --status takes pending, sent, failed or recorded\n",
+            "there is no status 'bogus'; --status takes pending, sending, resending, sent, "
+            "uncertain, failed or recorded\n",
         ),
     ],
 )

@@ -1,0 +1,333 @@
+"""The world a fault drill runs in, made of parts that can be broken one at a time.
+
+Unlike the other benches, everything that can fail runs apart from the harness: the
+Temporal dev server and the worker are child processes (so they can be killed and
+restarted), the SMTP server is a loopback sink (so it can be stopped), and the SQLite
+database is a file the harness can lock or make read-only. The worker and the
+database setup run from `code`, a checkout of the service (this one by default), so the
+same drill measures another branch's code (`--code /work/main`).
+
+Under root, file modes do not stop writes, so the worker then runs as ``nobody`` and
+owns its folder: a read-only database is read-only for it as it would be in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.database.directory import default_directory_file, load_directory, sync_directory
+from activities.database.engine import create_engine, session_factory
+from activities.database.migrate import upgrade
+from starter.search_attributes import ensure_search_attributes
+
+from .env import progress
+
+TASK_QUEUE = "fault-drill"
+HERE = Path(__file__).resolve().parent.parent
+SERVER_START_TIMEOUT = 60.0
+NOBODY = 65534
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message the sink accepted."""
+
+    message_id: str
+    to: tuple[str, ...]
+    at: float  # time.time()
+
+
+class Sink:
+    """A loopback SMTP server counting what it accepts; it can be stopped and restarted
+    on the same port (an outage)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.deliveries.append(
+                Delivery(str(message["Message-ID"]), tuple(envelope.rcpt_tos), time.time())
+            )
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def received(self) -> list[Delivery]:
+        with self._lock:
+            return list(self.deliveries)
+
+
+@dataclass
+class World:
+    """The parts of one drill and the handles to break them."""
+
+    code: Path
+    workdir: Path
+    sink: Sink = field(default_factory=Sink)
+    port: int = field(default_factory=free_port)
+    server: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    worker_starts: int = 0
+    client: Client | None = None
+
+    @property
+    def db_file(self) -> Path:
+        return self.workdir / "data" / "support-provision.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.db_file}"
+
+    @property
+    def as_nobody(self) -> bool:
+        return os.geteuid() == 0
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.workdir),
+            "SUPPORT_PROVISION_DATA": str(self.workdir / "data"),
+            "XDG_DATA_HOME": str(self.workdir / "xdg"),
+            "DATABASE_URL": self.db_url,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+            "TEMPORAL_UI_URL": "http://localhost:8233",
+            "SUPPORT_PROVISION_TASK_QUEUE": TASK_QUEUE,
+            "SMTP_URL": f"smtp://127.0.0.1:{self.sink.port}",
+            "SMTP_FROM": "alerts@northfield.example",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def command(self, *args: str) -> list[str]:
+        """The service's command line in `code`'s environment (as ``nobody`` under root)."""
+        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        python = str(self.code / ".venv" / "bin" / "python")
+        entry = "from starter.cli import main; main()"
+        return [*(drop if self.as_nobody else []), python, "-c", entry, *args]
+
+    def run(self, *args: str) -> None:
+        """A one-off command of the service (db upgrade, directory sync); must succeed."""
+        done = subprocess.run(
+            self.command(*args),
+            cwd=self.code,
+            env=self.env(),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
+
+    # --- the worker ----------------------------------------------------------------------
+
+    def start_worker(self) -> None:
+        self.worker_starts += 1
+        log = (self.workdir / f"worker-{self.worker_starts:03d}.log").open("wb")
+        self.worker = subprocess.Popen(
+            self.command("worker"),
+            cwd=self.code,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    async def worker_polling(self, seconds: float = 60.0) -> None:
+        """Until the worker last started says it polls (its first log line)."""
+        log = self.worker_logs()[-1]
+        deadline = time.monotonic() + seconds
+        while "worker polling" not in log.read_text(errors="replace"):
+            if self.worker is not None and self.worker.poll() is not None:
+                raise RuntimeError(f"the worker exited: {log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the worker did not poll within {seconds:.0f}s")
+            await asyncio.sleep(0.1)
+
+    def kill_worker(self) -> None:
+        """kill -9: no shutdown, no heartbeat, whatever was on its way is cut off."""
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.kill()
+            self.worker.wait(timeout=30)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(timeout=30)
+
+    def worker_logs(self) -> list[Path]:
+        return sorted(self.workdir.glob("worker-*.log"))
+
+    # --- the Temporal server -------------------------------------------------------------
+
+    def start_server(self) -> None:
+        log = (self.workdir / "temporal.log").open("ab")
+        self.server = subprocess.Popen(
+            [
+                temporal(self.code),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(self.workdir / "temporal.db"),
+                "--port",
+                str(self.port),
+                "--ui-port",
+                str(free_port()),
+                "--headless",
+                "--log-level",
+                "error",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.kill()
+            self.server.wait(timeout=30)
+
+    async def connect(self) -> Client:
+        """The harness's client, once the server answers."""
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            try:
+                return await Client.connect(
+                    f"127.0.0.1:{self.port}", data_converter=pydantic_data_converter
+                )
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def server_answers(self) -> bool:
+        assert self.client is not None
+        try:
+            await self.client.workflow_service.get_system_info(
+                GetSystemInfoRequest(), timeout=timedelta(seconds=2)
+            )
+            return True
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    # --- the database --------------------------------------------------------------------
+
+    def db_files(self) -> list[Path]:
+        return [p for p in self.db_file.parent.glob(self.db_file.name + "*") if p.is_file()]
+
+    def make_read_only(self) -> None:
+        for path in self.db_files():
+            path.chmod(0o444)
+        self.db_file.parent.chmod(0o555)
+
+    def make_writable(self) -> None:
+        self.db_file.parent.chmod(0o777 if self.as_nobody else 0o755)
+        for path in self.db_files():
+            path.chmod(0o666 if self.as_nobody else 0o644)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Any:
+        """Another connection holding the database's write lock (as a long migration or
+        a stuck admin session would)."""
+        holder = sqlite3.connect(self.db_file, isolation_level=None, timeout=30)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            yield
+            holder.execute("COMMIT")
+        finally:
+            holder.close()
+
+
+async def _prepare(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(url)
+        async with session_factory(engine).begin() as session:
+            await sync_directory(session, load_directory(default_directory_file()))
+    finally:
+        await engine.dispose()
+
+
+def temporal(code: Path) -> str:
+    beside = code / ".venv" / "bin" / "temporal"
+    if beside.exists():
+        return str(beside)
+    return str(Path(sys.executable).parent / "temporal")
+
+
+@contextlib.asynccontextmanager
+async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
+    """A migrated database with the shipped directory, a dev server, a sink; no worker
+    yet. Everything stops on the way out."""
+    here = World(code=code, workdir=workdir)
+    (workdir / "data").mkdir(parents=True)
+    if here.as_nobody:
+        for path in (workdir, workdir / "data"):
+            os.chown(path, NOBODY, NOBODY)
+            path.chmod(path.stat().st_mode | stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO)
+    try:
+        progress(f"preparing the database in {workdir} with {code}")
+        if code == HERE:  # this checkout: in this process, sparing two interpreters' start
+            await _prepare(here.db_url)
+        else:
+            await asyncio.to_thread(here.run, "db", "upgrade")
+            await asyncio.to_thread(here.run, "directory", "sync")
+        if here.as_nobody:
+            for path in here.db_files():
+                os.chown(path, NOBODY, NOBODY)
+        here.make_writable()
+        here.sink.start()
+        here.start_server()
+        here.client = await here.connect()
+        await ensure_search_attributes(here.client, "default")
+        progress(f"dev server on {here.port}, SMTP sink on {here.sink.port}")
+        yield here
+    finally:
+        here.kill_worker()
+        here.kill_server()
+        here.sink.stop()
+        with contextlib.suppress(OSError):
+            here.make_writable()

@@ -52,6 +52,15 @@ def failing_briefly(what: str) -> Iterator[None]:
         yield
     except ApplicationError:
         raise
+    except asyncio.CancelledError as error:
+        # A local activity (the register written locally first) that overran its time
+        # limit is cancelled, and its result is dropped: the write goes again remotely.
+        # Leaving as a short failure keeps the SDK from logging a traceback for it.
+        if not _local():
+            raise
+        line = f"{what}: cut short at the local write's time limit"
+        activity.logger.warning("attempt %d failed, will retry: %s", _attempt(), line)
+        raise _short(line, error) from None
     except EXPECTED as error:
         line = f"{what}: {reason(error)}"
         activity.logger.warning("attempt %d failed, will retry: %s", _attempt(), line)
@@ -89,6 +98,13 @@ def _short(line: str, error: BaseException) -> ApplicationError:
     return ApplicationError(
         line, type=type(error).__name__, category=ApplicationErrorCategory.BENIGN
     )
+
+
+def _local() -> bool:
+    try:
+        return activity.info().is_local
+    except RuntimeError:
+        return False
 
 
 def _attempt() -> int:

@@ -11,7 +11,7 @@ import functools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
@@ -62,11 +61,13 @@ from casemodel.state import CaseState, CaseSummary
 from casemodel.worklist import read_period
 from definitions.durations import Duration, DurationError
 from definitions.schema import ProvisionType
+from protection.codec import data_converter
 from workflows import search_attributes as sa
 from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 from .cli_db import explain
 from .connection import unreachable_reason
+from .payload_keys import PayloadKeysUnavailable
 from .settings import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -133,6 +134,16 @@ class CaseListing:
     case_chain: str | None = None
 
 
+def with_key_ring(settings: Settings) -> Settings:
+    """`settings` holding their payload key ring, read once; `CaseRefused` in one line
+    (where keys are looked for, or which entry is wrong) when there is none to use."""
+    try:
+        ring = settings.key_ring()
+    except PayloadKeysUnavailable as missing:
+        raise CaseRefused(str(missing), missing.code) from None
+    return replace(settings, payload_keys=ring)
+
+
 def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> str:
     """A readable, unique reference such as `TSA-20261124-7F3A9C`."""
     initials = "".join(word[0] for word in provision_type.id.split("-") if word).upper()
@@ -156,17 +167,18 @@ class CaseClient:
 
     @classmethod
     async def connect(cls, settings: Settings | None = None, *, quiet: bool = False) -> CaseClient:
-        """A client on `settings` (default: the environment's).
+        """A client on `settings` (default: the environment's) that seals every payload
+        with the settings' key ring (refused, in one line, when there is none).
 
         `quiet` is for commands people run: the SDK's core then keeps its retry warnings
         to itself, and a service that went away is one line from us instead.
         """
-        settings = settings or Settings.from_env()
+        settings = with_key_ring(settings or Settings.from_env())
         try:
             client = await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter(settings.payload_keys),
                 runtime=_quiet_runtime() if quiet else None,
             )
         except RuntimeError as err:  # the core SDK reports connection failures this way
@@ -515,4 +527,5 @@ __all__ = [
     "StartedCase",
     "WorklistTask",
     "new_case_ref",
+    "with_key_ring",
 ]

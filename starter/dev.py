@@ -12,6 +12,7 @@ import contextlib
 import signal
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,8 +27,9 @@ from definitions.loader import DefinitionsInvalid, default_definitions_dir
 from .binaries import temporal_cli
 from .bootstrap import BootstrapError, bootstrap
 from .cli_db import explain
-from .client import CaseClient, ServiceUnavailable
+from .client import CaseClient, ServiceUnavailable, with_key_ring
 from .console import console
+from .payload_keys import DEV_KEY_ID, describe_ring, ensure_dev_keys
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
 from .stack_lock import (
@@ -88,6 +90,10 @@ async def run_dev(settings: Settings, *, port: int = 7233, ui_port: int = 8233) 
             )
         for taken in (port, ui_port):
             _refuse_taken_port(taken)
+        created = ensure_dev_keys(data_dir)
+        if created is not None:
+            console.print(f"Payload keys:     created {created} (key {DEV_KEY_ID}, mode 600)")
+        settings = with_key_ring(replace(settings, data_dir=data_dir))
         await _run(settings, data_dir, port=port, ui_port=ui_port)
 
 
@@ -115,6 +121,7 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
         task_queue=settings.task_queue,
         ui_url=f"http://localhost:{ui_port}",
         data_dir=data_dir,
+        payload_keys=settings.payload_keys,
     )
     url = database_url()
     try:
@@ -169,6 +176,7 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
             console.print(f"Registered search attributes: {', '.join(added)}")
         console.print(f"Temporal UI:      [bold]{settings.ui_url}[/]")
         console.print(f"Temporal server:  {settings.temporal_address} (state in {data_dir})")
+        console.print(f"Payloads sealed:  keys {describe_ring(settings.key_ring())}")
         mailer = mailer_from_env()
         console.print(
             "Notifications:    outbox" + (" and SMTP" if mailer else " only (set SMTP_URL to mail)")

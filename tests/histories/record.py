@@ -3,6 +3,10 @@
 Run `python -m tests.histories.record` after a deliberate, compatible change to the
 workflow to add histories of the new version; never delete old ones: they are what proves
 that running cases still replay.
+
+Histories are recorded as the service writes them: every payload sealed, here with the
+test-only ring committed beside them (`test-payload-keys`), which the replay test opens
+them with. Histories v1 to v6 were recorded before the codec, in clear text.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import definitions_store
@@ -39,6 +42,8 @@ from casemodel.requests import (
 )
 from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
+from protection.codec import data_converter
+from protection.keys import KeyRing
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
@@ -49,6 +54,13 @@ from workflows import search_attributes as sa
 from workflows.names import workflow_id_for
 
 HERE = Path(__file__).parent
+KEY_FILE = HERE / "test-payload-keys"
+
+
+def histories_ring() -> KeyRing:
+    """The test-only ring the recorded histories are sealed with (read as text: a file
+    checked out of git is readable by others, which `KeyRing.read` refuses for real keys)."""
+    return KeyRing.parse(KEY_FILE.read_text(encoding="utf-8"), source=str(KEY_FILE))
 
 
 async def full_journey(cases: CaseClient, case_ref: str) -> None:
@@ -340,7 +352,7 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
         )
     scenarios = {**SCENARIOS, "follow-on": follow_on(url)}
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(histories_ring()),
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
     )
@@ -364,5 +376,5 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
 
 
 if __name__ == "__main__":
-    # python -m tests.histories.record v6 [scenario ...]
+    # python -m tests.histories.record v7 [scenario ...]
     asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1", sys.argv[2:]))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.contracts import RegisterUpdate
 from activities.database import definitions_store, register
@@ -104,10 +103,13 @@ async def test_register_rows_are_identical_on_both_databases(
             ):
                 await run_case(cases, case_ref)
             history = await cases._handle(case_ref).fetch_history()
+            # The history holds them sealed: opened with the session's keys, as a worker does.
             updates = [
-                pydantic_data_converter.payload_converter.from_payloads(
-                    event.activity_task_scheduled_event_attributes.input.payloads,
-                    [RegisterUpdate],
+                (
+                    await temporal_client.data_converter.decode(
+                        event.activity_task_scheduled_event_attributes.input.payloads,
+                        [RegisterUpdate],
+                    )
                 )[0]
                 for event in history.events
                 if event.HasField("activity_task_scheduled_event_attributes")

@@ -1,4 +1,5 @@
-"""`python -m bench [all|history|lag|long|recurrence] [options]`: run, print, write JSON."""
+"""`python -m bench [all|history|lag|long|recurrence|codec] [options]`: run, print, write
+JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import history, lag, long, long_core, long_report, quiet, recurrence
+from . import codec, history, lag, long, long_core, long_report, quiet, recurrence
 from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
@@ -27,7 +28,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "which",
         nargs="?",
         default="all",
-        choices=("all", "history", "lag", "long", "recurrence"),
+        choices=("all", "history", "lag", "long", "recurrence", "codec"),
     )
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
@@ -56,6 +57,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help=f"long: the case model at {long_core.LARGE:,} task instances too",
     )
     parser.add_argument(
+        "--updates", type=int, default=codec.UPDATES, help="codec: updates to each case"
+    )
+    parser.add_argument(
         "--deadline", type=float, default=3600.0, help="stop everything after this many seconds"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
@@ -66,8 +70,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(
             "--cases, --concurrency, --baseline-samples, --repeat and --samples must be >= 1"
         )
-    if args.requests < 2:
-        parser.error("--requests must be >= 2")
+    if args.requests < 2 or args.updates < 4:
+        parser.error("--requests must be >= 2 and --updates >= 4")
     return args
 
 
@@ -113,6 +117,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["recurrence"] = await recurrence.run(bench)
             results["recurrence"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(recurrence.report(results["recurrence"]))
+        if args.which in ("all", "codec"):
+            seen = Counter(warnings.counts)
+            results["codec"] = await codec.run(bench, args.updates)
+            results["codec"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(codec.report(results["codec"]))
     results["run"]["load_average_after"] = load_average()
     results["run"]["seconds"] = round(time.perf_counter() - began, 1)
     return results

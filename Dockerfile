@@ -12,6 +12,7 @@ COPY definitions ./definitions
 COPY workflows ./workflows
 COPY activities ./activities
 COPY starter ./starter
+COPY protection ./protection
 RUN pip install --no-cache-dir uv==0.13.9 \
     && uv sync --locked --no-editable --compile-bytecode \
     && useradd --system --home-dir /app support-provision

@@ -33,6 +33,10 @@ def test_worker_is_configured_like_the_application_reads_it():
     assert "@app-db:5432/" in env["DATABASE_URL"]
     assert env["SMTP_URL"].startswith("smtp://")
     assert worker["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    # Payloads are sealed: the worker's key file is a secret mounted where it looks.
+    key_file = env["SUPPORT_PROVISION_PAYLOAD_KEY_FILE"]
+    assert key_file == f"/run/secrets/{worker['secrets'][0]}"
+    assert worker["secrets"][0] in compose()["secrets"]
 
 
 def test_every_search_attribute_is_registered():
@@ -52,5 +56,5 @@ def test_image_builds_the_installed_command():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "uv sync --locked" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile
     assert 'ENTRYPOINT ["support-provision"]' in dockerfile
-    for package in ("casemodel", "definitions", "workflows", "activities", "starter"):
+    for package in ("casemodel", "definitions", "workflows", "activities", "starter", "protection"):
         assert f"COPY {package} ./{package}" in dockerfile

@@ -4,7 +4,8 @@ A case takes a note, an answer, reasons and a refused request through the comman
 and the Python client; its history is then read as anyone with access to Temporal reads
 it, with the plain `temporal` CLI and no codec. None of what was written appears, neither
 in the JSON nor in any payload's data decoded from base64: every payload is sealed but
-the search attributes (references and codes, by design) and the SDK's patch markers.
+the search attributes (references and codes, by design) and the SDK's patch markers; the
+summary, details and current details the UI shows are sealed too.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ WRITTEN = (NOTE, ANSWER, REASON, CLOSING, WRONG_OUTCOME)
 FRAGMENTS = ("sertraline", "07700", "900123", "912.40", "Acacia", "pneumonia")
 
 
-async def temporal_json(*args: str) -> object:
+async def temporal(*args: str, check: bool = True) -> bytes:
+    """What the plain `temporal` CLI prints, as bytes (a sealed payload is not text); with
+    `check=False`, whatever it printed on either stream, however it exited."""
     process = await asyncio.create_subprocess_exec(
         temporal_cli(),
         *args,
@@ -44,8 +47,10 @@ async def temporal_json(*args: str) -> object:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    return json.loads(out)
+    if not check:
+        return out + err
+    assert process.returncode == 0, err.decode(errors="replace")
+    return out
 
 
 def readable_texts(raw: str, history: object) -> list[str]:
@@ -78,6 +83,7 @@ async def test_a_case_history_read_without_the_codec_shows_nothing_written(
         "SUPPORT_PROVISION_USER": "sealed-officer",
     }
     case_ref = f"SEAL-{uuid.uuid4().hex[:8]}"
+    target = ["--address", address, "--workflow-id", f"case-{case_ref}"]
     cases = CaseClient(temporal_env.client, Settings(task_queue=task_queue))
     async with build_worker(temporal_env.client, task_queue, app_sessions):
         await cases.start_case(visit_type(), tenant_ref="TEN-SEAL", case_ref=case_ref)
@@ -96,6 +102,10 @@ async def test_a_case_history_read_without_the_codec_shows_nothing_written(
             case_ref,
             CompleteTask(task="risk-assessment", responses={"Risk level": "high", "Notes": ANSWER}),
         )
+        # The current details (the task table the UI shows) are a query's answer: sealed,
+        # so the plain CLI cannot read them.
+        details = await temporal("workflow", "metadata", *target, check=False)
+        assert b"Initial contact" not in details and b"Visit assessment" not in details
         closed = await cli(
             "case",
             "close",
@@ -111,8 +121,7 @@ async def test_a_case_history_read_without_the_codec_shows_nothing_written(
         state = await cases.state(case_ref)
         assert NOTE in state.model_dump_json()  # all of it is there, for those with the key
 
-    show = ["workflow", "show", "--address", address, "--workflow-id", f"case-{case_ref}"]
-    history = await temporal_json(*show, "--output", "json")
+    history = json.loads(await temporal("workflow", "show", *target, "--output", "json"))
     raw = json.dumps(history, ensure_ascii=False)
     for text in readable_texts(raw, history):
         for written in (*WRITTEN, *FRAGMENTS):
@@ -121,3 +130,9 @@ async def test_a_case_history_read_without_the_codec_shows_nothing_written(
     assert len(every) > 10
     assert {encoding_of(p) for p in every} == {ENCODING}
     assert {key_id_of(p) for p in every} == {SESSION_KEY_ID}
+
+    # The summary and details the UI shows for the case (user metadata): sealed too.
+    described = json.loads(await temporal("workflow", "describe", *target, "--output", "json"))
+    metadata = described["executionConfig"]["userMetadata"]
+    assert {encoding_of(metadata[part]) for part in ("summary", "details")} == {ENCODING}
+    assert "Visit assessment" not in json.dumps(described)

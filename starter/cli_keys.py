@@ -70,8 +70,8 @@ def new(
     except OSError as error:
         fail(f"Cannot write {path}: {error.strerror or error}")
     typer.echo(
-        f"Created {path} with the key {key_id} (mode 600). Keep a copy where backups of "
-        "Temporal are kept apart from it: without the key, what it sealed cannot be read."
+        f"Created {path} with the key {key_id} (mode 600). Keep a copy somewhere safe, apart "
+        "from Temporal's backups: without the key, what it sealed cannot be read."
     )
 
 

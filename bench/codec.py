@@ -11,8 +11,10 @@ client's call to its answer; each case's history is then read and measured.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
@@ -45,7 +47,9 @@ NOTE = (
 async def run(bench: Bench, updates: int = UPDATES) -> dict[str, Any]:
     began = time.perf_counter()
     sealed_client = bench.temporal.client
-    plain_client = Client(**{**sealed_client.config(), "data_converter": pydantic_data_converter})
+    config = sealed_client.config()
+    config["data_converter"] = pydantic_data_converter
+    plain_client = Client(**config)
     kinds: dict[str, dict[str, Any]] = {}
     async with (
         _case(bench, sealed_client, "sealed") as sealed,
@@ -81,19 +85,14 @@ async def run(bench: Bench, updates: int = UPDATES) -> dict[str, Any]:
     }
 
 
-class _case:
-    """A worker on a task queue of its own for `client`, and a plan opened on it."""
-
-    def __init__(self, bench: Bench, client: Client, name: str) -> None:
-        self.bench, self.client, self.name = bench, client, name
-
-    async def __aenter__(self) -> dict[str, Any]:
-        task_queue = new_task_queue(f"codec-{self.name}")
-        settings = Settings(task_queue=task_queue, history_budget=BUDGET)
-        self._worker = running(build_worker(self.client, task_queue, self.bench.sessions))
-        await self._worker.__aenter__()
-        cases = CaseClient(self.client, settings)
-        case_ref = f"CODEC-{self.name}-{uuid.uuid4().hex[:8]}"
+@contextlib.asynccontextmanager
+async def _case(bench: Bench, client: Client, name: str) -> AsyncIterator[dict[str, Any]]:
+    """A worker for `client` on a task queue of its own, and a plan opened on it."""
+    task_queue = new_task_queue(f"codec-{name}")
+    settings = Settings(task_queue=task_queue, history_budget=BUDGET)
+    async with running(build_worker(client, task_queue, bench.sessions)):
+        cases = CaseClient(client, settings)
+        case_ref = f"CODEC-{name}-{uuid.uuid4().hex[:8]}"
         await bounded(
             f"start {case_ref}",
             cases.start_case(long_lived_type(), tenant_ref="TEN-CODEC", case_ref=case_ref),
@@ -104,10 +103,7 @@ class _case:
             cases.send(case_ref, CompleteTask(task="agree-plan", by=OWNER)),
             TIMEOUT,
         )
-        return {"name": self.name, "cases": cases, "case_ref": case_ref, "ms": []}
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._worker.__aexit__(*exc)
+        yield {"name": name, "cases": cases, "case_ref": case_ref, "ms": []}
 
 
 async def _timed(kind: dict[str, Any], request: Any, number: int) -> Any:

@@ -22,13 +22,14 @@ from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
-from protection.codec import data_converter
+from protection.codec import PayloadSealer, data_converter
 from protection.keys import KeyRing, generate_entry
 from starter.binaries import temporal_cli
 from starter.client import CaseClient
@@ -46,6 +47,12 @@ _T0 = time.monotonic()
 BENCH_RING = KeyRing.parse(generate_entry("bench"), source="the bench's ring")
 """A key made for the run: the bench seals payloads as the service does (`python -m bench
 codec` measures what that costs against a client and worker without it)."""
+
+
+def opened(payload: Payload) -> Payload:
+    """A payload of a bench history in clear, as a worker reads it (opened with the bench's
+    key; one never sealed as it is)."""
+    return PayloadSealer(BENCH_RING).open(payload)
 
 
 def progress(message: str) -> None:

@@ -9,11 +9,13 @@ key and nothing else.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from protection.codec import KEY_ID, data_converter
+from protection.codec import KEY_ID, PayloadSealer, data_converter
 from protection.keys import KeyRing, generate_entry
 
 SESSION_KEY_ID = "test-session"
@@ -24,6 +26,24 @@ SESSION_RING = KeyRing.parse(SESSION_ENTRY, source="the test session's ring")
 def session_converter() -> DataConverter:
     """The data converter every client of the session uses: pydantic, sealed."""
     return data_converter(SESSION_RING)
+
+
+HISTORIES_KEY_FILE = Path(__file__).parent / "histories" / "test-payload-keys"
+
+
+def histories_ring() -> KeyRing:
+    """The test-only ring the recorded histories v7 on are sealed with
+    (`tests/histories/record.py`). Read as text: a file checked out of git is readable by
+    others, which `KeyRing.read` rightly refuses for real keys."""
+    return KeyRing.parse(
+        HISTORIES_KEY_FILE.read_text(encoding="utf-8"), source=str(HISTORIES_KEY_FILE)
+    )
+
+
+def opened(payload: Payload) -> Payload:
+    """A payload of a history as a worker of the session reads it: opened with the
+    session's ring (one never sealed, such as an empty summary, as it is)."""
+    return PayloadSealer(SESSION_RING).open(payload)
 
 
 CLEAR_BY_DESIGN = ("searchAttributes", "patch-data")

@@ -43,24 +43,17 @@ from casemodel.requests import (
 from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
 from protection.codec import data_converter
-from protection.keys import KeyRing
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import decision_type, sla_type, visit_type
+from tests.sealing import histories_ring
 from tests.waiting import eventually
 from workflows import search_attributes as sa
 from workflows.names import workflow_id_for
 
 HERE = Path(__file__).parent
-KEY_FILE = HERE / "test-payload-keys"
-
-
-def histories_ring() -> KeyRing:
-    """The test-only ring the recorded histories are sealed with (read as text: a file
-    checked out of git is readable by others, which `KeyRing.read` refuses for real keys)."""
-    return KeyRing.parse(KEY_FILE.read_text(encoding="utf-8"), source=str(KEY_FILE))
 
 
 async def full_journey(cases: CaseClient, case_ref: str) -> None:

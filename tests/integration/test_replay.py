@@ -19,8 +19,7 @@ from protection.codec import ENCODING, SealError, data_converter
 from protection.keys import KeyRing, generate_entry
 from starter.sandbox import workflow_runner
 from starter.worker import WORKFLOWS
-from tests.histories.record import histories_ring
-from tests.sealing import encoding_of, history_payloads
+from tests.sealing import encoding_of, histories_ring, history_payloads
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 SEALED = [p for p in HISTORIES if int(p.stem.split("-")[0].removeprefix("v")) >= 7]

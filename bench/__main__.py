@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import (
+    codec,
     faults,
     history,
     lag,
@@ -39,7 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "which",
         nargs="?",
         default="all",
-        choices=("all", "rate", "open", "history", "lag", "long", "recurrence"),
+        choices=("all", "rate", "open", "history", "lag", "long", "recurrence", "codec"),
     )
     parser.add_argument(
         "--quick", action="store_true", help="rate and open: small sizes, a check in a minute"
@@ -70,6 +71,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--requests", type=int, default=long.REQUESTS, help="long: requests to the busy case"
     )
     parser.add_argument(
+        "--updates", type=int, default=codec.UPDATES, help="codec: updates to each case"
+    )
+    parser.add_argument(
         "--samples", type=int, default=long.SAMPLES, help="long: evictions of each workflow"
     )
     parser.add_argument(
@@ -91,8 +95,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(
             "--cases, --concurrency, --baseline-samples, --repeat and --samples must be >= 1"
         )
-    if args.requests < 2:
-        parser.error("--requests must be >= 2")
+    if args.requests < 2 or args.updates < 4:
+        parser.error("--requests must be >= 2 and --updates >= 4")
     return args
 
 
@@ -146,6 +150,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["recurrence"] = await recurrence.run(bench)
             results["recurrence"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(recurrence.report(results["recurrence"]))
+        if args.which in ("all", "codec"):
+            seen = Counter(warnings.counts)
+            results["codec"] = await codec.run(bench, args.updates)
+            results["codec"]["worker_warnings"] = dict(warnings.counts - seen)
+            _print(codec.report(results["codec"]))
     results["run"]["load_average_after"] = load_average()
     results["run"]["seconds"] = round(time.perf_counter() - began, 1)
     return results

@@ -22,13 +22,15 @@ from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, reading, session_factory
 from activities.database.migrate import upgrade
+from protection.codec import PayloadSealer, data_converter
+from protection.keys import KeyRing, generate_entry
 from starter.binaries import temporal_cli
 from starter.client import CaseClient
 from starter.settings import Settings
@@ -42,6 +44,16 @@ SERVER_START_TIMEOUT = 120.0
 WORKER_STOP_TIMEOUT = 60.0
 
 _T0 = time.monotonic()
+
+BENCH_RING = KeyRing.parse(generate_entry("bench"), source="the bench's ring")
+"""A key made for the run: the bench seals payloads as the service does (`python -m bench
+codec` measures what that costs against a client and worker without it)."""
+
+
+def opened(payload: Payload) -> Payload:
+    """A payload of a bench history in clear, as a worker reads it (opened with the bench's
+    key; one never sealed as it is)."""
+    return PayloadSealer(BENCH_RING).open(payload)
 
 
 def progress(message: str) -> None:
@@ -168,7 +180,7 @@ async def bench_environment(keep: bool = False) -> AsyncIterator[Bench]:
             temporal = await bounded(
                 "dev server start",
                 WorkflowEnvironment.start_local(
-                    data_converter=pydantic_data_converter,
+                    data_converter=data_converter(BENCH_RING),
                     dev_server_existing_path=temporal_cli(),
                     search_attributes=sa.ALL,
                     dev_server_log_level="error",

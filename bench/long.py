@@ -212,10 +212,20 @@ async def run(
         # The bare workflow's long history takes seconds a replay, and the figures
         # without the sandbox are a side light: fewer of those.
         replays["case_longest_run" + suffix] = await long_replay.replay_times(
-            "the longest case run", list(WORKFLOWS), longest, 3 if sandboxed else 2, sandboxed
+            "the longest case run",
+            list(WORKFLOWS),
+            longest,
+            3 if sandboxed else 2,
+            sandboxed,
+            data_converter=bench.temporal.client.data_converter,
         )
         replays["bare" + suffix] = await long_replay.replay_times(
-            "the bare workflow", [BareWorkflow], bare_history, 2 if sandboxed else 1, sandboxed
+            "the bare workflow",
+            [BareWorkflow],
+            bare_history,
+            2 if sandboxed else 1,
+            sandboxed,
+            data_converter=bench.temporal.client.data_converter,
         )
     finished = [r for r in per_run if r["ended_by"] == "continue-as-new"]
     return {

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHistory
 from casemodel.requests import AddTask, CompleteTask
 from starter.client import CaseClient
 
-from .env import bounded, until
+from .env import bounded, opened, until
 from .provision_types import OWNER
 from .stats import count_by_type, event_name
 
@@ -112,7 +112,7 @@ def carried_parts(history: WorkflowHistory) -> dict[str, int]:
     """Bytes of each part of the state a continued run was handed (its input), largest
     first: what a long-lived case carries from run to run."""
     payload = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
-    state = json.loads(payload.data)["state"]
+    state = json.loads(opened(payload).data)["state"]
     sizes = {key: len(pydantic_core.to_json(value)) for key, value in state.items()}
     return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 

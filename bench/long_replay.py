@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from starter.sandbox import workflow_runner
@@ -99,13 +99,16 @@ async def replay_times(
     history: WorkflowHistory,
     times: int = 3,
     sandboxed: bool = True,
+    *,
+    data_converter: DataConverter,
 ) -> dict[str, Any]:
-    """Seconds a `Replayer` (the service's converter; its sandbox, or none) takes over
+    """Seconds a `Replayer` (`data_converter`, the bench client's: the service's converter
+    and codec; its sandbox, or none) takes over
     `history`; the first replay of a new replayer is reported apart, as it sets up the
     sandbox. Without the sandbox shows how much of a replay is the sandbox's."""
     replayer = Replayer(
         workflows=workflows,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner() if sandboxed else UnsandboxedWorkflowRunner(),
     )
     seconds = []

@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
 
-from .env import Bench, bounded, new_task_queue
+from .env import Bench, bounded, new_task_queue, opened
 from .provision_types import OWNER, long_lived_type, many_tasks_type
 from .stats import ratio
 
@@ -37,10 +37,19 @@ def types_measured() -> dict[str, ProvisionType]:
     }
 
 
+def in_clear(event: HistoryEvent) -> HistoryEvent:
+    """The start event with its input opened: both encodings compared in clear, so the
+    figures measure the carried form, not the codec (`python -m bench codec` does)."""
+    clear = HistoryEvent()
+    clear.CopyFrom(event)
+    payloads = clear.workflow_execution_started_event_attributes.input.payloads
+    payloads[0].CopyFrom(opened(payloads[0]))
+    return clear
+
+
 def old_encoding(event: HistoryEvent, provision_type: ProvisionType) -> tuple[HistoryEvent, bytes]:
     """The start event as it was before the carried form: the whole type in the input."""
-    old = HistoryEvent()
-    old.CopyFrom(event)
+    old = in_clear(event)
     payload = old.workflow_execution_started_event_attributes.input.payloads[0]
     start = json.loads(payload.data)
     start[TYPE_FIELD] = json.loads(provision_type.model_dump_json())
@@ -63,7 +72,7 @@ async def start_event_sizes(bench: Bench) -> list[dict[str, Any]]:
         handle = cases.client.get_workflow_handle(started.workflow_id)
         history = await bounded(f"history of {case_ref}", handle.fetch_history(), REQUEST_TIMEOUT)
         await bounded(f"terminate {case_ref}", handle.terminate("measured"), REQUEST_TIMEOUT)
-        event = history.events[0]
+        event = in_clear(history.events[0])
         now_input = event.workflow_execution_started_event_attributes.input.payloads[0].data
         old_event, old_input = old_encoding(event, provision_type)
         rows.append(

@@ -68,6 +68,7 @@ def _mount_optional() -> None:
         cli_db,
         cli_definitions,
         cli_directory,
+        cli_keys,
         cli_notifications,
         cli_publish,
         cli_tasks,
@@ -80,6 +81,7 @@ def _mount_optional() -> None:
     app.add_typer(cli_calendar.app, name="calendar")
     app.add_typer(cli_db.app, name="db")
     app.add_typer(cli_directory.app, name="directory")
+    app.add_typer(cli_keys.app, name="keys")
     app.add_typer(cli_notifications.app, name="notifications")
 
 

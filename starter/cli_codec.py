@@ -27,7 +27,7 @@ from .codec_server import (
     serving,
 )
 from .console import console, fail
-from .payload_keys import payload_ring
+from .payload_keys import PayloadKeysUnavailable
 from .settings import Settings
 
 
@@ -55,8 +55,8 @@ def codec_server(
     SUPPORT_PROVISION_CODEC_TOKEN."""
     try:
         access = CodecAccess.of(os.environ.get(TOKEN_ENV), ui_origin or [DEFAULT_UI_ORIGIN])
-        ring = payload_ring(Settings.from_env())
-    except (CodecServerError, KeyRingError) as error:
+        ring = Settings.from_env().key_ring()
+    except (CodecServerError, KeyRingError, PayloadKeysUnavailable) as error:
         fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

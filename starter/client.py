@@ -11,7 +11,7 @@ import functools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
@@ -62,6 +61,7 @@ from casemodel.state import CaseState, CaseSummary
 from casemodel.worklist import read_period
 from definitions.durations import Duration, DurationError
 from definitions.schema import ProvisionType
+from protection.codec import data_converter
 from workflows import search_attributes as sa
 from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
@@ -72,6 +72,7 @@ from .connection import (
     SECURE_CONNECTION_FAILED,
     unreachable_reason,
 )
+from .payload_keys import PayloadKeysUnavailable
 from .settings import Settings
 from .temporal_tls import TemporalConnectionError, connect_options
 
@@ -152,6 +153,16 @@ class CaseListing:
     case_chain: str | None = None
 
 
+def with_key_ring(settings: Settings) -> Settings:
+    """`settings` holding their payload key ring, read once; `CaseRefused` in one line
+    (where keys are looked for, or which entry is wrong) when there is none to use."""
+    try:
+        ring = settings.key_ring()
+    except PayloadKeysUnavailable as missing:
+        raise CaseRefused(str(missing), missing.code) from None
+    return replace(settings, payload_keys=ring)
+
+
 def new_case_ref(provision_type: ProvisionType, now: datetime | None = None) -> str:
     """A readable, unique reference such as `TSA-20261124-7F3A9C`."""
     initials = "".join(word[0] for word in provision_type.id.split("-") if word).upper()
@@ -175,12 +186,13 @@ class CaseClient:
 
     @classmethod
     async def connect(cls, settings: Settings | None = None, *, quiet: bool = False) -> CaseClient:
-        """A client on `settings` (default: the environment's).
+        """A client on `settings` (default: the environment's) that seals every payload
+        with the settings' key ring (refused, in one line, when there is none).
 
         `quiet` is for commands people run: the SDK's core then keeps its retry warnings
         to itself, and a service that went away is one line from us instead.
         """
-        settings = settings or Settings.from_env()
+        settings = with_key_ring(settings or Settings.from_env())
         try:
             secured = connect_options(settings)
         except TemporalConnectionError as problem:
@@ -189,7 +201,7 @@ class CaseClient:
             client = await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter(settings.payload_keys),
                 runtime=_quiet_runtime() if quiet else None,
                 **secured,
             )
@@ -541,4 +553,5 @@ __all__ = [
     "StartedCase",
     "WorklistTask",
     "new_case_ref",
+    "with_key_ring",
 ]

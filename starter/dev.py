@@ -16,6 +16,7 @@ import contextlib
 import signal
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,11 +32,11 @@ from protection.keys import KeyRingError
 from .binaries import temporal_cli
 from .bootstrap import BootstrapError, bootstrap
 from .cli_db import explain
-from .client import CaseClient, ServiceUnavailable
+from .client import CaseClient, ServiceUnavailable, with_key_ring
 from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
 from .codec_server import CodecAccess, CodecServerError, folder_token, serving
 from .console import console
-from .payload_keys import dev_payload_ring
+from .payload_keys import DEV_KEY_ID, describe_ring, ensure_dev_keys
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
 from .stack_lock import (
@@ -104,6 +105,10 @@ async def run_dev(
             )
         for taken in (port, ui_port, codec_port):
             _refuse_taken_port(taken)
+        created = ensure_dev_keys(data_dir)
+        if created is not None:
+            console.print(f"Payload keys:     created {created} (key {DEV_KEY_ID}, mode 600)")
+        settings = with_key_ring(replace(settings, data_dir=data_dir))
         await _run(settings, data_dir, port=port, ui_port=ui_port, codec_port=codec_port)
 
 
@@ -133,6 +138,7 @@ async def _run(
         task_queue=settings.task_queue,
         ui_url=f"http://localhost:{ui_port}",
         data_dir=data_dir,
+        payload_keys=settings.payload_keys,
     )
     url = database_url()
     try:
@@ -156,7 +162,7 @@ async def _run(
         console.print(f"Published:        {', '.join(report.published)}")
     token_file = data_dir / CODEC_TOKEN_FILE
     try:
-        ring = dev_payload_ring(data_dir)
+        ring = settings.key_ring()
         access = CodecAccess.of(
             folder_token(token_file), [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
         )
@@ -231,6 +237,7 @@ async def _serve(
             f'"Bearer $(cat {data_dir / CODEC_TOKEN_FILE})"',
             soft_wrap=True,
         )
+        console.print(f"Payloads sealed:  keys {describe_ring(settings.key_ring())}")
         mailer = mailer_from_env()
         console.print(
             "Notifications:    outbox" + (" and SMTP" if mailer else " only (set SMTP_URL to mail)")

@@ -1,64 +1,107 @@
-"""Where a process finds the key ring that seals and opens its payloads.
+"""Where a worker, the CLI and the client find the keys that seal case payloads.
 
-In order: `SUPPORT_PROVISION_PAYLOAD_KEYS` (the ring's text, entries separated by commas),
-`SUPPORT_PROVISION_PAYLOAD_KEY_FILE` (a key file, owner-only), else `payload-keys` in the
-data folder (the dev stack's). The first that is set wins, so a production secret in the
-environment is never shadowed by a file left behind in a data folder.
+Looked for in this order, the first that is set wins:
+
+1. `SUPPORT_PROVISION_PAYLOAD_KEYS`: the ring itself, `id:base64,id:base64`, the active key
+   first (a secret store that sets the environment, or a KMS wrapper that unwraps a key
+   file and hands the text over);
+2. `SUPPORT_PROVISION_PAYLOAD_KEY_FILE`: a key file (`protection.keys`), mode 600;
+3. `<data folder>/payload-keys`, when it exists (`support-provision dev` writes it on its
+   first run).
+
+Without any of them nothing that talks to Temporal starts: a service that would quietly
+write tenant data in clear text is worse than one that refuses in one line.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from activities.database import settings as database_settings
+from activities.database.settings import data_dir
 from protection.keys import KeyRing, KeyRingError, write_new
-
-from .settings import Settings
 
 KEYS_ENV = "SUPPORT_PROVISION_PAYLOAD_KEYS"
 KEY_FILE_ENV = "SUPPORT_PROVISION_PAYLOAD_KEY_FILE"
-KEY_FILE = "payload-keys"
+KEY_FILE_NAME = "payload-keys"
+DEV_KEY_ID = "k1"
 
 
-class PayloadKeysMissing(KeyRingError):
-    """No key ring is configured anywhere: the message says where one may be put."""
+class PayloadKeysUnavailable(Exception):
+    """No usable key ring: none is configured, or the one configured cannot be read. The
+    message is one line, names where keys are looked for or what is wrong with which
+    entry, and never holds key bytes."""
+
+    code = "payload_keys_unavailable"
 
 
-def payload_ring(settings_or_env: Settings | Mapping[str, str] | None = None) -> KeyRing:
-    """The configured key ring; `KeyRingError` (one line) when it cannot be read, and
-    `PayloadKeysMissing` when none is configured.
+@dataclass(frozen=True)
+class KeySource:
+    """Where a ring comes from, for messages and `keys list`."""
 
-    With `Settings`, its data folder and the process environment; with a mapping, that
-    mapping as the environment (its `SUPPORT_PROVISION_DATA`, else the default folder).
-    """
-    if isinstance(settings_or_env, Settings):
-        env: Mapping[str, str] = os.environ
-        data = settings_or_env.data_dir
-    else:
-        env = os.environ if settings_or_env is None else settings_or_env
-        configured = env.get(database_settings.DATA_ENV_VAR)
-        data = (
-            Path(configured).expanduser().resolve() if configured else database_settings.data_dir()
+    where: str
+    path: Path | None = None
+
+
+def default_key_file(folder: Path | None = None) -> Path:
+    """The key file of the data folder (which need not exist)."""
+    return (folder or data_dir()) / KEY_FILE_NAME
+
+
+def configured_source(
+    env: Mapping[str, str] | None = None, folder: Path | None = None
+) -> KeySource | None:
+    """Where the configuration says the ring is; None when nothing names one."""
+    env = os.environ if env is None else env
+    if env.get(KEYS_ENV, "").strip():
+        return KeySource(KEYS_ENV)
+    named = env.get(KEY_FILE_ENV, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        return KeySource(f"{KEY_FILE_ENV} ({path})", path)
+    default = default_key_file(folder)
+    if default.exists():
+        return KeySource(str(default), default)
+    return None
+
+
+def where_keys_are_looked_for(folder: Path | None = None) -> str:
+    return f"{KEYS_ENV}, {KEY_FILE_ENV} or {default_key_file(folder)}"
+
+
+def load_ring(env: Mapping[str, str] | None = None, folder: Path | None = None) -> KeyRing:
+    """The configured ring, or `PayloadKeysUnavailable` saying why not in one line."""
+    env = os.environ if env is None else env
+    source = configured_source(env, folder)
+    if source is None:
+        raise PayloadKeysUnavailable(
+            "No payload keys: case data is only sent to Temporal encrypted. Keys are looked "
+            f"for in {where_keys_are_looked_for(folder)}; create a key file with "
+            "`support-provision keys new` (the dev stack makes one on its first run)."
         )
-    if env.get(KEYS_ENV):
-        return KeyRing.parse(env[KEYS_ENV], source=KEYS_ENV)
-    if env.get(KEY_FILE_ENV):
-        return KeyRing.read(Path(env[KEY_FILE_ENV]).expanduser())
-    in_data = data / KEY_FILE
-    if in_data.exists():
-        return KeyRing.read(in_data)
-    raise PayloadKeysMissing(
-        f"No payload keys: set {KEYS_ENV} or {KEY_FILE_ENV}, or run `support-provision dev` "
-        f"once to create {in_data}."
-    )
-
-
-def dev_payload_ring(data_dir: Path) -> KeyRing:
-    """The dev stack's ring: the configured one, else one made for this data folder on
-    its first start (`payload-keys`, mode 600) and kept, so its cases open next time."""
     try:
-        return payload_ring(Settings(data_dir=data_dir))
-    except PayloadKeysMissing:
-        return write_new(data_dir / KEY_FILE, ("dev-1",))
+        if source.path is None:
+            return KeyRing.parse(env[KEYS_ENV], source=KEYS_ENV)
+        return KeyRing.read(source.path)
+    except KeyRingError as problem:
+        raise PayloadKeysUnavailable(f"Cannot use the payload keys: {problem}.") from None
+
+
+def ensure_dev_keys(folder: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    """For the dev stack: when no keys are configured, write `<folder>/payload-keys` with
+    one new key (mode 600) and return its path; None when keys were configured already."""
+    if configured_source(env, folder) is not None:
+        return None
+    path = default_key_file(folder)
+    try:
+        write_new(path, (DEV_KEY_ID,))
+    except FileExistsError:  # another process wrote it just now
+        return None
+    return path
+
+
+def describe_ring(ring: KeyRing) -> str:
+    """The ring's ids, the active one marked: what an operator needs, never key bytes."""
+    return ", ".join(f"{k} (active)" if k == ring.active else k for k in ring.keys)

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from activities.database import settings as database_settings
+from protection.keys import KeyRing
 from workflows.names import TASK_QUEUE
 
+from . import payload_keys
 from .stack_lock import running_stack
 from .temporal_tls import TemporalConnection
 
@@ -31,6 +33,9 @@ class Settings:
     unset."""
     # Resolved by the same function as the embedded database's, so they never disagree.
     data_dir: Path = field(default_factory=database_settings.data_dir)
+    payload_keys: KeyRing | None = field(default=None, compare=False)
+    """The ring that seals payloads; unset, `key_ring` reads the configured one
+    (`starter.payload_keys`) when something first connects to Temporal."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,6 +56,13 @@ class Settings:
             follow_on_retry=_number(env.get("SUPPORT_PROVISION_FOLLOW_ON_RETRY")),
             connection=TemporalConnection.from_env(env),
         )
+
+    def key_ring(self) -> KeyRing:
+        """The payload keys: these settings' own, else the configured ones (raises
+        `payload_keys.PayloadKeysUnavailable` in one line when there are none)."""
+        if self.payload_keys is not None:
+            return self.payload_keys
+        return payload_keys.load_ring(folder=self.data_dir)
 
     def case_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"

@@ -35,7 +35,8 @@ from workflows.names import notice_queue
 
 from .cache_budget import cache_budget
 from .cli_db import explain
-from .client import CaseClient, CaseRefused
+from .client import CaseClient, CaseRefused, with_key_ring
+from .payload_keys import describe_ring
 from .sandbox import workflow_runner
 from .settings import Settings
 
@@ -142,6 +143,7 @@ async def require_current_schema(url: str) -> None:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then finish in-flight work and return."""
+    settings = with_key_ring(settings)
     try:
         url = existing_database_url()
     except (DatabaseMissing, UnsupportedDatabase) as problem:
@@ -164,13 +166,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             mailer=mailer_from_env(),
         )
         log.info(
-            "worker polling %s (and %s) on %s/%s (%s), database %s",
+            "worker polling %s (and %s) on %s/%s (%s), database %s, payloads sealed with %s",
             settings.task_queue,
             notice_queue(settings.task_queue),
             settings.temporal_address,
             settings.namespace,
             settings.connection.describe(),
             migrate.display_url(url),
+            describe_ring(settings.key_ring()),
         )
         async with worker:
             await (stop or asyncio.Event()).wait()

@@ -1,7 +1,9 @@
 """Session-wide fixtures: one real Temporal dev server for the whole test session.
 
 The session also gets a data folder of its own, so no test, and no command a test runs,
-reads or writes the real per-user data folder of whoever runs the suite.
+reads or writes the real per-user data folder of whoever runs the suite; and a payload
+key ring of its own (`tests/sealing.py`), so every payload the session writes to Temporal
+is sealed, as the product writes them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starter.binaries import temporal_cli
+from starter.payload_keys import KEY_FILE_ENV, KEYS_ENV
+from tests.sealing import SESSION_ENTRY, session_converter
 from workflows import search_attributes as sa
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="support-provision-tests-"))
@@ -28,9 +31,12 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="support-provision-tests-"))
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before any test is collected: the data folder, and the user data folder that an
-    empty SUPPORT_PROVISION_DATA falls back to, both under a scratch folder."""
+    empty SUPPORT_PROVISION_DATA falls back to, both under a scratch folder; the session's
+    payload keys for every command a test runs."""
     os.environ["SUPPORT_PROVISION_DATA"] = str(_SCRATCH / "data")
     os.environ["XDG_DATA_HOME"] = str(_SCRATCH / "xdg-data")
+    os.environ[KEYS_ENV] = SESSION_ENTRY
+    os.environ.pop(KEY_FILE_ENV, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -40,7 +46,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
         dev_server_log_level="error",

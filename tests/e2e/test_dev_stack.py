@@ -77,6 +77,10 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
         "TEMPORAL_ADDRESS": "",
         "TEMPORAL_UI_URL": "",
         "SUPPORT_PROVISION_USER": "dev-e2e",
+        # No payload keys configured: the stack makes its own key file on its first run,
+        # and the commands find it in the data folder.
+        "SUPPORT_PROVISION_PAYLOAD_KEYS": "",
+        "SUPPORT_PROVISION_PAYLOAD_KEY_FILE": "",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -87,6 +91,10 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     elsewhere.mkdir()
 
     dev, printed = await start_dev(env, port, ui_port, cwd=stack_folder, codec_port=codec_port)
+    keys = data / "payload-keys"
+    assert f"Payload keys:     created {keys} (key k1, mode 600)" in printed, printed
+    assert keys.stat().st_mode & 0o777 == 0o600
+    written = keys.read_text()
     try:
         await _codec_server_serves_the_ui(data, printed, ui_port, codec_port)
         started = await cli(
@@ -127,7 +135,9 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
     assert (data / "temporal.db").exists() and (data / "support-provision.db").exists()
     assert list(stack_folder.iterdir()) == [] and list(elsewhere.iterdir()) == []
 
-    dev, _ = await start_dev(env, port, ui_port, cwd=elsewhere, codec_port=codec_port)
+    dev, printed = await start_dev(env, port, ui_port, cwd=elsewhere, codec_port=codec_port)
+    assert "Payload keys:     created" not in printed
+    assert keys.read_text() == written  # the same key opens what the first run sealed
     try:
         shown = await cli("case", "show", "DEV-1", "--json", env=env)
         assert shown.code == 0, shown.stderr

@@ -3,6 +3,10 @@
 Each ends in a clear refusal (an update) or a rejection recorded in the case (a signal),
 and the case takes a valid request straight after; its history holds no failed workflow
 task at the end.
+
+The plain CLI has no payload codec: what it sends arrives in clear and is taken, but the
+case's answers are sealed, so it cannot print an accepted update's result, and of a
+refusal it shows the code, not the sealed message.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tests.factories import visit_type
 
 SIGNAL = "report_task_completed"
 HUGE = "n" * 1_000_000
+SEALED_ANSWER = "encoding binary/encrypted: payload encoding is not supported"
 
 
 async def temporal(*args: str) -> tuple[int, str]:
@@ -106,6 +111,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
         target = ["--address", address, "--workflow-id", started.workflow_id]
 
         async def still_takes_requests() -> None:
+            before = await check_ins()
             code, out = await temporal(
                 "workflow",
                 "update",
@@ -116,7 +122,12 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
                 "--input",
                 '{"task": "check-in", "by": "cli-test"}',
             )
-            assert code == 0, out
+            assert code == 1 and SEALED_ANSWER in out, out  # taken; its answer is sealed
+            assert await check_ins() == before + 1
+
+        async def check_ins() -> int:
+            state = await cases.state(started.case_ref)
+            return sum(1 for t in state.tasks if t.task == "check-in")
 
         for number, (what, values) in enumerate(SIGNALS.items(), start=1):
             code, out = await temporal(
@@ -144,7 +155,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
                 *inputs(tmp_path, *values),
             )
             assert code == 1, f"{what}: {out}"
-            assert f"(type: {expected}, retryable: false)" in out, f"{what}: {out}"
+            assert f"Encoded failure (type: {expected}, retryable: false)" in out, f"{what}: {out}"
             assert len(out) < 2_000, what
             await still_takes_requests()
 

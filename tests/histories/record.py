@@ -3,6 +3,10 @@
 Run `python -m tests.histories.record` after a deliberate, compatible change to the
 workflow to add histories of the new version; never delete old ones: they are what proves
 that running cases still replay.
+
+Histories are recorded as the service writes them: every payload sealed, here with the
+test-only ring committed beside them (`test-payload-keys`), which the replay test opens
+them with. Histories v1 to v6 were recorded before the codec, in clear text.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import definitions_store
@@ -39,11 +42,13 @@ from casemodel.requests import (
 )
 from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
+from protection.codec import data_converter
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import decision_type, sla_type, visit_type
+from tests.sealing import histories_ring
 from tests.waiting import eventually
 from workflows import search_attributes as sa
 from workflows.names import workflow_id_for
@@ -340,7 +345,7 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
         )
     scenarios = {**SCENARIOS, "follow-on": follow_on(url)}
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(histories_ring()),
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
     )
@@ -364,5 +369,5 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
 
 
 if __name__ == "__main__":
-    # python -m tests.histories.record v6 [scenario ...]
+    # python -m tests.histories.record v7 [scenario ...]
     asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1", sys.argv[2:]))

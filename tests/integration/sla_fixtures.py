@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import definitions
@@ -30,6 +29,7 @@ from starter.binaries import temporal_test_server
 from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
+from tests.sealing import session_converter
 from tests.smtp import SmtpServer
 from workflows import search_attributes as sa
 
@@ -170,7 +170,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
     first, fails there with UNIMPLEMENTED; the attributes are added directly instead.
     """
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
         test_server_existing_path=temporal_test_server(),
     )
     try:

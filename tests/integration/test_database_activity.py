@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
@@ -40,6 +39,8 @@ from activities.contracts import (
 from activities.database import definitions_store
 from activities.database.engine import create_engine, session_factory
 from activities.register import RegisterActivities
+from protection.codec import data_converter
+from starter.payload_keys import load_ring
 from tests.factories import T0, visit_type
 from tests.integration.db_fixtures import (  # noqa: F401
     database_url,
@@ -182,8 +183,10 @@ class _KilledAfterCommit:
 
 
 async def _run_dying_worker(target: str, namespace: str, queue: str, url: str) -> None:
+    # A process of its own: the session's keys reach it as they reach a worker, through
+    # the environment the session exported.
     client = await Client.connect(
-        target, namespace=namespace, data_converter=pydantic_data_converter
+        target, namespace=namespace, data_converter=data_converter(load_ring())
     )
     activities = RegisterActivities(_KilledAfterCommit(session_factory(create_engine(url))))  # type: ignore[arg-type]
     async with Worker(client, task_queue=queue, activities=[activities.record_case_changes]):

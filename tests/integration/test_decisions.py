@@ -32,6 +32,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
     sessions,
     sla_sessions,
 )
+from tests.sealing import opened
 from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
 from workflows.case_workflow import HANDOVER_SUMMARY
@@ -175,7 +176,7 @@ async def test_communications_on_their_way_at_a_hand_over_are_sent_once_each(
     async def handing_over() -> bool:
         nonlocal completed
         events = (await handle.fetch_history()).events
-        if any(HANDOVER_SUMMARY.encode() in e.user_metadata.summary.data for e in events):
+        if any(HANDOVER_SUMMARY.encode() in opened(e.user_metadata.summary).data for e in events):
             return True
         added = await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
         key = next(c.task_key for c in added.changes if c.kind == "task_added")
@@ -190,7 +191,7 @@ async def test_communications_on_their_way_at_a_hand_over_are_sent_once_each(
     await eventually(handed_over, timeout=30, interval=0.2)
     history = await handle.fetch_history()
     carried = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
-    assert b'"unconfirmed":["' in carried.data  # communications were handed over
+    assert b'"unconfirmed":["' in opened(carried).data  # communications were handed over
     smtp.start()
     rows = await eventually(rows_where(sessions, case_ref, all_sent(completed)), timeout=60)
     assert {r.recipient_address for r in rows} == {SUPPORT_WORKER}

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -38,7 +37,9 @@ from casemodel.follow_on import FollowOnStatus
 from casemodel.requests import AddTask, CancelTask, CloseCase, StartCase
 from casemodel.state import CaseStatus
 from definitions.loader import default_definitions_dir, load_catalog
+from protection.codec import data_converter
 from starter.client import CaseClient
+from starter.payload_keys import load_ring
 from starter.published import published_in_effect
 from starter.sandbox import workflow_runner
 from starter.settings import Settings
@@ -346,8 +347,10 @@ class _DyingStarter:
 
 
 async def _run_dying_worker(target: str, namespace: str, queue: str, url: str, when: str) -> None:
+    # A process of its own: the session's keys reach it as they reach a worker, through
+    # the environment the session exported.
     client = await Client.connect(
-        target, namespace=namespace, data_converter=pydantic_data_converter
+        target, namespace=namespace, data_converter=data_converter(load_ring())
     )
     settings = Settings(task_queue=queue)
     sessions = session_factory(create_engine(url))

@@ -36,6 +36,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
     sla_sessions,
     time_skipping_env,
 )
+from tests.sealing import opened
 from tests.waiting import eventually
 from workflows.case_workflow import HANDOVER_SUMMARY
 from workflows.names import workflow_id_for
@@ -178,8 +179,7 @@ async def requests_during_a_hand_over(
         async def waiting() -> bool:
             history = await handle.fetch_history()
             if any(
-                e.user_metadata.summary.data
-                and HANDOVER_SUMMARY.encode() in e.user_metadata.summary.data
+                HANDOVER_SUMMARY.encode() in opened(e.user_metadata.summary).data
                 for e in history.events
             ):
                 return True

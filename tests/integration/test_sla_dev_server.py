@@ -30,6 +30,7 @@ from tests.integration.sla_fixtures import (  # noqa: F401
     sessions,
     sla_sessions,
 )
+from tests.sealing import opened
 from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
 from workflows.case_workflow import HANDOVER_SUMMARY
@@ -181,7 +182,7 @@ async def test_notices_still_on_their_way_at_a_hand_over_are_sent_once_by_the_ne
     async def handing_over() -> bool:
         """Requests until the case reaches its budget and its hand-over waits."""
         events = (await handle.fetch_history()).events
-        if any(HANDOVER_SUMMARY.encode() in e.user_metadata.summary.data for e in events):
+        if any(HANDOVER_SUMMARY.encode() in opened(e.user_metadata.summary).data for e in events):
             return True
         await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
         return False
@@ -193,7 +194,7 @@ async def test_notices_still_on_their_way_at_a_hand_over_are_sent_once_by_the_ne
     await eventually(handed_over, timeout=30, interval=0.2)  # the wait is over: carried
     history = await handle.fetch_history()
     carried = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
-    assert b'"unconfirmed":["' in carried.data  # the notices were handed over
+    assert b'"unconfirmed":["' in opened(carried).data  # the notices were handed over
     smtp.start()
     rows = await eventually(rows_where(sessions, case_ref, all_sent(3)), timeout=30)
     assert by_rule(rows) == TOLD

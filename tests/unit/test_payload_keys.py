@@ -1,58 +1,155 @@
-"""Where the payload keys come from: the environment's ring text, else its key file, else
-the data folder's; the dev stack makes the folder's on its first start."""
+"""Where payload keys are found, what is refused without them, and the `keys` commands."""
 
 from __future__ import annotations
 
+import base64
+import re
 import stat
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from protection.keys import KeyRing, KeyRingError, generate_entry, write_new
-from starter.payload_keys import PayloadKeysMissing, dev_payload_ring, payload_ring
+from protection.keys import KeyRing, generate_entry, write_new
+from starter.cli import app
+from starter.client import CaseClient, CaseRefused
+from starter.payload_keys import (
+    KEY_FILE_ENV,
+    KEYS_ENV,
+    PayloadKeysUnavailable,
+    ensure_dev_keys,
+    load_ring,
+)
 from starter.settings import Settings
 
-
-def test_the_environment_text_comes_first_then_the_key_file_then_the_data_folder(tmp_path: Path):
-    in_folder = write_new(tmp_path / "payload-keys", ("folder",))
-    key_file = write_new(tmp_path / "elsewhere" / "keys", ("file",))
-    text = generate_entry("env")
-    data = {"SUPPORT_PROVISION_DATA": str(tmp_path)}
-    everything = {
-        **data,
-        "SUPPORT_PROVISION_PAYLOAD_KEYS": text,
-        "SUPPORT_PROVISION_PAYLOAD_KEY_FILE": str(tmp_path / "elsewhere" / "keys"),
-    }
-    assert payload_ring(everything).active == "env"
-    del everything["SUPPORT_PROVISION_PAYLOAD_KEYS"]
-    assert payload_ring(everything) == key_file
-    assert payload_ring(data) == in_folder
+BASE64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
-def test_settings_name_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("SUPPORT_PROVISION_PAYLOAD_KEYS", raising=False)
-    monkeypatch.delenv("SUPPORT_PROVISION_PAYLOAD_KEY_FILE", raising=False)
-    ring = write_new(tmp_path / "payload-keys")
-    assert payload_ring(Settings(data_dir=tmp_path)) == ring
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder of its own and no keys configured (the session's are set aside)."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("SUPPORT_PROVISION_DATA", str(data))
+    monkeypatch.delenv(KEYS_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    return data
 
 
-def test_no_keys_anywhere_says_where_to_put_them(tmp_path: Path):
-    with pytest.raises(PayloadKeysMissing) as missing:
-        payload_ring({"SUPPORT_PROVISION_DATA": str(tmp_path)})
-    said = str(missing.value)
-    assert "SUPPORT_PROVISION_PAYLOAD_KEYS" in said and str(tmp_path / "payload-keys") in said
+def test_the_environment_ring_comes_first_then_the_named_file_then_the_data_folder(
+    folder: Path, tmp_path: Path
+):
+    write_new(folder / "payload-keys", ("in-folder",))
+    named = tmp_path / "named-keys"
+    write_new(named, ("in-file",))
+    env = {KEYS_ENV: f"{generate_entry('in-env')},{generate_entry('older')}"}
+    assert load_ring(env, folder).active == "in-env"
+    assert list(load_ring(env, folder).keys) == ["in-env", "older"]
+    assert load_ring({KEY_FILE_ENV: str(named)}, folder).active == "in-file"
+    assert load_ring({}, folder).active == "in-folder"
+    # Empty means unset, as for the other settings.
+    assert load_ring({KEYS_ENV: " ", KEY_FILE_ENV: ""}, folder).active == "in-folder"
 
 
-def test_a_ring_that_cannot_be_read_is_one_line_without_key_bytes(tmp_path: Path):
-    with pytest.raises(KeyRingError) as bad:
-        payload_ring({"SUPPORT_PROVISION_PAYLOAD_KEYS": "k1:bm90IDMyIGJ5dGVz"})
-    assert "SUPPORT_PROVISION_PAYLOAD_KEYS" in str(bad.value) and "bm90" not in str(bad.value)
+def test_without_keys_one_line_says_where_they_are_looked_for(folder: Path):
+    with pytest.raises(PayloadKeysUnavailable) as missing:
+        load_ring({}, folder)
+    message = str(missing.value)
+    assert "\n" not in message
+    for where in (KEYS_ENV, KEY_FILE_ENV, str(folder / "payload-keys"), "keys new"):
+        assert where in message
 
 
-def test_the_dev_stack_makes_its_folder_ring_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("SUPPORT_PROVISION_PAYLOAD_KEYS", raising=False)
-    monkeypatch.delenv("SUPPORT_PROVISION_PAYLOAD_KEY_FILE", raising=False)
-    first = dev_payload_ring(tmp_path)
-    assert stat.S_IMODE((tmp_path / "payload-keys").stat().st_mode) == 0o600
-    assert dev_payload_ring(tmp_path) == first
-    assert KeyRing.read(tmp_path / "payload-keys") == first
+@pytest.mark.parametrize(
+    ("ring", "said"),
+    [
+        ("k1:" + base64.b64encode(b"short").decode(), 'entry 1 ("k1"): the key is 5 bytes, not 32'),
+        ("GOOD,no-colon-here", "entry 2: write it as <id>:<base64 of 32 bytes>"),
+        ("GOOD,k2:@@@@", 'entry 2 ("k2"): the key is not base64'),
+        ("GOOD,GOOD", 'entry 2: the key id "k1" is repeated'),
+    ],
+)
+def test_a_bad_ring_names_the_entry_and_the_problem_never_the_key(
+    folder: Path, ring: str, said: str
+):
+    good = generate_entry("k1")
+    with pytest.raises(PayloadKeysUnavailable) as bad:
+        load_ring({KEYS_ENV: ring.replace("GOOD", good)}, folder)
+    message = str(bad.value)
+    assert said in message and KEYS_ENV in message
+    assert good.split(":")[1] not in message and not BASE64_KEY.search(message)
+
+
+def test_a_key_file_others_may_read_is_refused(folder: Path, tmp_path: Path):
+    path = tmp_path / "open-keys"
+    write_new(path)
+    path.chmod(0o644)
+    with pytest.raises(PayloadKeysUnavailable, match="may be read by others.*chmod 600"):
+        load_ring({KEY_FILE_ENV: str(path)}, folder)
+    with pytest.raises(PayloadKeysUnavailable, match="cannot read .*missing"):
+        load_ring({KEY_FILE_ENV: str(tmp_path / "missing")}, folder)
+
+
+def test_the_dev_stack_makes_a_key_file_once_and_only_without_keys(folder: Path):
+    assert ensure_dev_keys(folder, {KEYS_ENV: generate_entry("k9")}) is None
+    assert not (folder / "payload-keys").exists()
+    made = ensure_dev_keys(folder, {})
+    assert made == folder / "payload-keys"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    first = made.read_text()
+    assert list(KeyRing.read(made).keys) == ["k1"]
+    assert ensure_dev_keys(folder, {}) is None
+    assert made.read_text() == first
+
+
+async def test_a_client_without_keys_is_refused_before_it_connects(folder: Path):
+    settings = Settings(temporal_address="127.0.0.1:1", data_dir=folder)
+    with pytest.raises(CaseRefused) as refused:
+        await CaseClient.connect(settings)
+    assert refused.value.code == "payload_keys_unavailable"
+    assert "No payload keys" in refused.value.message
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.usefixtures("folder")
+def test_the_worker_without_keys_refuses_in_one_line():
+    code, _, err = invoke("worker")
+    assert code == 1
+    assert err.count("\n") == 1 and "No payload keys" in err and KEYS_ENV in err
+
+
+def test_keys_new_rotate_and_list(folder: Path):
+    path = folder / "payload-keys"
+    code, out, _ = invoke("keys", "new")
+    assert code == 0 and str(path) in out
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    first = KeyRing.read(path)
+    assert list(first.keys) == ["k1"]
+
+    code, _, err = invoke("keys", "new")
+    assert code == 1 and "already exists" in err
+    assert KeyRing.read(path) == first
+
+    code, _, err = invoke("keys", "rotate")
+    assert code == 1 and "--id ID" in err
+    code, out, _ = invoke("keys", "rotate", "--id", "k2")
+    assert code == 0 and "k2 is the active key now" in out and "(k1)" in out
+    rotated = KeyRing.read(path)
+    assert rotated.active == "k2" and rotated.keys["k1"] == first.keys["k1"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == ["payload-keys"]  # no temporary left
+    code, _, err = invoke("keys", "rotate", "--id", "k1")
+    assert code == 1 and '"k1" is already in the ring' in err
+
+    code, out, _ = invoke("keys", "list")
+    assert code == 0
+    assert re.search(r"k2\s+active", out) and re.search(r"^\s+k1$", out, re.MULTILINE)
+    assert not BASE64_KEY.search(out)
+    other = folder / "other-keys"
+    code, out, _ = invoke("keys", "new", str(other), "--id", "spare")
+    assert code == 0 and list(KeyRing.read(other).keys) == ["spare"]
+    code, out, _ = invoke("keys", "list", str(other))
+    assert code == 0 and "spare" in out and "k1" not in out

@@ -1,7 +1,8 @@
 """Session-wide fixtures: one real Temporal dev server for the whole test session.
 
 The session also gets a data folder of its own, so no test, and no command a test runs,
-reads or writes the real per-user data folder of whoever runs the suite.
+reads or writes the real per-user data folder of whoever runs the suite; and an identity
+key ring of its own (`tests.identities`), with which its Temporal client signs requests.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starter.binaries import temporal_cli
+from starter.identities import IdentityHeaders
+from tests import identities
 from workflows import search_attributes as sa
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="support-provision-tests-"))
@@ -31,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     empty SUPPORT_PROVISION_DATA falls back to, both under a scratch folder."""
     os.environ["SUPPORT_PROVISION_DATA"] = str(_SCRATCH / "data")
     os.environ["XDG_DATA_HOME"] = str(_SCRATCH / "xdg-data")
+    identities.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -44,6 +48,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
         dev_server_log_level="error",
+        interceptors=[IdentityHeaders(identities.suite_signer())],
     )
     try:
         yield env

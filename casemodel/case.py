@@ -159,14 +159,14 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         With identities (`caller` not None) a case opens only for an identity that may
         open cases, and records it as the one who opened it; a run carries a case on only
         when Temporal says it `continued` from the run before (no caller can send one)."""
-        if isinstance(caller, errors.CaseRuleError):
-            raise caller
         start = read_start(arguments, lenient=lenient)
         if caller is not None and isinstance(start, ContinueCase) and not continued:
             raise errors.NotPermitted(
                 "A case is carried on from its last run by the case itself, never by a caller."
             )
         if caller is not None and isinstance(start, StartCase):
+            if isinstance(caller, errors.CaseRuleError):
+                raise caller
             opened_by = permissions.signed_by(caller, start.opened_by, default=STARTER)
             permissions.admit(caller, start, None, None)
             start = start.model_copy(update={"opened_by": opened_by})

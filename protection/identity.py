@@ -189,7 +189,10 @@ def verify(ring: KeyRing, token: object, now: datetime) -> Identity:
     if not _PART.fullmatch(signature) or not _PART.fullmatch(body):
         raise IdentityRefused("malformed", "the identity token is not base64url")
     expected = _sign(key, f"{VERSION}.{key_id}.{body}")
-    if not hmac.compare_digest(_unb64(signature), expected):
+    sent = _unb64(signature)
+    if _b64(sent) != signature:  # unused low bits set: the same bytes, written otherwise
+        raise IdentityRefused("malformed", "the identity token is not canonical base64url")
+    if not hmac.compare_digest(sent, expected):
         raise IdentityRefused(
             "bad-signature", "the identity token's signature does not match: it was changed"
         )

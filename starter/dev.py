@@ -28,6 +28,7 @@ from .bootstrap import BootstrapError, bootstrap
 from .cli_db import explain
 from .client import CaseClient, ServiceUnavailable
 from .console import console
+from .identities import ensure_key_file
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
 from .stack_lock import (
@@ -134,6 +135,9 @@ async def _run(settings: Settings, data_dir: Path, *, port: int, ui_port: int) -
     except (SQLAlchemyError, OSError) as err:
         raise DevStackError(f"Could not prepare the database at {url}: {explain(err)}") from None
     console.print(f"Database:         {url} (revision {report.revision})")
+    keys = ensure_key_file(data_dir)  # the ring requests are signed and verified with
+    if keys.exists():
+        console.print(f"Identity keys:    {keys}")
     if report.published:
         console.print(f"Published:        {', '.join(report.published)}")
     log_file = (data_dir / "temporal.log").open("ab")

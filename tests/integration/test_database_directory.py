@@ -113,8 +113,8 @@ def test_owner_problems_point_at_the_type_and_field():
     tasks = [{"id": "a", "name": "A", "owner": "income-oficer"}, {"id": "b", "name": "B"}]
     provision_type = visit_type(default_owner="ali", tasks=tasks)
     assert [str(p) for p in owner_problems([provision_type], directory)] == [
-        "visit-assessment: tasks[0].owner: 'income-oficer' is not a person, team, role or agency in "
-        'the directory (did you mean "income-officer"?)'
+        "visit-assessment: tasks[0].owner: 'income-oficer' is not a person, team, role or "
+        'agency in the directory (did you mean "income-officer"?)'
     ]
 
 

@@ -97,9 +97,7 @@ async def open_assessment(cases: CaseClient, url: str) -> str:
 
 
 async def close_with_need(cases: CaseClient, case_ref: str) -> None:
-    await cases.send(
-        case_ref, CloseCase(outcome="need-identified", reason="arrears of £900", by=OFFICER)
-    )
+    await cases.send(case_ref, CloseCase(outcome="need-identified", reason="arrears of £900"))
 
 
 async def executions(client: Client, case_ref: str) -> list[object]:

@@ -49,19 +49,24 @@ app = typer.Typer(help="Start, inspect and progress support provision cases.", n
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
-async def _client() -> CaseClient:
-    """A client signing as who is at the keyboard (`starter.identities`): the login mapped
-    to a person of the directory, or `$SUPPORT_PROVISION_SERVICE`."""
+async def _client(*, signed: bool = False) -> CaseClient:
+    """A client on the environment's Temporal; `signed`, signing as who is at the keyboard
+    (`starter.identities`: the login mapped to a person of the directory, or
+    `$SUPPORT_PROVISION_SERVICE`). Reading a case needs no identity; Temporal is reached
+    first, so a service that is down is the one line a person sees."""
     settings = Settings.from_env()
+    cases = await CaseClient.connect(settings, quiet=True)
+    if not signed:
+        return cases
     signer = await signer_from_env(settings.data_dir)
-    return await CaseClient.connect(settings, quiet=True, identity=signer)
+    return CaseClient(cases.client, settings, identity=signer)
 
 
-def _call(action: Any) -> Any:
+def _call(action: Any, *, signed: bool = False) -> Any:
     """Run a client coroutine factory, turning every refusal into one line on stderr."""
 
     async def go() -> Any:
-        cases = await _client()
+        cases = await _client(signed=signed)
         return await action(cases)
 
     try:
@@ -76,7 +81,7 @@ def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) ->
         request = model(**fields)
     except ValidationError as error:
         fail(describe(model, error))
-    result = _call(lambda cases: cases.send(case_ref, request))
+    result = _call(lambda cases: cases.send(case_ref, request), signed=True)
     _report(result, json_out)
 
 
@@ -121,7 +126,8 @@ def start(
             case_ref=case_ref,
             owner=owner,
             type_version=version,
-        )
+        ),
+        signed=True,
     )
     if json_out:
         print_json(

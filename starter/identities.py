@@ -197,11 +197,11 @@ def current_login() -> str:
 
 
 async def person_identity(session: Any, login: str) -> Identity:
-    """The identity of the active person `login` names (their `login`, else their id)."""
+    """The identity of the active person `login` names: their `login`, or their id."""
     stored = await list_directory(session)
     people = stored["people"]
     person = next((p for p in people if p["login"] == login), None) or next(
-        (p for p in people if p["id"] == login and not p["login"]), None
+        (p for p in people if p["id"] == login), None
     )
     if person is None:
         raise IdentityUnavailable(

@@ -615,13 +615,16 @@ def _reference_problems(directory: Directory) -> Iterable[str]:
         yield from _overlapping_memberships(f"stakeholder_groups[{i}]", g)
     logins: dict[str, str] = {}
     for i, p in enumerate(directory.people):
-        login = p.login or p.id
-        if login in logins:
+        if p.login is None:
+            continue
+        other = logins.get(p.login) or next(
+            (q.id for q in directory.people if q.id == p.login and q.id != p.id), None
+        )
+        if other is not None:
             yield (
-                f"people[{i}].login: {login!r} already signs in {logins[login]}; a login names "
-                "one person"
+                f"people[{i}].login: {p.login!r} already signs in {other}; a login names one person"
             )
-        logins[login] = p.id
+        logins[p.login] = p.id
 
 
 def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[str]:

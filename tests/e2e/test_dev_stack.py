@@ -66,7 +66,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "TEMPORAL_ADDRESS": "",
         "TEMPORAL_UI_URL": "",
-        "SUPPORT_PROVISION_USER": "dev-e2e",
+        "SUPPORT_PROVISION_USER": "marcus-reid",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

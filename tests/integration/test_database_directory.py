@@ -102,7 +102,7 @@ def test_problems_name_the_file_and_the_field(tmp_path: Path):
         load_directory(path)
     assert invalid.value.problems == [
         f"{path}: people[2].id: 'dee' is already used by people[0]; ids must be unique "
-        "across people, teams, roles and groups",
+        "across people, teams, roles, groups, services and agencies",
         f"{path}: people[1].team: 'income-teem' is not a team in the directory "
         '(did you mean "income-team"?)',
     ]

@@ -19,6 +19,7 @@ from starter.settings import Settings
 from starter.worker import build_worker
 from tests import identities
 from tests.factories import visit_type
+from tests.integration.sla_fixtures import sla_sessions  # noqa: F401
 from tests.waiting import eventually
 
 AGENCY = Identity(
@@ -198,3 +199,37 @@ def test_the_worker_opens_follow_on_cases_as_a_service_that_may_open_cases_only(
     assert WORKER_SERVICE.grants == ("open-case",)
     assert not WORKER_SERVICE.tasks
     assert IdentityHeaders  # the interceptor the worker's client signs with
+
+
+async def test_identities_are_issued_from_the_synced_directory(sla_sessions):  # noqa: F811
+    from starter.identities import (
+        IdentityUnavailable,
+        person_identity,
+        service_identity,
+    )
+
+    async with sla_sessions() as session:
+        tom = await person_identity(session, "tbennett")  # his login
+        assert (tom.sub, tom.roles, tom.team) == (
+            "tom-bennett",
+            ("housing-officer",),
+            "neighbourhood-team",
+        )
+        assert tom == await person_identity(session, "tom-bennett")  # or his id
+        priya = await person_identity(session, "priya-shah")
+        assert {"tom-bennett", "aisha-begum", "housing-officer", "neighbourhood-team"} <= set(
+            priya.manages
+        )
+        assert priya == identities.person("priya-shah")
+        hms = await service_identity(session, "housing-management-system")
+        assert hms.kind == "service" and hms.grants == ("open-case", "pause-case")
+        assert "benefits-check" in hms.tasks
+        with pytest.raises(IdentityUnavailable) as unknown:
+            await person_identity(session, "root")
+        assert unknown.value.message == (
+            "The login 'root' is not an active person of the directory; give the person "
+            "`login: root` in directory.yaml and run `support-provision directory sync`, "
+            "or set SUPPORT_PROVISION_USER=<person id>."
+        )
+        with pytest.raises(IdentityUnavailable):
+            await service_identity(session, "crm")

@@ -48,10 +48,13 @@ VERIFIER = "support_provision_verify_identity"
 """The extern function, in the sandbox, that verifies a token at an instant."""
 
 _HEARD: ContextVar[Heard] = ContextVar("support_provision_heard", default=None)
-_SILENT = NotAuthenticated(
-    "This worker checks no identities (it was built without the identity interceptor), "
-    "so it trusts no request; run it with `support-provision worker`."
-)
+
+
+def _silent() -> NotAuthenticated:
+    return NotAuthenticated(
+        "This worker checks no identities (it was built without the identity interceptor), "
+        "so it trusts no request; run it with `support-provision worker`."
+    )
 
 
 class IdentityInterceptor(Interceptor):
@@ -103,7 +106,7 @@ def _hearing(headers: Mapping[str, Payload]) -> Iterator[None]:
 
 def heard() -> Heard:
     """The identity that sent the update or signal being handled, or why there is none."""
-    return _HEARD.get() or _SILENT
+    return _HEARD.get() or _silent()
 
 
 def at_start() -> Heard:
@@ -117,7 +120,7 @@ def established(headers: Mapping[str, Payload]) -> Identity | NotAuthenticated:
         VERIFIER
     )
     if verifier is None:
-        return _SILENT
+        return _silent()
     try:
         return verifier(_token(headers.get(HEADER)), workflow.now())
     except IdentityRefused as refused:

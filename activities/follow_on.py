@@ -94,7 +94,6 @@ class FollowOnActivities:
                 owner=owner,
                 provision_type=provision_type,
                 type_version=version,
-                opened_by=f"follow-on of {request.parent_ref}",
                 history_budget=request.history_budget,
                 opened_from=request.parent_ref,
                 chain_ref=request.chain_ref,

@@ -29,10 +29,13 @@ from temporalio.worker import Worker
 from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, reading, session_factory
 from activities.database.migrate import upgrade
+from casemodel import permissions
 from protection.codec import PayloadSealer, data_converter
+from protection.identity import Identity
 from protection.keys import KeyRing, generate_entry
 from starter.binaries import temporal_cli
 from starter.client import CaseClient
+from starter.identities import Signer
 from starter.settings import Settings
 from starter.worker import CaseWorker, build_worker
 from workflows import search_attributes as sa
@@ -73,6 +76,17 @@ async def bounded(what: str, awaitable: Awaitable[T], seconds: float) -> T:
         raise TimeoutError(f"{what}: no answer within {seconds:.0f}s") from None
 
 
+IDENTITY_RING = KeyRing.parse(generate_entry("bench-identity"))
+"""The bench's own identity key ring: its worker verifies, its clients sign."""
+BENCH_IDENTITY = Identity(
+    sub="bench",
+    kind="service",
+    name="Benchmarks",
+    tasks=(permissions.ANY_TASK,),
+    grants=permissions.ALL,
+)
+
+
 @dataclass
 class Bench:
     """What a benchmark works with."""
@@ -85,7 +99,12 @@ class Bench:
     started: list[CaseWorker] = field(default_factory=list)
 
     def cases(self, task_queue: str) -> CaseClient:
-        return CaseClient(self.temporal.client, Settings(task_queue=task_queue))
+        """A client signing as the bench (a service holding every permission)."""
+        return CaseClient(
+            self.temporal.client,
+            Settings(task_queue=task_queue),
+            identity=Signer(IDENTITY_RING, BENCH_IDENTITY),
+        )
 
     @contextlib.asynccontextmanager
     async def worker(
@@ -95,7 +114,8 @@ class Bench:
         unless `task_queue` names one (a new worker for cases already running)."""
         task_queue = task_queue or new_task_queue(prefix)
         cases = self.cases(task_queue)
-        async with running(build_worker(cases.client, task_queue, self.sessions)) as worker:
+        worker_of = build_worker(cases.client, task_queue, self.sessions, ring=IDENTITY_RING)
+        async with running(worker_of) as worker:
             yield worker, cases
 
     async def outbox_notices(self, case_prefix: str) -> int:

@@ -22,8 +22,9 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from starter.sandbox import workflow_runner
+from workflows.identities import IdentityInterceptor
 
-from .env import bounded, progress
+from .env import IDENTITY_RING, bounded, progress
 from .history import settle
 
 REQUEST_TIMEOUT = 60.0
@@ -110,6 +111,7 @@ async def replay_times(
         workflows=workflows,
         data_converter=data_converter,
         workflow_runner=workflow_runner() if sandboxed else UnsandboxedWorkflowRunner(),
+        interceptors=[IdentityInterceptor(IDENTITY_RING)],
     )
     seconds = []
     for _ in range(times + 1):

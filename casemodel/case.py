@@ -17,7 +17,7 @@ from definitions.effective import NotInEffect, in_effect, opening_day
 from definitions.invariants import check_provision_type, list_problems
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
-from . import errors, intake
+from . import errors, intake, permissions
 from .calendars import Calendar, calendar_for
 from .case_time import SYSTEM_KINDS, CaseTime
 from .follow_on import CaseFollowOn
@@ -26,6 +26,7 @@ from .memory import KEEP_RESOLVED, CaseMemory
 from .paths import CasePaths
 from .recurrence import CaseSeries
 from .requests import (
+    STARTER,
     CompleteTask,
     ContinueCase,
     Encoded,
@@ -150,9 +151,25 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         weeks_to_opening: bool = True,
+        caller: intake.Heard = None,
+        continued: bool = False,
     ) -> tuple[Case, StartCase | ContinueCase]:
-        """The case a run's start input opens, or carries on from the run before."""
+        """The case a run's start input opens, or carries on from the run before.
+
+        With identities (`caller` not None) a case opens only for an identity that may
+        open cases, and records it as the one who opened it; a run carries a case on only
+        when Temporal says it `continued` from the run before (no caller can send one)."""
         start = read_start(arguments, lenient=lenient)
+        if caller is not None and isinstance(start, ContinueCase) and not continued:
+            raise errors.NotPermitted(
+                "A case is carried on from its last run by the case itself, never by a caller."
+            )
+        if caller is not None and isinstance(start, StartCase):
+            if isinstance(caller, errors.CaseRuleError):
+                raise caller
+            opened_by = permissions.signed_by(caller, start.opened_by, default=STARTER)
+            permissions.admit(caller, start, None, None)
+            start = start.model_copy(update={"opened_by": opened_by})
         try:
             case = (
                 cls(start.state, weeks_to_opening=weeks_to_opening)
@@ -289,22 +306,45 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         """Raise the `CaseRuleError` the rules refuse `request` with now; change nothing."""
         intake.check(self, request, now)
 
-    def apply(self, request: Request, now: datetime) -> list[LogEntry]:
+    def apply(self, request: Request, now: datetime, *, by: str | None = None) -> list[LogEntry]:
         """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
-        return intake.apply(self, request, now)
+        return intake.apply(self, request, now, by=by)
 
-    def judge(self, kind: str, arguments: Sequence[Encoded], now: datetime) -> Request:
-        return intake.judge(self, kind, arguments, now)
+    def judge(
+        self,
+        kind: str,
+        arguments: Sequence[Encoded],
+        now: datetime,
+        *,
+        caller: intake.Heard = None,
+    ) -> Request:
+        return intake.judge(self, kind, arguments, now, caller=caller)
 
     def answer(
-        self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+        self,
+        kind: str,
+        arguments: Sequence[Encoded],
+        now: datetime,
+        *,
+        lenient: bool = False,
+        caller: intake.Heard = None,
     ) -> RequestResult:
-        return intake.answer(self, kind, arguments, now, lenient=lenient)
+        return intake.answer(self, kind, arguments, now, lenient=lenient, caller=caller)
 
     def receive(
-        self, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+        self,
+        kind: str,
+        arguments: Sequence[Encoded],
+        now: datetime,
+        *,
+        lenient: bool = False,
+        caller: intake.Heard = None,
     ) -> bool:
-        return intake.receive(self, kind, arguments, now, lenient=lenient)
+        return intake.receive(self, kind, arguments, now, lenient=lenient, caller=caller)
+
+    def authorise(self, request: Request, caller: intake.Heard) -> str:
+        """Who the case records for `request` from `caller`; `NotPermitted` when it may not."""
+        return intake.authorise(self, request, caller)
 
     def report(self, request: CompleteTask, now: datetime) -> list[LogEntry]:
         return intake.report(self, request, now)

@@ -104,6 +104,19 @@ class InvalidRequest(CaseRuleError):
     code = "invalid_request"
 
 
+class NotAuthenticated(CaseRuleError):
+    """The request carries no identity the worker can verify: none, a changed one, one
+    signed with a key it does not hold, or one that has expired."""
+
+    code = "not_authenticated"
+
+
+class NotPermitted(CaseRuleError):
+    """The identity is verified, but does not hold the permission the request needs."""
+
+    code = "not_permitted"
+
+
 class CaseNotStarted(CaseRuleError):
     """The case's start input was refused, so there is no case to take requests."""
 

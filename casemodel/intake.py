@@ -6,6 +6,12 @@ request (`casemodel.requests`), sends it to the rule of its kind and, for a
 fire-and-forget request that cannot be taken, records why, since its sender cannot be
 told. One entry to check a request (`check`, `judge`), one to carry it out (`apply`,
 `answer`), one for fire-and-forget (`receive`).
+
+Each takes who sent the request, as the workflow verified it (`caller`): an identity,
+the refusal of one (`NotAuthenticated`), or None for a history recorded before requests
+carried identities, which takes `by` as it was sent. With an identity, the request must
+hold the permission it needs (`casemodel.permissions`) and the log records the
+identity's `sub`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import errors
+from . import errors, permissions
+from .permissions import Caller
 from .requests import (
     SIGNALS,
     UPDATES,
@@ -36,37 +43,59 @@ from .requests import (
     excerpt,
     read_request,
 )
-from .state import LogEntry, RejectedRequest
+from .state import LogEntry, RejectedRequest, TaskInstance
 
 if TYPE_CHECKING:
     from .case import Case
+
+Heard = Caller | errors.CaseRuleError | None
+"""Who sent a request: a verified identity, why none was, or None before identities."""
 
 REJECTED_KEPT = 50
 """Rejected requests the state keeps; older ones are in the case log and the register."""
 
 
-def judge(case: Case, kind: str, arguments: Sequence[Encoded], now: datetime) -> Request:
+def judge(
+    case: Case, kind: str, arguments: Sequence[Encoded], now: datetime, *, caller: Heard = None
+) -> Request:
     """Read a request as it arrived and check it: the request, or the refusal."""
+    _authenticated(caller)
     request = read_request(kind, arguments, UPDATES)
+    authorise(case, request, caller)
     check(case, request, now)
     return request
 
 
 def answer(
-    case: Case, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+    case: Case,
+    kind: str,
+    arguments: Sequence[Encoded],
+    now: datetime,
+    *,
+    lenient: bool = False,
+    caller: Heard = None,
 ) -> RequestResult:
     """Read a request as it arrived and carry it out: what changed, or the refusal."""
-    changes = apply(case, read_request(kind, arguments, UPDATES, lenient=lenient), now)
+    _authenticated(caller)
+    request = read_request(kind, arguments, UPDATES, lenient=lenient)
+    changes = apply(case, request, now, by=authorise(case, request, caller))
     state = case.state
     return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
 
 
 def receive(
-    case: Case, kind: str, arguments: Sequence[Encoded], now: datetime, *, lenient: bool = False
+    case: Case,
+    kind: str,
+    arguments: Sequence[Encoded],
+    now: datetime,
+    *,
+    lenient: bool = False,
+    caller: Heard = None,
 ) -> bool:
     """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
     with the reason, since its sender cannot be told. Whether the case changed."""
     try:
+        _authenticated(caller)
         request = read_request(kind, arguments, SIGNALS, lenient=lenient)
     except errors.CaseRuleError as refusal:
         if lenient:
@@ -74,8 +103,55 @@ def receive(
         reject(case, excerpt(kind), refusal, now)
         return True
     assert isinstance(request, CompleteTask)
-    report(case, request, now)
+    try:
+        by = authorise(case, request, caller)
+    except errors.NotPermitted as refusal:
+        reject(
+            case,
+            request.kind,
+            refusal,
+            now,
+            by=_signer(caller),
+            request_id=request.request_id,
+            task=request.task,
+        )
+        return True
+    report(case, request, now, by=by)
     return True
+
+
+def authorise(case: Case, request: Request, caller: Heard) -> str:
+    """Who the case records as having made `request`, once `caller` may make it; before
+    identities (None), the `by` it carries."""
+    if caller is None:
+        return request.by
+    _authenticated(caller)
+    assert not isinstance(caller, errors.CaseRuleError)
+    by = permissions.signed_by(caller, request.by)
+    task = _task_of(case, request)
+    if task is None and permissions.needs(request) in permissions.TASK_LEVEL:
+        return by  # a task the case does not have: the rules refuse it, in their words
+    permissions.admit(caller, request, case.state, task)
+    return by
+
+
+def _authenticated(caller: Heard) -> None:
+    if isinstance(caller, errors.CaseRuleError):
+        raise caller
+
+
+def _signer(caller: Heard) -> str:
+    return caller.sub if caller is not None and not isinstance(caller, Exception) else "unknown"
+
+
+def _task_of(case: Case, request: Request) -> TaskInstance | None:
+    ref = getattr(request, "task", None)
+    if not isinstance(ref, str):
+        return None
+    try:
+        return case.instance(ref)
+    except errors.CaseRuleError:
+        return None
 
 
 def check(case: Case, request: Request, now: datetime) -> None:
@@ -109,9 +185,10 @@ def check(case: Case, request: Request, now: datetime) -> None:
             raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
 
 
-def apply(case: Case, request: Request, now: datetime) -> list[LogEntry]:
-    """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
-    by = request.by
+def apply(case: Case, request: Request, now: datetime, *, by: str | None = None) -> list[LogEntry]:
+    """Carry out `request` as made `by` (default: the `by` it carries): the log entries it
+    appended, or the refusal, unchanged."""
+    by = by or request.by
     match request:
         case CompleteTask():
             return case.complete_task(
@@ -151,7 +228,9 @@ def apply(case: Case, request: Request, now: datetime) -> list[LogEntry]:
     raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
 
 
-def report(case: Case, request: CompleteTask, now: datetime) -> list[LogEntry]:
+def report(
+    case: Case, request: CompleteTask, now: datetime, *, by: str | None = None
+) -> list[LogEntry]:
     """A fire-and-forget completion (a signal): applied once, or recorded as rejected."""
     return case.record_completion(
         request.task,
@@ -159,7 +238,7 @@ def report(case: Case, request: CompleteTask, now: datetime) -> list[LogEntry]:
         outcome=request.outcome,
         responses=request.responses,
         note=request.note,
-        by=request.by,
+        by=by or request.by,
         now=now,
     )
 

@@ -76,6 +76,8 @@ REVISION_HORIZON = timedelta(days=3653)
 """How far from now a revised target may lie, either way: ten years."""
 
 JSON = "json/plain"
+STARTER = "starter"
+"""The `opened_by` of a start request that leaves it out."""
 PROBLEMS_SHOWN = 5
 EXCERPT = 40
 
@@ -144,7 +146,11 @@ class Request(BaseModel):
     )
 
     kind: ClassVar[str]
-    by: Name = Field(default="unknown", description="Who made the request: written to the log.")
+    by: Name = Field(
+        default="unknown",
+        description="Who made the request. With identities, leave it out (or give the "
+        "identity's own id): the log records the verified identity.",
+    )
 
 
 class CompleteTask(Request):
@@ -243,7 +249,10 @@ class StartCase(Request):
     owner: Name
     provision_type: ProvisionType = Field(description="Snapshot taken when the case started.")
     type_version: int | None = Field(default=None, ge=1, description="Published version, if any.")
-    opened_by: Name = "starter"
+    opened_by: Name = Field(
+        default="starter",
+        description="Who opened it; with identities, left out or the identity's own id.",
+    )
     history_budget: HistoryBudget = Field(
         default=HISTORY_BUDGET,
         description="Events a run of the case may reach before it continues as new.",

@@ -16,7 +16,7 @@ import typer
 from . import cli_case
 from .client import CaseRefused
 from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
-from .console import console, fail, readable_help
+from .console import console, fail, print_json, readable_help
 from .dev import DevStackError, run_dev
 from .settings import Settings
 from .worker import run_worker
@@ -125,6 +125,27 @@ def worker() -> None:
     except CaseRefused as err:
         fail(err.message)
     console.print("Worker stopped.")
+
+
+@app.command()
+def whoami(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Who case commands sign as here (the login mapped to the directory, or
+    $SUPPORT_PROVISION_SERVICE), and what that identity may do."""
+    from .identities import IdentityUnavailable, held, signer_from_env
+
+    try:
+        signer = asyncio.run(signer_from_env(Settings.from_env().data_dir))
+    except IdentityUnavailable as missing:
+        fail(missing.message)
+    identity = signer.identity
+    if as_json:
+        print_json({**identity.claims(), "may": held(identity), "key_id": signer.ring.active})
+        return
+    console.print(f"{identity.label}, a {identity.kind}; signed with key {signer.ring.active}")
+    for line in held(identity):
+        console.print(f"  {line}")
 
 
 def main() -> None:

@@ -39,37 +39,39 @@ from workflows.names import workflow_id_for
 
 from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
-from .console import console, current_user, fail, print_json, require_choice, run
+from .console import console, fail, print_json, require_choice, run
+from .identities import IdentityUnavailable, signer_from_env
 from .published import published_in_effect
 from .settings import Settings
 
 app = typer.Typer(help="Start, inspect and progress support provision cases.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-By = Annotated[
-    str | None,
-    typer.Option(
-        "--by",
-        metavar="WHO",
-        help="Who is making the change (default: $SUPPORT_PROVISION_USER or you).",
-    ),
-]
 
 
-async def _client() -> CaseClient:
-    return await CaseClient.connect(Settings.from_env(), quiet=True)
+async def _client(*, signed: bool = False) -> CaseClient:
+    """A client on the environment's Temporal; `signed`, signing as who is at the keyboard
+    (`starter.identities`: the login mapped to a person of the directory, or
+    `$SUPPORT_PROVISION_SERVICE`). Reading a case needs no identity; Temporal is reached
+    first, so a service that is down is the one line a person sees."""
+    settings = Settings.from_env()
+    cases = await CaseClient.connect(settings, quiet=True)
+    if not signed:
+        return cases
+    signer = await signer_from_env(settings.data_dir)
+    return CaseClient(cases.client, settings, identity=signer)
 
 
-def _call(action: Any) -> Any:
+def _call(action: Any, *, signed: bool = False) -> Any:
     """Run a client coroutine factory, turning every refusal into one line on stderr."""
 
     async def go() -> Any:
-        cases = await _client()
+        cases = await _client(signed=signed)
         return await action(cases)
 
     try:
         return run(go())
-    except CaseRefused as refusal:
+    except (CaseRefused, IdentityUnavailable) as refusal:
         fail(refusal.message)
 
 
@@ -79,7 +81,7 @@ def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) ->
         request = model(**fields)
     except ValidationError as error:
         fail(describe(model, error))
-    result = _call(lambda cases: cases.send(case_ref, request))
+    result = _call(lambda cases: cases.send(case_ref, request), signed=True)
     _report(result, json_out)
 
 
@@ -101,7 +103,6 @@ def start(
             help="Person, team or role of the directory who owns the case (default: the type's).",
         ),
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open a case of TYPE for a tenant, on the published version of TYPE in effect today."""
@@ -124,9 +125,9 @@ def start(
             tenant_ref=tenant,
             case_ref=case_ref,
             owner=owner,
-            opened_by=by or current_user(),
             type_version=version,
-        )
+        ),
+        signed=True,
     )
     if json_out:
         print_json(
@@ -559,7 +560,6 @@ def complete(
             help='Information the task records, e.g. "Contact method=Phone"; once per field.',
         ),
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Complete a task, with its outcome and the information it records."""
@@ -571,7 +571,6 @@ def complete(
         outcome=outcome,
         responses=_fields(field),
         note=note,
-        by=by or current_user(),
     )
 
 
@@ -583,11 +582,10 @@ def add_task(
         str | None,
         typer.Option("--note", metavar="TEXT", help="Why the task is needed, for the case log."),
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Add a task to the plan at the point of need."""
-    _send(case_ref, AddTask, json_out, task=task, note=note, by=by or current_user())
+    _send(case_ref, AddTask, json_out, task=task, note=note)
 
 
 @app.command("cancel-task")
@@ -600,7 +598,6 @@ def cancel_task(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Cancel a task that is no longer needed."""
@@ -611,7 +608,6 @@ def cancel_task(
         task=task,
         cascade=cascade,
         reason=reason,
-        by=by or current_user(),
     )
 
 
@@ -622,11 +618,10 @@ def bypass(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Bypass an optional task."""
-    _send(case_ref, BypassTask, json_out, task=task, reason=reason, by=by or current_user())
+    _send(case_ref, BypassTask, json_out, task=task, reason=reason)
 
 
 @app.command()
@@ -636,11 +631,10 @@ def undo(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Undo a completion while nothing that depends on it has started."""
-    _send(case_ref, UndoCompletion, json_out, task=task, reason=reason, by=by or current_user())
+    _send(case_ref, UndoCompletion, json_out, task=task, reason=reason)
 
 
 @app.command()
@@ -653,11 +647,10 @@ def close(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the case log.")
     ] = None,
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Close a case with an outcome; tasks still open are cancelled."""
-    _send(case_ref, CloseCase, json_out, outcome=outcome, reason=reason, by=by or current_user())
+    _send(case_ref, CloseCase, json_out, outcome=outcome, reason=reason)
 
 
 @app.command()
@@ -667,21 +660,19 @@ def pause(
         str,
         typer.Option("--reason", metavar="TEXT", help="Why, e.g. 'tenant in hospital'."),
     ],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Pause every clock of a case; nothing escalates until it is resumed."""
-    _send(case_ref, PauseCase, json_out, reason=reason, by=by or current_user())
+    _send(case_ref, PauseCase, json_out, reason=reason)
 
 
 @app.command()
 def resume(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Resume a paused case; every due point moves on by the paused working time."""
-    _send(case_ref, ResumeCase, json_out, by=by or current_user())
+    _send(case_ref, ResumeCase, json_out)
 
 
 @app.command()
@@ -691,22 +682,20 @@ def hold(
     reason: Annotated[
         str, typer.Option("--reason", metavar="TEXT", help="Why it is held, for the case log.")
     ],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Hold one task: its clock stops and its escalations wait."""
-    _send(case_ref, HoldTask, json_out, task=task, reason=reason, by=by or current_user())
+    _send(case_ref, HoldTask, json_out, task=task, reason=reason)
 
 
 @app.command()
 def release(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     task: Annotated[str, typer.Argument(metavar="TASK")],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Release a held task."""
-    _send(case_ref, ReleaseTask, json_out, task=task, by=by or current_user())
+    _send(case_ref, ReleaseTask, json_out, task=task)
 
 
 @app.command()
@@ -725,7 +714,6 @@ def revise(
     reason: Annotated[
         str, typer.Option("--reason", metavar="TEXT", help="Why the target changes, for the log.")
     ],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Override a calculated target where the SLA allows revision; the reason is logged."""
@@ -736,7 +724,6 @@ def revise(
         clock=clock,
         due_at=_due(case_ref, due),
         reason=reason,
-        by=by or current_user(),
     )
 
 
@@ -749,12 +736,11 @@ def stop_recurrence(
     reason: Annotated[
         str, typer.Option("--reason", metavar="TEXT", help="Why the series ends, for the log.")
     ],
-    by: By = None,
     json_out: JsonFlag = False,
 ) -> None:
     """End a recurring task's series: the occurrence still to come is cancelled; those
     already open stay open."""
-    _send(case_ref, StopRecurrence, json_out, task=task, reason=reason, by=by or current_user())
+    _send(case_ref, StopRecurrence, json_out, task=task, reason=reason)
 
 
 def _recurrence(provision_type: ProvisionType, task_id: str) -> Recurrence | None:

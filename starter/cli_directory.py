@@ -26,7 +26,7 @@ from .cli_db import with_session
 from .console import console, fail, print_json
 
 app = typer.Typer(
-    help="The directory of people, teams, roles and stakeholder groups.",
+    help="The directory of people, teams, roles, stakeholder groups, services and agencies.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -98,11 +98,12 @@ def list_(
         typer.echo("The directory is empty; run `support-provision directory sync`.")
         return
     people = Table(title="People")
-    for column in ("Id", "Name", "Email", "Team", "Manager", "Roles"):
+    for column in ("Id", "Name", "Email", "Team", "Manager", "Roles", "Login"):
         people.add_column(column)
     for p in listing["people"]:
         where = (p["team_id"] or "", p["manager_id"] or "")
-        people.add_row(_id(p), p["name"], p["email"], *where, ", ".join(p["roles"]))
+        login = p["login"] or ""
+        people.add_row(_id(p), p["name"], p["email"], *where, ", ".join(p["roles"]), login)
     teams = Table(title="Teams and roles")
     for column in ("Id", "Kind", "Name", "Manager / team", "Email"):
         teams.add_column(column)
@@ -115,7 +116,16 @@ def list_(
         groups.add_column(column)
     for g in listing["stakeholder_groups"]:
         groups.add_row(_id(g), g["name"], ", ".join(_member(m) for m in g["members"]))
-    for table in (people, teams, groups):
+    others = Table(title="Services and partner agencies")
+    for column in ("Id", "Kind", "Name", "May"):
+        others.add_column(column)
+    for sv in listing["services"]:
+        may = [*(["open-case"] if sv["open_cases"] else []), *sv["may"]]
+        tasks = f"complete {', '.join(sv['tasks']) or 'no task'}"
+        others.add_row(_id(sv), "service", sv["name"], "; ".join([tasks, *may]))
+    for a in listing["agencies"]:
+        others.add_row(_id(a), "agency", a["name"], "complete its own tasks")
+    for table in (people, teams, groups, others):
         console.print(table)
 
 

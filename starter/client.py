@@ -50,6 +50,7 @@ from casemodel.requests import (
     FOLLOW_ON_RETRY,
     HISTORY_BUDGET,
     REPORT_TASK_COMPLETED,
+    STARTER,
     UPDATES,
     CompleteTask,
     Request,
@@ -72,6 +73,7 @@ from .connection import (
     SECURE_CONNECTION_FAILED,
     unreachable_reason,
 )
+from .identities import IdentityHeaders, Signer
 from .payload_keys import PayloadKeysUnavailable
 from .settings import Settings
 from .temporal_tls import TemporalConnectionError, connect_options
@@ -178,16 +180,27 @@ class CaseClient:
         *,
         query_timeout: timedelta = QUERY_TIMEOUT,
         update_timeout: timedelta = UPDATE_TIMEOUT,
+        identity: Signer | None = None,
     ) -> None:
-        self.client = client
+        """`identity` signs every start, update and signal (`starter.identities`); without
+        one, `client` must sign them itself (an `IdentityHeaders` interceptor of its own),
+        or the worker refuses them."""
+        self.client = client if identity is None else signing(client, identity)
         self.settings = settings
         self.query_timeout = query_timeout
         self.update_timeout = update_timeout
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None, *, quiet: bool = False) -> CaseClient:
+    async def connect(
+        cls,
+        settings: Settings | None = None,
+        *,
+        quiet: bool = False,
+        identity: Signer | None = None,
+    ) -> CaseClient:
         """A client on `settings` (default: the environment's) that seals every payload
-        with the settings' key ring (refused, in one line, when there is none).
+        with the settings' key ring (refused, in one line, when there is none), signing as
+        `identity` (`starter.identities.signer_from_env` gives the configured one).
 
         `quiet` is for commands people run: the SDK's core then keeps its retry warnings
         to itself, and a service that went away is one line from us instead.
@@ -209,7 +222,7 @@ class CaseClient:
             raise ServiceUnavailable(
                 settings.temporal_address, err, secured=secured["tls"] is not False
             ) from None
-        return cls(client, settings)
+        return cls(client, settings, identity=identity)
 
     # -- starting ----------------------------------------------------------------------
 
@@ -220,7 +233,7 @@ class CaseClient:
         tenant_ref: str,
         case_ref: str | None = None,
         owner: str | None = None,
-        opened_by: str = "starter",
+        opened_by: str = STARTER,
         type_version: int | None = None,
         history_budget: int | None = None,
     ) -> StartedCase:
@@ -498,6 +511,13 @@ class CaseRegister:
             raise RegisterUnavailable(
                 f"could not read the worklist in the database at {where}: {explain(error)}"
             ) from None
+
+
+def signing(client: Client, signer: Signer) -> Client:
+    """`client`, on the same connection, signing every start, update and signal."""
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], IdentityHeaders(signer)]
+    return Client(**config)
 
 
 @functools.cache

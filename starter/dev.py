@@ -36,6 +36,7 @@ from .client import CaseClient, ServiceUnavailable, with_key_ring
 from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
 from .codec_server import CodecAccess, CodecServerError, folder_token, serving
 from .console import console
+from .identities import ensure_key_file
 from .payload_keys import DEV_KEY_ID, describe_ring, ensure_dev_keys
 from .search_attributes import ensure_search_attributes
 from .settings import Settings
@@ -158,6 +159,9 @@ async def _run(
     except (SQLAlchemyError, OSError) as err:
         raise DevStackError(f"Could not prepare the database at {url}: {explain(err)}") from None
     console.print(f"Database:         {url} (revision {report.revision})")
+    keys = ensure_key_file(data_dir)  # the ring requests are signed and verified with
+    if keys.exists():
+        console.print(f"Identity keys:    {keys}")
     if report.published:
         console.print(f"Published:        {', '.join(report.published)}")
     token_file = data_dir / CODEC_TOKEN_FILE

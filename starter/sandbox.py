@@ -9,6 +9,10 @@ which they are built on) are plain deterministic Python without module state tha
 changes, so one import serves every case instead of one per case. `workflows/` itself
 stays sandboxed (each case imports it afresh, so the sandbox still checks what it does),
 but it is compiled once per process (`starter.compiled`).
+
+`workflows.identities` is passed through because its interceptor (outside the sandbox)
+and the workflow's handlers (inside) must share one context variable: the identity the
+interceptor verified for the message being handled.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from .compiled import compile_once
 
-PASSED_THROUGH = ("holidays", "dateutil", "casemodel", "definitions", "pydantic", "pydantic_core")
+PASSED_THROUGH = (
+    "holidays",
+    "dateutil",
+    "casemodel",
+    "definitions",
+    "pydantic",
+    "pydantic_core",
+    "workflows.identities",
+)
 SANDBOXED = ("workflows",)
 """Imported afresh by each case, compiled once."""
 

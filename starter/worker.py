@@ -30,12 +30,15 @@ from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
 from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
+from protection.keys import KeyRing
 from workflows.case_workflow import SupportCaseWorkflow
+from workflows.identities import IdentityInterceptor
 from workflows.names import notice_queue
 
 from .cache_budget import cache_budget
 from .cli_db import explain
 from .client import CaseClient, CaseRefused, with_key_ring
+from .identities import WORKER_SERVICE, IdentityUnavailable, Signer, identity_ring
 from .payload_keys import describe_ring
 from .sandbox import workflow_runner
 from .settings import Settings
@@ -52,10 +55,13 @@ def case_activities(
     mailer: Mailer | None = None,
     *,
     client: Client,
+    ring: KeyRing,
 ) -> list[Any]:
-    """The activities of cases; follow-on cases are started through `client`."""
+    """The activities of cases; follow-on cases are started through `client`, signed as
+    the worker's own service identity."""
     register = RegisterActivities(sessions)
-    follow_ons = FollowOnActivities(sessions, CaseClient(client, settings))
+    worker_client = CaseClient(client, settings, identity=Signer(ring, WORKER_SERVICE))
+    follow_ons = FollowOnActivities(sessions, worker_client)
     notifications = NotificationActivities(
         sessions,
         TemplateStore(templates_dir(default_definitions_dir())),
@@ -105,17 +111,24 @@ def build_worker(
     *,
     settings: Settings | None = None,
     mailer: Mailer | None = None,
+    ring: KeyRing | None = None,
 ) -> CaseWorker:
-    """A worker for cases; mail goes out only through `mailer` (the outbox always)."""
+    """A worker for cases; mail goes out only through `mailer` (the outbox always).
+
+    `ring` verifies the identity of every request (default: the configured identity key
+    ring, `starter.identities.identity_ring`)."""
+    settings = settings or Settings()
+    ring = ring or identity_ring(settings.data_dir)
     budget = cache_budget()  # cases cached: from the memory the worker may use
     log.info("worker on %s %s", task_queue, budget.describe())
-    activities = case_activities(sessions, settings or Settings(), mailer, client=client)
+    activities = case_activities(sessions, settings, mailer, client=client, ring=ring)
     cases = Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         # Notices too: those scheduled on the case's queue before notices had their own.
         activities=activities,
+        interceptors=[IdentityInterceptor(ring)],
         workflow_runner=workflow_runner(),
         # A case's next workflow task first goes to the worker that has it cached; if that
         # worker died, the task moves to another after this long (SDK default 10 s). A
@@ -155,6 +168,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             f"Could not read the database at {migrate.display_url(url)}: {explain(error)}",
             "database_unavailable",
         ) from None
+    try:
+        ring = identity_ring(settings.data_dir)
+    except IdentityUnavailable as missing:
+        raise CaseRefused(missing.message, missing.code) from None
     cases = await CaseClient.connect(settings)
     engine = create_engine(url)
     try:
@@ -164,6 +181,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             session_factory(engine),
             settings=settings,
             mailer=mailer_from_env(),
+            ring=ring,
         )
         log.info(
             "worker polling %s (and %s) on %s/%s (%s), database %s, payloads sealed with %s",

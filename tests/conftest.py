@@ -1,9 +1,10 @@
 """Session-wide fixtures: one real Temporal dev server for the whole test session.
 
 The session also gets a data folder of its own, so no test, and no command a test runs,
-reads or writes the real per-user data folder of whoever runs the suite; and a payload
-key ring of its own (`tests/sealing.py`), so every payload the session writes to Temporal
-is sealed, as the product writes them.
+reads or writes the real per-user data folder of whoever runs the suite; a payload key
+ring of its own (`tests/sealing.py`), so every payload the session writes to Temporal is
+sealed, as the product writes them; and an identity key ring of its own
+(`tests.identities`), with which its Temporal client signs requests.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from starter.binaries import temporal_cli
+from starter.identities import IdentityHeaders
 from starter.payload_keys import KEY_FILE_ENV, KEYS_ENV
+from tests import identities
 from tests.sealing import SESSION_ENTRY, session_converter
 from workflows import search_attributes as sa
 
@@ -37,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["XDG_DATA_HOME"] = str(_SCRATCH / "xdg-data")
     os.environ[KEYS_ENV] = SESSION_ENTRY
     os.environ.pop(KEY_FILE_ENV, None)
+    identities.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -50,6 +54,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
         dev_server_log_level="error",
+        interceptors=[IdentityHeaders(identities.suite_signer())],
     )
     try:
         yield env

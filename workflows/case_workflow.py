@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from casemodel.requests import RequestResult
     from casemodel.state import CaseStatus, CaseSummary
 
+    from . import identities
     from . import search_attributes as sa
     from .follow_on import FollowOnStep
     from .in_flight import InFlight
@@ -63,6 +64,9 @@ asked of every run, a continued one too, since runs that older code continued wr
 remotely."""
 # NOTICES_PATCH ("notices-own-queue", in `in_flight.py`): histories recorded before notices
 # had their own task queue and a heartbeat replay with the notice scheduled as it was.
+IDENTITY_PATCH = "identities"
+"""Histories recorded before requests carried identities replay with `by` as it was sent
+and no permission checked; a run that starts on code that checks always checks."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -76,6 +80,7 @@ class SupportCaseWorkflow:
     def __init__(self, args: Sequence[RawValue]) -> None:
         self._current = workflow.patched(CURRENT_PATCH)  # first: before any other patch
         self._case: Case | None = None
+        self._identities = False  # whether requests carry identities (the patch)
         self._refusal: CaseRuleError | None = None  # why the case did not open: run fails
         start: requests.StartCase | requests.ContinueCase | None = None
         try:
@@ -84,11 +89,14 @@ class SupportCaseWorkflow:
                     f'This worker runs {WORKFLOW_TYPE}, not "{requests.excerpt(kind)}".'
                 )
             lenient = not self._since(STRICT_PATCH)
+            self._identities = self._since(IDENTITY_PATCH)
             self._case, start = Case.begin(
                 _encoded(args),
                 workflow.now(),
                 lenient=lenient,
                 weeks_to_opening=self._since(WEEKS_PATCH),
+                caller=identities.at_start() if self._identities else None,
+                continued=workflow.info().continued_run_id is not None,
             )
         except CaseRuleError as refusal:
             self._refusal = refusal
@@ -181,22 +189,26 @@ class SupportCaseWorkflow:
         lenient = not self._since(STRICT_PATCH)
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
+        caller = self._caller()
         result = _judged(
-            lambda: self._opened().answer(name, _encoded(args), workflow.now(), lenient=lenient)
+            lambda: self._opened().answer(
+                name, _encoded(args), workflow.now(), lenient=lenient, caller=caller
+            )
         )
         self._changed = True
         return result
 
     @request.validator
     def check_request(self, name: str, args: Sequence[RawValue]) -> None:
-        _judged(lambda: self._opened().judge(name, _encoded(args), workflow.now()))
+        caller = self._caller()
+        _judged(lambda: self._opened().judge(name, _encoded(args), workflow.now(), caller=caller))
 
     @workflow.signal(dynamic=True)
     def signal(self, name: str, args: Sequence[RawValue]) -> None:
         if self._case is not None:  # a case that did not open has nothing to record it in
             lenient = not self._since(STRICT_PATCH)
             self._changed |= self._case.receive(
-                name, _encoded(args), workflow.now(), lenient=lenient
+                name, _encoded(args), workflow.now(), lenient=lenient, caller=self._caller()
             )
 
     # -- shell -------------------------------------------------------------------------
@@ -205,6 +217,11 @@ class SupportCaseWorkflow:
         if self._case is None:
             raise _refused(self._refusal or CaseNotStarted("The case did not open."))
         return self._case
+
+    def _caller(self) -> identities.Heard:
+        """Who sent the update or signal being handled (the interceptor verified its
+        header); None for a run from before identities, which takes `by` as sent."""
+        return identities.heard() if self._identities else None
 
     def _patched(self, patch: str) -> bool:
         return self._carried is not None or self._since(patch)

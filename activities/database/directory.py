@@ -1,9 +1,12 @@
-"""The directory: people, teams, roles and stakeholder groups, from ``directory.yaml``.
+"""The directory: people, teams, roles, stakeholder groups, services and partner
+agencies, from ``directory.yaml``.
 
 The file is the source of truth. `sync_directory` makes the database match it: it adds
 what is new, updates what changed, and deactivates whatever the file no longer lists.
 Nothing is deleted, so cases and logs that name someone who left still resolve.
-Case and task owners name a person, a team or a role; notifications go to a group.
+Case and task owners name a person, a team or a role (a task's owner may also be a partner
+agency); notifications go to a group. Services (other systems) and agencies are identities
+that sign requests (`starter.identities`); people may give the `login` they sign in with.
 
 A group membership may have a period, ``from`` and ``until`` (both days included, in
 Europe/London): someone who leaves a group on a date is not told after it, someone who
@@ -34,13 +37,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import definitions
+from casemodel.permissions import ALL as PERMISSIONS
+from casemodel.permissions import ANY_TASK, OPEN_CASE
 from definitions.loader import default_definitions_dir
 from definitions.periods import Period
 from definitions.references import owner_references
 from definitions.schema import CalendarDate, Identifier, ProvisionType
 from definitions.yaml_files import BoundedLoader, DefinitionFileRefused, read_definition_text
 
-from .models import GroupMember, Person, PersonRole, Role, StakeholderGroup, Team
+from .models import (
+    Agency,
+    GroupMember,
+    Person,
+    PersonRole,
+    Role,
+    Service,
+    StakeholderGroup,
+    Team,
+)
 
 ENV_VAR = "SUPPORT_PROVISION_DIRECTORY"
 FILE_NAME = "directory.yaml"
@@ -80,6 +94,12 @@ class PersonEntry(_Entry):
     team: Identifier | None = Field(default=None, description="Id of the person's team.")
     manager: Identifier | None = Field(default=None, description="Id of their manager.")
     roles: tuple[Identifier, ...] = Field(default=(), description="Roles the person holds.")
+    login: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The login they sign in with, when it is not their id (the CLI maps it).",
+    )
 
 
 class MemberEntry(_Entry):
@@ -134,6 +154,45 @@ class GroupEntry(_Entry):
     members: tuple[MemberEntry, ...] = ()
 
 
+class ServiceEntry(_Entry):
+    """Another system that sends requests (the housing management system, a tenant
+    portal): it may complete the tasks listed, open cases if allowed, and hold the
+    permissions it `may` on every case."""
+
+    id: Identifier = Field(description="Stable id: the `by` its requests are logged with.")
+    name: str = Field(min_length=1)
+    tasks: tuple[str, ...] = Field(
+        default=(), description=f"Task ids it may complete; `{ANY_TASK}` for every task."
+    )
+    open_cases: bool = Field(default=False, description="Whether it may open cases.")
+    may: tuple[str, ...] = Field(
+        default=(),
+        description="Further permissions it holds on every case, e.g. `pause-case`.",
+    )
+
+    @field_validator("may")
+    @classmethod
+    def _known_permissions(cls, may: tuple[str, ...]) -> tuple[str, ...]:
+        for permission in may:
+            if permission not in PERMISSIONS:
+                raise ValueError(
+                    f"{permission!r} is not a permission; permissions are {', '.join(PERMISSIONS)}"
+                )
+        return may
+
+    @property
+    def grants(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*((OPEN_CASE,) if self.open_cases else ()), *self.may)))
+
+
+class AgencyEntry(_Entry):
+    """A partner agency: may own tasks, and completes only its own."""
+
+    id: Identifier = Field(description="Stable id, used as a task owner in the definitions.")
+    name: str = Field(min_length=1)
+    email: str | None = Field(default=None, min_length=3)
+
+
 class Directory(_Entry):
     """The contents of ``directory.yaml``, checked as a whole."""
 
@@ -141,6 +200,8 @@ class Directory(_Entry):
     roles: tuple[RoleEntry, ...] = ()
     people: tuple[PersonEntry, ...] = ()
     stakeholder_groups: tuple[GroupEntry, ...] = ()
+    services: tuple[ServiceEntry, ...] = ()
+    agencies: tuple[AgencyEntry, ...] = ()
 
 
 class DirectoryInvalid(Exception):
@@ -194,8 +255,14 @@ def check_directory(directory: Directory) -> list[str]:
 
 
 def owner_ids(directory: Directory) -> set[str]:
-    """Ids a case or task may be owned by: people, teams and roles."""
-    entries: Iterable[Any] = (*directory.people, *directory.teams, *directory.roles)
+    """Ids a case or task may be owned by: people, teams, roles and partner agencies (a
+    case owned by an agency is refused when it starts, `owner_refusal`)."""
+    entries: Iterable[Any] = (
+        *directory.people,
+        *directory.teams,
+        *directory.roles,
+        *directory.agencies,
+    )
     return {entry.id for entry in entries}
 
 
@@ -233,7 +300,7 @@ def owner_problems(
         OwnerProblem(
             ref.type_id,
             ref.location,
-            f"{ref.target!r} is not a person, team or role in the directory"
+            f"{ref.target!r} is not a person, team, role or agency in the directory"
             f"{_did_you_mean(ref.target, known)}",
         )
         for ref in owner_references(types)
@@ -284,10 +351,29 @@ async def sync_directory(
     people = await sync.table(
         Person,
         {
-            p.id: {"name": p.name, "email": p.email, "team_id": p.team, "manager_id": p.manager}
+            p.id: {
+                "name": p.name,
+                "email": p.email,
+                "team_id": p.team,
+                "manager_id": p.manager,
+                "login": p.login,
+            }
             for p in directory.people
         },
     )
+    await sync.table(
+        Service,
+        {
+            s.id: {
+                "name": s.name,
+                "tasks": {"tasks": list(s.tasks)},
+                "open_cases": s.open_cases,
+                "may": {"may": list(s.may)},
+            }
+            for s in directory.services
+        },
+    )
+    await sync.table(Agency, {a.id: {"name": a.name, "email": a.email} for a in directory.agencies})
     groups = await sync.table(
         StakeholderGroup,
         {
@@ -305,7 +391,14 @@ async def sync_directory(
     return report
 
 
-_KIND = {Team: "team", Role: "role", Person: "person", StakeholderGroup: "group"}
+_KIND = {
+    Team: "team",
+    Role: "role",
+    Person: "person",
+    StakeholderGroup: "group",
+    Service: "service",
+    Agency: "agency",
+}
 
 
 @dataclass
@@ -437,13 +530,25 @@ async def list_directory(
         "teams": [plain(t, "name", "manager_id", "email") for t in await rows(Team)],
         "roles": [plain(r, "name", "team_id", "description") for r in await rows(Role)],
         "people": [
-            {**plain(p, "name", "email", "team_id", "manager_id"), "roles": roles.get(p.id, [])}
+            {
+                **plain(p, "name", "email", "team_id", "manager_id", "login"),
+                "roles": roles.get(p.id, []),
+            }
             for p in await rows(Person)
         ],
         "stakeholder_groups": [
             {**plain(g, "name", "description"), "members": members.get(g.id, [])}
             for g in await rows(StakeholderGroup)
         ],
+        "services": [
+            {
+                **plain(s, "name", "open_cases"),
+                "tasks": list(s.tasks.get("tasks", [])),
+                "may": list(s.may.get("may", [])),
+            }
+            for s in await rows(Service)
+        ],
+        "agencies": [plain(a, "name", "email") for a in await rows(Agency)],
     }
 
 
@@ -451,7 +556,7 @@ async def stored_owners(session: AsyncSession) -> dict[str, bool]:
     """Ids a case may be owned by (people, teams and roles) as the database holds them,
     each with whether it is still active."""
     owners: dict[str, bool] = {}
-    for model in (Person, Team, Role):
+    for model in (Person, Team, Role):  # not agencies: an agency owns tasks, never a case
         for entry_id, active in (await session.execute(select(model.id, model.active))).all():
             owners[entry_id] = active
     return owners
@@ -474,13 +579,14 @@ async def owner_refusal(session: AsyncSession, owner: str) -> str | None:
 
 def _reference_problems(directory: Directory) -> Iterable[str]:
     seen: dict[str, str] = {}
-    sections = ("teams", "roles", "people", "stakeholder_groups")
+    sections = ("teams", "roles", "people", "stakeholder_groups", "services", "agencies")
     for section in sections:
         for index, entry in enumerate(getattr(directory, section)):
             if entry.id in seen:
                 yield (
                     f"{section}[{index}].id: {entry.id!r} is already used by {seen[entry.id]}; "
-                    "ids must be unique across people, teams, roles and groups"
+                    "ids must be unique across people, teams, roles, groups, services and "
+                    "agencies"
                 )
             else:
                 seen[entry.id] = f"{section}[{index}]"
@@ -507,6 +613,18 @@ def _reference_problems(directory: Directory) -> Iterable[str]:
             yield f"{where}: {ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}"
     for i, g in enumerate(directory.stakeholder_groups):
         yield from _overlapping_memberships(f"stakeholder_groups[{i}]", g)
+    logins: dict[str, str] = {}
+    for i, p in enumerate(directory.people):
+        if p.login is None:
+            continue
+        other = logins.get(p.login) or next(
+            (q.id for q in directory.people if q.id == p.login and q.id != p.id), None
+        )
+        if other is not None:
+            yield (
+                f"people[{i}].login: {p.login!r} already signs in {other}; a login names one person"
+            )
+        logins[p.login] = p.id
 
 
 def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[str]:

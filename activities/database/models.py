@@ -84,6 +84,7 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(320))
     team_id: Mapped[str | None] = mapped_column(ID, index=True)
     manager_id: Mapped[str | None] = mapped_column(ID)
+    login: Mapped[str | None] = mapped_column(String(200), index=True)
     active: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
 
@@ -93,6 +94,33 @@ class PersonRole(Base):
 
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"), primary_key=True)
+
+
+class Service(Base):
+    """Another system that signs its requests: the tasks it may complete, whether it may
+    open cases, the further permissions it `may` hold (documents: lists of ids)."""
+
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tasks: Mapped[dict[str, Any]]
+    open_cases: Mapped[bool] = mapped_column(Boolean)
+    may: Mapped[dict[str, Any]]
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class Agency(Base):
+    """A partner agency: owns tasks of cases, and completes only its own."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
 
 
 class StakeholderGroup(Base):

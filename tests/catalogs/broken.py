@@ -426,7 +426,7 @@ CORPUS: list[BrokenCatalog] = [
     ),
     BrokenCatalog(
         "unknown-owner",
-        f"{T}: tasks[0].owner: 'housing-oficer' is not a person, team or role",
+        f"{T}: tasks[0].owner: 'housing-oficer' is not a person, team, role or agency",
         _type_with(("tasks[0].owner", "housing-oficer")),
     ),
     BrokenCatalog(

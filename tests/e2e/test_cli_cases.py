@@ -8,6 +8,7 @@ import uuid
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database.engine import create_engine, session_factory
 from starter.worker import build_worker
 from tests.e2e.cli import cli
 from tests.waiting import eventually
@@ -15,20 +16,22 @@ from tests.waiting import eventually
 
 @pytest.fixture
 def cli_env(
-    temporal_env: WorkflowEnvironment, task_queue: str, app_database: str
+    temporal_env: WorkflowEnvironment, task_queue: str, ready_database: str
 ) -> dict[str, str]:
     return {
-        "DATABASE_URL": app_database,
+        "DATABASE_URL": ready_database,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
-        "SUPPORT_PROVISION_USER": "e2e-officer",
+        # A safeguarding lead of the team that owns safeguarding reviews, signed in.
+        "SUPPORT_PROVISION_USER": "joseph-adeyemi",
     }
 
 
 async def test_safeguarding_review_through_the_cli(
-    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str], app_sessions
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
 ):
-    async with build_worker(temporal_env.client, task_queue, app_sessions):
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
         published = await cli("definitions", "publish", "--json", env=cli_env)
         assert published.code == 0, published.stderr
         case_ref = f"SR-{uuid.uuid4().hex[:8]}"
@@ -94,6 +97,7 @@ async def test_safeguarding_review_through_the_cli(
         assert listed[0]["type"] == "safeguarding-review"
         assert listed[0]["type_version"] >= 1
         assert listed[0]["status"] == "open"
+    await engine.dispose()
 
 
 async def test_unreachable_temporal_is_one_clear_line():
@@ -110,6 +114,7 @@ async def test_a_case_owner_must_be_in_the_directory(
         "DATABASE_URL": ready_database,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
+        "SUPPORT_PROVISION_USER": "tbennett",  # Tom Bennett's login in the directory
     }
     start = ("case", "start", "safeguarding-review", "--tenant", "TEN-78")
     unknown, typo, known = await asyncio.gather(

@@ -40,7 +40,7 @@ async def test_the_worklist_of_a_team_through_the_cli(
         "DATABASE_URL": ready_database,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
-        "SUPPORT_PROVISION_USER": "e2e-officer",
+        "SUPPORT_PROVISION_USER": "marcus-reid",
     }
     case_ref = f"TSA-{uuid.uuid4().hex[:8]}"
     engine = create_engine(ready_database)

@@ -76,7 +76,7 @@ async def test_dev_stack_survives_restart_and_stops_cleanly(
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "TEMPORAL_ADDRESS": "",
         "TEMPORAL_UI_URL": "",
-        "SUPPORT_PROVISION_USER": "dev-e2e",
+        "SUPPORT_PROVISION_USER": "marcus-reid",
         # No payload keys configured: the stack makes its own key file on its first run,
         # and the commands find it in the data folder.
         "SUPPORT_PROVISION_PAYLOAD_KEYS": "",

@@ -2,7 +2,9 @@
 
 Each ends in a clear refusal (an update) or a rejection recorded in the case (a signal),
 and the case takes a valid request straight after; its history holds no failed workflow
-task at the end.
+task at the end. The requests carry a signed identity in the header, as an integration
+would send them (`--headers support-provision-identity='"<token>"'`), so that what is
+tested is the payload; without one, or with a forged one, they are refused unread.
 
 The plain CLI has no payload codec: what it sends arrives in clear and is taken, but the
 case's answers are sealed, so it cannot print an accepted update's result, and of a
@@ -24,9 +26,18 @@ from starter.binaries import temporal_cli
 from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
+from tests import identities
 from tests.factories import visit_type
 
 SIGNAL = "report_task_completed"
+HEADER = "support-provision-identity"
+
+
+def signed() -> list[str]:
+    """The header flag that signs one `temporal` command as the test suite."""
+    return ["--headers", f'{HEADER}="{identities.token(identities.SUITE)}"']
+
+
 HUGE = "n" * 1_000_000
 SEALED_ANSWER = "encoding binary/encrypted: payload encoding is not supported"
 
@@ -108,7 +119,8 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
         started = await cases.start_case(
             revisable, tenant_ref="TEN-CLI", case_ref=f"CLI-{uuid.uuid4().hex[:8]}"
         )
-        target = ["--address", address, "--workflow-id", started.workflow_id]
+        where = ["--address", address, "--workflow-id", started.workflow_id]
+        target = [*where, *signed()]
 
         async def still_takes_requests() -> None:
             before = await check_ins()
@@ -120,7 +132,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
                 "--name",
                 "add_task",
                 "--input",
-                '{"task": "check-in", "by": "cli-test"}',
+                '{"task": "check-in"}',
             )
             assert code == 1 and SEALED_ANSWER in out, out  # taken; its answer is sealed
             assert await check_ins() == before + 1
@@ -137,11 +149,10 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
             await still_takes_requests()
             state = await cases.state(started.case_ref)
             assert state.rejected_total == number, what
-            assert state.rejected[-1].code in {
-                "malformed_request",
-                "invalid_request",
-                "request_too_large",
-            }, what
+            # `temporal workflow signal` (CLI 1.9) sends no headers, so every signal from it
+            # is unsigned: recorded as rejected before its payload is read (the payloads
+            # themselves are refused as in tests/integration/test_hostile_requests.py).
+            assert state.rejected[-1].code == "not_authenticated", what
             assert HUGE not in state.model_dump_json(), what
 
         for what, (name, values, expected) in UPDATES.items():
@@ -158,6 +169,39 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
             assert f"Encoded failure (type: {expected}, retryable: false)" in out, f"{what}: {out}"
             assert len(out) < 2_000, what
             await still_takes_requests()
+
+        forged = identities.token(identities.SUITE).rsplit(".", 1)[0] + ".AAAA"
+        for what, headers, reason in (
+            ("no identity", [], "missing"),
+            ("a forged identity", ["--headers", f'{HEADER}="{forged}"'], "bad-signature"),
+            ("not a token", ["--headers", f'{HEADER}={{"sub": "tom"}}'], "malformed"),
+        ):
+            code, out = await temporal(
+                "workflow",
+                "update",
+                "execute",
+                *where,
+                *headers,
+                "--name",
+                "close_case",
+                "--input",
+                '{"outcome": "no-further-support", "by": "tom-bennett"}',
+            )
+            assert code == 1, f"{what}: {out}"
+            assert "(type: not_authenticated, retryable: false)" in out, f"{what}: {out}"
+            assert f"Not signed in ({reason})" in out, f"{what}: {out}"
+            await still_takes_requests()
+
+        before = (await cases.state(started.case_ref)).rejected_total
+        code, out = await temporal(
+            "workflow", "signal", *where, "--name", SIGNAL, "--input", '{"task": "contact"}'
+        )
+        assert code == 0, out
+        await still_takes_requests()
+        state = await cases.state(started.case_ref)
+        assert state.rejected_total == before + 1
+        assert state.rejected[-1].code == "not_authenticated"
+        assert next(t for t in state.tasks if t.key == "contact").status.value == "open"
 
         history = await cases.client.get_workflow_handle(started.workflow_id).fetch_history()
         assert not [

@@ -27,8 +27,10 @@ from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_d
 from definitions.schema import ProvisionType
 from starter.binaries import temporal_test_server
 from starter.client import CaseClient
+from starter.identities import IdentityHeaders
 from starter.settings import Settings
 from starter.worker import build_worker
+from tests import identities
 from tests.sealing import session_converter
 from tests.smtp import SmtpServer
 from workflows import search_attributes as sa
@@ -169,10 +171,17 @@ async def start_time_skipping() -> WorkflowEnvironment:
     WorkflowService.GetSearchAttributes), so `ensure_search_attributes`, which lists
     first, fails there with UNIMPLEMENTED; the attributes are added directly instead.
     """
+    started: list[WorkflowEnvironment] = []
+
+    async def server_time() -> datetime:  # tokens are signed at the server's skipped time
+        return await started[0].get_current_time()
+
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=session_converter(),
         test_server_existing_path=temporal_test_server(),
+        interceptors=[IdentityHeaders(identities.suite_signer(server_time))],
     )
+    started.append(env)
     try:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(

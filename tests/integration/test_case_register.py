@@ -44,16 +44,14 @@ async def run_case(cases: CaseClient, case_ref: str, type_version: int | None = 
         owner="tom-bennett",
         type_version=type_version,
     )
-    await cases.send(case_ref, CompleteTask(task="contact", by="hms"))
-    await cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited", by="tom"))
-    await cases.report(case_ref, CompleteTask(task="benefits-check", request_id="crm-9", by="crm"))
+    await cases.send(case_ref, CompleteTask(task="contact"))
+    await cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited"))
+    await cases.report(case_ref, CompleteTask(task="benefits-check", request_id="crm-9"))
     await cases.send(
         case_ref,
-        CompleteTask(
-            task="risk-assessment", responses={"Risk level": "low", "Arrears": "£10"}, by="tom"
-        ),
+        CompleteTask(task="risk-assessment", responses={"Risk level": "low", "Arrears": "£10"}),
     )
-    await cases.send(case_ref, CloseCase(outcome="no-further-support", reason="moved", by="priya"))
+    await cases.send(case_ref, CloseCase(outcome="no-further-support", reason="moved"))
     await cases.result(case_ref)
 
 

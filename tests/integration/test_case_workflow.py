@@ -37,7 +37,7 @@ async def test_case_runs_to_completion_in_dependency_order(
 
         with pytest.raises(CaseRefused) as refused:
             await cases.send(started.case_ref, CompleteTask(task="home-visit", outcome="visited"))
-        assert refused.value.code == "task_blocked"
+        assert refused.value.code == "task_blocked", refused.value.message
         assert "contact" in refused.value.message
 
         await cases.send(started.case_ref, CompleteTask(task="contact"))

@@ -102,7 +102,7 @@ def test_problems_name_the_file_and_the_field(tmp_path: Path):
         load_directory(path)
     assert invalid.value.problems == [
         f"{path}: people[2].id: 'dee' is already used by people[0]; ids must be unique "
-        "across people, teams, roles and groups",
+        "across people, teams, roles, groups, services and agencies",
         f"{path}: people[1].team: 'income-teem' is not a team in the directory "
         '(did you mean "income-team"?)',
     ]
@@ -113,8 +113,8 @@ def test_owner_problems_point_at_the_type_and_field():
     tasks = [{"id": "a", "name": "A", "owner": "income-oficer"}, {"id": "b", "name": "B"}]
     provision_type = visit_type(default_owner="ali", tasks=tasks)
     assert [str(p) for p in owner_problems([provision_type], directory)] == [
-        "visit-assessment: tasks[0].owner: 'income-oficer' is not a person, team or role in "
-        'the directory (did you mean "income-officer"?)'
+        "visit-assessment: tasks[0].owner: 'income-oficer' is not a person, team, role or "
+        'agency in the directory (did you mean "income-officer"?)'
     ]
 
 

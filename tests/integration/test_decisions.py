@@ -57,9 +57,7 @@ async def open_case(
 async def assess(cases: CaseClient, case_ref: str, arrears: str) -> None:
     await cases.send(
         case_ref,
-        CompleteTask(
-            task="assessment", outcome="engaged", responses={"arrears": arrears}, by=OWNER
-        ),
+        CompleteTask(task="assessment", outcome="engaged", responses={"arrears": arrears}),
     )
 
 
@@ -103,7 +101,7 @@ async def test_the_referral_is_added_only_above_the_threshold(cases: CaseClient)
 
 async def test_a_completes_case_path_closes_the_case_with_its_outcome(cases: CaseClient):
     case_ref = await open_case(cases)
-    await cases.send(case_ref, CompleteTask(task="assessment", outcome="not-engaging", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="assessment", outcome="not-engaging"))
     state = await cases.state(case_ref)
     assert state.status is CaseStatus.completed
     assert state.outcome == "support-declined"
@@ -135,7 +133,7 @@ async def test_a_sends_step_writes_one_outbox_row_per_recipient_and_mails_each_o
 ):
     case_ref = await open_case(cases)  # the mail server is not running yet
     await assess(cases, case_ref, "800")
-    await cases.send(case_ref, CompleteTask(task="referral", outcome="accepted", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="referral", outcome="accepted"))
 
     def tried_and_pending(rows: list[NotificationRow]) -> bool:
         # The first send meets the server down, and the activity fails to be retried.
@@ -178,9 +176,9 @@ async def test_communications_on_their_way_at_a_hand_over_are_sent_once_each(
         events = (await handle.fetch_history()).events
         if any(HANDOVER_SUMMARY.encode() in opened(e.user_metadata.summary).data for e in events):
             return True
-        added = await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
+        added = await cases.send(case_ref, AddTask(task="check-in"))
         key = next(c.task_key for c in added.changes if c.kind == "task_added")
-        await cases.send(case_ref, CompleteTask(task=key or "", by=OWNER))
+        await cases.send(case_ref, CompleteTask(task=key or ""))
         completed += 1
         return False
 

@@ -115,15 +115,15 @@ async def test_a_type_changed_from_a_date_opens_new_cases_on_the_new_version(
         )
 
         # The first case runs on as it opened: the leaflet is still its to send.
-        await cases.send(first.case_ref, CompleteTask(task="leaflet", by="tom"))
+        await cases.send(first.case_ref, CompleteTask(task="leaflet"))
         with pytest.raises(CaseRefused) as refused:
-            await cases.send(first.case_ref, CompleteTask(task="welfare-call", by="tom"))
+            await cases.send(first.case_ref, CompleteTask(task="welfare-call"))
         assert refused.value.code == "unknown_task"
         # The second opened on the new version: a welfare call, and no leaflet.
-        await cases.send(second.case_ref, CompleteTask(task="contact", by="tom"))
-        await cases.send(second.case_ref, CompleteTask(task="welfare-call", by="tom"))
+        await cases.send(second.case_ref, CompleteTask(task="contact"))
+        await cases.send(second.case_ref, CompleteTask(task="welfare-call"))
         with pytest.raises(CaseRefused) as refused:
-            await cases.send(second.case_ref, CompleteTask(task="leaflet", by="tom"))
+            await cases.send(second.case_ref, CompleteTask(task="leaflet"))
         assert refused.value.code == "unknown_task"
 
         old = await cases.state(first.case_ref)
@@ -218,14 +218,14 @@ async def test_a_member_who_left_the_group_is_not_told_and_one_who_joined_is(
         # notification is resolved against it as it stands when it fires.
         async with sessions.begin() as session:
             await sync_directory(session, panel_changed(fired_on(datetime.now(UTC))))
-        await cases.send(started.case_ref, CompleteTask(task="contact", by="tom"))
+        await cases.send(started.case_ref, CompleteTask(task="contact"))
 
         async def told() -> list[str] | None:
             rows = await outbox(sessions, started.case_ref)
             return by_rule(rows).get("panel-breach")
 
         recipients = await eventually(told, timeout=15)
-        await cases.send(started.case_ref, CompleteTask(task="panel-review", by="helen"))
+        await cases.send(started.case_ref, CompleteTask(task="panel-review"))
         await cases.result(started.case_ref)
 
     assert sorted(recipients) == sorted(

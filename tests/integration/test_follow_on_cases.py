@@ -39,6 +39,7 @@ from casemodel.state import CaseStatus
 from definitions.loader import default_definitions_dir, load_catalog
 from protection.codec import data_converter
 from starter.client import CaseClient
+from starter.identities import WORKER_SERVICE, Signer, identity_ring
 from starter.payload_keys import load_ring
 from starter.published import published_in_effect
 from starter.sandbox import workflow_runner
@@ -47,6 +48,7 @@ from starter.worker import STICKY_TIMEOUT, WORKFLOWS, build_worker, case_activit
 from tests.e2e.cli import cli
 from tests.integration.db_fixtures import DATABASES, fresh_database
 from tests.waiting import eventually
+from workflows.identities import IdentityInterceptor
 from workflows.names import workflow_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,9 +100,7 @@ async def open_assessment(cases: CaseClient, url: str) -> str:
 
 
 async def close_with_need(cases: CaseClient, case_ref: str) -> None:
-    await cases.send(
-        case_ref, CloseCase(outcome="need-identified", reason="arrears of £900", by=OFFICER)
-    )
+    await cases.send(case_ref, CloseCase(outcome="need-identified", reason="arrears of £900"))
 
 
 async def executions(client: Client, case_ref: str) -> list[object]:
@@ -354,17 +354,20 @@ async def _run_dying_worker(target: str, namespace: str, queue: str, url: str, w
     )
     settings = Settings(task_queue=queue)
     sessions = session_factory(create_engine(url))
+    ring = identity_ring(settings.data_dir)  # the session's, from the environment
     activities = [
         a
-        for a in case_activities(sessions, settings, client=client)
+        for a in case_activities(sessions, settings, client=client, ring=ring)
         if getattr(a, "__name__", "") != "open_follow_on"
     ]
-    dying = FollowOnActivities(sessions, _DyingStarter(CaseClient(client, settings), when))
+    signed = CaseClient(client, settings, identity=Signer(ring, WORKER_SERVICE))
+    dying = FollowOnActivities(sessions, _DyingStarter(signed, when))
     async with Worker(
         client,
         task_queue=queue,
         workflows=list(WORKFLOWS),
         activities=[*activities, dying.open_follow_on],
+        interceptors=[IdentityInterceptor(ring)],
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     ):

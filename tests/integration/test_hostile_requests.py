@@ -229,7 +229,7 @@ async def test_no_request_can_wedge_a_case(cases: CaseClient, task_queue: str, a
             # answered only once the signal before it was handled).
             case_ref = handle.id.removeprefix("case-")
             try:
-                await cases.send(case_ref, AddTask(task="check-in", by="hostile-test"))
+                await cases.send(case_ref, AddTask(task="check-in"))
             except CaseRefused as refused:
                 # A valid close or the last completion in the corpus ended the case.
                 assert refused.code == "case_not_open", refused.message

@@ -114,13 +114,13 @@ async def test_a_case_busy_for_months_hands_over_without_loss(
     reported: list[str] = []
     async with build_worker(env.client, task_queue, sla_sessions):
         await cases.start_case(weekly_plan(), tenant_ref="TEN-LONG", case_ref=case_ref, owner=OWNER)
-        await cases.send(case_ref, CompleteTask(task="agree-plan", by=OWNER))
+        await cases.send(case_ref, CompleteTask(task="agree-plan"))
         for week in range(WEEKS):
             if week == 8:
-                await cases.send(case_ref, PauseCase(reason="tenant in hospital", by=OWNER))
+                await cases.send(case_ref, PauseCase(reason="tenant in hospital"))
                 await skip(env, 14)
-                await cases.send(case_ref, ResumeCase(by=OWNER))
-            added = await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
+                await cases.send(case_ref, ResumeCase())
+            added = await cases.send(case_ref, AddTask(task="check-in"))
             key = next(c.task_key for c in added.changes if c.kind == "task_added")
             assert key is not None
             if week % 5 == 4:
@@ -132,20 +132,20 @@ async def test_a_case_busy_for_months_hands_over_without_loss(
             # by update, all at once, so that some land while the case hands over.
             request_id = f"crm-{week}"
             reported.append(request_id)
-            report = CompleteTask(task=key, request_id=request_id, by="crm")
+            report = CompleteTask(task=key, request_id=request_id)
             await asyncio.gather(
                 cases.report(case_ref, report),
                 cases.report(case_ref, report),
-                cases.send(case_ref, AddTask(task="check-in", note="extra", by=OWNER)),
+                cases.send(case_ref, AddTask(task="check-in", note="extra")),
             )
             extra = f"check-in#{int(key.partition('#')[2] or 1) + 1}"
-            await cases.send(case_ref, CompleteTask(task=extra, by=OWNER))
+            await cases.send(case_ref, CompleteTask(task=extra))
             await skip(env, 6 if week % 5 != 4 else 0)
         await requests_during_a_hand_over(env, cases, case_ref, sla_sessions)
         # A retry of an early report after many hand-overs is still known.
-        await cases.report(case_ref, CompleteTask(task="check-in", request_id="crm-0", by="crm"))
+        await cases.report(case_ref, CompleteTask(task="check-in", request_id="crm-0"))
         assert (await cases.state(case_ref)).rejected_total == 0
-        await cases.send(case_ref, CompleteTask(task="closing-review", by=OWNER))
+        await cases.send(case_ref, CompleteTask(task="closing-review"))
         summary = await cases.result(case_ref)
 
     assert summary.status is CaseStatus.completed
@@ -183,7 +183,7 @@ async def requests_during_a_hand_over(
                 for e in history.events
             ):
                 return True
-            await cases.send(case_ref, AddTask(task="check-in", note="filler", by=OWNER))
+            await cases.send(case_ref, AddTask(task="check-in", note="filler"))
             return False
 
         await eventually(waiting, timeout=30, interval=0.05)
@@ -199,7 +199,7 @@ async def requests_during_a_hand_over(
     state = await eventually(lambda: _completed(cases, case_ref, key), timeout=30)
     for task in state.tasks:  # the filler check-ins, done with
         if task.active and task.task == "check-in":
-            await cases.send(case_ref, CancelTask(task=task.key, by=OWNER))
+            await cases.send(case_ref, CancelTask(task=task.key))
 
 
 async def _completed(cases: CaseClient, case_ref: str, key: str):

@@ -60,12 +60,12 @@ async def test_ten_thousand_log_entries_are_all_shown_and_the_run_stays_short(
         await cases.start_case(visit_type(), tenant_ref="TEN-LOG", case_ref=case_ref)
         # What a noisy integration sends: completions of a task the case does not have,
         # each refused and logged, with real work among them.
-        noise = CompleteTask(task="no-such-task", by="noisy-crm")
+        noise = CompleteTask(task="no-such-task")
         for _ in range(ENTRIES // 500):
             await in_batches([cases.report(case_ref, noise) for _ in range(500)], 100)
-            added = await cases.send(case_ref, AddTask(task="check-in", by="tom"))
+            added = await cases.send(case_ref, AddTask(task="check-in"))
             key = next(c.task_key for c in added.changes if c.kind == "task_added")
-            await cases.send(case_ref, CompleteTask(task=key, by="tom"))
+            await cases.send(case_ref, CompleteTask(task=key))
         state = await cases.state(case_ref)
         assert state.last_seq > ENTRIES
         await eventually(
@@ -107,7 +107,7 @@ async def test_a_busy_case_answers_within_a_second_after_its_worker_restarts(
     async with build_worker(cases.client, task_queue, app_sessions):
         await cases.start_case(visit_type(), tenant_ref="TEN-BUSY", case_ref=case_ref)
         for round_ in range(REQUESTS // 20):
-            adds = [cases.send(case_ref, AddTask(task="check-in", by="tom")) for _ in range(10)]
+            adds = [cases.send(case_ref, AddTask(task="check-in")) for _ in range(10)]
             results = await asyncio.gather(*adds)
             keys = [next(c.task_key for c in r.changes if c.kind == "task_added") for r in results]
             await in_batches(
@@ -117,14 +117,14 @@ async def test_a_busy_case_answers_within_a_second_after_its_worker_restarts(
                 ],
                 10,
             )
-        await cases.send(case_ref, AddTask(task="check-in", by="tom"))  # all handled
+        await cases.send(case_ref, AddTask(task="check-in"))  # all handled
         # Stopped when the case is quiet, as a deployment drains a worker: nothing of it
         # is left waiting on this worker's own (sticky) queue.
         await eventually(lambda: _quiet(cases, case_ref), timeout=30, interval=0.1)
     # A new worker: nothing of the case is cached, so its next request rebuilds it.
     async with build_worker(cases.client, task_queue, app_sessions):
         began = time.monotonic()
-        await cases.send(case_ref, AddTask(task="check-in", by="tom"))
+        await cases.send(case_ref, AddTask(task="check-in"))
         took = time.monotonic() - began
     assert took < 1.0, f"the first request after a restart took {took:.2f} s"
 

@@ -69,8 +69,8 @@ async def found_by_visibility(client: Client, query: str) -> list[str]:
 
 async def finish(cases: CaseClient, case_ref: str) -> CaseState:
     """Do the case's work, so it completes and nothing more can fire."""
-    await cases.send(case_ref, CompleteTask(task="contact", by=OWNER))
-    await cases.send(case_ref, CompleteTask(task="follow-up", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="contact"))
+    await cases.send(case_ref, CompleteTask(task="follow-up"))
     assert (await cases.result(case_ref)).status is CaseStatus.completed
     return await cases.state(case_ref)
 
@@ -184,7 +184,7 @@ async def test_notices_still_on_their_way_at_a_hand_over_are_sent_once_by_the_ne
         events = (await handle.fetch_history()).events
         if any(HANDOVER_SUMMARY.encode() in opened(e.user_metadata.summary).data for e in events):
             return True
-        await cases.send(case_ref, AddTask(task="check-in", by=OWNER))
+        await cases.send(case_ref, AddTask(task="check-in"))
         return False
 
     async def handed_over() -> bool:

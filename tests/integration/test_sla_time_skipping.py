@@ -194,7 +194,7 @@ async def test_a_visit_done_after_the_breach_stops_the_follow_on(
 
     await skip_to(env, due_at + SLACK)
     await firings_of(cases, case_ref, 2)
-    await cases.send(case_ref, CompleteTask(task="home-visit", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="home-visit"))
 
     await skip_to(env, panel_at + timedelta(days=7))
     state = await cases.state(case_ref)
@@ -214,7 +214,7 @@ async def test_a_visit_done_before_the_warning_fires_nothing(
     warning_at, _, panel_at = visit_points(state)
 
     await skip_to(env, warning_at - timedelta(hours=2))
-    await cases.send(case_ref, CompleteTask(task="home-visit", by=OWNER))
+    await cases.send(case_ref, CompleteTask(task="home-visit"))
 
     await skip_to(env, panel_at + timedelta(days=7))
     state = await cases.state(case_ref)
@@ -234,7 +234,7 @@ async def test_a_pause_holds_everything_and_moves_the_breach_by_the_paused_worki
     assert visit.opened_at is not None
 
     await skip_to(env, CALENDAR.add(visit.opened_at, "2 working days"))
-    await cases.send(case_ref, PauseCase(reason="tenant in hospital", by=OWNER))
+    await cases.send(case_ref, PauseCase(reason="tenant in hospital"))
     paused = (await cases.state(case_ref)).pauses[-1].start
     await shows(env, case_ref, "paused", "normal")
 
@@ -244,7 +244,7 @@ async def test_a_pause_holds_everything_and_moves_the_breach_by_the_paused_worki
     assert state.firings == []
     assert await outbox(sessions, case_ref) == []
 
-    await cases.send(case_ref, ResumeCase(by=OWNER))
+    await cases.send(case_ref, ResumeCase())
     resumed = (await cases.state(case_ref)).pauses[-1].end
     assert resumed is not None
     held = CALENDAR.working_time_between(paused, resumed)
@@ -280,12 +280,10 @@ async def test_a_held_visit_breaches_later_by_the_working_time_it_was_held(
     assert visit.opened_at is not None
 
     await skip_to(env, CALENDAR.add(visit.opened_at, "1 working day"))
-    await cases.send(
-        case_ref, HoldTask(task="home-visit", reason="awaiting an interpreter", by=OWNER)
-    )
+    await cases.send(case_ref, HoldTask(task="home-visit", reason="awaiting an interpreter"))
     await shows(env, case_ref, "paused", "normal")
     await skip_to(env, (await env.get_current_time()) + timedelta(days=7))
-    await cases.send(case_ref, ReleaseTask(task="home-visit", by=OWNER))
+    await cases.send(case_ref, ReleaseTask(task="home-visit"))
     hold = next(t for t in (await cases.state(case_ref)).tasks if t.key == "home-visit").holds[-1]
     assert hold.end is not None
     held = CALENDAR.working_time_between(hold.start, hold.end)

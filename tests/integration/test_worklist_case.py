@@ -75,7 +75,7 @@ async def test_register_rows_carry_due_points_moved_by_a_pause(
             None,
         )
 
-        paused = await cases.send(case_ref, PauseCase(reason="tenant in hospital", by=OWNER))
+        paused = await cases.send(case_ref, PauseCase(reason="tenant in hospital"))
         during = await eventually(lambda: rows_at(paused.changes[-1].seq), timeout=20)
         assert during["contact"].sla_state == "paused"
         assert during["contact"].due_at == contact.due_at, "a pause still running moves nothing"
@@ -83,7 +83,7 @@ async def test_register_rows_carry_due_points_moved_by_a_pause(
         (shown,) = [t for t in await worklist.tasks(owner=OWNER) if t.key == "contact"]
         assert shown.sla_state is ClockState.paused and shown.case_ref == case_ref
 
-        resumed = await cases.send(case_ref, ResumeCase(by=OWNER))
+        resumed = await cases.send(case_ref, ResumeCase())
         after = await eventually(lambda: rows_at(resumed.changes[-1].seq), timeout=20)
         async with sessions() as session:
             log = {e.kind: e.at for e in await register.case_events(session, case_ref)}
@@ -93,9 +93,7 @@ async def test_register_rows_carry_due_points_moved_by_a_pause(
         assert after["contact"].warning_at == contact.warning_at + stopped
         assert after["contact"].sla_state == "on_track"
 
-        held = await cases.send(
-            case_ref, HoldTask(task="contact", reason="awaiting the GP", by=OWNER)
-        )
+        held = await cases.send(case_ref, HoldTask(task="contact", reason="awaiting the GP"))
         await eventually(lambda: rows_at(held.changes[-1].seq), timeout=20)
         listed = {t.key: t for t in await worklist.tasks(owner=OWNER) if t.case_ref == case_ref}
     assert listed["contact"].held and listed["contact"].sla_state is ClockState.paused

@@ -1,0 +1,220 @@
+"""Who may do what to a case: the permission table, on the identities the shipped
+directory gives its people, partner agencies and services."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from casemodel import errors, permissions
+from casemodel.case import Case
+from casemodel.requests import JSON, CloseCase, StartCase
+from protection.identity import Identity
+from tests.factories import T0, at, visit_type
+from tests.identities import SUITE, person
+
+CITIZENS_ADVICE = Identity(
+    sub="citizens-advice", kind="agency", name="Citizens advice", agency="citizens-advice"
+)
+MIND = Identity(
+    sub="mind-hoarding-support", kind="agency", name="Mind", agency="mind-hoarding-support"
+)
+HMS = Identity(
+    sub="housing-management-system",
+    kind="service",
+    name="Housing management system",
+    tasks=("benefits-check",),
+    grants=(permissions.OPEN_CASE, permissions.PAUSE_CASE),
+)
+
+
+def case(owner: str = "tom-bennett") -> Case:
+    kind = visit_type(sla={"target": "30 days", "allows_revision": True})
+    tasks = [
+        {**t.model_dump(exclude_defaults=True), "owner": "citizens-advice"}
+        if t.id == "contact"
+        else t.model_dump(exclude_defaults=True)
+        for t in kind.tasks
+    ]
+    kind = visit_type(sla={"target": "30 days", "allows_revision": True}, tasks=tasks)
+    return Case.open(
+        kind, case_ref="TSA-1", tenant_ref="TEN-1", owner=owner, now=T0, opened_by="test"
+    )
+
+
+def send(c: Case, kind: str, caller: Any, **request: Any) -> list[str]:
+    """The `by` of each log entry the request appended."""
+    arguments = [(JSON, json.dumps(request).encode())]
+    c.judge(kind, arguments, at(1), caller=caller)
+    result = c.answer(kind, arguments, at(1), caller=caller)
+    return [entry.by for entry in result.changes]
+
+
+def refused(c: Case, kind: str, caller: Any, **request: Any) -> errors.CaseRuleError:
+    arguments = [(JSON, json.dumps(request).encode())]
+    with pytest.raises(errors.CaseRuleError) as judged:
+        c.judge(kind, arguments, at(1), caller=caller)
+    with pytest.raises(errors.CaseRuleError) as answered:
+        c.answer(kind, arguments, at(1), caller=caller)
+    assert (judged.value.code, judged.value.message) == (
+        answered.value.code,
+        answered.value.message,
+    )
+    return judged.value
+
+
+CLOSE = {"outcome": "no-further-support", "reason": "moved"}
+REVISE = {"clock": "case", "due_at": (T0 + timedelta(days=40)).isoformat(), "reason": "x"}
+
+
+@pytest.mark.parametrize("who", ["tom-bennett", "priya-shah"])
+def test_the_owner_or_their_team_leader_may_close(who: str):
+    c = case()
+    assert set(send(c, "close_case", person(who), **CLOSE)) == {who}
+
+
+@pytest.mark.parametrize("who", ["aisha-begum", "marcus-reid", "claire-donnelly", "rebecca-stone"])
+def test_others_may_not_close_and_are_told_which_permission_they_lack(who: str):
+    refusal = refused(case(), "close_case", person(who), **CLOSE)
+    assert refusal.code == "not_permitted"
+    assert refusal.message.startswith(f"{who} (")
+    assert "may not close TSA-1: close-case needs the case owner, their manager or a team " in (
+        refusal.message
+    )
+
+
+def test_a_refusal_names_the_person_and_the_permission():
+    refusal = refused(case(), "close_case", person("aisha-begum"), **CLOSE)
+    assert refusal.message == (
+        "aisha-begum (Aisha Begum) may not close TSA-1: close-case needs the case owner, "
+        "their manager or a team leader."
+    )
+
+
+def test_revise_follows_the_owner_their_manager_or_a_team_leader():
+    assert refused(case(), "revise_target", person("aisha-begum"), **REVISE).code == (
+        "not_permitted"
+    )
+    assert (
+        "revise-target needs"
+        in refused(case(), "revise_target", person("lucy-clarke"), **REVISE).message
+    )
+    assert send(case(), "revise_target", person("tom-bennett"), **REVISE) == ["tom-bennett"]
+    assert send(case(), "revise_target", person("priya-shah"), **REVISE) == ["priya-shah"]
+
+
+def test_a_case_owned_by_a_role_is_owned_by_whoever_holds_it_and_their_team_leader():
+    for who in ("aisha-begum", "tom-bennett", "priya-shah"):
+        assert send(case("housing-officer"), "close_case", person(who), **CLOSE)
+    assert refused(case("housing-officer"), "close_case", person("lucy-clarke"), **CLOSE)
+
+
+def test_a_team_owned_case_is_the_teams():
+    assert send(case("income-team"), "close_case", person("sean-murphy"), **CLOSE)
+    assert send(case("income-team"), "close_case", person("david-okonkwo"), **CLOSE)
+    assert refused(case("income-team"), "close_case", person("tom-bennett"), **CLOSE)
+
+
+def test_a_partner_agency_completes_only_its_own_tasks():
+    c = case()
+    assert set(send(c, "complete_task", CITIZENS_ADVICE, task="contact")) == {"citizens-advice"}
+    c = case()
+    refusal = refused(c, "complete_task", MIND, task="contact")
+    assert refusal.code == "not_permitted"
+    assert "contact is owned by citizens-advice" in refusal.message
+    assert refused(c, "close_case", CITIZENS_ADVICE, **CLOSE).code == "not_permitted"
+    assert refused(c, "complete_task", CITIZENS_ADVICE, task="leaflet").code == "not_permitted"
+
+
+def test_a_service_completes_the_tasks_it_is_allowed_and_holds_what_it_may():
+    c = case()
+    send(c, "complete_task", CITIZENS_ADVICE, task="contact")
+    send(c, "complete_task", person("tom-bennett"), task="home-visit", outcome="visited")
+    refusal = refused(
+        c, "complete_task", HMS, task="risk-assessment", responses={"Risk level": "low"}
+    )
+    assert refusal.code == "not_permitted"
+    assert "its tasks: benefits-check" in refusal.message
+    assert send(c, "complete_task", HMS, task="benefits-check")
+    assert send(c, "pause_case", HMS, reason="tenant in hospital")
+    assert refused(c, "close_case", HMS, **CLOSE).code == "not_permitted"
+
+
+def test_a_task_level_permission_is_held_by_the_tasks_owner_too():
+    c = case()
+    # leaflet is owned by the case owner; contact by the agency: the case owner may
+    # complete both, their colleague neither.
+    assert send(c, "complete_task", person("tom-bennett"), task="contact")
+    assert refused(c, "complete_task", person("aisha-begum"), task="leaflet").code == (
+        "not_permitted"
+    )
+
+
+def test_by_may_be_left_out_or_name_the_sender_but_not_someone_else():
+    assert send(case(), "close_case", person("tom-bennett"), by="tom-bennett", **CLOSE)
+    refusal = refused(case(), "close_case", person("tom-bennett"), by="priya-shah", **CLOSE)
+    assert refusal.code == "not_permitted"
+    assert 'says it is by "priya-shah", but tom-bennett (Tom Bennett) sent it' in refusal.message
+
+
+def test_without_an_identity_a_request_is_not_authenticated():
+    why = errors.NotAuthenticated("Not signed in (missing): no token.")
+    assert refused(case(), "close_case", why, **CLOSE) is why
+
+
+def test_before_identities_a_request_takes_by_as_it_was_sent():
+    c = case()
+    changes = c.apply(CloseCase(outcome="no-further-support", by="priya"), at(1))
+    assert {entry.by for entry in changes} == {"priya"}
+
+
+def test_a_signal_from_someone_without_the_permission_is_recorded_as_rejected():
+    c = case()
+    arguments = [(JSON, json.dumps({"task": "contact", "request_id": "r-1"}).encode())]
+    assert c.receive("report_task_completed", arguments, at(1), caller=MIND)
+    rejected = c.state.rejected[-1]
+    assert (rejected.code, rejected.by, rejected.task) == ("not_permitted", MIND.sub, "contact")
+    assert c.receive("report_task_completed", arguments, at(2), caller=CITIZENS_ADVICE)
+    assert c.instance("contact").resolved_by == "citizens-advice"
+
+
+def test_a_signal_without_an_identity_is_recorded_as_rejected():
+    c = case()
+    arguments = [(JSON, json.dumps({"task": "contact"}).encode())]
+    why = errors.NotAuthenticated("Not signed in (missing): no token.")
+    assert c.receive("report_task_completed", arguments, at(1), caller=why)
+    assert c.state.rejected[-1].code == "not_authenticated"
+    assert c.instance("contact").status.value == "open"
+
+
+def test_opening_a_case_needs_open_case_and_records_who_opened_it():
+    start = StartCase(
+        case_ref="TSA-2", tenant_ref="TEN-2", owner="tom-bennett", provision_type=visit_type()
+    )
+    arguments = [(JSON, start.model_dump_json().encode())]
+    opened, _ = Case.begin(arguments, T0, caller=person("aisha-begum"))
+    assert opened.state.opened_by == "aisha-begum"
+    assert opened.state.log[0].by == "aisha-begum"
+    with pytest.raises(errors.NotPermitted):
+        Case.begin(arguments, T0, caller=CITIZENS_ADVICE)
+    with pytest.raises(errors.NotPermitted):
+        Case.begin(arguments, T0, caller=Identity(sub="portal", kind="service", name="Portal"))
+
+
+def test_a_caller_cannot_start_a_run_that_carries_a_case_on():
+    carried = case().carry(0, unconfirmed=[], keep=[], budget=1_000, follow_on_retry=60)
+    assert carried is not None
+    arguments = [(JSON, carried.model_dump_json().encode())]
+    with pytest.raises(errors.NotPermitted):
+        Case.begin(arguments, T0, caller=SUITE, continued=False)
+    assert Case.begin(arguments, T0, caller=errors.NotAuthenticated("none"), continued=True)
+
+
+def test_every_request_needs_a_named_permission():
+    from casemodel.requests import UPDATES
+
+    for model in UPDATES.values():
+        assert permissions.needs(model.model_construct()) in permissions.ALL

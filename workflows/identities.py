@@ -1,0 +1,143 @@
+"""Who sent what reaches a case: the identity header, verified inside the workflow.
+
+Every start, update and signal carries a signed token in the Temporal header
+`support-provision-identity` (`protection.identity`). The worker is built with
+`IdentityInterceptor(ring)`, which does two things:
+
+- it puts the verifier (the ring, held outside the sandbox) where workflow code can reach
+  it: an extern function of the sandbox, so no key is ever imported into workflow code;
+- its inbound interceptor reads the header of each update (validator and handler alike)
+  and signal, verifies it with `workflow.now()`, and hands the verdict to the handler for
+  the length of the call (`heard`). The start is verified by the workflow itself, from
+  the start headers, when the case opens (`at_start`).
+
+Verifying with the workflow's own clock is what keeps replay deterministic: a handler
+replayed next year sees the token at the time it first ran, so an expiry never turns an
+accepted request into a refused one. What replay does need is the key: a key leaves the
+verifying ring only after the namespace's retention has passed since it last signed.
+
+A worker without the interceptor (or without a ring) refuses every request: no identity
+can be verified, so none is trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.worker import (
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+from casemodel.errors import NotAuthenticated
+from casemodel.intake import Heard
+from protection.identity import HEADER, Identity, IdentityRefused, verify
+from protection.keys import KeyRing
+
+VERIFIER = "support_provision_verify_identity"
+"""The extern function, in the sandbox, that verifies a token at an instant."""
+
+_HEARD: ContextVar[Heard] = ContextVar("support_provision_heard", default=None)
+
+
+def _silent() -> NotAuthenticated:
+    return NotAuthenticated(
+        "This worker checks no identities (it was built without the identity interceptor), "
+        "so it trusts no request; run it with `support-provision worker`."
+    )
+
+
+class IdentityInterceptor(Interceptor):
+    """The worker interceptor that verifies identities with `ring` (None: refuses all)."""
+
+    def __init__(self, ring: KeyRing | None) -> None:
+        self._ring = ring
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        ring = self._ring
+
+        def verify_at(token: object, now: datetime) -> Identity:
+            if ring is None:
+                raise IdentityRefused(
+                    "unknown-key", "this worker holds no identity key ring to verify it with"
+                )
+            return verify(ring, token, now)
+
+        input.unsafe_extern_functions[VERIFIER] = verify_at
+        return _HeaderInbound
+
+
+class _HeaderInbound(WorkflowInboundInterceptor):
+    """Hands each update and signal handler the identity its header establishes."""
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        with _hearing(input.headers):
+            self.next.handle_update_validator(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        with _hearing(input.headers):
+            return await self.next.handle_update_handler(input)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        with _hearing(input.headers):
+            await self.next.handle_signal(input)
+
+
+@contextmanager
+def _hearing(headers: Mapping[str, Payload]) -> Iterator[None]:
+    reset = _HEARD.set(established(headers))
+    try:
+        yield
+    finally:
+        _HEARD.reset(reset)
+
+
+def heard() -> Heard:
+    """The identity that sent the update or signal being handled, or why there is none."""
+    return _HEARD.get() or _silent()
+
+
+def at_start() -> Heard:
+    """The identity that started this run, from its start headers, or why there is none."""
+    return established(workflow.info().headers)
+
+
+def established(headers: Mapping[str, Payload]) -> Identity | NotAuthenticated:
+    """The identity `headers` carry, verified now, or the `NotAuthenticated` refusal."""
+    verifier: Callable[[object, datetime], Identity] | None = workflow.extern_functions().get(
+        VERIFIER
+    )
+    if verifier is None:
+        return _silent()
+    try:
+        return verifier(_token(headers.get(HEADER)), workflow.now())
+    except IdentityRefused as refused:
+        return NotAuthenticated(
+            f"Not signed in ({refused.reason}): {refused.message}. Requests carry a signed "
+            f"identity in the {HEADER} header; the support-provision client and CLI sign them."
+        )
+
+
+def _token(payload: Payload | None) -> object:
+    """The token a header payload carries: a JSON string, as the SDK and the `temporal`
+    CLI write it (`--headers support-provision-identity='"<token>"'`)."""
+    if payload is None:
+        return None
+    if payload.metadata.get("encoding") != b"json/plain":
+        raise IdentityRefused("malformed", "the identity header is not JSON text")
+    try:
+        return json.loads(payload.data)
+    except (ValueError, UnicodeDecodeError):
+        raise IdentityRefused("malformed", "the identity header is not JSON") from None

@@ -34,14 +34,16 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from protection.codec import data_converter
+from protection.keys import KeyRing
+from starter.identities import IdentityHeaders, Signer
 from starter.search_attributes import ensure_search_attributes
 
-from .env import progress
+from .env import BENCH_IDENTITY, BENCH_RING, IDENTITY_RING, progress
 
 TASK_QUEUE = "fault-drill"
 HERE = Path(__file__).resolve().parent.parent
@@ -134,6 +136,10 @@ class World:
             "SMTP_URL": f"smtp://127.0.0.1:{self.sink.port}",
             "SMTP_FROM": "alerts@northfield.example",
             "PYTHONUNBUFFERED": "1",
+            # The worker seals payloads and verifies identities with the bench's rings,
+            # which the harness's own client uses too.
+            "SUPPORT_PROVISION_PAYLOAD_KEYS": _ring_text(BENCH_RING),
+            "SUPPORT_PROVISION_IDENTITY_KEYS": _ring_text(IDENTITY_RING),
         }
 
     def command(self, *args: str) -> list[str]:
@@ -236,7 +242,9 @@ class World:
         while True:
             try:
                 return await Client.connect(
-                    f"127.0.0.1:{self.port}", data_converter=pydantic_data_converter
+                    f"127.0.0.1:{self.port}",
+                    data_converter=data_converter(BENCH_RING),
+                    interceptors=[IdentityHeaders(Signer(IDENTITY_RING, BENCH_IDENTITY))],
                 )
             except Exception:
                 if time.monotonic() > deadline:
@@ -331,3 +339,8 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
         here.sink.stop()
         with contextlib.suppress(OSError):
             here.make_writable()
+
+
+def _ring_text(ring: KeyRing) -> str:
+    """A ring as an environment variable holds it: entries separated by commas."""
+    return ",".join(ring.written().split())

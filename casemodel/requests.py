@@ -76,6 +76,9 @@ REVISION_HORIZON = timedelta(days=3653)
 """How far from now a revised target may lie, either way: ten years."""
 
 JSON = "json/plain"
+UNOPENED = "binary/unopened"
+"""A payload marked sealed that the worker could not open (`protection.codec`): the data
+says why."""
 STARTER = "starter"
 """The `opened_by` of a start request that leaves it out."""
 PROBLEMS_SHOWN = 5
@@ -403,6 +406,11 @@ def read_one(
         raise RequestTooLarge(
             f"The {model.kind} request is {_size(len(data))}; a request may be at most "
             f"{_size(limit)}. Keep notes short and refer to documents held elsewhere."
+        )
+    if encoding == UNOPENED:  # marked sealed, but the worker's key ring could not open it
+        raise MalformedRequest(
+            f"{model.kind} was sent sealed but could not be opened, so it was not read: "
+            f"{excerpt(data.decode('utf-8', 'replace'))}."
         )
     if encoding != JSON:
         raise MalformedRequest(

@@ -13,11 +13,21 @@ be passed off as sealed under another key. Opening looks the key up by that id: 
 sealed under any key of the ring opens, which is how keys rotate. A payload that is not
 sealed (a history recorded before the codec, a caller without it) passes through as it
 is; the case model reads and bounds it like any other.
+
+A payload marked sealed that does not open (a key id the ring lacks, or bytes changed on
+the way) is never a failed workflow task: Temporal would retry that task for ever, and a
+caller could stop a case with one forged signal. It is handed on as an *unopened* payload
+(`binary/unopened`, its data the reason in a line), which the case model refuses like any
+request it cannot read (an update back to its caller, a signal recorded as rejected), and
+which the SDK's converter refuses to turn into a value anywhere else (an activity result
+sealed with a key this worker lacks: its workflow task fails, loudly, until the ring has
+the key). Either way one warning line says which key was missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Sequence
 
@@ -38,7 +48,11 @@ CIPHER = b"AES-256-GCM"
 KEY_ID = "encryption-key-id"
 CIPHER_KEY = "encryption-cipher"
 NONCE_BYTES = 12
+UNOPENED = b"binary/unopened"
+"""The encoding of a payload that was marked sealed but did not open; its data says why."""
 _AAD = b"support-provision payload v1 key "
+
+log = logging.getLogger("support_provision.codec")
 
 
 class SealError(Exception):
@@ -57,7 +71,15 @@ class PayloadSealer(PayloadCodec):
         return [self.seal(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.open(p) for p in payloads]
+        return [self.open_or_mark(p) for p in payloads]
+
+    def open_or_mark(self, payload: Payload) -> Payload:
+        """The payload opened; one that will not open, marked `binary/unopened`."""
+        try:
+            return self.open(payload)
+        except SealError as error:
+            log.warning("left unopened: %s", error)
+            return Payload(metadata={"encoding": UNOPENED}, data=str(error).encode())
 
     def seal(self, payload: Payload) -> Payload:
         key_id = self.ring.active

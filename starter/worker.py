@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.database import migrate
 from activities.database.engine import create_engine, session_factory
@@ -30,6 +30,7 @@ from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
 from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
+from protection.codec import data_converter
 from protection.keys import KeyRing
 from workflows.case_workflow import SupportCaseWorkflow
 from workflows.identities import IdentityInterceptor
@@ -44,6 +45,19 @@ from .sandbox import workflow_runner
 from .settings import Settings
 
 WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
+
+
+def build_replayer(payload_keys: KeyRing | None, identity_keys: KeyRing | None) -> Replayer:
+    """A replayer that rebuilds cases as a worker runs them: the same sandbox, payloads
+    opened with `payload_keys`, identities verified with `identity_keys`."""
+    return Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=data_converter(payload_keys),
+        workflow_runner=workflow_runner(),
+        interceptors=[IdentityInterceptor(identity_keys)],
+    )
+
+
 STICKY_TIMEOUT = timedelta(seconds=3)
 
 log = logging.getLogger("support_provision.worker")

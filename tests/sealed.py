@@ -35,10 +35,9 @@ def new_ring() -> KeyRing:
 
 
 def sealing(client: Client, ring: KeyRing) -> Client:
-    """A client on the same connection whose payloads are sealed with `ring`."""
-    return Client(
-        client.service_client, namespace=client.namespace, data_converter=data_converter(ring)
-    )
+    """A client on the same connection, signing as it does, whose payloads are sealed
+    with `ring`."""
+    return Client(**{**client.config(), "data_converter": data_converter(ring)})
 
 
 @dataclass(frozen=True)

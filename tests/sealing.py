@@ -46,10 +46,14 @@ def opened(payload: Payload) -> Payload:
     return PayloadSealer(SESSION_RING).open(payload)
 
 
-CLEAR_BY_DESIGN = ("searchAttributes", "patch-data")
+CLEAR_BY_DESIGN = ("searchAttributes", "patch-data", "header")
 """Payloads never sealed: search attributes (references, codes and counts: README,
-*Protecting tenant data*) and the patch markers the SDK's core writes itself (a patch's
-name)."""
+*Protecting tenant data*), the patch markers the SDK's core writes itself (a patch's
+name), and headers, which carry the caller's signed identity token (who made a request
+and their directory roles, never tenant data: README, *Who may do what*)."""
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 def history_payloads(node: object) -> list[dict[str, Any]]:
@@ -59,6 +63,11 @@ def history_payloads(node: object) -> list[dict[str, Any]]:
     if isinstance(node, dict):
         if "encoding" in node.get("metadata", {}):
             return [node]
+        if node.get("markerName") == LOCAL_ACTIVITY_MARKER:
+            # The SDK core's own record of a local activity (its id, type, attempt and
+            # times) is clear; the activity's result beside it is sealed.
+            details = {k: v for k, v in node.get("details", {}).items() if k != "data"}
+            node = {**node, "details": details}
         return [p for k, v in node.items() if k not in CLEAR_BY_DESIGN for p in history_payloads(v)]
     if isinstance(node, list):
         return [p for v in node for p in history_payloads(v)]

@@ -18,6 +18,7 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database.engine import create_engine, session_factory
 from casemodel.requests import CompleteTask
 from protection.codec import ENCODING
 from starter.binaries import temporal_cli
@@ -73,20 +74,23 @@ def readable_texts(raw: str, history: object) -> list[str]:
 
 
 async def test_a_case_history_read_without_the_codec_shows_nothing_written(
-    temporal_env: WorkflowEnvironment, task_queue: str, app_database: str, app_sessions
+    temporal_env: WorkflowEnvironment, task_queue: str, ready_database: str
 ):
     address = temporal_env.client.service_client.config.target_host
     env = {
-        "DATABASE_URL": app_database,
+        "DATABASE_URL": ready_database,  # the shipped directory synced: people sign in
         "TEMPORAL_ADDRESS": address,
         "SUPPORT_PROVISION_TASK_QUEUE": task_queue,
-        "SUPPORT_PROVISION_USER": "sealed-officer",
+        "SUPPORT_PROVISION_USER": "marcus-reid",  # a person of the directory: the owner
     }
     case_ref = f"SEAL-{uuid.uuid4().hex[:8]}"
     target = ["--address", address, "--workflow-id", f"case-{case_ref}"]
     cases = CaseClient(temporal_env.client, Settings(task_queue=task_queue))
-    async with build_worker(temporal_env.client, task_queue, app_sessions):
-        await cases.start_case(visit_type(), tenant_ref="TEN-SEAL", case_ref=case_ref)
+    engine = create_engine(ready_database)
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
+        await cases.start_case(
+            visit_type(), tenant_ref="TEN-SEAL", case_ref=case_ref, owner="marcus-reid"
+        )
         for args in (
             ("complete", case_ref, "contact", "--note", NOTE),
             ("cancel-task", case_ref, "leaflet", "--reason", REASON),
@@ -120,6 +124,7 @@ async def test_a_case_history_read_without_the_codec_shows_nothing_written(
         await cases.result(case_ref)
         state = await cases.state(case_ref)
         assert NOTE in state.model_dump_json()  # all of it is there, for those with the key
+    await engine.dispose()
 
     history = json.loads(await temporal("workflow", "show", *target, "--output", "json"))
     raw = json.dumps(history, ensure_ascii=False)

@@ -30,6 +30,8 @@ from protection.codec import data_converter
 from protection.keys import KeyRing
 from starter.binaries import temporal_cli
 from starter.codec_server import CodecAccess, serving
+from starter.identities import IdentityHeaders
+from tests import identities
 from tests.sealed import ENCRYPTED_BASE64, IN_CLEAR, NOTE, SealedCase, new_ring, sealed_case
 from tests.smtp import free_port
 from workflows import search_attributes as sa
@@ -77,6 +79,7 @@ async def dev_server_with_ui(
         ui=True,
         ui_port=ui_port,
         dev_server_extra_args=["--ui-disable-news-fetch", *extra],
+        interceptors=[IdentityHeaders(identities.suite_signer())],
     )
     try:
         yield env, ui_port

@@ -115,8 +115,14 @@ async def test_a_read_only_database_shows_its_words_in_temporal_and_one_line_per
 
             async def failures() -> dict[str, str] | None:
                 pending = (await handle.describe()).raw_description.pending_activities
+                # A failure's message is sealed like every payload: opened with the keys,
+                # as the UI shows it through the codec server.
                 seen = {
-                    p.activity_type.name: p.last_failure.message
+                    p.activity_type.name: getattr(
+                        await temporal_client.data_converter.decode_failure(p.last_failure),
+                        "message",
+                        "",
+                    )
                     for p in pending
                     if p.attempt >= 2 and p.last_failure.message
                 }

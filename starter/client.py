@@ -70,6 +70,7 @@ from .cli_db import explain
 from .connection import (
     CLOSED_AFTER_HANDSHAKE,
     NOT_TLS,
+    SECURE_CALL_FAILED,
     SECURE_CONNECTION_FAILED,
     unreachable_reason,
 )
@@ -128,6 +129,10 @@ _HINTS = {
     CLOSED_AFTER_HANDSHAKE: (
         "it may want a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY) or "
         "refuse the one given"
+    ),
+    SECURE_CALL_FAILED: (
+        "it may want a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY), refuse "
+        "the one given, or not be a Temporal server"
     ),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 SECURE_CONNECTION_FAILED = "the secure connection failed"
 NOT_TLS = "the server answered without TLS"
 CLOSED_AFTER_HANDSHAKE = "the server closed the secure connection"
+SECURE_CALL_FAILED = "the first call over the secure connection was not answered"
 
 # Only where the client used TLS, checked first: what the transport reports after a
 # handshake the server ended (TLS 1.3 refuses a missing or unknown client certificate
@@ -20,6 +21,9 @@ _SECURED_CAUSES = (
         ("connection closed", "operation was canceled", "close_notify", "unexpectedeof"),
         CLOSED_AFTER_HANDSHAKE,
     ),
+    # Connected over TLS, then the first call failed: a server that refused the client
+    # certificate after the handshake reads like this as often as one that is no Temporal.
+    (("get_system_info",), SECURE_CALL_FAILED),
 )
 
 # Checked in order: the first whose clue appears in the SDK's text names the cause.

@@ -30,7 +30,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "c07c9920e2770697baf45100c7afd3aea8488928"
+PREVIOUS_RELEASE = "04c4434039e08bbaa9d81097fdefa98225f3d111"
 ROOT = Path(__file__).resolve().parents[2]
 
 OLD_WORKER = """

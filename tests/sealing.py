@@ -40,6 +40,17 @@ def histories_ring() -> KeyRing:
     )
 
 
+HISTORIES_IDENTITY_FILE = Path(__file__).parent / "histories" / "test-identity-keys"
+
+
+def histories_identity_ring() -> KeyRing:
+    """The test-only identity ring the recorded histories v8 on are signed with: their
+    requests' identities verify with it on replay, as a worker's ring verifies them."""
+    return KeyRing.parse(
+        HISTORIES_IDENTITY_FILE.read_text(encoding="utf-8"), source=str(HISTORIES_IDENTITY_FILE)
+    )
+
+
 def opened(payload: Payload) -> Payload:
     """A payload of a history as a worker of the session reads it: opened with the
     session's ring (one never sealed, such as an empty summary, as it is)."""

@@ -28,6 +28,7 @@ from activities.database import definitions_store
 from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from casemodel import permissions
 from casemodel.follow_on import follow_on_ref
 from casemodel.requests import (
     AddTask,
@@ -43,12 +44,14 @@ from casemodel.requests import (
 from definitions.loader import default_definitions_dir, load_catalog
 from definitions.schema import ProvisionType
 from protection.codec import data_converter
+from protection.identity import Identity
 from starter.binaries import temporal_cli
 from starter.client import CaseClient, CaseRefused
+from starter.identities import IdentityHeaders, Signer
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import decision_type, sla_type, visit_type
-from tests.sealing import histories_ring
+from tests.sealing import histories_identity_ring, histories_ring
 from tests.waiting import eventually
 from workflows import search_attributes as sa
 from workflows.names import workflow_id_for
@@ -327,6 +330,17 @@ async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
     return found[::-1]
 
 
+RECORDER = Identity(
+    sub="history-recorder",
+    kind="service",
+    name="History recorder",
+    tasks=(permissions.ANY_TASK,),
+    grants=permissions.ALL,
+)
+"""Who the recorded requests are signed as (v8 on): a service granted every permission,
+as the test suite's own."""
+
+
 async def record(version: str, only: Sequence[str] = ()) -> None:
     """Record every scenario (or those named in `only`) as `<version>-<scenario>*.json`."""
     folder = Path(tempfile.mkdtemp())
@@ -348,11 +362,14 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
         data_converter=data_converter(histories_ring()),
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
+        interceptors=[IdentityHeaders(Signer(histories_identity_ring(), RECORDER))],
     )
     async with env:
         task_queue = f"record-{uuid.uuid4()}"
         cases = CaseClient(env.client, Settings(task_queue=task_queue))
-        async with build_worker(env.client, task_queue, session_factory(engine)):
+        async with build_worker(
+            env.client, task_queue, session_factory(engine), ring=histories_identity_ring()
+        ):
             for name, scenario in scenarios.items():
                 if only and name not in only:
                     continue

@@ -18,15 +18,14 @@ from temporalio.worker import Replayer
 from protection.codec import ENCODING
 from protection.keys import KeyRing, generate_entry
 from starter.worker import build_replayer
-from tests import identities
-from tests.sealing import encoding_of, histories_ring, history_payloads
+from tests.sealing import encoding_of, histories_identity_ring, histories_ring, history_payloads
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 SEALED = [p for p in HISTORIES if int(p.stem.split("-")[0].removeprefix("v")) >= 7]
 
 
 def replayer(ring: KeyRing) -> Replayer:
-    return build_replayer(ring, identities.RING)
+    return build_replayer(ring, histories_identity_ring())
 
 
 def test_histories_are_recorded():

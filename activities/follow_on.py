@@ -21,7 +21,7 @@ from typing import Protocol
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.contracts import OPEN_FOLLOW_ON, FollowOnOpened, OpenFollowOn
 from activities.database import definitions_store, register
@@ -126,5 +126,9 @@ def _taken(request: OpenFollowOn, holder: str) -> ApplicationError:
 
 
 def _failure(message: str, code: str) -> ApplicationError:
-    """A failure trying again at once cannot mend: the case records it and retries later."""
-    return ApplicationError(message, type=code, non_retryable=True)
+    """A failure trying again at once cannot mend: the case records it and retries later.
+    Benign: it is expected (a type not published yet), so the SDK logs no traceback; the
+    case's log says what happened."""
+    return ApplicationError(
+        message, type=code, non_retryable=True, category=ApplicationErrorCategory.BENIGN
+    )

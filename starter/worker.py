@@ -36,7 +36,7 @@ from workflows.case_workflow import SupportCaseWorkflow
 from workflows.identities import IdentityInterceptor
 from workflows.names import notice_queue
 
-from .cache_budget import cache_budget
+from .cache_budget import MemoryBudgetInvalid, cache_budget
 from .cli_db import explain
 from .client import CaseClient, CaseRefused, with_key_ring
 from .identities import WORKER_SERVICE, IdentityUnavailable, Signer, identity_ring
@@ -170,6 +170,10 @@ async def require_current_schema(url: str) -> None:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then finish in-flight work and return."""
+    try:
+        cache_budget()  # a budget that cannot be read is refused before anything starts
+    except MemoryBudgetInvalid as problem:
+        raise CaseRefused(str(problem), "worker_memory_invalid") from None
     settings = with_key_ring(settings)
     try:
         url = existing_database_url()

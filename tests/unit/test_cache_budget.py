@@ -43,3 +43,17 @@ def test_a_small_budget_still_caches_the_floor() -> None:
 def test_without_a_budget_half_the_memory_there_is_at_most_two_gib() -> None:
     budget = cache_budget({})
     assert 0 < budget.memory <= 2 * 1024**3
+
+
+async def test_a_worker_with_a_budget_it_cannot_read_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from starter.client import CaseRefused
+    from starter.settings import Settings
+    from starter.worker import run_worker
+
+    monkeypatch.setenv("SUPPORT_PROVISION_WORKER_MEMORY", "lots")
+    with pytest.raises(CaseRefused) as refused:
+        await run_worker(Settings())
+    assert refused.value.code == "worker_memory_invalid"
+    assert "SUPPORT_PROVISION_WORKER_MEMORY='lots' is not a size" in refused.value.message

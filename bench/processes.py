@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from .env import Bench, bounded, progress
+from .env import BENCH_RING, IDENTITY_RING, Bench, bounded, progress
 
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 90.0
@@ -83,6 +83,13 @@ async def worker_process(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=Path(__file__).parent.parent,
+        # The bench's rings, so the worker opens what the bench's client seals and
+        # verifies whom it signs as.
+        env={
+            **os.environ,
+            "SUPPORT_PROVISION_PAYLOAD_KEYS": ",".join(BENCH_RING.written().split()),
+            "SUPPORT_PROVISION_IDENTITY_KEYS": ",".join(IDENTITY_RING.written().split()),
+        },
     )
     try:
         assert process.stdout is not None

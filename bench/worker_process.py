@@ -21,11 +21,16 @@ from collections import Counter
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from protection.codec import data_converter
+from protection.keys import KeyRing
+
 from .bare import bare_worker
+
+PAYLOAD_KEYS_ENV = "SUPPORT_PROVISION_PAYLOAD_KEYS"
+IDENTITY_KEYS_ENV = "SUPPORT_PROVISION_IDENTITY_KEYS"
 
 COUNTED = (
     "sticky_cache_hit",
@@ -74,7 +79,8 @@ async def _build(args: argparse.Namespace, client: Client) -> tuple[Worker, Any]
     from starter.worker import build_worker
 
     engine = create_engine(args.db_url)
-    return build_worker(client, args.task_queue, session_factory(engine)), engine
+    ring = KeyRing.parse(os.environ[IDENTITY_KEYS_ENV], source=IDENTITY_KEYS_ENV)
+    return build_worker(client, args.task_queue, session_factory(engine), ring=ring), engine
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -84,7 +90,10 @@ async def serve(args: argparse.Namespace) -> None:
     client = await Client.connect(
         args.target,
         namespace=args.namespace,
-        data_converter=pydantic_data_converter,
+        # Sealed with the bench's ring, which the harness hands over in the environment.
+        data_converter=data_converter(
+            KeyRing.parse(os.environ[PAYLOAD_KEYS_ENV], source=PAYLOAD_KEYS_ENV)
+        ),
         runtime=runtime,
     )
     worker, engine = await _build(args, client)

@@ -106,6 +106,10 @@ class CaseWorker:
     async def shutdown(self) -> None:
         await asyncio.gather(self.cases.shutdown(), self.notices.shutdown())
 
+    def config(self) -> Any:
+        """The cases' worker's configuration (its cache size, its slots)."""
+        return self.cases.config()
+
     async def __aenter__(self) -> CaseWorker:
         await self.notices.__aenter__()
         await self.cases.__aenter__()

@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import signal
-import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from tests.deployment import compose
 from tests.e2e.cli import COMMAND
 from tests.integration.db_fixtures import postgres_database
 from tests.smtp import Inbox, free_port
+from tests.waiting import eventually
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.integration
@@ -155,14 +155,7 @@ class Topology:
 
 async def until(probe, what: str, timeout: float = DEADLINE):  # type: ignore[no-untyped-def]
     """Await `probe()` until it gives something true; fail naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} not within {timeout:.0f} s (last: {last!r})")
+    return await eventually(probe, timeout=timeout, interval=0.2, what=what)
 
 
 async def run(*args: str, env: Mapping[str, str], timeout: float = 60) -> tuple[int, str, str]:

@@ -38,7 +38,7 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,32 +121,18 @@ class Identity:
 
 def issue(
     ring: KeyRing,
+    identity: Identity,
     *,
-    sub: str,
-    kind: str,
-    name: str,
     now: datetime,
     lifetime: timedelta = timedelta(minutes=15),
-    roles: tuple[str, ...] = (),
-    team: str | None = None,
-    manages: tuple[str, ...] = (),
-    agency: str | None = None,
-    tasks: tuple[str, ...] = (),
-    grants: tuple[str, ...] = (),
 ) -> str:
-    """A token for these claims, signed with the ring's active key; refused
-    (`IdentityRefused`, `malformed`) when the claims break the bounds a verifier keeps."""
+    """A token for `identity`'s claims, issued `now` for `lifetime`, signed with the ring's
+    active key; refused (`IdentityRefused`, `malformed`) when the claims break the bounds a
+    verifier keeps."""
     iat = int(now.timestamp())
-    identity = Identity(
-        sub=sub,
-        kind=kind,
-        name=name,
-        roles=tuple(roles),
-        team=team,
-        manages=tuple(sorted(set(manages))),
-        agency=agency,
-        tasks=tuple(tasks),
-        grants=tuple(grants),
+    identity = replace(
+        identity,
+        manages=tuple(sorted(set(identity.manages))),
         iat=iat,
         exp=iat + int(lifetime.total_seconds()),
     )
@@ -157,8 +143,8 @@ def issue(
     if len(token) > TOKEN_BYTES:
         raise IdentityRefused(
             "malformed",
-            f"the identity of {sub} is {len(token):,} bytes signed, more than a token may be "
-            f"({TOKEN_BYTES:,}); it answers for too many ids",
+            f"the identity of {identity.sub} is {len(token):,} bytes signed, more than a token "
+            f"may be ({TOKEN_BYTES:,}); it answers for too many ids",
         )
     return token
 

@@ -123,21 +123,7 @@ class Signer:
     clock: Clock = field(default=wall_clock)
 
     async def token(self) -> str:
-        i = self.identity
-        return issue(
-            self.ring,
-            sub=i.sub,
-            kind=i.kind,
-            name=i.name,
-            now=await self.clock(),
-            lifetime=self.lifetime,
-            roles=i.roles,
-            team=i.team,
-            manages=i.manages,
-            agency=i.agency,
-            tasks=i.tasks,
-            grants=i.grants,
-        )
+        return issue(self.ring, self.identity, now=await self.clock(), lifetime=self.lifetime)
 
     def as_(self, identity: Identity) -> Signer:
         """The same ring and clock, signing another identity."""
@@ -272,19 +258,7 @@ async def agency_identity(session: Any, agency_id: str) -> Identity:
 def check_signable(ring: KeyRing, identity: Identity) -> None:
     """Refuse here, in one line, an identity too large to sign (it manages too many)."""
     try:
-        issue(
-            ring,
-            sub=identity.sub,
-            kind=identity.kind,
-            name=identity.name,
-            now=datetime.now(UTC),
-            roles=identity.roles,
-            team=identity.team,
-            manages=identity.manages,
-            agency=identity.agency,
-            tasks=identity.tasks,
-            grants=identity.grants,
-        )
+        issue(ring, identity, now=datetime.now(UTC))
     except IdentityRefused as refused:
         raise IdentityUnavailable(f"Cannot sign as {identity.sub}: {refused.message}.") from None
 

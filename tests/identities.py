@@ -73,18 +73,4 @@ def person(person_id: str) -> Identity:
 
 def token(identity: Identity, *, now: datetime | None = None, ring: KeyRing = RING) -> str:
     """A token for `identity`, signed now (or at `now`) for fifteen minutes."""
-    i = identity
-    return issue(
-        ring,
-        sub=i.sub,
-        kind=i.kind,
-        name=i.name,
-        now=now or datetime.now(UTC),
-        lifetime=timedelta(minutes=15),
-        roles=i.roles,
-        team=i.team,
-        manages=i.manages,
-        agency=i.agency,
-        tasks=i.tasks,
-        grants=i.grants,
-    )
+    return issue(ring, identity, now=now or datetime.now(UTC), lifetime=timedelta(minutes=15))

@@ -32,7 +32,7 @@ def tom(ring: KeyRing = RING, *, now: datetime = NOW, **more: object) -> str:
         "grants": ("open-case",),
         **more,
     }
-    return issue(ring, now=now, **claims)  # type: ignore[arg-type]
+    return issue(ring, Identity(**claims), now=now)  # type: ignore[arg-type]
 
 
 def refusal(token: object, *, ring: KeyRing = RING, at: datetime = NOW) -> str:
@@ -106,8 +106,10 @@ def test_claims_beyond_the_bounds_are_not_signed():
     with pytest.raises(IdentityRefused):
         tom(manages=tuple(f"person-{n}" for n in range(MANAGES_LIMIT + 1)))
     with pytest.raises(IdentityRefused):
-        issue(RING, sub="x", kind="person", name="X", now=NOW, lifetime=timedelta(hours=25))
+        issue(
+            RING, Identity(sub="x", kind="person", name="X"), now=NOW, lifetime=timedelta(hours=25)
+        )
     with pytest.raises(IdentityRefused):
-        issue(RING, sub="x", kind="wizard", name="X", now=NOW)
+        issue(RING, Identity(sub="x", kind="wizard", name="X"), now=NOW)
     with pytest.raises(IdentityRefused):
-        issue(RING, sub="x y", kind="person", name="X", now=NOW)
+        issue(RING, Identity(sub="x y", kind="person", name="X"), now=NOW)

@@ -121,7 +121,10 @@ class World:
 
     @property
     def as_nobody(self) -> bool:
-        return os.geteuid() == 0
+        """Under root, the worker runs as `nobody`, so read-only files are read-only to
+        it; only where `nobody` can reach the code (a checkout under a folder only its
+        owner may enter, as `mktemp -d` makes, cannot be imported by anyone else)."""
+        return os.geteuid() == 0 and _open_to_others(self.code)
 
     def env(self) -> dict[str, str]:
         return {
@@ -344,3 +347,10 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
 def _ring_text(ring: KeyRing) -> str:
     """A ring as an environment variable holds it: entries separated by commas."""
     return ",".join(ring.written().split())
+
+
+def _open_to_others(folder: Path) -> bool:
+    """Whether every folder down to `folder` may be entered and read by other users."""
+    return all(
+        p.stat().st_mode & 0o005 == 0o005 for p in (folder.resolve(), *folder.resolve().parents)
+    )

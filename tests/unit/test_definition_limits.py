@@ -53,10 +53,10 @@ def test_nesting_is_refused_past_the_limit_with_its_line() -> None:
 
 
 def test_deep_nesting_costs_no_more_than_reading_the_file() -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(DefinitionFileRefused):
         compose(nested(500_000))
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ def test_deep_nesting_costs_no_more_than_reading_the_file() -> None:
     ids=["aliases", "merge-keys"],
 )
 def test_an_alias_bomb_is_refused_before_it_is_built(bomb: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(DefinitionFileRefused, match="more than 100,000 values") as caught:
         compose(bomb)
     assert caught.value.line is not None
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 def test_aliases_that_repeat_a_little_are_fine() -> None:

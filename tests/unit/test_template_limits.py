@@ -8,6 +8,7 @@ and where `definitions validate` checks (`check_templates`, with file and line).
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import tracemalloc
@@ -21,6 +22,7 @@ from jinja2.exceptions import SecurityError
 from activities import template_budget
 from activities.template_limits import (
     PART_CHARS,
+    SECONDS,
     STEPS,
     VALUE_SIZE,
     TemplateFailed,
@@ -67,7 +69,8 @@ HOSTILE: dict[str, tuple[str, type[TemplateError], str]] = {
     "nested-loops": (
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
         TemplateTooMuchWork,
-        f"more than {STEPS:,} steps",
+        # Whichever bound it reaches first: its steps, or its time on a starved machine.
+        re.compile(rf"more than ({STEPS:,} steps|{SECONDS:g} seconds)"),
     ),
     "recursive-macro": (
         "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
@@ -108,14 +111,17 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> TemplateStore:
 
 @pytest.fixture
 def bounded_resources() -> Iterator[None]:
-    """The block runs in under two seconds and allocates under 32 MB at its peak."""
+    """The block uses under two seconds of CPU and allocates under 32 MB at its peak.
+
+    CPU time, not the clock's: on a machine shared with other work a refusal may take
+    longer to arrive, but not more work (the render's own time bound then refuses it)."""
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()
     yield
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 2.0, f"took {elapsed:.2f} s"
+    assert elapsed < 2.0, f"took {elapsed:.2f} s of CPU"
     assert peak < 32 * 1024 * 1024, f"peaked at {peak / 2**20:.0f} MB"
 
 
@@ -126,19 +132,25 @@ def test_a_hostile_template_is_refused_fast_in_little_memory(
     _, error, fragment = HOSTILE[template_id]
     with pytest.raises(error) as caught:
         hostile.render(template_id, sample_context(task_level=True))
-    assert fragment in str(caught.value)
+    assert _says(str(caught.value), fragment), str(caught.value)
     assert len(str(caught.value)) < 250
+
+
+def _says(message: str, fragment: str | re.Pattern[str]) -> bool:
+    if isinstance(fragment, re.Pattern):
+        return fragment.search(message) is not None
+    return fragment in message
 
 
 def test_validation_reports_each_hostile_template_with_file_and_line(
     hostile: TemplateStore,
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     problems = {p.file: p for p in check_templates(hostile.directory)}
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
     for template_id, (_, _, fragment) in HOSTILE.items():
         problem = problems[f"templates/{template_id}.text.j2"]
-        assert fragment in problem.message, problem
+        assert _says(problem.message, fragment), problem
         if template_id not in ("output", "deep-brackets"):  # the whole part, not a line
             assert problem.line == 1, problem
 

@@ -7,7 +7,8 @@ Register an instance's bound methods on the worker:
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import weakref
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -21,7 +22,8 @@ from activities.contracts import (
     RegisterUpdate,
 )
 from activities.database import definitions_store
-from activities.database.register import apply_update
+from activities.database.register import apply_updates
+from activities.register_batches import GroupCommit
 
 
 class RegisterActivities:
@@ -30,24 +32,30 @@ class RegisterActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         bind = getattr(sessions, "kw", {}).get("bind")  # what stands in for one may have none
-        # SQLite takes one writer at a time; the others wait in its busy handler, which
-        # sleeps up to 100 ms between tries, so a worker's own writes queue here instead
-        # and each starts the moment the one before commits.
+        # SQLite takes one writer at a time; the others would wait in its busy handler,
+        # which sleeps up to 100 ms between tries. So a worker's own writes wait here
+        # instead, and those waiting share the next transaction (`GroupCommit`).
         self._sqlite = bind is not None and bind.dialect.name == "sqlite"
-        self._writers: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
-        if not self._sqlite:
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()  # a lock belongs to one event loop
-        return self._writers.setdefault(loop, asyncio.Lock())
+    async def _write(self, updates: Sequence[RegisterUpdate]) -> None:
+        async with self._sessions.begin() as session:
+            await apply_updates(session, updates)
 
     @activity.defn(name=RECORD_CASE_CHANGES)
     async def record_case_changes(self, update: RegisterUpdate) -> None:
         """Write a case's changes to the register in one transaction; safe to retry."""
         with failing_briefly(f"register {update.case_ref}"):
-            async with self._one_writer(), self._sessions.begin() as session:
-                await apply_update(session, update)
+            if not self._sqlite:  # many writers at once: each its own transaction
+                await self._write([update])
+                return
+            loop = asyncio.get_running_loop()  # a batch belongs to one event loop
+            batches = self._batches.get(loop) or self._batches.setdefault(
+                loop, GroupCommit(self._write)
+            )
+            await batches.record(update)
 
     @activity.defn(name=LOAD_PUBLISHED_DEFINITION)
     async def load_published_definition(self, request: DefinitionRequest) -> PublishedType | None:

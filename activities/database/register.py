@@ -91,12 +91,24 @@ async def apply_update(session: AsyncSession, update: RegisterUpdate) -> None:
     never moves backwards, but an older update still adds the events and tasks it alone
     carries.
     """
+    await apply_updates(session, [update])
+
+
+async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]) -> None:
+    """Project the updates of several cases, one case each, in three statements (one for
+    their case rows, one for their tasks, one for their events), as `apply_update` would
+    one by one: a statement may not change one row twice, hence one update a case."""
+    if len({u.case_ref for u in updates}) != len(updates):
+        raise ValueError("apply_updates takes one update a case")
     insert = insert_for(session, "the case register")
-    await _upsert_newer(session, insert(CaseRecord.__table__), [_case_values(update)], ["case_ref"])
-    tasks = [_task_values(update, task) for task in update.tasks]
+    cases = [_case_values(u) for u in updates]
+    await _upsert_newer(session, insert(CaseRecord.__table__), cases, ["case_ref"])
+    tasks = [_task_values(u, task) for u in updates for task in u.tasks]
     await _upsert_newer(session, insert(TaskRecord.__table__), tasks, ["case_ref", "key"])
     events = [
-        {"case_ref": update.case_ref, **e.model_dump(include=_EVENT_FIELDS)} for e in update.events
+        {"case_ref": u.case_ref, **e.model_dump(include=_EVENT_FIELDS)}
+        for u in updates
+        for e in u.events
     ]
     if events:
         stmt = insert(CaseEvent.__table__).on_conflict_do_nothing(

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -43,6 +44,7 @@ from protection.codec import data_converter
 from starter.payload_keys import load_ring
 from tests.factories import T0, visit_type
 from tests.integration.db_fixtures import (  # noqa: F401
+    clear,
     database_url,
     dump_case,
     engine,
@@ -196,3 +198,43 @@ async def _run_dying_worker(target: str, namespace: str, queue: str, url: str) -
 
 if __name__ == "__main__":
     asyncio.run(_run_dying_worker(*sys.argv[1:5]))
+
+
+# --- writes of many cases at once -------------------------------------------------------
+
+
+async def test_writes_of_many_cases_at_once_each_land_whole(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A burst of register writes: on SQLite those waiting share transactions, and each
+    case's rows are what writing it alone would have left; on PostgreSQL each write is a
+    transaction of its own."""
+    activities = RegisterActivities(sessions)
+    changes = [update(stages(f"CASE-{i}")[-1]) for i in range(30)]
+    commits: list[int] = []
+
+    def counted(_connection: Any) -> None:
+        commits.append(1)
+
+    event.listen(engine.sync_engine, "commit", counted)
+    try:
+        await asyncio.gather(
+            *(ActivityEnvironment().run(activities.record_case_changes, c) for c in changes)
+        )
+    finally:
+        event.remove(engine.sync_engine, "commit", counted)
+    if engine.dialect.name == "sqlite":
+        assert len(commits) < len(changes) / 2
+    else:
+        assert len(commits) == len(changes)
+    alone = update(stages("CASE-0")[-1])
+    async with sessions() as session:
+        together = await dump_case(session, "CASE-0")
+        for i in range(30):
+            dumped = await dump_case(session, f"CASE-{i}")
+            assert len(dumped["events"]) == len(changes[i].events)
+            assert len(dumped["tasks"]) == len(changes[i].tasks)
+    await clear(engine)
+    await ActivityEnvironment().run(activities.record_case_changes, alone)
+    async with sessions() as session:
+        assert await dump_case(session, "CASE-0") == together

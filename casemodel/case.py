@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from definitions.effective import NotInEffect, in_effect, opening_day
-from definitions.invariants import check_provision_type, list_problems
+from definitions.invariants import list_problems
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
-from . import errors, intake, permissions
-from .calendars import Calendar, calendar_for
+from . import errors, intake, permissions, snapshots
+from .calendars import Calendar
 from .case_time import SYSTEM_KINDS, CaseTime
 from .follow_on import CaseFollowOn
 from .instants import when
@@ -114,7 +114,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             provision_type = in_effect(provision_type, opening_day(provision_type, now))
         except NotInEffect as invalid:
             raise errors.CaseNotStarted(f"A case cannot open: {invalid}") from None
-        problems = check_provision_type(provision_type)
+        problems = snapshots.problems(provision_type)
         if problems:
             raise errors.CaseNotStarted(
                 f"A case of {provision_type.id} cannot open: {list_problems(problems)}."
@@ -205,8 +205,10 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     @property
     def calendar(self) -> Calendar:
         if self._calendar is None:
-            self._calendar = calendar_for(
-                self.type.resolved_calendar, weeks_move_to_opening=self._weeks_to_opening
+            self._calendar = snapshots.calendar(
+                self.type,
+                self.type.resolved_calendar,
+                weeks_move_to_opening=self._weeks_to_opening,
             )
         return self._calendar
 

@@ -57,6 +57,7 @@ from definitions.schema import ProvisionType
 from definitions.snapshot import carried_form
 
 from .errors import InvalidRequest, MalformedRequest, RequestTooLarge, UnknownRequest
+from .snapshots import SharedProvisionType
 from .state import CaseState, CaseStatus, LogEntry
 
 REQUEST_BYTES = 64 * 1024
@@ -250,7 +251,7 @@ class StartCase(Request):
     case_ref: Reference
     tenant_ref: Reference
     owner: Name
-    provision_type: ProvisionType = Field(description="Snapshot taken when the case started.")
+    provision_type: SharedProvisionType = Field(description="Snapshot taken when the case started.")
     type_version: int | None = Field(default=None, ge=1, description="Published version, if any.")
     opened_by: Name = Field(
         default="starter",

@@ -19,6 +19,7 @@ from definitions.snapshot import carried_form
 from .escalation import Firing
 from .responses import ResponseValue
 from .sla import Interval, RevisedTarget
+from .snapshots import SharedProvisionType
 
 
 class TaskStatus(StrEnum):
@@ -214,7 +215,7 @@ class CaseState(BaseModel):
     case_ref: str
     tenant_ref: str
     owner: str
-    provision_type: ProvisionType = Field(
+    provision_type: SharedProvisionType = Field(
         description="The type the case opened with, as it carries it (`carried_form`)."
     )
     type_version: int | None = Field(

@@ -28,14 +28,14 @@ def _carried(provision_type: ProvisionType) -> ProvisionType:
     return ProvisionType.model_validate(carried_form(provision_type))
 
 
-def _start_bytes(case_ref: str, provision_type) -> bytes:
+def _start_bytes(case_ref: str, provision_type: ProvisionType) -> bytes:
     start = StartCase(
         case_ref=case_ref, tenant_ref="TEN-1", owner="tom-bennett", provision_type=provision_type
     )
     return start.model_dump_json().encode()
 
 
-def _open(case_ref: str, provision_type) -> Case:
+def _open(case_ref: str, provision_type: ProvisionType) -> Case:
     case, _ = Case.begin([("json/plain", _start_bytes(case_ref, provision_type))], NOW)
     return case
 

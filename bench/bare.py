@@ -7,15 +7,16 @@ Measured beside the case in the same run, on a worker with the same SDK defaults
 sandbox, it shows what Temporal alone costs: the case's latency over this one's is what
 the case model and its activities cost, and the bare workflow's evicted latency, replaying
 its one long history, is what continue-as-new saves the case.
+
+The module imports nothing but `temporalio.workflow`: the sandbox imports it afresh for
+each workflow, and what it imports is part of what each bare workflow costs (the case's
+module imports only the workflow API and what passes through). Its worker is built in
+`bare_worker.py`.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-from starter.sandbox import workflow_runner
 
 TAKE = "take"
 NOTE = "note"
@@ -71,13 +72,3 @@ class BareCaseWorkflow:
     def take(self, task: str) -> int:
         self._taken.append(task)
         return len(self._taken)
-
-
-def bare_worker(client: Client, task_queue: str) -> Worker:
-    """A worker for the bare workflows: SDK defaults and the service's sandbox."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[BareWorkflow, BareCaseWorkflow],
-        workflow_runner=workflow_runner(),
-    )

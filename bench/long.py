@@ -24,7 +24,8 @@ from starter.worker import WORKFLOWS
 from workflows.names import workflow_id_for
 
 from . import long_case, long_core, long_replay, long_sizes
-from .bare import CLOSE, NOTE, TAKE, UPDATE_LIMIT, BareWorkflow, bare_worker
+from .bare import CLOSE, NOTE, TAKE, UPDATE_LIMIT, BareWorkflow
+from .bare_worker import bare_worker
 from .env import Bench, bounded, new_task_queue, progress, running
 from .history import settle
 from .provision_types import OWNER, long_lived_type

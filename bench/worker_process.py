@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 from protection.codec import data_converter
 from protection.keys import KeyRing
 
-from .bare import bare_worker
+from .bare_worker import bare_worker
 
 PAYLOAD_KEYS_ENV = "SUPPORT_PROVISION_PAYLOAD_KEYS"
 IDENTITY_KEYS_ENV = "SUPPORT_PROVISION_IDENTITY_KEYS"

@@ -45,6 +45,10 @@ _calendars: dict[tuple[int, bool], Calendar] = {}
 
 def _shared(value: Any, parse: Callable[[Any], ProvisionType]) -> ProvisionType:
     """Pydantic's reading of a provision type, shared by equal snapshots read as JSON."""
+    if isinstance(value, ProvisionType):
+        with _lock:
+            if _by_id.get(id(value)) is value:
+                return value  # a shared type, read (and checked) already
     if not isinstance(value, dict):
         return parse(value)  # an object built in code, not a snapshot read: as it is
     key = _digest(value)

@@ -12,6 +12,7 @@ from casemodel import snapshots
 from casemodel.case import Case
 from casemodel.errors import CaseRuleError
 from casemodel.requests import CompleteTask, StartCase, read_start
+from definitions import schema
 from definitions.schema import ProvisionType
 from definitions.snapshot import carried_form
 from tests.factories import working_type
@@ -40,9 +41,22 @@ def _open(case_ref: str, provision_type: ProvisionType) -> Case:
     return case
 
 
-def test_cases_of_one_snapshot_share_its_type_checks_and_calendar() -> None:
+def test_cases_of_one_snapshot_share_its_type_checks_and_calendar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     provision_type = _working_type()
-    first, second = _open("SHARE-1", provision_type), _open("SHARE-2", provision_type)
+    first = _open("SHARE-1", provision_type)
+    start = _start_bytes("SHARE-2", provision_type)  # what a client sends
+    checks: list[str] = []
+    for module in (schema, snapshots):
+        checking = module.check_provision_type
+        monkeypatch.setattr(
+            module,
+            "check_provision_type",
+            lambda t, _check=checking, **kw: checks.append(t.id) or _check(t, **kw),
+        )
+    second, _ = Case.begin([("json/plain", start)], NOW)
+    assert checks == []  # neither read nor checked again
     assert first.type is second.type
     assert first.type == _carried(provision_type)  # the copy it would have parsed itself
     assert first.calendar is second.calendar

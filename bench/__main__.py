@@ -32,6 +32,8 @@ from .env import bench_environment, bounded, progress
 from .stats import load_average, machine
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+STEADY_ARRIVAL = 10.0
+"""Cases a second of the steady-arrival lag run that `all` makes beside the burst."""
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -61,6 +63,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--cases", type=int, default=1000, help="lag: open cases (default 1000)")
     parser.add_argument("--concurrency", type=int, default=50, help="lag: starts in flight")
+    parser.add_argument(
+        "--arrival",
+        type=float,
+        default=0.0,
+        help="lag: cases started a second (default 0: all at once); `all` runs both, "
+        f"a burst and {STEADY_ARRIVAL:g} a second",
+    )
     parser.add_argument(
         "--baseline-samples", type=int, default=3, help="lag: solo cases for the baseline"
     )
@@ -135,9 +144,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 baseline_samples=args.baseline_samples,
                 grace=args.grace,
                 deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
+                arrival=args.arrival,
             )
             results["lag"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(lag.report(results["lag"]))
+        if args.which == "all":  # and under steady arrival, beside the burst
+            results["lag_steady"] = await lag.run(
+                bench,
+                count=args.cases,
+                concurrency=args.concurrency,
+                baseline_samples=args.baseline_samples,
+                grace=args.grace,
+                deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
+                arrival=STEADY_ARRIVAL,
+            )
+            _print(lag.report(results["lag_steady"]))
             _print([f"  worker warnings: {results['lag']['worker_warnings'] or 'none'}"])
         if core is not None:
             seen = Counter(warnings.counts)

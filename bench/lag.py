@@ -222,6 +222,7 @@ async def load(
     concurrency: int,
     grace: float,
     deadline_at: float,
+    arrival: float = 0.0,
 ) -> dict[str, Any]:
     prefix = f"LAG-{run_id}-"
     refs = [f"{prefix}{i:05d}" for i in range(count)]
@@ -232,6 +233,8 @@ async def load(
     gate = asyncio.Semaphore(concurrency)
 
     async def start_one(i: int, case_ref: str) -> None:
+        if arrival:  # steady arrival: case i is due i / arrival seconds after the first
+            await asyncio.sleep(max(0.0, began + i / arrival - time.monotonic()))
         async with gate:
             asked = datetime.now(UTC)
             try:
@@ -263,12 +266,13 @@ async def load(
     watcher = asyncio.create_task(watch())
     began = time.monotonic()
     try:
-        progress(f"lag: starting {count} cases, {concurrency} at a time")
+        pace = f"{arrival:g} a second" if arrival else "all at once"
+        progress(f"lag: starting {count} cases {pace}, {concurrency} at a time")
         starts = asyncio.gather(*(start_one(i, r) for i, r in enumerate(refs)))
         await bounded("starting cases", starts, max(1.0, deadline_at - time.monotonic()))
         start_seconds = time.monotonic() - began
         progress(f"lag: {len(started_at)} cases started in {start_seconds:.1f}s")
-        wait = min(max(TARGETS) + grace, deadline_at - time.monotonic())
+        wait = min(max(TARGETS) + grace, deadline_at - time.monotonic())  # after the last
         fired = await _wait_fired(bench, prefix, len(started_at), wait, every=1.0)
         fire_seconds = time.monotonic() - began
     finally:
@@ -318,6 +322,7 @@ async def load(
         "cases": count,
         "started": len(started_at),
         "concurrency": concurrency,
+        "arrival_per_second": arrival or None,
         "start_seconds": round(start_seconds, 1),
         "start_rate_per_second": round(len(started_at) / start_seconds, 1)
         if start_seconds
@@ -351,7 +356,10 @@ async def run(
     baseline_samples: int = 3,
     grace: float = 180.0,
     deadline: float = 1500.0,
+    arrival: float = 0.0,
 ) -> dict[str, Any]:
+    """Lag under a burst (`arrival` 0: every case started at once, `concurrency` in
+    flight) or under steady arrival (`arrival` cases a second)."""
     began = time.perf_counter()
     deadline_at = time.monotonic() + deadline
     run_id = uuid.uuid4().hex[:6].upper()
@@ -369,7 +377,7 @@ async def run(
         await bounded("warm-up", cases.result(warm), REQUEST_TIMEOUT)
         progress(f"lag: baseline, {baseline_samples} case(s) alone on the worker")
         base = await baseline(bench, cases, run_id, baseline_samples)
-        loaded = await load(bench, cases, run_id, count, concurrency, grace, deadline_at)
+        loaded = await load(bench, cases, run_id, count, concurrency, grace, deadline_at, arrival)
     rows = loaded.pop("firing_rows")
     lags = [r["lag"] for r in rows if r["lag"] is not None]
     figures = summary(lags)
@@ -412,8 +420,10 @@ async def run(
 
 def report(result: dict[str, Any]) -> list[str]:
     lag, base, load_ = result["lag"], result["baseline"], result["load"]
+    arrival = load_.get("arrival_per_second")
+    pace = f"arriving {arrival:g} a second" if arrival else "started at once (a burst)"
     lines = [
-        f"Escalation lag: {load_['started']} open cases on one worker, breach points "
+        f"Escalation lag: {load_['started']} open cases on one worker, {pace}, breach points "
         f"{result['targets_seconds'][0]}-{result['targets_seconds'][-1]}s after each case opens",
         "(lag = notify_escalation ActivityTaskStarted time - firing due_at)",
         "",

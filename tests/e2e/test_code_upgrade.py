@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import subprocess
 import sys
 import tarfile
@@ -30,34 +31,44 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "04c4434039e08bbaa9d81097fdefa98225f3d111"
+PREVIOUS_RELEASE = "99f087c969b2cff7e49143246894d2b6a921394b"
+KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 
 OLD_WORKER = """
-import asyncio, sys
+import asyncio, os, sys
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.database.engine import create_engine, session_factory
 from casemodel.requests import AddTask, CompleteTask
+from protection.codec import data_converter
+from protection.keys import KeyRing
 from starter.client import CaseClient
+from starter.identities import Signer
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import visit_type
+from tests.identities import SUITE
+
+def ring(name):
+    return KeyRing.parse(os.environ[name], source=name)
 
 async def main(address, task_queue, database, case_ref):
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
-    cases = CaseClient(client, Settings(task_queue=task_queue))
+    sealed = data_converter(ring("SUPPORT_PROVISION_PAYLOAD_KEYS"))
+    client = await Client.connect(address, data_converter=sealed)
+    identities = ring("SUPPORT_PROVISION_IDENTITY_KEYS")
+    settings = Settings(task_queue=task_queue)
+    cases = CaseClient(client, settings, identity=Signer(identities, SUITE))
     engine = create_engine(database)
-    async with build_worker(client, task_queue, session_factory(engine)):
+    async with build_worker(client, task_queue, session_factory(engine), ring=identities):
         await cases.start_case(visit_type(), tenant_ref="TEN-UP", case_ref=case_ref, owner="alice")
-        await cases.send(case_ref, CompleteTask(task="contact", by="alice"))
+        await cases.send(case_ref, CompleteTask(task="contact"))
         await cases.send(
-            case_ref, CompleteTask(task="home-visit", outcome="visited", by="alice")
+            case_ref, CompleteTask(task="home-visit", outcome="visited")
         )
         await cases.report(
-            case_ref, CompleteTask(task="benefits-check", request_id="crm-up", by="crm")
+            case_ref, CompleteTask(task="benefits-check", request_id="crm-up")
         )
-        await cases.send(case_ref, AddTask(task="check-in", note="weekly call", by="alice"))
+        await cases.send(case_ref, AddTask(task="check-in", note="weekly call"))
         state = await cases.state(case_ref)
         print("opened on", sys.modules["starter.client"].__file__, len(state.log), flush=True)
     await engine.dispose()
@@ -96,7 +107,9 @@ async def test_a_case_started_on_the_previous_release_finishes_on_this_one(
         app_database,
         case_ref,
         cwd=old_code,
-        env={"PYTHONPATH": str(old_code), "PATH": "/usr/bin:/bin"},
+        # The session's keys, as the previous release's worker and client read them.
+        env={"PYTHONPATH": str(old_code), "PATH": "/usr/bin:/bin"}
+        | {name: os.environ[name] for name in KEY_VARIABLES},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -109,13 +122,13 @@ async def test_a_case_started_on_the_previous_release_finishes_on_this_one(
         state = await cases.state(case_ref)
         status = {t.key: t.status for t in state.tasks}
         assert status["benefits-check"] is TaskStatus.completed  # the old run's signal
-        await cases.send(case_ref, CompleteTask(task="check-in", by="bea"))
+        await cases.send(case_ref, CompleteTask(task="check-in"))
         await cases.send(
             case_ref, CompleteTask(task="risk-assessment", responses={"Risk level": "low"})
         )
         await cases.report(case_ref, CompleteTask(task="benefits-check", request_id="crm-up"))
         assert (await cases.state(case_ref)).rejected_total == 0  # the retry was known
-        result = await cases.send(case_ref, CompleteTask(task="agree-plan", by="bea"))
+        result = await cases.send(case_ref, CompleteTask(task="agree-plan"))
         assert result.case_status is CaseStatus.completed
         summary = await cases.result(case_ref)
     assert summary.tasks_completed == 6

@@ -83,6 +83,17 @@ async def _build(args: argparse.Namespace, client: Client) -> tuple[Worker, Any]
     return build_worker(client, args.task_queue, session_factory(engine), ring=ring), engine
 
 
+METRICS_DRAINED_EVERY = 1.0
+"""Seconds between drains of the SDK's metric buffer: thousands of cases opening fill it
+between two `stats` lines, and a full buffer drops updates (and has crashed the SDK)."""
+
+
+async def _drain_often(metrics: Metrics) -> None:
+    while True:
+        await asyncio.sleep(METRICS_DRAINED_EVERY)
+        metrics.drain()
+
+
 async def serve(args: argparse.Namespace) -> None:
     buffer = MetricBuffer(100_000)
     runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
@@ -101,6 +112,7 @@ async def serve(args: argparse.Namespace) -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     running = asyncio.create_task(worker.run())
+    draining = asyncio.create_task(_drain_often(metrics))
     max_cached = worker.config().get("max_cached_workflows")
     _say({"ready": True, "pid": os.getpid(), "max_cached_workflows": max_cached})
     try:
@@ -111,6 +123,7 @@ async def serve(args: argparse.Namespace) -> None:
                 gc.collect()
                 _say({"rss": rss_bytes(), "metrics": metrics.drain()})
     finally:
+        draining.cancel()
         await worker.shutdown()
         await running
         if engine is not None:

@@ -4,7 +4,8 @@ A cached case answers at once; an evicted one is rebuilt from its history first.
 SDK's default (1,000 cached workflows) says nothing about memory: a worker with more open
 cases than that replays all the time, one with less memory than 1,000 cases take runs out
 of it. So the cache is sized from a memory budget (`SUPPORT_PROVISION_WORKER_MEMORY`, by
-default half of what this machine or container has, at most 2 GiB) and what a cached case
+default half of what this machine or container has, at most 3 GiB: 10,000 cases of five
+tasks cached) and what a cached case
 was measured to take (`bench open`).
 """
 
@@ -16,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEMORY_ENV = "SUPPORT_PROVISION_WORKER_MEMORY"
-DEFAULT_CAP = 2 * 1024**3
+DEFAULT_CAP = 3 * 1024**3
 WORKER_BASE = 256 * 1024**2
 """What a worker takes before it caches a case: the interpreter, the SDK, our modules,
 the database driver, with room for activities in flight."""
-CACHED_CASE = 272 * 1024
-"""Bytes one cached case takes (`python -m bench open`: 259 KiB for a 5-task case with SLAs and
-rules, 2026-12-01, rounded up)."""
+CACHED_CASE = 192 * 1024
+"""Bytes one cached case takes (`python -m bench open`: 171-187 KiB for a 5-task case with
+SLAs and rules at 1,000 to 10,000 open, 2026-12-01, since cases share their type's parsed
+snapshot; rounded up)."""
 FLOOR = 100
 """Fewer cached cases than this and every request would replay: the least we cache."""
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2}
@@ -83,11 +85,11 @@ def available_memory() -> int | None:
 
 def cache_budget(environ: dict[str, str] | None = None) -> CacheBudget:
     """The budget from `SUPPORT_PROVISION_WORKER_MEMORY`, else half the memory there is,
-    at most 2 GiB."""
+    at most 3 GiB."""
     text = (os.environ if environ is None else environ).get(MEMORY_ENV, "").strip()
     if text:
         return CacheBudget(parse_size(text), MEMORY_ENV)
     there = available_memory()
     if there is None:
         return CacheBudget(DEFAULT_CAP, "default")
-    return CacheBudget(min(DEFAULT_CAP, there // 2), "half the memory there is, at most 2 GiB")
+    return CacheBudget(min(DEFAULT_CAP, there // 2), "half the memory there is, at most 3 GiB")

@@ -40,9 +40,14 @@ def test_a_small_budget_still_caches_the_floor() -> None:
     assert CacheBudget(WORKER_BASE // 2, "test").cached_cases == FLOOR
 
 
-def test_without_a_budget_half_the_memory_there_is_at_most_two_gib() -> None:
+def test_without_a_budget_half_the_memory_there_is_at_most_three_gib() -> None:
     budget = cache_budget({})
-    assert 0 < budget.memory <= 2 * 1024**3
+    assert 0 < budget.memory <= 3 * 1024**3
+
+
+def test_the_default_cap_caches_ten_thousand_cases() -> None:
+    """`python -m bench open` keeps 10,000 open cases cached in the default budget."""
+    assert cache_budget({MEMORY_ENV: "3GiB"}).cached_cases >= 10_000
 
 
 async def test_a_worker_with_a_budget_it_cannot_read_is_refused_in_one_line(

@@ -54,6 +54,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--counts", default=",".join(map(str, open_cases.COUNTS)), help="open: open-case counts"
     )
+    parser.add_argument(
+        "--worker-memory",
+        default="",
+        help="open: the case worker's memory budget (SUPPORT_PROVISION_WORKER_MEMORY)",
+    )
     parser.add_argument("--sizes", default="5,20,50", help="history: task counts (default 5,20,50)")
     parser.add_argument("--repeat", type=int, default=3, help="history: cases per size and kind")
     parser.add_argument(
@@ -128,7 +133,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             _print(rate.report(results["rate"]))
         if args.which in ("all", "open"):
-            results["open"] = await open_cases.run(bench, args.counts, args.concurrency)
+            results["open"] = await open_cases.run(
+                bench, args.counts, args.concurrency, args.worker_memory
+            )
             _print(open_cases.report(results["open"]))
         if args.which in ("all", "history"):
             seen = Counter(warnings.counts)

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from starter.cache_budget import MEMORY_ENV
+
 from .env import BENCH_RING, IDENTITY_RING, Bench, bounded, progress
 
 READY_TIMEOUT = 120.0
@@ -69,9 +71,14 @@ class WorkerProcess:
 
 @contextlib.asynccontextmanager
 async def worker_process(
-    bench: Bench, kind: str, task_queue: str, profile: Path | None = None
+    bench: Bench,
+    kind: str,
+    task_queue: str,
+    profile: Path | None = None,
+    memory: str = "",
 ) -> AsyncIterator[WorkerProcess]:
-    """Run a worker of `kind` ("case" or "bare") on `task_queue` until the block ends."""
+    """Run a worker of `kind` ("case" or "bare") on `task_queue` until the block ends; a
+    case worker with `memory` as its budget (`SUPPORT_PROVISION_WORKER_MEMORY`) if given."""
     command = [sys.executable, "-m", "bench.worker_process", kind]
     command += ["--target", bench.temporal.client.service_client.config.target_host]
     command += ["--namespace", bench.temporal.client.namespace, "--task-queue", task_queue]
@@ -89,7 +96,8 @@ async def worker_process(
             **os.environ,
             "SUPPORT_PROVISION_PAYLOAD_KEYS": ",".join(BENCH_RING.written().split()),
             "SUPPORT_PROVISION_IDENTITY_KEYS": ",".join(IDENTITY_RING.written().split()),
-        },
+        }
+        | ({MEMORY_ENV: memory} if memory else {}),
     )
     try:
         assert process.stdout is not None

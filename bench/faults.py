@@ -12,8 +12,11 @@ notification expected has been delivered and no case has a notice on its way. Fi
   extra copy, and every copy counted in the row's `attempts`); **lost**: expected, never
   delivered; **stuck**: cases still missing a firing, holding a notice on its way or an
   outbox row not final at the deadline; **wft failures**: `WorkflowTaskFailed` events;
-* **lateness**: first delivery − the firing's due point, p50/p99; **recovery**: from the
-  end of the fault until everything expected was delivered and nothing was on its way;
+* **lateness**: first delivery − the firing's due point, p50/p99; **resumed**: from the
+  end of the fault to the first message delivered after it (the worker working again);
+  **recovery**: from the end of the fault until the last notification that fell due
+  before it ended was delivered (the backlog gone); **settled**: until everything
+  expected was delivered and nothing was on its way;
 * what the worker logged (tracebacks, warnings) and the activity failure messages the
   cases showed while the fault lasted.
 """
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -67,6 +71,9 @@ class Batch:
     opened: float = 0.0
     fault: dict[str, float] = field(default_factory=dict)
     failures_seen: Counter[str] = field(default_factory=Counter)
+    complete: dict[str, CaseState] = field(default_factory=dict)
+    """Cases with every firing in: what they call for is known and stays so, so the
+    harness stops asking their worker (every query is work the worker under test does)."""
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -195,8 +202,18 @@ async def sample_failures(client: Client, batch: Batch) -> None:
         for pending in description.raw_description.pending_activities:
             if pending.HasField("last_failure") and pending.last_failure.message:
                 batch.failures_seen[
-                    f"{pending.activity_type.name}: {pending.last_failure.message[:160]}"
+                    f"{pending.activity_type.name}: {(await opened(client, pending))[:160]}"
                 ] += 1
+
+
+async def opened(client: Client, pending: Any) -> str:
+    """A pending activity's last failure message as a person reads it in the UI: opened
+    through the codec (the worker seals failures, so Temporal itself holds "Encoded
+    failure")."""
+    failure = await client.data_converter.decode_failure(pending.last_failure)
+    message = str(getattr(failure, "message", "") or pending.last_failure.message)
+    # "notify FD-KILL-003/…#1: <reason>": the same reason for every case counts once.
+    return re.sub(r"^(\w+) \S+: ", r"\1 …: ", message)
 
 
 async def measure(
@@ -209,10 +226,16 @@ async def measure(
 ) -> dict[str, Any]:
     states: list[CaseState] = []
     for ref in batch.refs:
+        if ref in batch.complete:
+            states.append(batch.complete[ref])
+            continue
         try:
-            states.append(await cases.state(ref))
+            state = await cases.state(ref)
         except Exception:  # noqa: BLE001 - a case not answering counts as stuck
             continue
+        states.append(state)
+        if len(state.firings) >= plan.firings_per_case:
+            batch.complete[ref] = state
     expected: dict[str, tuple[str, float]] = {}  # message id -> (case, due point)
     async with sessions() as session:
         for state in states:
@@ -239,6 +262,8 @@ async def measure(
     ended = batch.fault["ended"]
     # The backlog of the fault: what fell due before it ended, delivered how long after.
     backlog = [first.get(mid) for mid, (_, due) in expected.items() if due <= ended]
+    # How soon anything got through again: the worker's own recovery, before the backlog.
+    resumed = min((d.at for d in deliveries if d.at >= ended), default=None)
     busy = await cases_with_notices_on_their_way(cases, batch.refs)
     short_of_firings = {s.case_ref for s in states if len(s.firings) < plan.firings_per_case}
     unanswered = set(batch.refs) - {s.case_ref for s in states}
@@ -265,6 +290,7 @@ async def measure(
             if None not in backlog
             else None
         ),
+        "resumed_s": round(resumed - ended, 1) if resumed is not None else None,
         "settled": settled,
         "settled_at": time.time(),
     }
@@ -378,14 +404,15 @@ COLUMNS = (
     ("workflow_task_failures", 9),
     ("lateness_p50_s", 8),
     ("lateness_p99_s", 8),
+    ("resumed_s", 7),
     ("recovery_s", 9),
     ("settled_s", 8),
     ("log_tracebacks", 9),
 )
 HEADINGS = (
     "scenario", "fault s", "expected", "recorded", "delivered", "messages", "duplicates",
-    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "recovery", "settled",
-    "tracebacks",
+    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "resumed", "recovery",
+    "settled", "tracebacks",
 )  # fmt: skip
 
 

@@ -8,8 +8,10 @@ notification expected has been delivered and no case has a notice on its way. Fi
   resolved against the directory); **recorded**: outbox rows of those cases; **delivered**:
   expected messages the SMTP sink received at least once (by Message-ID);
 * **duplicates**: extra copies, and how many lie inside the documented window (a worker
-  killed after the server took the message and before `sent` was committed: at most one
-  extra copy, and every copy counted in the row's `attempts`); **lost**: expected, never
+  killed after the server took the message and before `sent` was committed: at most two
+  extra copies, `RESEND_LIMIT`, and every copy counted in the row's `attempts`), and how
+  many came from the worker that sent the copy before (no kill between them: a retry
+  beside a live attempt, which the outbox's lease is there to stop); **lost**: expected, never
   delivered; **stuck**: cases still missing a firing, holding a notice on its way or an
   outbox row not final at the deadline; **wft failures**: `WorkflowTaskFailed` events;
 * **lateness**: first delivery − the firing's due point, p50/p99; **resumed**: from the
@@ -115,7 +117,8 @@ async def run(
     began = time.monotonic()
     try:
         async with world(code.resolve(), workdir) as here:
-            engine = create_engine(here.db_url)
+            results["run"]["worker"] = here.checkout.describe()
+            engine = create_engine(here.reference_url)  # whom firings reach, as resolved
             here.start_worker()
             await here.worker_polling()
             try:
@@ -258,6 +261,17 @@ async def measure(
         and extra <= RESEND_LIMIT
         and by_id.get(mid, {}).get("attempts", 0) > extra
     )
+    # A copy with no kill since the copy before came from the same worker: a retry that
+    # ran beside a live attempt, not one that followed a killed one.
+    arrivals: dict[str, list[float]] = {}
+    for d in deliveries:
+        arrivals.setdefault(d.message_id, []).append(d.at)
+    beside = sum(
+        1
+        for times in arrivals.values()
+        for before, after in zip(sorted(times), sorted(times)[1:], strict=False)
+        if not any(before < k < after for k in here.kills)
+    )
     lateness = [first[mid] - due for mid, (_, due) in expected.items() if mid in first]
     ended = batch.fault["ended"]
     # The backlog of the fault: what fell due before it ended, delivered how long after.
@@ -281,6 +295,7 @@ async def measure(
         "messages": sum(copies.values()),
         "duplicates": sum(duplicates.values()),
         "duplicates_in_window": in_window,
+        "duplicates_beside_live": beside,
         "lost": expected_total - len(copies),
         "stuck": len(stuck),
         "lateness_p50_s": round(percentile(lateness, 50), 1) if lateness else None,
@@ -432,6 +447,11 @@ def report(results: dict[str, Any]) -> list[str]:
     for scenario, figures in results["scenarios"].items():
         lines.append(row(scenario, figures))
     for scenario, figures in results["scenarios"].items():
+        if figures.get("duplicates_beside_live"):
+            lines.append(
+                f"  {scenario}: {figures['duplicates_beside_live']} of the copies came from the "
+                "worker that sent the first (no kill between): a retry beside a live attempt"
+            )
         if figures["failure_messages"]:
             lines.append(f"  {scenario}: failures shown by Temporal:")
             lines += [f"    {n} x {m}" for m, n in figures["failure_messages"].items()]

@@ -74,6 +74,7 @@ class Batch:
     fault: dict[str, float] = field(default_factory=dict)
     failures_seen: Counter[str] = field(default_factory=Counter)
     complete: dict[str, CaseState] = field(default_factory=dict)
+    queries: int = 0  # state queries the harness put to the worker after the fault
     """Cases with every firing in: what they call for is known and stays so, so the
     harness stops asking their worker (every query is work the worker under test does)."""
 
@@ -163,7 +164,9 @@ async def drill(
     deadline = batch.fault["ended"] + plan.settle
     figures: dict[str, Any] = {}
     recovered_at: float | None = None
+    polls = 0
     while True:
+        polls += 1
         figures = await measure(here, cases, sessions, provision_type, plan, batch)
         if figures["settled"]:
             recovered_at = figures["settled_at"]
@@ -177,6 +180,8 @@ async def drill(
     figures["workflow_task_failures"] = await workflow_task_failures(here.client, batch.refs)
     figures["fault_s"] = round(batch.fault["ended"] - batch.fault["began"], 1)
     figures["kills"] = int(batch.fault["kills"])
+    figures["harness_polls"] = polls
+    figures["harness_queries"] = batch.queries
     figures["failure_messages"] = dict(batch.failures_seen.most_common(5))
     figures.update(log_noise(here.worker_logs(), marks))
     progress(f"{scenario}: {row(scenario, figures)}")
@@ -233,6 +238,7 @@ async def measure(
             states.append(batch.complete[ref])
             continue
         try:
+            batch.queries += 1
             state = await cases.state(ref)
         except Exception:  # noqa: BLE001 - a case not answering counts as stuck
             continue

@@ -15,7 +15,7 @@ import asyncio
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -82,8 +82,19 @@ class Mailer:
         """The sender's domain, for Message-IDs."""
         return self.sender.rpartition("@")[2] or "localhost"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(
+        self,
+        message: EmailMessage,
+        *,
+        before_handover: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
         """Hand ``message`` to the server; returns once the server has accepted it.
+
+        `before_handover`, if given, is awaited once the server has accepted the envelope
+        (the connection, the sender, the recipients), right before the message is handed
+        over: the last moment at which a failure means the server did not take it. What
+        it raises is raised here, and the message does not go. The connection is closed
+        (QUIT) after this returns, off the path that waits for the message's fate.
 
         Raises `MailRejected` when the server refuses it permanently (5xx for the
         recipient or the message), `MailUnavailable` for anything worth retrying: a
@@ -92,17 +103,30 @@ class Mailer:
         """
         if "From" not in message:
             message["From"] = self.sender
-        await asyncio.to_thread(self._send, message)
+        loop = asyncio.get_running_loop()
+        gate: Callable[[], None] | None = None
+        if before_handover is not None:
+            hook = before_handover
 
-    def _send(self, message: EmailMessage) -> None:
+            def gate() -> None:  # in the SMTP thread: wait for the event loop to do it
+                asyncio.run_coroutine_threadsafe(hook(), loop).result(timeout=self.timeout)
+
+        smtp = await asyncio.to_thread(self._send, message, gate)
+        loop.run_in_executor(None, _close, smtp)
+
+    def _send(self, message: EmailMessage, gate: Callable[[], None] | None = None) -> _Tracked:
         smtp: _Tracked | None = None
+        taken = False
         try:
             smtp = self._connect()
+            smtp.gate = gate
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
+            taken = True
+            return smtp
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             detail = "; ".join(f"{to}: {c} {_text(m)}" for to, (c, m) in error.recipients.items())
@@ -118,7 +142,7 @@ class Mailer:
                 f"could not send through {self.host}:{self.port}: {error or type(error).__name__}"
             ) from None
         finally:
-            if smtp is not None:
+            if smtp is not None and not taken:
                 _close(smtp)
 
     def _connect(self) -> _Tracked:
@@ -130,11 +154,14 @@ class Mailer:
 
 class _Tracked(smtplib.SMTP):
     """An SMTP connection that knows whether the message was handed over (DATA began):
-    a failure before then means the server did not take it."""
+    a failure before then means the server did not take it. Its `gate` runs just before."""
 
     handed_over = False
+    gate: Callable[[], None] | None = None
 
     def data(self, msg: Any) -> tuple[int, bytes]:
+        if self.gate is not None:
+            self.gate()
         self.handed_over = True
         return super().data(msg)
 

@@ -6,6 +6,7 @@ Register an instance's bound method on the worker:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 from email.errors import MessageError
@@ -19,7 +20,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.attempts import failing_briefly, heartbeating
+from activities.attempts import alive, failing_briefly, heartbeating
 from activities.contracts import NOTIFY_ESCALATION, EscalationNotice, NotificationResult
 from activities.database import notifications as outbox
 from activities.mailer import Mailer, MailRejected, MailUnavailable, MailUncertain
@@ -54,6 +55,7 @@ class NotificationActivities:
         self._ui_url = ui_url.rstrip("/")
         self._namespace = namespace
         self._accepted: dict[str, datetime] = {}  # by idempotency key: taken, not yet "sent"
+        self._sending: dict[str, asyncio.Future[None]] = {}  # by idempotency key: under way
 
     def case_url(self, workflow_id: str) -> str:
         """The case in the Temporal UI."""
@@ -98,9 +100,15 @@ class NotificationActivities:
             stored = await outbox.for_notice(session, notice.key)
         sent = 0
         if self._mailer is not None:
+            held: list[outbox.NotificationRow] = []
             for stored_row in stored:
                 if stored_row.status in (outbox.PENDING, *outbox.UNCONFIRMED):
-                    sent += await self._deliver(self._mailer, stored_row)
+                    try:
+                        sent += await self._deliver(self._mailer, stored_row)
+                    except _Held as holding:
+                        held.append(holding.row)
+            if held:
+                raise SendingElsewhere(held)
             async with self._sessions() as session:
                 stored = await outbox.for_notice(session, notice.key)
         return NotificationResult(
@@ -160,18 +168,39 @@ class NotificationActivities:
 
         * the server took it in this process but ``sent`` did not land (the database
           was read-only or locked): mark it ``sent``, never send it again;
-        * ``sending`` or ``resending`` (the attempt was cut off: a worker killed, a
-          connection lost after the message was handed over): SMTP cannot say whether it
-          arrived, so send it once more, same ``Message-ID``, as ``resending``, at most
-          `outbox.RESEND_LIMIT` times; after that ``uncertain``, not sent again.
+        * this process is still in that attempt's SMTP transaction (the attempt was
+          timed out or cancelled, the transaction goes on in its thread): wait for it,
+          and go by how it ended;
+        * another attempt holds it (``sending`` and its lease not run out: a worker
+          starved so long its heartbeat timed out is still at it): leave it to that
+          attempt, and fail this one (`SendingElsewhere`) so that a later retry finds it
+          ``sent``, or its lease run out;
+        * ``sending`` or ``resending`` with the lease run out (the attempt was cut off: a
+          worker killed, a connection lost after the message was handed over): SMTP
+          cannot say whether it arrived, so send it once more, same ``Message-ID``, as
+          ``resending``, at most `outbox.RESEND_LIMIT` times; after that ``uncertain``,
+          not sent again.
 
         An attempt the server is known not to have taken (no connection, a refusal
         before the message was handed over) puts the row back to ``pending``; the
         attempts found cut off stay counted in ``unconfirmed``.
         """
-        accepted_at = self._accepted.get(row.idempotency_key)
+        key = row.idempotency_key
+        settled = False  # this process saw the attempt before end: no lease to respect
+        under_way = self._sending.get(key)
+        if under_way is not None:
+            await asyncio.wait([under_way])  # not cancelled with this attempt
+            settled = True
+            async with self._sessions() as session:
+                row = await outbox.by_id(session, row.id) or row
+            if row.status not in (outbox.PENDING, *outbox.UNCONFIRMED):
+                return 0  # the attempt before recorded how it ended
+        accepted_at = self._accepted.get(key)
         if accepted_at is not None:
             return await self._confirm(row, accepted_at, sent=0)
+        now = datetime.now(UTC)
+        if row.held(now) and not settled:
+            raise _Held(row)
         cut_off = row.status in outbox.UNCONFIRMED
         if cut_off and row.unconfirmed >= outbox.RESEND_LIMIT:
             return await self._doubtful(row)
@@ -180,21 +209,45 @@ class NotificationActivities:
         except (ValueError, LookupError, MessageError) as error:
             return await self._give_up(row, f"not a usable address: {error or 'empty'}")
         attempt = outbox.RESENDING if cut_off else outbox.SENDING
-        async with self._sessions.begin() as session:
-            await outbox.begin_attempt(session, row.id, attempt, after_cut_off=cut_off)
+        recorded = False
+
+        async def record_attempt() -> None:
+            # Once the server has taken the envelope, just before the message: a worker
+            # killed from here until "sent" lands leaves a message that may have arrived,
+            # so the less happens in between, the fewer copies a crash can cost.
+            nonlocal recorded
+            async with self._sessions.begin() as session:
+                taken = await outbox.begin_attempt(
+                    session, row, attempt, now=now, after_cut_off=cut_off
+                )
+            if not taken:
+                raise _Held(row)  # another attempt began on it since it was read
+            recorded = True
+            alive()  # the server hears the attempt is alive as the message goes
+
+        alive()  # before a transaction that may take a while
+        sending = asyncio.ensure_future(mailer.send(message, before_handover=record_attempt))
+        self._sending[key] = sending
+        sending.add_done_callback(lambda done: self._ended(key, done))
         try:
-            await mailer.send(message)
+            await asyncio.shield(sending)  # cancelled or not, the transaction goes on
         except MailRejected as error:
             return await self._give_up(row, str(error))
         except MailUncertain:
             raise  # still unconfirmed: the retry resends at most once
         except MailUnavailable as error:
             async with self._sessions.begin() as session:
-                await outbox.note_attempt_failed(session, row.id, str(error))
+                await outbox.note_attempt_failed(session, row.id, str(error), counted=recorded)
             raise
-        at = datetime.now(UTC)
-        self._remember(row.idempotency_key, at)
-        return await self._confirm(row, at, sent=1)
+        return await self._confirm(row, self._accepted.get(key) or datetime.now(UTC), sent=1)
+
+    def _ended(self, key: str, sending: asyncio.Future[None]) -> None:
+        """An SMTP transaction of this process ended, its attempt waiting or not: what the
+        server took is remembered, so no later attempt sends it again."""
+        if self._sending.get(key) is sending:
+            del self._sending[key]
+        if not sending.cancelled() and sending.exception() is None:
+            self._remember(key, datetime.now(UTC))
 
     async def _confirm(self, row: outbox.NotificationRow, at: datetime, *, sent: int) -> int:
         async with self._sessions.begin() as session:
@@ -224,6 +277,25 @@ class NotificationActivities:
         async with self._sessions.begin() as session:
             await outbox.mark_failed(session, row.id, error)
         return 0
+
+
+class _Held(Exception):
+    """Another attempt holds this row (it began to send it and its lease has not run out)."""
+
+    def __init__(self, row: outbox.NotificationRow) -> None:
+        super().__init__(row.idempotency_key)
+        self.row = row
+
+
+class SendingElsewhere(MailUnavailable):
+    """Messages of this notice another attempt is sending: not sent beside it; a retry
+    finds them sent, or their lease run out."""
+
+    def __init__(self, held: list[outbox.NotificationRow]) -> None:
+        until = max((r.lease_until for r in held if r.lease_until), default=None)
+        when = f" until {until:%H:%M:%S} UTC" if until else ""
+        count = "1 message" if len(held) == 1 else f"{len(held)} messages"
+        super().__init__(f"{count} held by another attempt that is sending{when}")
 
 
 def compose(row: outbox.NotificationRow, mailer: Mailer) -> EmailMessage:

@@ -8,12 +8,17 @@ notification expected has been delivered and no case has a notice on its way. Fi
   resolved against the directory); **recorded**: outbox rows of those cases; **delivered**:
   expected messages the SMTP sink received at least once (by Message-ID);
 * **duplicates**: extra copies, and how many lie inside the documented window (a worker
-  killed after the server took the message and before `sent` was committed: at most one
-  extra copy, and every copy counted in the row's `attempts`); **lost**: expected, never
+  killed after the server took the message and before `sent` was committed: at most two
+  extra copies, `RESEND_LIMIT`, and every copy counted in the row's `attempts`), and how
+  many came from the worker that sent the copy before (no kill between them: a retry
+  beside a live attempt, which the outbox's lease is there to stop); **lost**: expected, never
   delivered; **stuck**: cases still missing a firing, holding a notice on its way or an
   outbox row not final at the deadline; **wft failures**: `WorkflowTaskFailed` events;
-* **lateness**: first delivery − the firing's due point, p50/p99; **recovery**: from the
-  end of the fault until everything expected was delivered and nothing was on its way;
+* **lateness**: first delivery − the firing's due point, p50/p99; **resumed**: from the
+  end of the fault to the first message delivered after it (the worker working again);
+  **recovery**: from the end of the fault until the last notification that fell due
+  before it ended was delivered (the backlog gone); **settled**: until everything
+  expected was delivered and nothing was on its way;
 * what the worker logged (tracebacks, warnings) and the activity failure messages the
   cases showed while the fault lasted.
 """
@@ -24,6 +29,7 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -67,6 +73,10 @@ class Batch:
     opened: float = 0.0
     fault: dict[str, float] = field(default_factory=dict)
     failures_seen: Counter[str] = field(default_factory=Counter)
+    complete: dict[str, CaseState] = field(default_factory=dict)
+    queries: int = 0  # state queries the harness put to the worker after the fault
+    """Cases with every firing in: what they call for is known and stays so, so the
+    harness stops asking their worker (every query is work the worker under test does)."""
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -108,7 +118,8 @@ async def run(
     began = time.monotonic()
     try:
         async with world(code.resolve(), workdir) as here:
-            engine = create_engine(here.db_url)
+            results["run"]["worker"] = here.checkout.describe()
+            engine = create_engine(here.reference_url)  # whom firings reach, as resolved
             here.start_worker()
             await here.worker_polling()
             try:
@@ -153,7 +164,9 @@ async def drill(
     deadline = batch.fault["ended"] + plan.settle
     figures: dict[str, Any] = {}
     recovered_at: float | None = None
+    polls = 0
     while True:
+        polls += 1
         figures = await measure(here, cases, sessions, provision_type, plan, batch)
         if figures["settled"]:
             recovered_at = figures["settled_at"]
@@ -167,6 +180,8 @@ async def drill(
     figures["workflow_task_failures"] = await workflow_task_failures(here.client, batch.refs)
     figures["fault_s"] = round(batch.fault["ended"] - batch.fault["began"], 1)
     figures["kills"] = int(batch.fault["kills"])
+    figures["harness_polls"] = polls
+    figures["harness_queries"] = batch.queries
     figures["failure_messages"] = dict(batch.failures_seen.most_common(5))
     figures.update(log_noise(here.worker_logs(), marks))
     progress(f"{scenario}: {row(scenario, figures)}")
@@ -195,8 +210,18 @@ async def sample_failures(client: Client, batch: Batch) -> None:
         for pending in description.raw_description.pending_activities:
             if pending.HasField("last_failure") and pending.last_failure.message:
                 batch.failures_seen[
-                    f"{pending.activity_type.name}: {pending.last_failure.message[:160]}"
+                    f"{pending.activity_type.name}: {(await opened(client, pending))[:160]}"
                 ] += 1
+
+
+async def opened(client: Client, pending: Any) -> str:
+    """A pending activity's last failure message as a person reads it in the UI: opened
+    through the codec (the worker seals failures, so Temporal itself holds "Encoded
+    failure")."""
+    failure = await client.data_converter.decode_failure(pending.last_failure)
+    message = str(getattr(failure, "message", "") or pending.last_failure.message)
+    # "notify FD-KILL-003/…#1: <reason>": the same reason for every case counts once.
+    return re.sub(r"^(\w+) \S+: ", r"\1 …: ", message)
 
 
 async def measure(
@@ -209,10 +234,17 @@ async def measure(
 ) -> dict[str, Any]:
     states: list[CaseState] = []
     for ref in batch.refs:
+        if ref in batch.complete:
+            states.append(batch.complete[ref])
+            continue
         try:
-            states.append(await cases.state(ref))
+            batch.queries += 1
+            state = await cases.state(ref)
         except Exception:  # noqa: BLE001 - a case not answering counts as stuck
             continue
+        states.append(state)
+        if len(state.firings) >= plan.firings_per_case:
+            batch.complete[ref] = state
     expected: dict[str, tuple[str, float]] = {}  # message id -> (case, due point)
     async with sessions() as session:
         for state in states:
@@ -235,10 +267,23 @@ async def measure(
         and extra <= RESEND_LIMIT
         and by_id.get(mid, {}).get("attempts", 0) > extra
     )
+    # A copy with no kill since the copy before came from the same worker: a retry that
+    # ran beside a live attempt, not one that followed a killed one.
+    arrivals: dict[str, list[float]] = {}
+    for d in deliveries:
+        arrivals.setdefault(d.message_id, []).append(d.at)
+    beside = sum(
+        1
+        for times in arrivals.values()
+        for before, after in zip(sorted(times), sorted(times)[1:], strict=False)
+        if not any(before < k < after for k in here.kills)
+    )
     lateness = [first[mid] - due for mid, (_, due) in expected.items() if mid in first]
     ended = batch.fault["ended"]
     # The backlog of the fault: what fell due before it ended, delivered how long after.
     backlog = [first.get(mid) for mid, (_, due) in expected.items() if due <= ended]
+    # How soon anything got through again: the worker's own recovery, before the backlog.
+    resumed = min((d.at for d in deliveries if d.at >= ended), default=None)
     busy = await cases_with_notices_on_their_way(cases, batch.refs)
     short_of_firings = {s.case_ref for s in states if len(s.firings) < plan.firings_per_case}
     unanswered = set(batch.refs) - {s.case_ref for s in states}
@@ -256,6 +301,7 @@ async def measure(
         "messages": sum(copies.values()),
         "duplicates": sum(duplicates.values()),
         "duplicates_in_window": in_window,
+        "duplicates_beside_live": beside,
         "lost": expected_total - len(copies),
         "stuck": len(stuck),
         "lateness_p50_s": round(percentile(lateness, 50), 1) if lateness else None,
@@ -265,6 +311,7 @@ async def measure(
             if None not in backlog
             else None
         ),
+        "resumed_s": round(resumed - ended, 1) if resumed is not None else None,
         "settled": settled,
         "settled_at": time.time(),
     }
@@ -378,14 +425,15 @@ COLUMNS = (
     ("workflow_task_failures", 9),
     ("lateness_p50_s", 8),
     ("lateness_p99_s", 8),
+    ("resumed_s", 7),
     ("recovery_s", 9),
     ("settled_s", 8),
     ("log_tracebacks", 9),
 )
 HEADINGS = (
     "scenario", "fault s", "expected", "recorded", "delivered", "messages", "duplicates",
-    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "recovery", "settled",
-    "tracebacks",
+    "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "resumed", "recovery",
+    "settled", "tracebacks",
 )  # fmt: skip
 
 
@@ -405,6 +453,11 @@ def report(results: dict[str, Any]) -> list[str]:
     for scenario, figures in results["scenarios"].items():
         lines.append(row(scenario, figures))
     for scenario, figures in results["scenarios"].items():
+        if figures.get("duplicates_beside_live"):
+            lines.append(
+                f"  {scenario}: {figures['duplicates_beside_live']} of the copies came from the "
+                "worker that sent the first (no kill between): a retry beside a live attempt"
+            )
         if figures["failure_messages"]:
             lines.append(f"  {scenario}: failures shown by Temporal:")
             lines += [f"    {n} x {m}" for m, n in figures["failure_messages"].items()]

@@ -39,7 +39,6 @@ from activities.database.directory import default_directory_file, load_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
 from protection.codec import data_converter
-from protection.keys import KeyRing
 from starter.identities import IdentityHeaders, Signer
 from starter.search_attributes import ensure_search_attributes
 
@@ -98,18 +97,52 @@ class Sink:
             return list(self.deliveries)
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """What the worker of a checkout makes of what the harness sends it, read from its
+    files: one from before the payload codec reads payloads plain (a sealed one would be
+    a payload it cannot decode), one from before identities takes requests unsigned."""
+
+    path: Path
+    seals: bool
+    """Its worker seals and opens payloads (`protection/codec.py`, wired in its worker)."""
+    signs: bool
+    """Its worker verifies signed identities (`workflows/identities.py`, wired in too)."""
+
+    @classmethod
+    def of(cls, path: Path) -> Checkout:
+        worker = path / "starter" / "worker.py"
+        wired = worker.read_text(encoding="utf-8") if worker.is_file() else ""
+        return cls(
+            path=path,
+            seals=(path / "protection" / "codec.py").is_file() and "data_converter" in wired,
+            signs=(path / "workflows" / "identities.py").is_file()
+            and "IdentityInterceptor" in wired,
+        )
+
+    def describe(self) -> str:
+        sealed = "sealed" if self.seals else "plain (before the payload codec)"
+        signed = "signed" if self.signs else "unsigned (before identities)"
+        return f"payloads {sealed}, requests {signed}"
+
+
 @dataclass
 class World:
     """The parts of one drill and the handles to break them."""
 
     code: Path
     workdir: Path
+    checkout: Checkout = field(init=False)
     sink: Sink = field(default_factory=Sink)
     port: int = field(default_factory=free_port)
     server: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     worker_starts: int = 0
+    kills: list[float] = field(default_factory=list)  # time.time() of each kill -9
     client: Client | None = None
+
+    def __post_init__(self) -> None:
+        self.checkout = Checkout.of(self.code)
 
     @property
     def db_file(self) -> Path:
@@ -118,6 +151,16 @@ class World:
     @property
     def db_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.db_file}"
+
+    @property
+    def reference_url(self) -> str:
+        """Where the harness resolves whom each firing should reach: the worker's own
+        database when it runs this checkout; else a copy of the directory in this
+        checkout's schema (another checkout's database may lack a column this one's
+        queries name)."""
+        if self.code == HERE:
+            return self.db_url
+        return f"sqlite+aiosqlite:///{self.workdir / 'reference.db'}"
 
     @property
     def as_nobody(self) -> bool:
@@ -141,8 +184,8 @@ class World:
             "PYTHONUNBUFFERED": "1",
             # The worker seals payloads and verifies identities with the bench's rings,
             # which the harness's own client uses too.
-            "SUPPORT_PROVISION_PAYLOAD_KEYS": _ring_text(BENCH_RING),
-            "SUPPORT_PROVISION_IDENTITY_KEYS": _ring_text(IDENTITY_RING),
+            "SUPPORT_PROVISION_PAYLOAD_KEYS": BENCH_RING.as_line(),
+            "SUPPORT_PROVISION_IDENTITY_KEYS": IDENTITY_RING.as_line(),
         }
 
     def command(self, *args: str) -> list[str]:
@@ -196,6 +239,7 @@ class World:
         if self.worker is not None and self.worker.poll() is None:
             self.worker.kill()
             self.worker.wait(timeout=30)
+            self.kills.append(time.time())
 
     def stop_worker(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
@@ -246,8 +290,13 @@ class World:
             try:
                 return await Client.connect(
                     f"127.0.0.1:{self.port}",
-                    data_converter=data_converter(BENCH_RING),
-                    interceptors=[IdentityHeaders(Signer(IDENTITY_RING, BENCH_IDENTITY))],
+                    # Pydantic either way, as the service's clients have always been.
+                    data_converter=data_converter(BENCH_RING if self.checkout.seals else None),
+                    interceptors=(
+                        [IdentityHeaders(Signer(IDENTITY_RING, BENCH_IDENTITY))]
+                        if self.checkout.signs
+                        else []
+                    ),
                 )
             except Exception:
                 if time.monotonic() > deadline:
@@ -292,14 +341,22 @@ class World:
             holder.close()
 
 
-async def _prepare(url: str) -> None:
+async def _prepare(url: str, directory: Path) -> None:
     engine = create_engine(url)
     try:
         await upgrade(url)
         async with session_factory(engine).begin() as session:
-            await sync_directory(session, load_directory(default_directory_file()))
+            await sync_directory(session, load_directory(directory))
     finally:
         await engine.dispose()
+
+
+def directory_of(code: Path) -> Path:
+    """The directory file `code`'s `directory sync` loads (without the environment's)."""
+    if code == HERE:
+        return default_directory_file()
+    shipped = code / "definitions" / "directory.yaml"
+    return shipped if shipped.is_file() else default_directory_file()
 
 
 def temporal(code: Path) -> str:
@@ -322,10 +379,12 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
     try:
         progress(f"preparing the database in {workdir} with {code}")
         if code == HERE:  # this checkout: in this process, sparing two interpreters' start
-            await _prepare(here.db_url)
+            await _prepare(here.db_url, directory_of(code))
         else:
+            progress(f"{code}: {here.checkout.describe()}")
             await asyncio.to_thread(here.run, "db", "upgrade")
             await asyncio.to_thread(here.run, "directory", "sync")
+            await _prepare(here.reference_url, directory_of(code))
         if here.as_nobody:
             for path in here.db_files():
                 os.chown(path, NOBODY, NOBODY)
@@ -342,11 +401,6 @@ async def world(code: Path, workdir: Path) -> AsyncIterator[World]:
         here.sink.stop()
         with contextlib.suppress(OSError):
             here.make_writable()
-
-
-def _ring_text(ring: KeyRing) -> str:
-    """A ring as an environment variable holds it: entries separated by commas."""
-    return ",".join(ring.written().split())
 
 
 def _open_to_others(folder: Path) -> bool:

@@ -94,8 +94,8 @@ async def worker_process(
         # verifies whom it signs as.
         env={
             **os.environ,
-            "SUPPORT_PROVISION_PAYLOAD_KEYS": ",".join(BENCH_RING.written().split()),
-            "SUPPORT_PROVISION_IDENTITY_KEYS": ",".join(IDENTITY_RING.written().split()),
+            "SUPPORT_PROVISION_PAYLOAD_KEYS": BENCH_RING.as_line(),
+            "SUPPORT_PROVISION_IDENTITY_KEYS": IDENTITY_RING.as_line(),
         }
         | ({MEMORY_ENV: memory} if memory else {}),
     )

@@ -99,9 +99,17 @@ class KeyRing:
             raise KeyRingError(f"{path} is not text") from None
 
     def written(self) -> str:
-        """The ring as a key file holds it (the active key first)."""
+        """The ring as a key file holds it: one entry a line, the active key first."""
+        return "".join(f"{entry}\n" for entry in self._entries())
+
+    def as_line(self) -> str:
+        """The ring on one line, as an environment variable holds it: entries separated by
+        commas, the active key first. `parse` reads it back."""
+        return ",".join(self._entries())
+
+    def _entries(self) -> list[str]:
         order = [self.active, *(k for k in self.keys if k != self.active)]
-        return "".join(f"{k}:{base64.b64encode(self.keys[k]).decode()}\n" for k in order)
+        return [f"{k}:{base64.b64encode(self.keys[k]).decode()}" for k in order]
 
     def rotated(self, entry: str) -> KeyRing:
         """This ring with a new active key, keeping the old ones to open what they sealed."""

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
 
+from activities.attempts import HEARTBEAT_EVERY
 from activities.database import migrate
 from activities.database.engine import create_engine, session_factory
 from activities.database.settings import (
@@ -155,7 +156,16 @@ def build_worker(
         max_cached_workflows=budget.cached_cases,
     )
     notify = [a for a in activities if getattr(a, "__name__", "") == "notify_escalation"]
-    notices = Worker(client, task_queue=notice_queue(task_queue), activities=notify)
+    notices = Worker(
+        client,
+        task_queue=notice_queue(task_queue),
+        activities=notify,
+        # The SDK holds heartbeats back for 80 % of the heartbeat timeout (8 s of the
+        # notices' 10 s) unless told otherwise: a worker starved for 2 s more then timed
+        # out an attempt that was alive, and its retry mailed beside it. Sent as often as
+        # the attempt beats, every 2 s, a heartbeat leaves the server 8 s to spare.
+        max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
+    )
     return CaseWorker(cases, notices)
 
 

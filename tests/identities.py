@@ -35,7 +35,7 @@ SUITE = Identity(
 
 def install() -> None:
     """Put the session's ring where every process of the session looks for it."""
-    os.environ[KEYS_ENV] = RING.written().strip().replace("\n", ",")
+    os.environ[KEYS_ENV] = RING.as_line()
 
 
 def suite_signer(clock: Clock = wall_clock) -> Signer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import event
@@ -70,6 +71,26 @@ good) and a lost file handle does not come back."""
 def _discard_broken_connection(context: ExceptionContext) -> None:
     if any(words in str(context.original_exception).lower() for words in BROKEN_CONNECTION):
         context.is_disconnect = True  # the pool invalidates it and opens a new one
+        _close_cursor(context)
+
+
+def _close_cursor(context: ExceptionContext) -> None:
+    """Close the cursor the failed statement ran on, which SQLAlchemy leaves open on a
+    connection it throws away (it takes the connection for dead).
+
+    On SQLite an open cursor keeps its statement, and a connection closed with a statement
+    left is not closed at all: the library keeps it until the statement goes, here when
+    the garbage collector frees the failed attempt's traceback, which can take minutes in
+    a worker. While it lingers, every connection the process opens to the same file
+    shares its WAL index (the ``-shm`` file), which it opened read-only while the files
+    were: each new connection is read-only too, long after the files are writable again
+    (the fault drill's worker wrote nothing for four minutes). Closed now, the next
+    connection opens the files as they are."""
+    cursor = getattr(context.execution_context, "cursor", None)
+    if cursor is None:
+        return
+    with contextlib.suppress(Exception):  # a cursor of a dead connection may not close
+        cursor.close()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

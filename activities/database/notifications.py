@@ -9,26 +9,32 @@ Status, for mail:
 
 * ``pending``: not handed to the mail server yet, or every attempt so far is known not
   to have been taken (the server was away, or answered "try later");
-* ``sending``: an attempt is recorded (``attempts`` counted, committed) *before* the SMTP
-  transaction begins, and not yet confirmed;
+* ``sending``: an attempt is recorded (``attempts`` counted, committed) once the mail
+  server has taken the envelope and *before* the message is handed over, and not yet
+  confirmed; the attempt holds the row until ``lease_until`` (`SEND_LEASE` on), taken
+  only if nobody took the row since it was read (`begin_attempt`), so a second attempt
+  beside a live one (a starved worker whose heartbeat timed out) leaves the row to it
+  instead of mailing it too;
 * ``sent``: the server accepted it and that is committed;
-* ``resending``: a retry found the row unconfirmed (the attempt before was cut off, the
-  worker killed, and the server may have taken it) and sent it once more, with the same
-  ``Message-ID``, so the recipient's mail system can drop the copy; ``unconfirmed``
-  counts the attempts found cut off;
+* ``resending``: a retry found the row unconfirmed and its lease run out (the attempt
+  before was cut off, the worker killed, and the server may have taken it) and sent it
+  once more, with the same ``Message-ID``, so the recipient's mail system can drop the
+  copy; ``unconfirmed`` counts the attempts found cut off;
 * ``uncertain``: a retry found it unconfirmed for the ``RESEND_LIMIT + 1``-th time:
   every one of those attempts may have been delivered, so it is not sent again;
   `notifications list` shows it;
 * ``failed`` when retrying cannot help (nobody to send to, a template that does not
   render, an address the mail server refuses); ``recorded`` when no mail server is set.
 
-``attempts`` counts every SMTP transaction begun, finished or not.
+``attempts`` counts every SMTP transaction that reached the hand-over of the message
+(recorded just before it, so no copy is ever uncounted) or failed before it; one cut
+short before the hand-over, by a worker killed, delivered nothing and is not counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -44,6 +50,10 @@ SENDING, RESENDING, UNCERTAIN = "sending", "resending", "uncertain"
 UNCONFIRMED = (SENDING, RESENDING)
 """An attempt was begun and not confirmed: the server may have the message."""
 STATUSES = (PENDING, SENDING, RESENDING, SENT, UNCERTAIN, FAILED, RECORDED)
+SEND_LEASE = timedelta(seconds=20)
+"""How long an attempt holds a row it began to send: longer than a live attempt takes to
+send one message and record it (a starved one's too: twice the notice's heartbeat
+timeout), short enough that a row whose attempt died is sent again soon after."""
 RESEND_LIMIT = 2
 """Times a message whose attempt was cut off is sent again: a lost notice is worse than
 a copy, and two cut-offs of one message in a row are rare (a worker killed twice
@@ -82,6 +92,7 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
 
 
 class NotificationRow(BaseModel):
@@ -111,6 +122,12 @@ class NotificationRow(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    lease_until: datetime | None = None
+
+    def held(self, now: datetime) -> bool:
+        """An attempt began to send it and may still be at it (its lease has not run out)."""
+        lease = self.lease_until
+        return self.status in UNCONFIRMED and lease is not None and lease > now
 
 
 async def record(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
@@ -136,36 +153,69 @@ async def for_notice(session: AsyncSession, notice_key: str) -> list[Notificatio
     return [NotificationRow.model_validate(r) for r in rows.all()]
 
 
+async def by_id(session: AsyncSession, row_id: int) -> NotificationRow | None:
+    found = await session.get(Notification, row_id, populate_existing=True)
+    return NotificationRow.model_validate(found) if found is not None else None
+
+
 async def begin_attempt(
-    session: AsyncSession, row_id: int, status: str, *, after_cut_off: bool = False
-) -> None:
-    """Count an attempt and mark it unconfirmed (`SENDING`, or `RESENDING` when the
-    attempt before was cut off, counted in ``unconfirmed``); committed before the message
-    goes, so no attempt is ever uncounted."""
-    values: dict[str, Any] = {"status": status, "attempts": Notification.attempts + 1}
+    session: AsyncSession,
+    row: NotificationRow,
+    status: str,
+    *,
+    now: datetime,
+    after_cut_off: bool = False,
+) -> bool:
+    """Count an attempt on `row`, mark it unconfirmed (`SENDING`, or `RESENDING` when the
+    attempt before was cut off, counted in ``unconfirmed``) and hold it for `SEND_LEASE`;
+    committed before the message goes, so no attempt is ever uncounted.
+
+    Taken only if the row is still as `row` read it (same status, same attempts): False
+    when another attempt began on it meanwhile, which then holds it."""
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": Notification.attempts + 1,
+        "lease_until": now + SEND_LEASE,
+    }
     if after_cut_off:
         values["unconfirmed"] = Notification.unconfirmed + 1
-    await _set(session, row_id, **values)
+    taken = await session.execute(
+        update(Notification)
+        .where(
+            Notification.id == row.id,
+            Notification.status == row.status,
+            Notification.attempts == row.attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0) == 1)
 
 
 async def mark_sent(session: AsyncSession, row_id: int, at: datetime) -> None:
-    await _set(session, row_id, status=SENT, sent_at=at, last_error=None)
+    await _set(session, row_id, status=SENT, sent_at=at, last_error=None, lease_until=None)
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     """Give up on a row: retrying cannot deliver it."""
-    await _set(session, row_id, status=FAILED, last_error=error)
+    await _set(session, row_id, status=FAILED, last_error=error, lease_until=None)
 
 
 async def mark_uncertain(session: AsyncSession, row_id: int, error: str) -> None:
     """Stop sending a row that may have been delivered twice already."""
-    await _set(session, row_id, status=UNCERTAIN, last_error=error)
+    await _set(session, row_id, status=UNCERTAIN, last_error=error, lease_until=None)
 
 
-async def note_attempt_failed(session: AsyncSession, row_id: int, error: str) -> None:
+async def note_attempt_failed(
+    session: AsyncSession, row_id: int, error: str, *, counted: bool = True
+) -> None:
     """An attempt the server did not take: the row is pending again, with what went
-    wrong (the attempts found cut off before stay counted)."""
-    await _set(session, row_id, status=PENDING, last_error=error)
+    wrong (the attempts found cut off before stay counted); `counted` False for one that
+    failed before it was recorded (before the message was to be handed over)."""
+    values: dict[str, Any] = {"status": PENDING, "last_error": error, "lease_until": None}
+    if not counted:
+        values["attempts"] = Notification.attempts + 1
+    await _set(session, row_id, **values)
 
 
 async def list_notifications(

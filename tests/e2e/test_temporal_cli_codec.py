@@ -71,7 +71,7 @@ async def codec_command(tmp_path) -> AsyncIterator[tuple[str, str]]:
         env={
             **os.environ,
             "SUPPORT_PROVISION_CODEC_TOKEN": TOKEN,
-            "SUPPORT_PROVISION_PAYLOAD_KEYS": ring.written().replace("\n", ","),
+            "SUPPORT_PROVISION_PAYLOAD_KEYS": ring.as_line(),
             "SUPPORT_PROVISION_DATA": str(tmp_path / "data"),
         },
         stdout=asyncio.subprocess.PIPE,

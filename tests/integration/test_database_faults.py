@@ -12,8 +12,11 @@ failed activity, one short line, logged once per attempt.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -67,6 +70,60 @@ async def test_a_connection_that_went_read_only_is_thrown_away(kind: str, tmp_pa
                 assert [n for (n,) in found] == [2]
         finally:
             await engine.dispose()
+
+
+async def test_writes_work_again_as_soon_as_the_files_do(tmp_path: Path):
+    """SQLite shares one WAL index per file among a process's connections, opened as the
+    files allowed when the first of them opened it; a connection thrown away while its
+    failed statement's cursor lingers is not closed, and keeps that index. So it must be
+    closed for good, not left to the garbage collector (disabled here, as a worker with a
+    large heap all but does), or writes fail long after the files are writable again."""
+    database = tmp_path / "drill.db"
+    setup = sqlite3.connect(database, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE drill (n integer)")
+    # Another process keeps the WAL files in place, as the drill's harness does.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    setup.close()
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+
+    async def write(n: int) -> str:
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO drill VALUES (:n)"), {"n": n})
+            return "written"
+        except Exception as error:  # noqa: BLE001 - what each write met is the finding
+            return str(error)
+
+    gc.disable()
+    try:
+        # The fault: this process's WAL index opened read-only, as while the files were.
+        fault = sqlite3.connect(f"file:{database}?readonly_shm=1", uri=True)
+        fault.execute("SELECT count(*) FROM drill").fetchall()
+        during = await asyncio.gather(*(write(n) for n in range(6)))
+        assert all("readonly database" in met for met in during), during
+        fault.close()  # the files are writable again
+
+        after = await asyncio.gather(*(write(n) for n in range(6)))
+        assert after == ["written"] * 6, after
+    finally:
+        gc.enable()
+        await engine.dispose()
+        holder.communicate(b"", timeout=10)
+
+
+_HOLDER = """
+import sqlite3, sys
+held = sqlite3.connect(sys.argv[1])
+held.execute("SELECT count(*) FROM drill").fetchall()
+print("ready", flush=True)
+sys.stdin.read()
+"""
 
 
 def test_lists_answer_while_a_writer_holds_the_lock(tmp_path: Path):

@@ -2,9 +2,10 @@
 
 A message the mail server took is never sent again because ``sent`` could not be
 written; an attempt cut off where the server may have taken it is sent again, at most
-twice, then left `uncertain`; every attempt is counted. The faults are the databases'
-own: a trigger refusing the update (as a database gone read-only refuses it), rows left
-as a killed worker leaves them.
+twice, then left `uncertain`; a retry beside a live attempt (one whose heartbeat timed out
+on a starved worker) never mails what that attempt holds; every attempt is counted. The
+faults are the databases' own: a trigger refusing the update (as a database gone
+read-only refuses it), rows left as a killed worker leaves them.
 """
 
 # Fixtures imported from db_fixtures reappear as test arguments.
@@ -12,6 +13,9 @@ as a killed worker leaves them.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +33,8 @@ from tests.integration.test_notifications import (
     notify,
     outbox,
 )
-from tests.smtp import SmtpServer, smtp  # noqa: F401
+from tests.smtp import Inbox, SmtpServer, smtp  # noqa: F401
+from tests.waiting import eventually
 
 REFUSAL = "the outbox is read-only for maintenance"
 
@@ -143,3 +148,80 @@ async def set_rows(
         await session.execute(
             update(Notification).where(Notification.notice_key == notice_key).values(**values)
         )
+
+
+async def test_a_row_another_attempt_holds_is_left_to_it_until_its_lease_runs_out(
+    directory, smtp: SmtpServer
+):
+    smtp.start()
+    first = notice()
+    assert (await notify(activities(directory, smtp.mailer), first)).sent == 3
+    # As another worker's attempt leaves them while it sends: begun, held for a while.
+    held_until = datetime.now(UTC) + timedelta(minutes=5)
+    await set_rows(directory, first.key, status="sending", attempts=1, lease_until=held_until)
+
+    elsewhere = activities(directory, smtp.mailer)  # a retry in another worker
+    with pytest.raises(ApplicationError, match="3 messages held by another attempt"):
+        await notify(elsewhere, first)
+    assert len(smtp.inbox.messages) == 3
+    assert {(r.status, r.attempts) for r in await outbox(directory)} == {("sending", 1)}
+
+    # The holder died: once its lease has run out the rows count as cut off.
+    await set_rows(directory, first.key, lease_until=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await notify(elsewhere, first)).sent == 3
+    assert len(smtp.inbox.messages) == 6
+    rows = await outbox(directory)
+    assert {(r.status, r.attempts, r.unconfirmed, r.lease_until) for r in rows} == {
+        ("sent", 2, 1, None)
+    }
+
+
+class _Gated(Inbox):
+    """Takes no message until `gate` is set: an SMTP transaction that takes its time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.entered.set()
+        while not self.gate.is_set():
+            await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("first_cancelled", [False, True], ids=["waiting", "cancelled"])
+async def test_a_retry_beside_a_live_attempt_never_mails_what_it_holds(
+    directory, smtp: SmtpServer, first_cancelled: bool
+):
+    smtp.inbox = inbox = _Gated()
+    smtp.start()
+    acts = activities(directory, smtp.mailer)  # one worker, starved: its attempt lives on
+    first = asyncio.create_task(notify(acts, notice()))
+    await eventually(_set(inbox.entered), what="the first message in its SMTP transaction")
+    if first_cancelled:  # as the SDK cancels an attempt whose heartbeat timed out
+        first.cancel()
+    retry = asyncio.create_task(notify(acts, notice()))
+    await asyncio.sleep(0.2)
+    assert not retry.done()  # it waits for the transaction under way, sends nothing
+    inbox.gate.set()
+
+    # Each either went through or left what the other held to it ("held by another
+    # attempt": Temporal tries it again later); none mailed a row twice.
+    for ended in await asyncio.gather(first, retry, return_exceptions=True):
+        if isinstance(ended, BaseException):
+            assert isinstance(ended, asyncio.CancelledError | ApplicationError), ended
+            if isinstance(ended, ApplicationError):
+                assert "held by another attempt" in ended.message
+    assert (await notify(acts, notice())).sent == 0  # the next retry: all sent already
+    assert sorted(inbox.to()) == sorted(TOLD)  # each recipient once
+    assert len(inbox.messages) == 3
+    assert {(r.status, r.attempts) for r in await outbox(directory)} == {("sent", 1)}
+
+
+def _set(flag: threading.Event) -> Any:
+    async def probe() -> bool:
+        return flag.is_set()
+
+    return probe

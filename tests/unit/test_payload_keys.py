@@ -153,3 +153,13 @@ def test_keys_new_rotate_and_list(folder: Path):
     assert code == 0 and list(KeyRing.read(other).keys) == ["spare"]
     code, out, _ = invoke("keys", "list", str(other))
     assert code == 0 and "spare" in out and "k1" not in out
+
+
+def test_a_ring_on_one_line_reads_back_as_the_same_ring_active_key_first():
+    ring = KeyRing.parse(generate_entry("k1")).rotated(generate_entry("k2"))
+    line = ring.as_line()
+
+    assert "\n" not in line and line.count(",") == 1 and line.startswith("k2:")
+    assert KeyRing.parse(line) == ring
+    assert KeyRing.parse(line).active == "k2"
+    assert KeyRing.parse(ring.written()) == ring  # the key file's form, one entry a line

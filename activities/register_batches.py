@@ -77,7 +77,6 @@ class GroupCommit:
                 batch.append(waiting)
                 cases.add(ref)
             else:
-                cases.add(ref)  # later updates of this case wait behind the one left
                 rest.append(waiting)
         self._waiting = rest
         return batch

@@ -206,9 +206,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     def calendar(self) -> Calendar:
         if self._calendar is None:
             self._calendar = snapshots.calendar(
-                self.type,
-                self.type.resolved_calendar,
-                weeks_move_to_opening=self._weeks_to_opening,
+                self.type, weeks_move_to_opening=self._weeks_to_opening
             )
         return self._calendar
 

@@ -22,14 +22,17 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import WrapValidator
 
 from definitions.invariants import TypeProblem, check_provision_type
-from definitions.schema import CalendarDefinition, ProvisionType
+from definitions.schema import ProvisionType
 
 from .calendars import Calendar, calendar_for
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 TYPES_KEPT = 512
 """Distinct types kept for sharing: far more than a catalog's types and versions."""
@@ -75,38 +78,38 @@ carries the same one."""
 
 def problems(provision_type: ProvisionType) -> list[TypeProblem]:
     """`check_provision_type` of a type, checked once for a shared one."""
-    with _lock:
-        shared = _by_id.get(id(provision_type)) is provision_type
-        found = _problems.get(id(provision_type)) if shared else None
-    if found is None:
-        found = check_provision_type(provision_type)
-        if shared:
-            with _lock:
-                if _by_id.get(id(provision_type)) is provision_type:
-                    _problems[id(provision_type)] = found
-    return list(found)
+    found: list[TypeProblem] = _kept(
+        provision_type, _problems, id(provision_type), lambda: check_provision_type(provision_type)
+    )
+    return list(found)  # a copy: the kept list is every case's
 
 
-def calendar(
-    provision_type: ProvisionType,
-    definition: CalendarDefinition | None,
-    *,
-    weeks_move_to_opening: bool,
-) -> Calendar:
+def calendar(provision_type: ProvisionType, *, weeks_move_to_opening: bool) -> Calendar:
     """`calendar_for` the type's calendar, built once for a shared type. A calendar holds
     only what its definition says and what it has worked out from it (bank holidays by
     year), the same for every case that asks."""
-    key = (id(provision_type), weeks_move_to_opening)
+    return _kept(
+        provision_type,
+        _calendars,
+        (id(provision_type), weeks_move_to_opening),
+        lambda: calendar_for(
+            provision_type.resolved_calendar, weeks_move_to_opening=weeks_move_to_opening
+        ),
+    )
+
+
+def _kept(provision_type: ProvisionType, store: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """What `make` gives for `provision_type`, kept in `store` under `key` while the type is
+    shared (made outside the lock; the first one kept wins), made afresh for any other."""
     with _lock:
         shared = _by_id.get(id(provision_type)) is provision_type
-        shared = shared and definition is provision_type.resolved_calendar
-        found = _calendars.get(key) if shared else None
+        found = store.get(key) if shared else None
     if found is None:
-        found = calendar_for(definition, weeks_move_to_opening=weeks_move_to_opening)
+        found = make()
         if shared:
             with _lock:
                 if _by_id.get(id(provision_type)) is provision_type:
-                    found = _calendars.setdefault(key, found)
+                    found = store.setdefault(key, found)
     return found
 
 

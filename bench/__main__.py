@@ -114,6 +114,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+async def _lag(
+    bench: Any, args: argparse.Namespace, warnings: Any, began: float, arrival: float
+) -> dict[str, Any]:
+    """The lag benchmark at `arrival` cases a second (0: a burst), reported as it ends."""
+    seen = Counter(warnings.counts)
+    found = await lag.run(
+        bench,
+        count=args.cases,
+        concurrency=args.concurrency,
+        baseline_samples=args.baseline_samples,
+        grace=args.grace,
+        deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
+        arrival=arrival,
+    )
+    found["worker_warnings"] = dict(warnings.counts - seen)
+    _print(lag.report(found))
+    _print([f"  worker warnings: {found['worker_warnings'] or 'none'}"])
+    return found
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
     results: dict[str, Any] = {
@@ -143,30 +163,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["history"]["worker_warnings"] = dict(warnings.counts - seen)
             _print(history.report(results["history"]))
         if args.which in ("all", "lag"):
-            seen = Counter(warnings.counts)
-            results["lag"] = await lag.run(
-                bench,
-                count=args.cases,
-                concurrency=args.concurrency,
-                baseline_samples=args.baseline_samples,
-                grace=args.grace,
-                deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
-                arrival=args.arrival,
-            )
-            results["lag"]["worker_warnings"] = dict(warnings.counts - seen)
-            _print(lag.report(results["lag"]))
+            results["lag"] = await _lag(bench, args, warnings, began, args.arrival)
         if args.which == "all":  # and under steady arrival, beside the burst
-            results["lag_steady"] = await lag.run(
-                bench,
-                count=args.cases,
-                concurrency=args.concurrency,
-                baseline_samples=args.baseline_samples,
-                grace=args.grace,
-                deadline=max(60.0, args.deadline - (time.perf_counter() - began) - 120),
-                arrival=STEADY_ARRIVAL,
-            )
-            _print(lag.report(results["lag_steady"]))
-            _print([f"  worker warnings: {results['lag']['worker_warnings'] or 'none'}"])
+            results["lag_steady"] = await _lag(bench, args, warnings, began, STEADY_ARRIVAL)
         if core is not None:
             seen = Counter(warnings.counts)
             results["long"] = await long.run(bench, core, args.requests, args.samples)

@@ -47,6 +47,10 @@ class GroupCommit:
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
+    def waiting(self) -> int:
+        """Updates waiting for a transaction to take them (for tests)."""
+        return len(self._waiting)
+
     async def record(self, update: RegisterUpdate) -> None:
         waiting = _Waiting(update)
         self._waiting.append(waiting)

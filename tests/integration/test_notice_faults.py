@@ -186,8 +186,8 @@ class _Gated(Inbox):
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.entered.set()
-        while not self.gate.is_set():
-            await asyncio.sleep(0.01)
+        opened = await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
+        assert opened, "the test never let the message through"
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -203,8 +203,8 @@ async def test_a_retry_beside_a_live_attempt_never_mails_what_it_holds(
     if first_cancelled:  # as the SDK cancels an attempt whose heartbeat timed out
         first.cancel()
     retry = asyncio.create_task(notify(acts, notice()))
-    await asyncio.sleep(0.2)
-    assert not retry.done()  # it waits for the transaction under way, sends nothing
+    ended, _ = await asyncio.wait({retry}, timeout=0.2)
+    assert not ended  # it waits for the transaction under way, sends nothing
     inbox.gate.set()
 
     # Each either went through or left what the other held to it ("held by another

@@ -37,6 +37,7 @@ from workflows.case_workflow import SupportCaseWorkflow
 from workflows.identities import IdentityInterceptor
 from workflows.names import notice_queue
 
+from . import payload_passes
 from .cache_budget import MemoryBudgetInvalid, cache_budget
 from .cli_db import explain
 from .client import CaseClient, CaseRefused, with_key_ring
@@ -51,6 +52,7 @@ WORKFLOWS: Sequence[type] = (SupportCaseWorkflow,)
 def build_replayer(payload_keys: KeyRing | None, identity_keys: KeyRing | None) -> Replayer:
     """A replayer that rebuilds cases as a worker runs them: the same sandbox, payloads
     opened with `payload_keys`, identities verified with `identity_keys`."""
+    payload_passes.install()
     return Replayer(
         workflows=list(WORKFLOWS),
         data_converter=data_converter(payload_keys),
@@ -138,6 +140,7 @@ def build_worker(
     ring, `starter.identities.identity_ring`)."""
     settings = settings or Settings()
     ring = ring or identity_ring(settings.data_dir)
+    payload_passes.install()  # one walk over each activation's payloads, not three
     budget = cache_budget()  # cases cached: from the memory the worker may use
     log.info("worker on %s %s", task_queue, budget.describe())
     activities = case_activities(sessions, settings, mailer, client=client, ring=ring)

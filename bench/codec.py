@@ -24,13 +24,23 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from casemodel.requests import AddTask, CompleteTask
 from protection.codec import PayloadSealer
 from starter.client import CaseClient
+from starter.identities import Signer
 from starter.settings import Settings
 from starter.worker import build_worker
 from workflows.names import workflow_id_for
 
 from . import long_case
-from .env import BENCH_RING, Bench, bounded, new_task_queue, progress, running
-from .provision_types import OWNER, long_lived_type
+from .env import (
+    BENCH_IDENTITY,
+    BENCH_RING,
+    IDENTITY_RING,
+    Bench,
+    bounded,
+    new_task_queue,
+    progress,
+    running,
+)
+from .provision_types import long_lived_type
 from .stats import percentile, ratio
 
 UPDATES = 200
@@ -90,8 +100,9 @@ async def _case(bench: Bench, client: Client, name: str) -> AsyncIterator[dict[s
     """A worker for `client` on a task queue of its own, and a plan opened on it."""
     task_queue = new_task_queue(f"codec-{name}")
     settings = Settings(task_queue=task_queue, history_budget=BUDGET)
-    async with running(build_worker(client, task_queue, bench.sessions)):
-        cases = CaseClient(client, settings)
+    worker = build_worker(client, task_queue, bench.sessions, ring=IDENTITY_RING)
+    async with running(worker):
+        cases = CaseClient(client, settings, identity=Signer(IDENTITY_RING, BENCH_IDENTITY))
         case_ref = f"CODEC-{name}-{uuid.uuid4().hex[:8]}"
         await bounded(
             f"start {case_ref}",
@@ -100,7 +111,7 @@ async def _case(bench: Bench, client: Client, name: str) -> AsyncIterator[dict[s
         )
         await bounded(
             "agree the plan",
-            cases.send(case_ref, CompleteTask(task="agree-plan", by=OWNER)),
+            cases.send(case_ref, CompleteTask(task="agree-plan")),
             TIMEOUT,
         )
         yield {"name": name, "cases": cases, "case_ref": case_ref, "ms": []}
@@ -120,9 +131,9 @@ async def _timed(kind: dict[str, Any], request: Any, number: int) -> Any:
 
 async def _round(kind: dict[str, Any], number: int) -> None:
     """Two updates: a check-in added, then completed, each with a note."""
-    added = await _timed(kind, AddTask(task="check-in", note=NOTE, by=OWNER), number)
+    added = await _timed(kind, AddTask(task="check-in", note=NOTE), number)
     key = next(c.task_key for c in added.changes if c.kind == "task_added" and c.task_key)
-    await _timed(kind, CompleteTask(task=key, note=NOTE, by=OWNER), number)
+    await _timed(kind, CompleteTask(task=key, note=NOTE), number)
 
 
 async def _figures(kind: dict[str, Any]) -> dict[str, Any]:

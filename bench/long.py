@@ -51,7 +51,7 @@ class NextRequest:
         if self.key is None:
             self.key = await long_case.add_check_in(self.cases, self.case_ref)
         else:
-            await self.cases.send(self.case_ref, CompleteTask(task=self.key, by=OWNER))
+            await self.cases.send(self.case_ref, CompleteTask(task=self.key))
             self.key = None
 
 
@@ -68,7 +68,7 @@ async def busy_case(bench: Bench, requests: int) -> dict[str, Any]:
         )
         await bounded(
             "agree the plan",
-            cases.send(case_ref, CompleteTask(task="agree-plan", by=OWNER)),
+            cases.send(case_ref, CompleteTask(task="agree-plan")),
             REQUEST_TIMEOUT,
         )
         began = time.perf_counter()
@@ -110,7 +110,7 @@ async def case_latency(bench: Bench, busy: dict[str, Any], samples: int) -> dict
         """A throwaway case through the new worker: it polls, its sandbox is set up."""
         ref = f"WARM-{uuid.uuid4().hex[:8]}"
         await cases.start_case(long_lived_type(), tenant_ref="TEN-W", case_ref=ref, owner=OWNER)
-        await cases.send(ref, CompleteTask(task="agree-plan", by=OWNER))
+        await cases.send(ref, CompleteTask(task="agree-plan"))
 
     return await long_replay.cached_and_evicted(
         "case",

@@ -19,7 +19,6 @@ from casemodel.requests import AddTask, CompleteTask
 from starter.client import CaseClient
 
 from .env import bounded, opened, until
-from .provision_types import OWNER
 from .stats import count_by_type, event_name
 
 REQUEST_TIMEOUT = 60.0
@@ -30,7 +29,7 @@ CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 async def add_check_in(cases: CaseClient, case_ref: str) -> str:
     added = await bounded(
         f"add a check-in to {case_ref}",
-        cases.send(case_ref, AddTask(task="check-in", by=OWNER)),
+        cases.send(case_ref, AddTask(task="check-in")),
         REQUEST_TIMEOUT,
     )
     return next(c.task_key for c in added.changes if c.kind == "task_added" and c.task_key)
@@ -39,12 +38,12 @@ async def add_check_in(cases: CaseClient, case_ref: str) -> str:
 async def complete(cases: CaseClient, case_ref: str, key: str, number: int) -> int:
     """Complete `key`; every fourth by signal. How many updates that took (0 or 1)."""
     if number % REPORT_EVERY == REPORT_EVERY - 1:
-        report = CompleteTask(task=key, request_id=f"crm-{number}", by="crm")
+        report = CompleteTask(task=key, request_id=f"crm-{number}")
         await bounded(f"report {key}", cases.report(case_ref, report), REQUEST_TIMEOUT)
         return 0
     await bounded(
         f"complete {key} of {case_ref}",
-        cases.send(case_ref, CompleteTask(task=key, by=OWNER)),
+        cases.send(case_ref, CompleteTask(task=key)),
         REQUEST_TIMEOUT,
     )
     return 1

@@ -159,6 +159,14 @@ def main() -> None:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
+    # The worker has shut down and the database is closed. Leaving through the interpreter's
+    # finalisation, a thread of the SDK's runtime (this process's own, with its metric
+    # buffer) could call into Python after the interpreter had begun to go, and the process
+    # died with "Fatal Python error: PyGILState_Release" instead of exiting.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _PROTOCOL.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

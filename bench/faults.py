@@ -12,13 +12,16 @@ notification expected has been delivered and no case has a notice on its way. Fi
   extra copies, `RESEND_LIMIT`, and every copy counted in the row's `attempts`), and how
   many came from the worker that sent the copy before (no kill between them: a retry
   beside a live attempt, which the outbox's lease is there to stop); **lost**: expected, never
-  delivered; **stuck**: cases still missing a firing, holding a notice on its way or an
-  outbox row not final at the deadline; **wft failures**: `WorkflowTaskFailed` events;
+  delivered; **stuck**: cases still missing a firing, holding a notice on its way, an
+  outbox row not final or a register row behind the case at the deadline; **wft
+  failures**: `WorkflowTaskFailed` events;
 * **lateness**: first delivery − the firing's due point, p50/p99; **resumed**: from the
   end of the fault to the first message delivered after it (the worker working again);
   **recovery**: from the end of the fault until the last notification that fell due
-  before it ended was delivered (the backlog gone); **settled**: until everything
-  expected was delivered and nothing was on its way;
+  before it ended was delivered (the backlog gone); **register**: from the end of the
+  fault until the case register (`cases.last_seq`) had caught up with every case's own
+  log (`state.last_seq`): what `case list` and the worklist read; **settled**: until
+  everything expected was delivered, nothing was on its way and the register had caught up;
 * what the worker logged (tracebacks, warnings) and the activity failure messages the
   cases showed while the fault lasted.
 """
@@ -85,6 +88,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=None, help="cases per scenario (50; 3 short)")
     parser.add_argument("--short", action="store_true", help="brief faults on a quick type")
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose worker runs")
+    parser.add_argument(
+        "--fault-for", type=float, default=None, help="seconds each chosen fault lasts"
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "faults.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -99,9 +105,13 @@ async def run(
     code: Path = REPO,
     seed: int = 11,
     keep: bool = False,
+    fault_for: float | None = None,
 ) -> dict[str, Any]:
-    """Every scenario in one world, one after the other; figures by scenario."""
+    """Every scenario in one world, one after the other; figures by scenario.
+    `fault_for` makes each of them last that long (a longer outage than the plan's)."""
     plan = SHORT if short else FULL
+    if fault_for is not None:
+        plan = plan.lasting(scenarios, fault_for)
     rng = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="support-provision-faults-"))
     results: dict[str, Any] = {
@@ -164,10 +174,13 @@ async def drill(
     deadline = batch.fault["ended"] + plan.settle
     figures: dict[str, Any] = {}
     recovered_at: float | None = None
+    register_at: float | None = None
     polls = 0
     while True:
         polls += 1
         figures = await measure(here, cases, sessions, provision_type, plan, batch)
+        if register_at is None and figures["register_behind"] == 0:
+            register_at = figures["settled_at"]
         if figures["settled"]:
             recovered_at = figures["settled_at"]
             break
@@ -176,6 +189,9 @@ async def drill(
         await asyncio.sleep(0.5)
     figures["settled_s"] = (
         round(max(0.0, recovered_at - batch.fault["ended"]), 1) if recovered_at else None
+    )
+    figures["register_s"] = (
+        round(max(0.0, register_at - batch.fault["ended"]), 1) if register_at else None
     )
     figures["workflow_task_failures"] = await workflow_task_failures(here.client, batch.refs)
     figures["fault_s"] = round(batch.fault["ended"] - batch.fault["began"], 1)
@@ -288,8 +304,10 @@ async def measure(
     short_of_firings = {s.case_ref for s in states if len(s.firings) < plan.firings_per_case}
     unanswered = set(batch.refs) - {s.case_ref for s in states}
     not_final = {r["case_ref"] for r in rows if r["status"] not in FINAL}
+    registered = await register_positions(here, batch)
+    register_behind = {s.case_ref for s in states if registered.get(s.case_ref, 0) < s.last_seq}
     lost = [mid for mid in expected if mid not in copies]
-    stuck = short_of_firings | unanswered | not_final | busy
+    stuck = short_of_firings | unanswered | not_final | busy | register_behind
     expected_total = len(batch.refs) * expected_per_case(expected, states, plan)
     settled = not stuck and not lost and len(expected) == expected_total
     return {
@@ -312,6 +330,7 @@ async def measure(
             else None
         ),
         "resumed_s": round(resumed - ended, 1) if resumed is not None else None,
+        "register_behind": len(register_behind),
         "settled": settled,
         "settled_at": time.time(),
     }
@@ -372,6 +391,22 @@ async def outbox_rows(here: World, batch: Batch) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
+async def register_positions(here: World, batch: Batch) -> dict[str, int]:
+    """The log position each case's register row reflects (none yet: not there)."""
+    engine = create_engine(here.db_url)
+    try:
+        async with reading(engine).connect() as connection:
+            found = await connection.execute(
+                text("SELECT case_ref, last_seq FROM cases WHERE case_ref LIKE :prefix"),
+                {"prefix": f"FD-{batch.scenario.upper()}-%"},
+            )
+            return {r.case_ref: int(r.last_seq) for r in found}
+    except Exception:  # noqa: BLE001 - a database that cannot be read: nothing known yet
+        return {}
+    finally:
+        await engine.dispose()
+
+
 async def cases_with_notices_on_their_way(cases: CaseClient, refs: list[str]) -> set[str]:
     busy = set()
     for ref in refs:
@@ -427,13 +462,14 @@ COLUMNS = (
     ("lateness_p99_s", 8),
     ("resumed_s", 7),
     ("recovery_s", 9),
+    ("register_s", 9),
     ("settled_s", 8),
     ("log_tracebacks", 9),
 )
 HEADINGS = (
     "scenario", "fault s", "expected", "recorded", "delivered", "messages", "duplicates",
     "in window", "lost", "stuck", "wft fail", "late p50", "late p99", "resumed", "recovery",
-    "settled", "tracebacks",
+    "register", "settled", "tracebacks",
 )  # fmt: skip
 
 
@@ -474,6 +510,7 @@ async def main(argv: list[str]) -> int:
         code=args.code,
         seed=args.seed,
         keep=args.keep,
+        fault_for=args.fault_for,
     )
     print("\n".join(report(results)), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

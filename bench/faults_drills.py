@@ -11,9 +11,10 @@ briefly, on a few cases of a type that fires within seconds, for the test suite.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from definitions.loader import default_definitions_dir, load_catalog
@@ -41,13 +42,20 @@ class Plan:
     settle: float  # the deadline for recovery after the fault ends
 
     def duration(self, scenario: str) -> float:
-        return {
-            "kill": self.kill_for,
-            "smtp": self.smtp_for,
-            "server": self.server_down,
-            "lock": self.lock_for,
-            "readonly": self.readonly_for,
-        }[scenario]
+        return float(getattr(self, _LASTS[scenario]))
+
+    def lasting(self, scenarios: Iterable[str], seconds: float) -> Plan:
+        """The same plan with each of `scenarios` lasting `seconds`."""
+        return dataclasses.replace(self, **{_LASTS[s]: seconds for s in scenarios})
+
+
+_LASTS = {
+    "kill": "kill_for",
+    "smtp": "smtp_for",
+    "server": "server_down",
+    "lock": "lock_for",
+    "readonly": "readonly_for",
+}
 
 
 def escalation_demo() -> ProvisionType:

@@ -30,67 +30,60 @@ from temporalio.worker._command_aware_visitor import CommandAwarePayloadVisitor
 
 log = logging.getLogger("support_provision.payload_passes")
 
-Step = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
-
 _DECODE = ("activation", "data_converter", "decode_headers", "storage_concurrency_limit")
 _ENCODE = ("completion", "data_converter", "encode_headers", "storage_concurrency_limit")
-_STEPS = (
+_DECODE_STEPS = (
     "_decode_reference_payload_sequence",
     "_external_retrieve_payload_sequence",
     "_decode_payload_sequence",
+)
+_ENCODE_STEPS = (
     "_encode_payload_sequence",
     "_external_store_payload_sequence",
     "_encode_reference_payload_sequence",
 )
+"""The SDK's steps for each payload list, in the order its three walks take them."""
 _SDK_DECODE = bridge_worker.decode_activation
 _SDK_ENCODE = bridge_worker.encode_completion
-
-
-def _steps_in_turn(*steps: Step) -> Step:
-    async def each(payloads: Sequence[Payload]) -> list[Payload]:
-        for step in steps:
-            payloads = await step(payloads)
-        return list(payloads)
-
-    return each
-
-
-async def _walk_once(root: Any, step: Step, *, headers: bool) -> None:
-    visitor = CommandAwarePayloadVisitor(skip_search_attributes=True, skip_headers=not headers)
-    # The SDK's own payload-list function: it writes back each list the step returns.
-    await visitor.visit(bridge_worker._Visitor(step), root)
 
 
 async def decode_activation(
     activation: Any, data_converter: Any, decode_headers: bool, storage_concurrency_limit: int
 ) -> Any:
-    if data_converter.external_storage:
-        return await _SDK_DECODE(
-            activation, data_converter, decode_headers, storage_concurrency_limit
-        )
-    step = _steps_in_turn(
-        data_converter._decode_reference_payload_sequence,
-        data_converter._external_retrieve_payload_sequence,
-        data_converter._decode_payload_sequence,
-    )
-    await _walk_once(activation, step, headers=decode_headers)
-    return extstore.StorageOperationMetrics()  # nothing was fetched from storage
+    walked = (activation, data_converter, decode_headers, storage_concurrency_limit)
+    return await _walk_once(_SDK_DECODE, _DECODE_STEPS, *walked)
 
 
 async def encode_completion(
     completion: Any, data_converter: Any, encode_headers: bool, storage_concurrency_limit: int
 ) -> Any:
+    walked = (completion, data_converter, encode_headers, storage_concurrency_limit)
+    return await _walk_once(_SDK_ENCODE, _ENCODE_STEPS, *walked)
+
+
+async def _walk_once(
+    sdk_walks: Callable[..., Awaitable[Any]],
+    steps: Sequence[str],
+    root: Any,
+    data_converter: Any,
+    headers: bool,
+    storage_concurrency_limit: int,
+) -> Any:
+    """The SDK's `steps` of `data_converter`, applied to each payload list of `root` in
+    turn, in one walk; the SDK's own walks where external storage is set."""
     if data_converter.external_storage:
-        return await _SDK_ENCODE(
-            completion, data_converter, encode_headers, storage_concurrency_limit
-        )
-    step = _steps_in_turn(
-        data_converter._encode_payload_sequence,
-        data_converter._external_store_payload_sequence,
-        data_converter._encode_reference_payload_sequence,
-    )
-    await _walk_once(completion, step, headers=encode_headers)
-    return extstore.StorageOperationMetrics()  # nothing was put in storage
+        return await sdk_walks(root, data_converter, headers, storage_concurrency_limit)
+    taken = [getattr(data_converter, step) for step in steps]
+
+    async def each(payloads: Sequence[Payload]) -> list[Payload]:
+        for step in taken:
+            payloads = await step(payloads)
+        return list(payloads)
+
+    visitor = CommandAwarePayloadVisitor(skip_search_attributes=True, skip_headers=not headers)
+    # The SDK's own payload-list function: it writes back each list the step returns.
+    await visitor.visit(bridge_worker._Visitor(each), root)
+    return extstore.StorageOperationMetrics()  # nothing was fetched from or put in storage
 
 
 def _fits_sdk() -> bool:
@@ -105,7 +98,7 @@ def _fits_sdk() -> bool:
         params(_SDK_DECODE) == _DECODE
         and params(_SDK_ENCODE) == _ENCODE
         and "external_storage" in fields
-        and all(hasattr(DataConverter, step) for step in _STEPS)
+        and all(hasattr(DataConverter, step) for step in (*_DECODE_STEPS, *_ENCODE_STEPS))
         and hasattr(bridge_worker, "_Visitor")
         and hasattr(extstore, "StorageOperationMetrics")
     )

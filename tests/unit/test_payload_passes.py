@@ -97,16 +97,15 @@ async def test_the_pinned_sdk_takes_the_single_walk() -> None:
 @pytest.mark.parametrize("headers", [True, False])
 async def test_one_walk_decodes_as_the_three_do(headers: bool) -> None:
     converter = DataConverter(payload_codec=Reversing())
-    ours, sdks = _activation(b"test/reversed"), _activation(b"test/reversed")
-    for payload in _all_payloads(ours) + _all_payloads(sdks):
-        payload.data = payload.data[::-1]
+    ours, sdks = _sealed_as_sent(), _sealed_as_sent()
     await payload_passes.decode_activation(ours, converter, headers, 4)
     await payload_passes._SDK_DECODE(sdks, converter, headers, 4)
     assert ours == sdks
-    assert ours != _sealed_as_sent(headers)  # the walk did decode something
+    assert ours != _sealed_as_sent()  # the walk did decode something
 
 
-def _sealed_as_sent(headers: bool) -> WorkflowActivation:
+def _sealed_as_sent() -> WorkflowActivation:
+    """An activation whose payloads the reversing codec encoded."""
     activation = _activation(b"test/reversed")
     for payload in _all_payloads(activation):
         payload.data = payload.data[::-1]

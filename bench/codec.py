@@ -24,14 +24,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from casemodel.requests import AddTask, CompleteTask
 from protection.codec import PayloadSealer
 from starter.client import CaseClient
-from starter.identities import Signer
 from starter.settings import Settings
 from starter.worker import build_worker
 from workflows.names import workflow_id_for
 
 from . import long_case
 from .env import (
-    BENCH_IDENTITY,
     BENCH_RING,
     IDENTITY_RING,
     Bench,
@@ -39,6 +37,7 @@ from .env import (
     new_task_queue,
     progress,
     running,
+    signed,
 )
 from .provision_types import long_lived_type
 from .stats import percentile, ratio
@@ -102,7 +101,7 @@ async def _case(bench: Bench, client: Client, name: str) -> AsyncIterator[dict[s
     settings = Settings(task_queue=task_queue, history_budget=BUDGET)
     worker = build_worker(client, task_queue, bench.sessions, ring=IDENTITY_RING)
     async with running(worker):
-        cases = CaseClient(client, settings, identity=Signer(IDENTITY_RING, BENCH_IDENTITY))
+        cases = signed(client, settings)
         case_ref = f"CODEC-{name}-{uuid.uuid4().hex[:8]}"
         await bounded(
             f"start {case_ref}",

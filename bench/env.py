@@ -23,6 +23,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -100,11 +101,7 @@ class Bench:
 
     def cases(self, task_queue: str) -> CaseClient:
         """A client signing as the bench (a service holding every permission)."""
-        return CaseClient(
-            self.temporal.client,
-            Settings(task_queue=task_queue),
-            identity=Signer(IDENTITY_RING, BENCH_IDENTITY),
-        )
+        return signed(self.temporal.client, Settings(task_queue=task_queue))
 
     @contextlib.asynccontextmanager
     async def worker(
@@ -130,6 +127,12 @@ class Bench:
                 {"prefix": case_prefix + "%"},
             )
             return int(found.scalar_one())
+
+
+def signed(client: Client, settings: Settings) -> CaseClient:
+    """A case client of `client` whose requests are signed as the bench (a service
+    holding every permission), as the workers the bench builds verify them."""
+    return CaseClient(client, settings, identity=Signer(IDENTITY_RING, BENCH_IDENTITY))
 
 
 def new_task_queue(prefix: str) -> str:

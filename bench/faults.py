@@ -374,35 +374,30 @@ async def recipients_of(
 
 
 async def outbox_rows(here: World, batch: Batch) -> list[dict[str, Any]]:
-    engine = create_engine(here.db_url)
-    try:
-        async with reading(engine).connect() as connection:
-            found = await connection.execute(
-                text(
-                    "SELECT idempotency_key, case_ref, status, attempts FROM notifications "
-                    "WHERE case_ref LIKE :prefix"
-                ),
-                {"prefix": f"FD-{batch.scenario.upper()}-%"},
-            )
-            return [dict(r._mapping) for r in found]
-    except Exception:  # noqa: BLE001 - a database that cannot be read: nothing recorded yet
-        return []
-    finally:
-        await engine.dispose()
+    return await _rows_of(
+        here, batch, "SELECT idempotency_key, case_ref, status, attempts FROM notifications"
+    )
 
 
 async def register_positions(here: World, batch: Batch) -> dict[str, int]:
     """The log position each case's register row reflects (none yet: not there)."""
+    rows = await _rows_of(here, batch, "SELECT case_ref, last_seq FROM cases")
+    return {r["case_ref"]: int(r["last_seq"]) for r in rows}
+
+
+async def _rows_of(here: World, batch: Batch, select: str) -> list[dict[str, Any]]:
+    """What `select` finds of the batch's cases, without taking the write lock; nothing
+    from a database that cannot be read (nothing is known of it yet)."""
     engine = create_engine(here.db_url)
     try:
         async with reading(engine).connect() as connection:
             found = await connection.execute(
-                text("SELECT case_ref, last_seq FROM cases WHERE case_ref LIKE :prefix"),
+                text(f"{select} WHERE case_ref LIKE :prefix"),
                 {"prefix": f"FD-{batch.scenario.upper()}-%"},
             )
-            return {r.case_ref: int(r.last_seq) for r in found}
+            return [dict(r._mapping) for r in found]
     except Exception:  # noqa: BLE001 - a database that cannot be read: nothing known yet
-        return {}
+        return []
     finally:
         await engine.dispose()
 

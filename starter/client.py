@@ -81,6 +81,9 @@ from .temporal_tls import TemporalConnectionError, connect_options
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)
+TASK_FAILED_RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0)
+"""Pauses before sending a request again that Temporal dropped because the workflow task
+that took it failed (see `_dropped_with_its_task`); within `UPDATE_TIMEOUT` in all."""
 
 
 class CaseRefused(Exception):
@@ -326,10 +329,7 @@ class CaseClient:
             raise CaseRefused(f"{request.kind} is not a request a case takes.", "unknown_request")
         try:
             result: RequestResult = await asyncio.wait_for(
-                self._handle(case_ref).execute_update(
-                    request.kind, request, result_type=RequestResult
-                ),
-                self.update_timeout.total_seconds(),
+                self._update(case_ref, request), self.update_timeout.total_seconds()
             )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise CaseRefused(
@@ -347,6 +347,29 @@ class CaseClient:
         except RPCError as err:
             raise _rpc_refusal(err, case_ref) from None
         return result
+
+    async def _update(self, case_ref: str, request: Request) -> RequestResult:
+        """Send `request` as an update, again (under the same update id) while Temporal
+        drops it with the workflow task that took it.
+
+        A workflow task fails, and Temporal drops the updates it took, when an event
+        arrives while the task that finishes the workflow (or continues it as new) runs:
+        the case's SLA timer fires while its last request is being answered, or a signal
+        comes during a hand-over. Nothing of the dropped task is kept, so the request was
+        not applied: sending it again is safe, and under the same id Temporal would
+        answer with the first outcome had it been applied after all."""
+        handle = self._handle(case_ref)
+        update_id = f"{request.kind}-{secrets.token_hex(8)}"
+        for pause in (*TASK_FAILED_RETRIES, None):
+            try:
+                return await handle.execute_update(
+                    request.kind, request, id=update_id, result_type=RequestResult
+                )
+            except RPCError as err:
+                if pause is None or not _dropped_with_its_task(err):
+                    raise
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # the last pass returns or raises
 
     async def report(self, case_ref: str, request: CompleteTask) -> None:
         """Tell a case a task was done, without waiting: the fire-and-forget signal.
@@ -539,6 +562,14 @@ def summary_details(start: StartCase) -> str:
         f"Tenant `{start.tenant_ref}` · owner `{start.owner}` · case `{start.case_ref}`\n\n"
         + (f"Opened from `{start.opened_from}`\n\n" if start.opened_from else "")
         + f"Partner agencies: {signposts}"
+    )
+
+
+def _dropped_with_its_task(err: RPCError) -> bool:
+    """Temporal dropped the update because the workflow task that took it failed (server
+    1.32: FAILED_PRECONDITION, "... due to unexpected workflow task failure.")."""
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task failure" in (
+        err.message
     )
 
 

@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "59e9dbc25f568037994e23ee4c9de108cc125c00"
+PREVIOUS_RELEASE = "a56740d7b7efd1cae8ca2f0d13aedca1ca11c34b"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -354,22 +354,26 @@ class CaseClient:
 
         A workflow task fails, and Temporal drops the updates it took, when an event
         arrives while the task that finishes the workflow (or continues it as new) runs:
-        the case's SLA timer fires while its last request is being answered, or a signal
-        comes during a hand-over. Nothing of the dropped task is kept, so the request was
-        not applied: sending it again is safe, and under the same id Temporal would
-        answer with the first outcome had it been applied after all."""
+        another system's signal comes while the case's last request is answered, or during
+        a hand-over. Nothing of the dropped task is kept, so the request was not applied:
+        sending it again is safe, and under the same id Temporal would answer with the
+        first outcome had it been applied after all."""
         handle = self._handle(case_ref)
         update_id = f"{request.kind}-{secrets.token_hex(8)}"
-        for pause in (*TASK_FAILED_RETRIES, None):
+
+        async def once() -> RequestResult:
+            return await handle.execute_update(
+                request.kind, request, id=update_id, result_type=RequestResult
+            )
+
+        for pause in TASK_FAILED_RETRIES:
             try:
-                return await handle.execute_update(
-                    request.kind, request, id=update_id, result_type=RequestResult
-                )
+                return await once()
             except RPCError as err:
-                if pause is None or not _dropped_with_its_task(err):
+                if not _dropped_with_its_task(err):
                     raise
             await asyncio.sleep(pause)
-        raise AssertionError("unreachable")  # the last pass returns or raises
+        return await once()
 
     async def report(self, case_ref: str, request: CompleteTask) -> None:
         """Tell a case a task was done, without waiting: the fire-and-forget signal.

@@ -11,10 +11,9 @@ case takes it once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-import threading
 import uuid
-from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState, WorkflowTaskFailedCause
 from temporalio.client import Client
@@ -42,43 +41,12 @@ def one_task_type() -> ProvisionType:
     )
 
 
-class WriteLock:
-    """The SQLite database locked for writing from another connection, as another process
-    would, until `release`."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._taken = threading.Event()
-        self._release = threading.Event()
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        connection = sqlite3.connect(self._path, isolation_level=None)
-        try:
-            connection.execute("BEGIN EXCLUSIVE")
-            self._taken.set()
-            self._release.wait(30)
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
-
-    async def take(self) -> None:
-        self._thread.start()
-        await asyncio.to_thread(self._taken.wait, 10)
-
-    async def release(self) -> None:
-        self._release.set()
-        await asyncio.to_thread(self._thread.join, 10)
-
-
 async def test_a_request_dropped_with_its_workflow_task_is_sent_again_and_lands(
     temporal_client: Client,
     task_queue: str,
     sessions,  # noqa: F811 (the fixture)
 ):
     database = sessions.kw["bind"].url.database
-    assert database is not None
-    path = Path(database)
     cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
     case_ref = f"RACE-{uuid.uuid4().hex[:8]}"
     async with build_worker(temporal_client, task_queue, sessions):
@@ -101,12 +69,14 @@ async def test_a_request_dropped_with_its_workflow_task_is_sent_again_and_lands(
 
         # The last request's workflow task waits on the locked database (its register
         # write retries within the busy timeout) while another system's report comes.
-        lock = WriteLock(path)
-        await lock.take()
-        answer = asyncio.create_task(cases.send(case_ref, CompleteTask(task="contact")))
-        await eventually(task_running, timeout=10, what="the last request's workflow task")
-        await cases.report(case_ref, CompleteTask(task="nowhere", request_id="crm-late"))
-        await lock.release()
+        with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as locked:
+            locked.execute("BEGIN EXCLUSIVE")
+            try:
+                answer = asyncio.create_task(cases.send(case_ref, CompleteTask(task="contact")))
+                await eventually(task_running, timeout=10, what="the last request's workflow task")
+                await cases.report(case_ref, CompleteTask(task="nowhere", request_id="crm-late"))
+            finally:
+                locked.execute("ROLLBACK")
 
         result = await asyncio.wait_for(answer, 30)
         assert result.case_status is CaseStatus.completed

@@ -349,6 +349,9 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     def report(self, request: CompleteTask, now: datetime) -> list[LogEntry]:
         return intake.report(self, request, now)
 
+    def refuse_cancellation(self, now: datetime) -> list[LogEntry]:
+        return intake.refuse_cancellation(self, now)
+
     def reject(
         self,
         kind: str,

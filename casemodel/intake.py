@@ -243,6 +243,28 @@ def report(
     )
 
 
+CANCEL_WORKFLOW = "cancel_workflow"
+"""What the log and the rejected requests call a cancellation of the case's workflow."""
+CANCEL_REFUSAL = (
+    "The case's workflow was asked to cancel through Temporal (the UI's Request "
+    "Cancellation, or `temporal workflow cancel`), which carries no identity the worker "
+    "can verify: a case is closed with `case close`, which records who closed it and why. "
+    "The case goes on."
+)
+
+
+def refuse_cancellation(case: Case, now: datetime) -> list[LogEntry]:
+    """A cancellation of the case's workflow, refused and recorded.
+
+    Temporal's cancellation carries no identity the worker can verify, so it may not stop
+    a case that the directory's roles would not let its sender close; and a case that
+    ended that way would stop keeping time with nobody told, its tasks still open in the
+    register and the worklist. So the case records the request as rejected and goes on.
+    """
+    refusal = errors.NotAuthenticated(CANCEL_REFUSAL)
+    return reject(case, CANCEL_WORKFLOW, refusal, now, by="temporal")
+
+
 def reject(
     case: Case,
     kind: str,

@@ -170,6 +170,9 @@ def show(
     state: CaseState = _call(lambda cases: cases.state(case_ref))
     log = full_log(state, after_seq=log_from - 1, limit=log_limit)
     view = case_view(state, Settings.from_env(), log=log)
+    if (ended := ended_outside(state.case_ref)) is not None:
+        # The workflow, replayed to answer, still says open: the register knows better.
+        view["status"], view["ended_outside"] = register.ENDED_OUTSIDE, ended
     if json_out:
         print_json(view)
         return
@@ -180,6 +183,8 @@ def show(
         + f" · priority {view['priority']} · SLA {view['sla_state']}"
         + (" · [yellow]paused[/]" if view["paused"] else "")
     )
+    if ended is not None:
+        console.print(f"[red]Ended outside the service.[/] {ended}", highlight=False)
     for line in follow_on_lines(state):
         if line:
             console.print(line, markup=False, highlight=False)
@@ -250,6 +255,26 @@ def show(
             f"{state.rejected_total} requests rejected in all; the case log lists every one."
         )
     console.print(f"Temporal UI: {view['url']}")
+
+
+def ended_outside(case_ref: str) -> str | None:
+    """How the case's workflow was ended outside the service, if the register says it was
+    (`starter.ended_outside`); None if not, or if the register cannot be read."""
+    found: list[str] = []
+
+    async def read(session: AsyncSession) -> None:
+        row = await register.get_case(session, case_ref)
+        if row is not None and row.status == register.ENDED_OUTSIDE:
+            marked = await register.case_events(
+                session, case_ref, after_seq=row.last_seq - 1, limit=1
+            )
+            found.append(marked[0].detail if marked else "Temporal ended the case's workflow.")
+
+    try:
+        with_session(read, what="read the case register", quiet=True, read_only=True)
+    except RegisterAway:
+        return None
+    return found[0] if found else None
 
 
 def full_log(state: CaseState, *, after_seq: int = 0, limit: int | None = None) -> list[LogEntry]:
@@ -407,7 +432,12 @@ def list_cases(
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", metavar="STATUS", help="Only cases open, completed or closed."),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only cases open, completed, closed or ended_outside (Temporal ended the "
+            "case's workflow: the worker marks it so).",
+        ),
     ] = None,
     opened_from: Annotated[
         str | None,
@@ -431,7 +461,10 @@ def list_cases(
     json_out: JsonFlag = False,
 ) -> None:
     """List cases, newest first, from the case register (or Temporal with --temporal)."""
-    require_choice(status, [s.value for s in CaseStatus], option="--status", what="case status")
+    statuses = [*(s.value for s in CaseStatus), register.ENDED_OUTSIDE]
+    require_choice(status, statuses, option="--status", what="case status")
+    if temporal and status == register.ENDED_OUTSIDE:
+        fail("--status ended_outside reads the case register; leave out --temporal.")
     if temporal and opened_from is not None:
         fail("--opened-from reads the case register; leave out --temporal (or use --chain).")
     if chain is not None and not temporal:

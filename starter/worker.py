@@ -7,6 +7,7 @@ the same database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -41,6 +42,7 @@ from . import payload_passes
 from .cache_budget import MemoryBudgetInvalid, cache_budget
 from .cli_db import explain
 from .client import CaseClient, CaseRefused, with_key_ring
+from .ended_outside import EndedOutside
 from .identities import WORKER_SERVICE, IdentityUnavailable, Signer, identity_ring
 from .payload_keys import describe_ring
 from .sandbox import workflow_runner
@@ -97,17 +99,27 @@ def case_activities(
 class CaseWorker:
     """The worker of cases on `task_queue` and, beside it, the worker of their notices on
     `notice_queue(task_queue)` with activity slots of its own: run, entered and shut
-    down together, as one `Worker` is."""
+    down together, as one `Worker` is. While it runs, it looks for cases whose workflow
+    Temporal ended outside the service (`starter.ended_outside`)."""
 
-    def __init__(self, cases: Worker, notices: Worker) -> None:
+    def __init__(self, cases: Worker, notices: Worker, ended_outside: EndedOutside) -> None:
         self.cases = cases
         self.notices = notices
+        self.ended_outside = ended_outside
+        self._watching: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
-        await asyncio.gather(self.cases.run(), self.notices.run())
+        self._watch()
+        try:
+            await asyncio.gather(self.cases.run(), self.notices.run())
+        finally:
+            await self._unwatch()
 
     async def shutdown(self) -> None:
-        await asyncio.gather(self.cases.shutdown(), self.notices.shutdown())
+        try:
+            await asyncio.gather(self.cases.shutdown(), self.notices.shutdown())
+        finally:
+            await self._unwatch()
 
     def config(self) -> Any:
         """The cases' worker's configuration (its cache size, its slots)."""
@@ -116,13 +128,28 @@ class CaseWorker:
     async def __aenter__(self) -> CaseWorker:
         await self.notices.__aenter__()
         await self.cases.__aenter__()
+        self._watch()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
+            await self._unwatch()
             await self.cases.__aexit__(*exc)
         finally:
             await self.notices.__aexit__(*exc)
+
+    def _watch(self) -> None:
+        if self._watching is None:
+            self._watching = asyncio.create_task(
+                self.ended_outside.watch(), name="cases ended outside"
+            )
+
+    async def _unwatch(self) -> None:
+        watching, self._watching = self._watching, None
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
 
 
 def build_worker(
@@ -169,7 +196,7 @@ def build_worker(
         # the attempt beats, every 2 s, a heartbeat leaves the server 8 s to spare.
         max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
     )
-    return CaseWorker(cases, notices)
+    return CaseWorker(cases, notices, EndedOutside(client, sessions))
 
 
 async def require_current_schema(url: str) -> None:

@@ -16,6 +16,23 @@ def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
+def chain_type(type_id: str, *task_ids: str) -> ProvisionType:
+    """Tasks one after the other, no SLA: completing the last ends the case."""
+    tasks = [
+        {"id": t, "name": t.capitalize(), **({"depends_on": [task_ids[i - 1]]} if i else {})}
+        for i, t in enumerate(task_ids)
+    ]
+    return ProvisionType.model_validate(
+        {
+            "id": type_id,
+            "name": type_id.replace("-", " ").capitalize(),
+            "category": "assessment",
+            "audience": "internal",
+            "tasks": tasks,
+        }
+    )
+
+
 def visit_type(**overrides: object) -> ProvisionType:
     """A small assessment: contact, a visit, a diamond of follow-ups, optional and manual tasks.
 

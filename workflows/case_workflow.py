@@ -67,6 +67,10 @@ remotely."""
 IDENTITY_PATCH = "identities"
 """Histories recorded before requests carried identities replay with `by` as it was sent
 and no permission checked; a run that starts on code that checks always checks."""
+CANCEL_PATCH = "cancellation-refused"
+"""Histories recorded before a case refused a cancellation of its workflow replay as they
+ran (the case ended as cancelled). Asked only when a cancellation arrives, so that only a
+history that holds one records its marker."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -136,10 +140,11 @@ class SupportCaseWorkflow:
             if (unconfirmed := case.recorded(key)) is not None:
                 in_flight.notify(case, unconfirmed)
         while True:
-            await workflow.wait_condition(
+            await self._wait(
+                case,
                 lambda: (
                     self._changed or self._timer_done() or in_flight.written() or follow_on.ready()
-                )
+                ),
             )
             self._changed = False
             if self._timer_done():
@@ -173,7 +178,7 @@ class SupportCaseWorkflow:
         if self._timer is not None:
             self._timer.cancel()
         await in_flight.drain(case, register=keeps_register and writes_behind)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._wait(case, workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 
     # -- what callers send: each a line, read and judged by the case model ---------------
@@ -267,10 +272,8 @@ class SupportCaseWorkflow:
 
         if not landed() and left > timedelta(0):
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    landed, timeout=left, timeout_summary=HANDOVER_SUMMARY
-                )
-        await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._wait(case, landed, timeout=left, timeout_summary=HANDOVER_SUMMARY)
+        await self._wait(case, workflow.all_handlers_finished)
         in_flight.collect()
         if self._in_chain(case):
             follow_on.collect(case)  # an attempt that landed: its result goes with the case
@@ -286,6 +289,26 @@ class SupportCaseWorkflow:
             self._handover_from = None
             return
         workflow.continue_as_new(carried)
+
+    async def _wait(self, case: Case, condition: Callable[[], bool], **options: Any) -> None:
+        """`workflow.wait_condition`, through a cancellation of the workflow: the case
+        refuses it (`Case.refuse_cancellation`), records that it did, and goes on waiting.
+
+        On a history recorded before cases refused cancellation (no marker of the
+        `CANCEL_PATCH`, which is asked only when a cancellation arrives), the case ends as
+        cancelled, as it did."""
+        while True:
+            try:
+                await workflow.wait_condition(condition, **options)
+                return
+            except asyncio.CancelledError:
+                if not workflow.patched(CANCEL_PATCH):
+                    raise
+                case.refuse_cancellation(workflow.now())
+                self._changed = True  # the register takes the refusal on the next turn
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()  # the cancellation was taken: the next wait is a wait
 
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()

@@ -1,9 +1,11 @@
 """The case register: a queryable projection of every case, its tasks and its log.
 
-Written only by `apply_update`, which is idempotent: a retried activity or a replayed
+Written by `apply_update`, which is idempotent: a retried activity or a replayed
 workflow sends the same update again, and updates may arrive out of order. Case and task
 rows carry the case log position they reflect (``last_seq``) and are replaced only by a
-newer one; events are inserted once by ``(case_ref, seq)`` and never changed.
+newer one; events are inserted once by ``(case_ref, seq)`` and never changed. And by
+`mark_ended_outside`, for a case whose workflow ended without its code running (see
+`starter.ended_outside`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import RegisterTask, RegisterUpdate
@@ -115,6 +117,58 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
             index_elements=["case_ref", "seq"]
         )
         await session.execute(stmt, events)
+
+
+ENDED_OUTSIDE = "ended_outside"
+"""The register's status of a case whose workflow Temporal ended (terminated, say) while
+the case was open: no rule of the case ran, so nothing else about it changed."""
+ENDED_OUTSIDE_EVENT = "workflow_ended_outside"
+
+
+async def cases_held_open(session: AsyncSession, case_refs: Sequence[str]) -> set[str]:
+    """Of `case_refs`, those the register holds open."""
+    if not case_refs:
+        return set()
+    query = select(CaseRecord.case_ref).where(
+        CaseRecord.case_ref.in_(list(case_refs)), CaseRecord.status == "open"
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def mark_ended_outside(
+    session: AsyncSession, case_ref: str, *, at: datetime, by: str, detail: str
+) -> bool:
+    """Mark an open case as ended outside the service, with the log entry that says how;
+    whether it was open (marking it again, from another worker, changes nothing). The
+    entry takes the next log position, which the row then reflects: a write of the case's
+    own that is newer (a reset run going on) replaces the status again."""
+    record = await session.get(CaseRecord, case_ref, with_for_update=True)
+    if record is None or record.status != "open":
+        return False
+    seq = record.last_seq + 1
+    marked = await session.execute(
+        update(CaseRecord)
+        .where(CaseRecord.case_ref == case_ref, CaseRecord.status == "open")
+        .values(status=ENDED_OUTSIDE, resolved_at=at, updated_at=at, last_seq=seq)
+    )
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return False
+    insert = insert_for(session, "the case register")
+    await session.execute(
+        insert(CaseEvent.__table__).on_conflict_do_nothing(index_elements=["case_ref", "seq"]),
+        [
+            {
+                "case_ref": case_ref,
+                "seq": seq,
+                "at": at,
+                "kind": ENDED_OUTSIDE_EVENT,
+                "by": by,
+                "task_key": None,
+                "detail": detail,
+            }
+        ],
+    )
+    return True
 
 
 async def get_case(session: AsyncSession, case_ref: str) -> CaseRow | None:

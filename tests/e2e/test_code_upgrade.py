@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "a56740d7b7efd1cae8ca2f0d13aedca1ca11c34b"
+PREVIOUS_RELEASE = "9d09d1750a039fc2b7e007cfd20bcc6e21f9b4b9"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

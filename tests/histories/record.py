@@ -97,6 +97,21 @@ async def closed_early(cases: CaseClient, case_ref: str) -> None:
     await cases.result(case_ref)
 
 
+async def cancel_refused(cases: CaseClient, case_ref: str) -> None:
+    """The case's workflow asked to cancel through Temporal: refused and recorded (v9 on;
+    before, the case ended as cancelled), then the case closed as a case is closed."""
+    await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+    await cases.send(case_ref, CompleteTask(task="contact"))
+    await cases.client.get_workflow_handle(workflow_id_for(case_ref)).cancel()
+
+    async def refused() -> bool:
+        return bool((await cases.state(case_ref)).rejected)
+
+    await eventually(refused, timeout=20, what="the cancellation to be refused")
+    await cases.send(case_ref, CloseCase(outcome="no-further-support", reason="tenancy ended"))
+    await cases.result(case_ref)
+
+
 def seconds_sla_type() -> ProvisionType:
     """SLAs of seconds, so timers, escalations and a lag happen while recording."""
     return sla_type(
@@ -313,6 +328,7 @@ SCENARIOS: dict[str, Scenario] = {
     "continued": continued,
     "recurring": recurring,
     "decision": decision,
+    "cancel-refused": cancel_refused,
 }
 
 

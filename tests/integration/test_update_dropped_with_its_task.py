@@ -20,25 +20,12 @@ from temporalio.client import Client
 
 from casemodel.requests import CompleteTask
 from casemodel.state import CaseStatus
-from definitions.schema import ProvisionType
 from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
+from tests.factories import chain_type
 from tests.integration.sla_fixtures import sessions, sla_sessions  # noqa: F401
 from tests.waiting import eventually
-
-
-def one_task_type() -> ProvisionType:
-    """One task: completing it ends the case."""
-    return ProvisionType.model_validate(
-        {
-            "id": "quick-one",
-            "name": "Quick one",
-            "category": "assessment",
-            "audience": "internal",
-            "tasks": [{"id": "contact", "name": "Contact"}],
-        }
-    )
 
 
 async def test_a_request_dropped_with_its_workflow_task_is_sent_again_and_lands(
@@ -51,7 +38,10 @@ async def test_a_request_dropped_with_its_workflow_task_is_sent_again_and_lands(
     case_ref = f"RACE-{uuid.uuid4().hex[:8]}"
     async with build_worker(temporal_client, task_queue, sessions):
         await cases.start_case(
-            one_task_type(), tenant_ref="TEN-RACE", case_ref=case_ref, owner="tom-bennett"
+            chain_type("quick-one", "contact"),
+            tenant_ref="TEN-RACE",
+            case_ref=case_ref,
+            owner="tom-bennett",
         )
         handle = temporal_client.get_workflow_handle(f"case-{case_ref}")
 

@@ -15,7 +15,8 @@ from starter.cli import app
     [
         (
             ["case", "list", "--status", "bogus"],
-            "there is no case status 'bogus'; --status takes open, completed or closed\n",
+            "there is no case status 'bogus'; "
+            "--status takes open, completed, closed or ended_outside\n",
         ),
         (
             ["notifications", "list", "--status", "bogus"],

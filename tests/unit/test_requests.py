@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casemodel import errors
-from casemodel.intake import REJECTED_KEPT
+from casemodel.intake import CANCEL_WORKFLOW, REJECTED_KEPT
 from casemodel.requests import (
     NAME_LIMIT,
     REF_LIMIT,
@@ -30,6 +30,7 @@ from casemodel.requests import (
     read_request,
     read_start,
 )
+from casemodel.state import CaseStatus
 from tests.factories import at, open_sla_case, sla_type, visit_type
 
 
@@ -275,6 +276,19 @@ def test_rejections_are_kept_bounded_with_their_reason_and_counted():
     assert case.state.rejected_total == REJECTED_KEPT + 20
     assert case.state.rejected[-1].reason == f"bad {REJECTED_KEPT + 19}"
     assert case.state.rejected[-1].code == "invalid_request"
+
+
+def test_a_cancellation_of_the_workflow_is_refused_recorded_and_changes_nothing_else():
+    case = open_sla_case()
+    before = case.state.model_dump(exclude={"log", "rejected", "rejected_total", "last_seq"})
+    (entry,) = case.refuse_cancellation(at(3))
+    assert (entry.kind, entry.by) == ("request_rejected", "temporal")
+    (rejected,) = case.state.rejected
+    assert (rejected.request, rejected.code) == (CANCEL_WORKFLOW, "not_authenticated")
+    assert "case close" in rejected.reason
+    assert case.state.status is CaseStatus.open
+    after = case.state.model_dump(exclude={"log", "rejected", "rejected_total", "last_seq"})
+    assert after == before
 
 
 def test_a_report_the_rules_refuse_is_recorded_once_per_request_id():

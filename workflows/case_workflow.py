@@ -177,7 +177,11 @@ class SupportCaseWorkflow:
                 await self._hand_over(case)
         if self._timer is not None:
             self._timer.cancel()
-        await in_flight.drain(case, register=keeps_register and writes_behind)
+        await in_flight.drain(
+            case,
+            register=keeps_register and writes_behind,
+            refuses=lambda: self._refuses_cancellation(case),
+        )
         await self._wait(case, workflow.all_handlers_finished)
         return CaseSummary.of(case.state)
 
@@ -302,13 +306,20 @@ class SupportCaseWorkflow:
                 await workflow.wait_condition(condition, **options)
                 return
             except asyncio.CancelledError:
-                if not workflow.patched(CANCEL_PATCH):
+                if not self._refuses_cancellation(case):
                     raise
-                case.refuse_cancellation(workflow.now())
-                self._changed = True  # the register takes the refusal on the next turn
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()  # the cancellation was taken: the next wait is a wait
+
+    def _refuses_cancellation(self, case: Case) -> bool:
+        """A cancellation of the workflow has arrived: refuse it and record that, unless
+        the history was recorded before cases refused one (then the case ends)."""
+        if not workflow.patched(CANCEL_PATCH):
+            return False
+        case.refuse_cancellation(workflow.now())
+        self._changed = True  # the register takes the refusal on the next turn
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the cancellation was taken: the next wait is a wait
+        return True
 
     def _timer_done(self) -> bool:
         return self._timer is not None and self._timer.done()

@@ -17,13 +17,14 @@ activity that retries for ever, as before, and writes stay remote until one land
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
+from temporalio.exceptions import TimeoutError as ActivityTimedOut
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -139,10 +140,15 @@ class InFlight:
             self.collect()
 
     async def _landed(self, write: asyncio.Task[Any]) -> None:
-        """Wait for `write` to end; a local one that failed is sent again remotely."""
+        """Wait for `write` to end; a local one that failed is sent again remotely.
+
+        A local write that ran out of time fails with an `ActivityError` when it happens,
+        but with the bare `TimeoutError` when its marker is replayed: both are the same
+        failure (a worker that rebuilt such a case raised the second, failing the
+        workflow on replay where it had gone on)."""
         try:
             await write
-        except ActivityError:
+        except (ActivityError, ActivityTimedOut):
             if not self._write_local:
                 raise
 
@@ -181,14 +187,49 @@ class InFlight:
         """Tasks whose notices are on their way: kept whole until the notices land."""
         return [subject for subject, sent in self._notices.values() if not sent.done()]
 
-    async def drain(self, case: Case, *, register: bool) -> None:
-        """Wait until everything logged is in the register and every notice has gone."""
+    async def drain(
+        self, case: Case, *, register: bool, refuses: Callable[[], bool] | None = None
+    ) -> None:
+        """Wait until everything logged is in the register and every notice has gone.
+
+        A cancellation of the workflow meanwhile must not cut them off (the case has
+        ended; its last notices may be waiting for a mail server that is away): with
+        `refuses`, the workflow's answer to one (True: refused and recorded), what is on
+        its way is waited for still. Refused or not, it is cancelled as it was before."""
         while register:
             if self._write is not None:
-                await self._landed(self._write)
+                write = self._write
+                await self._through_cancellation(self._landed(write), [write], refuses)
                 self.collect()
             self.write(case)
             if self._write is None:
                 break
         if self._notices:
-            await asyncio.gather(*(sent for _, sent in self._notices.values()))
+            sent = [task for _, task in self._notices.values()]
+            await self._through_cancellation(asyncio.gather(*sent), sent, refuses)
+
+    @staticmethod
+    async def _through_cancellation(
+        waited: Awaitable[Any],
+        tasks: list[asyncio.Task[Any]],
+        refuses: Callable[[], bool] | None,
+    ) -> None:
+        """Await `waited`; on a cancellation the workflow refuses, await it still; on one
+        it takes (or without `refuses`), cancel `tasks`, as awaiting them bare did."""
+        if refuses is None:
+            await waited
+            return
+        future = asyncio.ensure_future(waited)
+        while True:
+            try:
+                await asyncio.shield(future)
+                return
+            except asyncio.CancelledError:
+                if not refuses():
+                    for task in tasks:
+                        task.cancel()
+                    future.cancel()
+                    raise
+                if future.done():  # it ended as the cancellation came: as it ended
+                    future.result()
+                    return

@@ -38,8 +38,11 @@ LOOK_EVERY = timedelta(minutes=1)
 FIRST_LOOK = timedelta(seconds=5)
 """The first look, soon after the worker starts: cases ended while no worker ran."""
 LOOK_AT_MOST = 1000
-"""Ended workflows one look reads at most (those still marked open in Temporal are kept
-for the namespace's retention, and each look reads them again)."""
+"""Ended workflows one look reads at most, the latest closed first."""
+OVERLAP = timedelta(minutes=10)
+"""How far back past its last look a look reads: visibility may show a workflow's end a
+little after it happened (seconds on Elasticsearch), so each look reads again what
+ended shortly before the last began. The first look of a worker reads all."""
 QUERY = (
     f"WorkflowType = '{WORKFLOW_TYPE}' AND {sa.CASE_STATUS.name} = 'open' AND "
     "ExecutionStatus IN ('Terminated', 'Canceled', 'Failed', 'TimedOut')"
@@ -60,6 +63,7 @@ class EndedOutside:
         self._sessions = sessions
         self.looks = 0
         """Looks taken (for tests)."""
+        self._looked_at: datetime | None = None
 
     async def watch(self, every: timedelta = LOOK_EVERY, first: timedelta = FIRST_LOOK) -> None:
         """Look every `every`, until cancelled; a look that fails (Temporal or the
@@ -73,10 +77,16 @@ class EndedOutside:
             await asyncio.sleep(every.total_seconds())
 
     async def look(self) -> list[str]:
-        """Mark every case ended outside the service that the register holds open; the
-        references of those marked by this look."""
+        """Mark every case ended outside the service that the register holds open (after
+        this worker's first look, those that ended since its last); the references of
+        those marked by this look."""
+        began = datetime.now(UTC)
+        query = QUERY
+        if self._looked_at is not None:
+            since = (self._looked_at - OVERLAP).isoformat().replace("+00:00", "Z")
+            query += f" AND CloseTime > '{since}'"
         ended: dict[str, str] = {}  # case ref by workflow id (a reset ends one run or more)
-        async for found in self._client.list_workflows(QUERY, limit=LOOK_AT_MOST):
+        async for found in self._client.list_workflows(query, limit=LOOK_AT_MOST):
             if ref := _case_ref(found.id):
                 ended[found.id] = ref
         async with self._sessions() as session:
@@ -86,6 +96,7 @@ class EndedOutside:
             if case_ref in held_open and await self._mark(workflow_id, case_ref):
                 marked.append(case_ref)
         self.looks += 1
+        self._looked_at = began
         return marked
 
     async def _mark(self, workflow_id: str, case_ref: str) -> bool:

@@ -35,9 +35,9 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
 ):
     cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
     run = uuid.uuid4().hex[:6]
-    terminated, reset, untouched = (f"OUTSIDE-{what}-{run}" for what in ("T", "R", "U"))
+    terminated, reset, untouched, later = (f"OUTSIDE-{w}-{run}" for w in ("T", "R", "U", "L"))
     async with build_worker(temporal_client, task_queue, sessions) as worker:
-        for ref in (terminated, reset, untouched):
+        for ref in (terminated, reset, untouched, later):
             await cases.start_case(
                 chain_type("quick-two", "contact", "visit"),
                 tenant_ref="TEN-OUT",
@@ -47,10 +47,11 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
 
         async def in_register() -> bool:
             async with sessions() as session:
-                rows = [await register.get_case(session, r) for r in (terminated, reset, untouched)]
+                refs = (terminated, reset, untouched, later)
+                rows = [await register.get_case(session, r) for r in refs]
             return all(row is not None and row.status == "open" for row in rows)
 
-        await eventually(in_register, timeout=20, what="the three cases in the register")
+        await eventually(in_register, timeout=20, what="the cases in the register")
         await temporal(
             temporal_client,
             "workflow", "terminate", "--workflow-id", f"case-{terminated}",
@@ -62,13 +63,27 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
             "--type", "FirstWorkflowTask", "--reason", "replay a fix", "--yes",
         )  # fmt: skip
 
-        async def marked() -> list[str]:
+        ours = 0  # looks this test takes itself (the worker takes its own beside them)
+
+        async def look() -> list[str]:
+            nonlocal ours
+            ours += 1
             return await worker.ended_outside.look()
 
-        assert await eventually(marked, timeout=20, what="the terminated case marked") == [
-            terminated
-        ]
-        assert await worker.ended_outside.look() == []  # marked once: looking again is quiet
+        def marked(ref: str):
+            async def probe() -> bool:
+                await look()
+                async with sessions() as session:
+                    row = await register.get_case(session, ref)
+                return row is not None and row.status == register.ENDED_OUTSIDE
+
+            return probe
+
+        await eventually(marked(terminated), timeout=20, what="the terminated case marked")
+        assert await look() == []  # marked once: looking again is quiet
+        # A later look reads what ended since the last: a case terminated now is found.
+        await temporal(temporal_client, "workflow", "terminate", "--workflow-id", f"case-{later}")
+        await eventually(marked(later), timeout=20, what="the later case marked")
 
         async with sessions() as session:
             row = await register.get_case(session, terminated)
@@ -86,8 +101,7 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
         assert {reset, untouched} <= refs
 
         # The worker looks by itself, soon after it starts.
-        await eventually(lambda: _looked(worker), timeout=20, what="the worker's own look")
+        async def looked_itself() -> bool:
+            return worker.ended_outside.looks > ours
 
-
-async def _looked(worker) -> bool:
-    return worker.ended_outside.looks >= 3
+        await eventually(looked_itself, timeout=20, what="the worker's own look")

@@ -187,15 +187,13 @@ class InFlight:
         """Tasks whose notices are on their way: kept whole until the notices land."""
         return [subject for subject, sent in self._notices.values() if not sent.done()]
 
-    async def drain(
-        self, case: Case, *, register: bool, refuses: Callable[[], bool] | None = None
-    ) -> None:
+    async def drain(self, case: Case, *, register: bool, refuses: Callable[[], bool]) -> None:
         """Wait until everything logged is in the register and every notice has gone.
 
         A cancellation of the workflow meanwhile must not cut them off (the case has
-        ended; its last notices may be waiting for a mail server that is away): with
-        `refuses`, the workflow's answer to one (True: refused and recorded), what is on
-        its way is waited for still. Refused or not, it is cancelled as it was before."""
+        ended; its last notices may be waiting for a mail server that is away): if
+        `refuses` it (the workflow's answer to one: True when refused and recorded), what
+        is on its way is waited for still; if not, it is cancelled as it was before."""
         while register:
             if self._write is not None:
                 write = self._write
@@ -210,15 +208,10 @@ class InFlight:
 
     @staticmethod
     async def _through_cancellation(
-        waited: Awaitable[Any],
-        tasks: list[asyncio.Task[Any]],
-        refuses: Callable[[], bool] | None,
+        waited: Awaitable[Any], tasks: list[asyncio.Task[Any]], refuses: Callable[[], bool]
     ) -> None:
         """Await `waited`; on a cancellation the workflow refuses, await it still; on one
-        it takes (or without `refuses`), cancel `tasks`, as awaiting them bare did."""
-        if refuses is None:
-            await waited
-            return
+        it takes, cancel `tasks`, as awaiting them bare did."""
         future = asyncio.ensure_future(waited)
         while True:
             try:

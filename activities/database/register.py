@@ -19,6 +19,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import RegisterTask, RegisterUpdate
+from casemodel.state import CaseStatus
 
 from .dialects import insert_for
 from .models import CaseEvent, CaseRecord, TaskRecord
@@ -119,6 +120,7 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
         await session.execute(stmt, events)
 
 
+OPEN = CaseStatus.open.value
 ENDED_OUTSIDE = "ended_outside"
 """The register's status of a case whose workflow Temporal ended (terminated, say) while
 the case was open: no rule of the case ran, so nothing else about it changed."""
@@ -130,7 +132,7 @@ async def cases_held_open(session: AsyncSession, case_refs: Sequence[str]) -> se
     if not case_refs:
         return set()
     query = select(CaseRecord.case_ref).where(
-        CaseRecord.case_ref.in_(list(case_refs)), CaseRecord.status == "open"
+        CaseRecord.case_ref.in_(list(case_refs)), CaseRecord.status == OPEN
     )
     return set((await session.scalars(query)).all())
 
@@ -142,16 +144,16 @@ async def mark_ended_outside(
     whether it was open (marking it again, from another worker, changes nothing). The
     entry takes the next log position, which the row then reflects: a write of the case's
     own that is newer (a reset run going on) replaces the status again."""
-    record = await session.get(CaseRecord, case_ref, with_for_update=True)
-    if record is None or record.status != "open":
-        return False
-    seq = record.last_seq + 1
     marked = await session.execute(
         update(CaseRecord)
-        .where(CaseRecord.case_ref == case_ref, CaseRecord.status == "open")
-        .values(status=ENDED_OUTSIDE, resolved_at=at, updated_at=at, last_seq=seq)
+        .where(CaseRecord.case_ref == case_ref, CaseRecord.status == OPEN)
+        .values(
+            status=ENDED_OUTSIDE, resolved_at=at, updated_at=at, last_seq=CaseRecord.last_seq + 1
+        )
+        .returning(CaseRecord.last_seq)
     )
-    if not marked.rowcount:  # type: ignore[attr-defined]
+    seq = marked.scalar_one_or_none()
+    if seq is None:  # no such case, or not open
         return False
     insert = insert_for(session, "the case register")
     await session.execute(

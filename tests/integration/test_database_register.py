@@ -178,3 +178,42 @@ async def test_a_case_is_stored_identically_on_sqlite_and_postgresql(tmp_path: P
     on_sqlite, on_postgresql = dumps
     assert on_sqlite == on_postgresql
     assert repr(on_sqlite) == repr(on_postgresql)  # same types and time zones, not just equal
+
+
+async def test_a_case_ended_outside_is_marked_once_and_a_newer_write_of_its_own_wins(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    opened, visited, *_ = stages()
+    other = stages("CASE-2")[-1]
+    await apply(sessions, update(opened), update(other))
+
+    async def mark(case_ref: str) -> bool:
+        async with sessions.begin() as session:
+            return await register.mark_ended_outside(
+                session, case_ref, at=at(30), by="ops", detail="terminated: merged"
+            )
+
+    assert await mark("CASE-1")
+    assert not await mark("CASE-1")  # once: marking again changes nothing
+    assert not await mark("CASE-2")  # a closed case is not open
+    assert not await mark("CASE-9")  # nor is one the register does not hold
+    marked = await dump(sessions, "CASE-1")
+    (case,) = marked["case"]
+    assert case["status"] == register.ENDED_OUTSIDE and case["resolved_at"] == at(30)
+    assert case["last_seq"] == opened.log[-1].seq + 1
+    last = marked["events"][-1]
+    assert (last["seq"], last["kind"], last["by"]) == (
+        case["last_seq"],
+        register.ENDED_OUTSIDE_EVENT,
+        "ops",
+    )
+    assert last["detail"] == "terminated: merged"
+    async with sessions() as session:
+        assert await register.cases_held_open(session, ["CASE-1", "CASE-2", "CASE-9"]) == set()
+
+    # A run that goes on (a reset) writes newer changes of its own: they replace the mark.
+    await apply(sessions, update(visited, since=opened))
+    (case,) = (await dump(sessions, "CASE-1"))["case"]
+    assert case["status"] == "open" and case["last_seq"] == visited.log[-1].seq
+    async with sessions() as session:
+        assert await register.cases_held_open(session, ["CASE-1", "CASE-2"]) == {"CASE-1"}

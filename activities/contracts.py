@@ -286,6 +286,19 @@ class SlaFigures(BaseModel):
     state: str = Field(description="on_track, warning, breached, paused, met or missed.")
 
 
+class EndedOutsideFacts(BaseModel):
+    """How Temporal ended a case's workflow while the case was open (`starter.ended_outside`),
+    as the notice that tells the case's owner shows it."""
+
+    how: str = Field(description="terminated, cancelled, failed or timed out.")
+    by: str = Field(default="", description="Who ended it, as Temporal recorded it.")
+    reason: str = Field(default="", description="Why, as Temporal recorded it.")
+    at: datetime
+    open_tasks: list[str] = Field(
+        default_factory=list, description="Names of the tasks it left in progress."
+    )
+
+
 class EscalationNotice(BaseModel):
     """One firing of one escalation rule, or one communication a path recorded (trigger
     `path`, rule `path:<path id>`): the activity notifies each recipient once.
@@ -316,6 +329,9 @@ class EscalationNotice(BaseModel):
     sla: SlaFigures | None = None
     template: str
     recipients: Recipients
+    ended: EndedOutsideFacts | None = Field(
+        default=None, description="Of the notice that a case was ended outside the service."
+    )
 
     @classmethod
     def of(cls, case: Case, firing: Firing, workflow_id: str, now: datetime) -> EscalationNotice:

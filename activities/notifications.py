@@ -25,7 +25,13 @@ from activities.contracts import NOTIFY_ESCALATION, EscalationNotice, Notificati
 from activities.database import notifications as outbox
 from activities.mailer import Mailer, MailRejected, MailUnavailable, MailUncertain
 from activities.recipients import Recipient, fired_on, resolve_recipients
-from activities.templates import RenderedMessage, TemplateStore, UnknownTemplate, build_context
+from activities.templates import (
+    RenderedMessage,
+    TemplateStore,
+    UnknownTemplate,
+    build_context,
+    service_templates,
+)
 
 ACCEPTED_LIMIT = 10_000
 """Messages the server took whose ``sent`` has not landed, remembered at most."""
@@ -51,6 +57,7 @@ class NotificationActivities:
     ) -> None:
         self._sessions = sessions
         self._templates = templates
+        self._own_templates = service_templates()
         self._mailer = mailer
         self._ui_url = ui_url.rstrip("/")
         self._namespace = namespace
@@ -81,6 +88,13 @@ class NotificationActivities:
         with failing_briefly(f"notify {notice.key}"):
             async with heartbeating():
                 return await self._notify(notice)
+
+    async def tell(self, notice: EscalationNotice) -> NotificationResult:
+        """What `notify_escalation` does, for a notice the service raises itself, outside
+        any workflow (`starter.ended_outside`): the same rows, keys and once-only
+        delivery. It raises if the database or mail server is away; telling the same
+        notice again later records nothing twice and mails only what was not sent."""
+        return await self._notify(notice)
 
     async def _notify(self, notice: EscalationNotice) -> NotificationResult:
         now = datetime.now(UTC)
@@ -154,8 +168,12 @@ class NotificationActivities:
         self, notice: EscalationNotice, recipient: Recipient
     ) -> tuple[RenderedMessage | None, str | None]:
         context = build_context(notice, recipient, self.case_url(notice.workflow_id))
+        templates = self._templates
+        own = self._own_templates
+        if notice.template not in templates.files() and notice.template in own.files():
+            templates = own  # the service's own notice, which the catalog does not restyle
         try:
-            return self._templates.render(notice.template, context), None
+            return templates.render(notice.template, context), None
         except UnknownTemplate as error:
             return None, str(error)
         except (TemplateError, TypeError, ValueError) as error:

@@ -19,8 +19,14 @@ well as by a task rule, it must render for both: guard task details with
 Context: ``case`` {ref, tenant_ref, type, type_name, owner, status, priority, url};
 ``task`` {key, name, owner} or none; ``sla`` {clock, calendar, target, warning,
 started_at, warning_at, due_at, state} or none; ``escalation`` {rule, trigger,
-occurrence, fired_at}; ``recipient`` {id, name, email, kind}. Times are aware datetimes;
-the ``date`` and ``datetime`` filters show them in UK time, e.g. ``Tue 24 Nov 2026, 14:00``.
+occurrence, fired_at}; ``recipient`` {id, name, email, kind}; ``ended`` {how, by, reason,
+at, open_tasks} for the notice that a case was ended outside the service, none otherwise.
+Times are aware datetimes; the ``date`` and ``datetime`` filters show them in UK time,
+e.g. ``Tue 24 Nov 2026, 14:00``.
+
+The service's own notices (`ENDED_OUTSIDE_TEMPLATE`) have templates shipped with the
+service (`SERVICE_TEMPLATES_DIR`); a catalog that has a template of the same id has its
+own used instead, checked with a sample of that notice.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.utils import missing
 
-from activities.contracts import EscalationNotice, Recipients, SlaFigures
+from activities.contracts import EndedOutsideFacts, EscalationNotice, Recipients, SlaFigures
 from activities.recipients import Recipient
 from activities.template_limits import TemplateFailed
 from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
@@ -46,7 +52,11 @@ from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoa
 TEMPLATES_DIR = "templates"
 UK = ZoneInfo("Europe/London")
 PARTS = ("subject", "text", "html")
-CONTEXT_VARIABLES = ("case", "task", "sla", "escalation", "recipient")
+CONTEXT_VARIABLES = ("case", "task", "sla", "escalation", "recipient", "ended")
+ENDED_OUTSIDE_TEMPLATE = "case-ended-outside"
+"""The notice to a case's owner that Temporal ended the case's workflow while it was open."""
+SERVICE_TEMPLATES_DIR = Path(__file__).parent / "service_templates"
+"""Templates of the service's own notices, used where the catalog has none of that id."""
 
 _FILE = re.compile(r"^(?P<id>[^_.][^.]*)\.(?P<part>subject|text|html)\.j2$")
 
@@ -182,7 +192,14 @@ def build_context(notice: EscalationNotice, recipient: Recipient, case_url: str)
             "email": recipient.email,
             "kind": recipient.kind,
         },
+        "ended": _ended(notice.ended),
     }
+
+
+def _ended(facts: EndedOutsideFacts | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    return {**facts.model_dump(), "at": _aware(facts.at)}
 
 
 def sample_notice(task_level: bool) -> EscalationNotice:
@@ -219,13 +236,43 @@ def sample_notice(task_level: bool) -> EscalationNotice:
     )
 
 
-def sample_context(task_level: bool) -> dict[str, Any]:
-    """The context of `sample_notice` for a sample person."""
+def sample_ended_notice() -> EscalationNotice:
+    """A realistic notice that a case was ended outside the service."""
+    at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    return sample_notice(task_level=False).model_copy(
+        update={
+            "key": "SP-2026-000123:case:ended-outside:7",
+            "rule": "ended-outside",
+            "trigger": "ended_outside",
+            "fired_at": at,
+            "sla": None,
+            "template": ENDED_OUTSIDE_TEMPLATE,
+            "recipients": Recipients(owner=True, owner_manager=True),
+            "ended": EndedOutsideFacts(
+                how="terminated",
+                by="ops@northfieldhomes.example.org",
+                reason="tenant record merged",
+                at=at,
+                open_tasks=["Home visit", "Support plan agreed"],
+            ),
+        }
+    )
+
+
+def sample_context(task_level: bool, *, ended: bool = False) -> dict[str, Any]:
+    """The context of `sample_notice` (or, `ended`, `sample_ended_notice`) for a sample
+    person."""
     recipient = Recipient(
         "tom-bennett", "Tom Bennett", "tom.bennett@northfieldhomes.example.org", "person"
     )
     url = "http://localhost:8233/namespaces/default/workflows/case-SP-2026-000123"
-    return build_context(sample_notice(task_level), recipient, url)
+    notice = sample_ended_notice() if ended else sample_notice(task_level)
+    return build_context(notice, recipient, url)
+
+
+def service_templates() -> TemplateStore:
+    """The templates shipped for the service's own notices."""
+    return TemplateStore(SERVICE_TEMPLATES_DIR)
 
 
 # --- filters --------------------------------------------------------------------------
@@ -315,10 +362,13 @@ def _misnamed(directory: Path) -> list[str]:
 def _render_problem(
     store: TemplateStore, name: str, prefix: str, *, subject: bool
 ) -> TemplateProblem | None:
-    """The first problem rendering ``name`` with the task-level, then the case-level sample."""
-    for task_level in (True, False):
+    """The first problem rendering ``name`` with the task-level, then the case-level sample
+    (the template of a notice that a case was ended outside: with a sample of that)."""
+    match = _FILE.match(name)
+    ended = match is not None and match["id"] == ENDED_OUTSIDE_TEMPLATE
+    for task_level in (False,) if ended else (True, False):
         try:
-            output = store.render_file(name, sample_context(task_level))
+            output = store.render_file(name, sample_context(task_level, ended=ended))
         except TemplateSyntaxError as error:
             file = Path(error.filename).name if error.filename else name
             return TemplateProblem(prefix + file, error.lineno, f"syntax error: {error.message}")
@@ -326,9 +376,8 @@ def _render_problem(
             file, line = _template_frame(error, store.directory, name)
             detail = error.message or type(error).__name__
             level = "task" if task_level else "case"
-            return TemplateProblem(
-                prefix + file, line, f"{detail} (for a {level}-level escalation)"
-            )
+            what = "a case ended outside" if ended else f"a {level}-level escalation"
+            return TemplateProblem(prefix + file, line, f"{detail} (for {what})")
         if subject and not output.strip():
             return TemplateProblem(prefix + name, None, "the subject is empty")
     return None

@@ -10,7 +10,8 @@ tasks due in the worklist, and `case show` (which asks the workflow, replayed) s
 So each worker looks, now and then, in Temporal's visibility for cases whose workflow has
 ended while their `CaseStatus` search attribute still says `open` (a case that ends by its
 own rules sets it first), and marks each in the register as `ended_outside`, with a log
-entry saying how it ended, by whom and why, as Temporal recorded it; and logs a warning.
+entry saying how it ended, by whom and why, as Temporal recorded it; logs a warning; and
+mails the case's owner and their manager (`starter.ended_outside_notice`), once.
 The worklist then leaves its tasks out, and `case list --status ended_outside` finds it.
 A workflow reset ends the old run the same way but goes on in a new one: the case's
 latest run decides, so a case that runs on is left alone.
@@ -27,9 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistoryEventFilterType
 
+from activities.contracts import EndedOutsideFacts
 from activities.database import register
+from activities.notifications import NotificationActivities
 from workflows import search_attributes as sa
 from workflows.names import WORKFLOW_TYPE, workflow_id_for
+
+from .ended_outside_notice import OwnersTold
 
 log = logging.getLogger("support_provision.ended_outside")
 
@@ -56,14 +61,21 @@ ENDED = {
 
 
 class EndedOutside:
-    """Looks for cases ended outside the service, and marks them in the register."""
+    """Looks for cases ended outside the service, marks them in the register and, with
+    `notices`, tells their owners."""
 
-    def __init__(self, client: Client, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        client: Client,
+        sessions: async_sessionmaker[AsyncSession],
+        notices: NotificationActivities | None = None,
+    ) -> None:
         self._client = client
         self._sessions = sessions
         self.looks = 0
         """Looks taken (for tests)."""
         self._looked_at: datetime | None = None
+        self._owners = OwnersTold(sessions, notices, self.facts) if notices else None
 
     async def watch(self, every: timedelta = LOOK_EVERY, first: timedelta = FIRST_LOOK) -> None:
         """Look every `every`, until cancelled; a look that fails (Temporal or the
@@ -78,8 +90,10 @@ class EndedOutside:
 
     async def look(self) -> list[str]:
         """Mark every case ended outside the service that the register holds open (after
-        this worker's first look, those that ended since its last); the references of
-        those marked by this look."""
+        this worker's first look, those that ended since its last), then tell the owners
+        of those marked lately who have not been told yet (a mail server or database
+        that was away when a case was marked: the next look tells them); the
+        references of those marked by this look."""
         began = datetime.now(UTC)
         query = QUERY
         if self._looked_at is not None:
@@ -95,27 +109,42 @@ class EndedOutside:
         for workflow_id, case_ref in ended.items():
             if case_ref in held_open and await self._mark(workflow_id, case_ref):
                 marked.append(case_ref)
-        self.looks += 1
         self._looked_at = began
+        if self._owners is not None:
+            await self._owners.tell(since=began - self._owners.within)
+        self.looks += 1
         return marked
 
-    async def _mark(self, workflow_id: str, case_ref: str) -> bool:
+    async def facts(self, workflow_id: str) -> EndedOutsideFacts | None:
+        """How the case's latest run ended, by whom and why, as Temporal recorded it;
+        None if it goes on (a reset) or completed as it should."""
         latest = await self._client.get_workflow_handle(workflow_id).describe()
         how = ENDED.get(latest.status) if latest.status is not None else None
-        if how is None:  # the latest run goes on (a reset), or completed as it should
-            return False
+        if how is None:
+            return None
         by, reason = await self._who_and_why(workflow_id, latest.run_id)
         at = latest.close_time or datetime.now(UTC)
+        return EndedOutsideFacts(how=how, by=by, reason=reason, at=at)
+
+    async def _mark(self, workflow_id: str, case_ref: str) -> bool:
+        facts = await self.facts(workflow_id)
+        if facts is None:
+            return False
         detail = (
-            f"The case's workflow was {how} in Temporal"
-            + (f" by {by}" if by else "")
-            + (f": {reason}" if reason else "")
+            f"The case's workflow was {facts.how} in Temporal"
+            + (f" by {facts.by}" if facts.by else "")
+            + (f": {facts.reason}" if facts.reason else "")
             + ". The case no longer keeps time and sends no escalation; its tasks are left "
             "as they were. Start a new case if the tenant still needs support."
         )
         async with self._sessions.begin() as session:
             done = await register.mark_ended_outside(
-                session, case_ref, at=at, by=by or "temporal", detail=detail
+                session,
+                case_ref,
+                at=facts.at,
+                by=facts.by or "temporal",
+                detail=detail,
+                marked_at=datetime.now(UTC),
             )
         if done:
             log.warning("case %s: %s", case_ref, detail)

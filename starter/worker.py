@@ -196,7 +196,8 @@ def build_worker(
         # the attempt beats, every 2 s, a heartbeat leaves the server 8 s to spare.
         max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
     )
-    return CaseWorker(cases, notices, EndedOutside(client, sessions))
+    told_by = notify[0].__self__  # the notices' activities: they tell owners of cases ended outside
+    return CaseWorker(cases, notices, EndedOutside(client, sessions, told_by))
 
 
 async def require_current_schema(url: str) -> None:

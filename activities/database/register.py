@@ -138,17 +138,27 @@ async def cases_held_open(session: AsyncSession, case_refs: Sequence[str]) -> se
 
 
 async def mark_ended_outside(
-    session: AsyncSession, case_ref: str, *, at: datetime, by: str, detail: str
+    session: AsyncSession,
+    case_ref: str,
+    *,
+    at: datetime,
+    by: str,
+    detail: str,
+    marked_at: datetime | None = None,
 ) -> bool:
-    """Mark an open case as ended outside the service, with the log entry that says how;
-    whether it was open (marking it again, from another worker, changes nothing). The
-    entry takes the next log position, which the row then reflects: a write of the case's
-    own that is newer (a reset run going on) replaces the status again."""
+    """Mark an open case as ended outside the service (`at`, when it ended), with the log
+    entry that says how; whether it was open (marking it again, from another worker,
+    changes nothing). The entry takes the next log position, which the row then reflects:
+    a write of the case's own that is newer (a reset run going on) replaces the status
+    again. The row's `updated_at` is `marked_at` (default `at`): when it was marked."""
     marked = await session.execute(
         update(CaseRecord)
         .where(CaseRecord.case_ref == case_ref, CaseRecord.status == OPEN)
         .values(
-            status=ENDED_OUTSIDE, resolved_at=at, updated_at=at, last_seq=CaseRecord.last_seq + 1
+            status=ENDED_OUTSIDE,
+            resolved_at=at,
+            updated_at=marked_at or at,
+            last_seq=CaseRecord.last_seq + 1,
         )
         .returning(CaseRecord.last_seq)
     )
@@ -171,6 +181,19 @@ async def mark_ended_outside(
         ],
     )
     return True
+
+
+async def ended_outside_since(
+    session: AsyncSession, since: datetime, *, limit: int = 200
+) -> list[CaseRow]:
+    """Cases marked as ended outside the service since `since`, the latest first."""
+    query = (
+        select(CaseRecord)
+        .where(CaseRecord.status == ENDED_OUTSIDE, CaseRecord.updated_at >= since)
+        .order_by(CaseRecord.updated_at.desc())
+        .limit(limit)
+    )
+    return [CaseRow.model_validate(r) for r in (await session.scalars(query)).all()]
 
 
 async def get_case(session: AsyncSession, case_ref: str) -> CaseRow | None:

@@ -190,7 +190,12 @@ async def test_a_case_ended_outside_is_marked_once_and_a_newer_write_of_its_own_
     async def mark(case_ref: str) -> bool:
         async with sessions.begin() as session:
             return await register.mark_ended_outside(
-                session, case_ref, at=at(30), by="ops", detail="terminated: merged"
+                session,
+                case_ref,
+                at=at(30),
+                by="ops",
+                detail="terminated: merged",
+                marked_at=at(45),
             )
 
     assert await mark("CASE-1")
@@ -210,6 +215,10 @@ async def test_a_case_ended_outside_is_marked_once_and_a_newer_write_of_its_own_
     assert last["detail"] == "terminated: merged"
     async with sessions() as session:
         assert await register.cases_held_open(session, ["CASE-1", "CASE-2", "CASE-9"]) == set()
+        # Found by when it was marked, not when it ended (a case ended while no worker ran).
+        (found,) = await register.ended_outside_since(session, at(40))
+        assert found.case_ref == "CASE-1" and found.updated_at == at(45)
+        assert await register.ended_outside_since(session, at(46)) == []
 
     # A run that goes on (a reset) writes newer changes of its own: they replace the mark.
     await apply(sessions, update(visited, since=opened))

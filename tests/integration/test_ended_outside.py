@@ -16,16 +16,27 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 
 from activities.database import register, worklist
+from activities.database.notifications import NotificationRow
+from activities.templates import ENDED_OUTSIDE_TEMPLATE
+from casemodel.requests import CompleteTask
 from casemodel.state import CaseStatus
 from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import chain_type
-from tests.integration.sla_fixtures import sessions, sla_sessions  # noqa: F401
+from tests.integration.sla_fixtures import (  # noqa: F401
+    address_of,
+    outbox,
+    sessions,
+    sla_sessions,
+)
 from tests.integration.temporal_cli import temporal
+from tests.smtp import SmtpServer, smtp  # noqa: F401
 from tests.waiting import eventually
 
 OWNER = "tom-bennett"
+TOM = address_of(OWNER)
+PRIYA = address_of("priya-shah")  # Tom's manager
 
 
 async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leaves_the_worklist(
@@ -105,3 +116,83 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
             return worker.ended_outside.looks > ours
 
         await eventually(looked_itself, timeout=20, what="the worker's own look")
+
+
+async def test_the_owner_and_their_manager_are_mailed_once_also_when_the_mail_server_was_away(
+    temporal_client: Client,
+    task_queue: str,
+    sessions,  # noqa: F811 (the fixture)
+    smtp: SmtpServer,  # noqa: F811 (the fixture)
+):
+    """Terminated with the mail server up, then another with it away: each owner is told
+    once, the second at the look after the server is back, and never twice."""
+    cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
+    run = uuid.uuid4().hex[:6]
+    first, second = f"TOLD-A-{run}", f"TOLD-B-{run}"
+    smtp.start()
+    async with build_worker(temporal_client, task_queue, sessions, mailer=smtp.mailer) as worker:
+        for ref in (first, second):
+            await cases.start_case(
+                chain_type("told-two", "contact", "visit"),
+                tenant_ref="TEN-TOLD",
+                case_ref=ref,
+                owner=OWNER,
+            )
+        await eventually(in_register(sessions, first, second), timeout=20, what="the cases")
+        await cases.send(first, CompleteTask(task="contact"))
+
+        async def contact_recorded() -> bool:
+            async with sessions() as session:
+                tasks = await register.case_tasks(session, first)
+            return any(t.task_id == "contact" and t.status == "completed" for t in tasks)
+
+        await eventually(contact_recorded, timeout=20, what="the first task done")
+
+        async def look_until_sent(ref: str) -> list[NotificationRow]:
+            async def probe() -> list[NotificationRow] | None:
+                await worker.ended_outside.look()
+                rows = await outbox(sessions, ref)
+                return rows if rows and all(r.status == "sent" for r in rows) else None
+
+            return await eventually(probe, timeout=30, what=f"the owner of {ref} told")
+
+        await temporal(
+            temporal_client,
+            "workflow", "terminate", "--workflow-id", f"case-{first}",
+            "--reason", "tenant record merged",
+        )  # fmt: skip
+        rows = await look_until_sent(first)
+        assert sorted(r.recipient_address for r in rows) == sorted([TOM, PRIYA])
+        assert {r.template for r in rows} == {ENDED_OUTSIDE_TEMPLATE}
+        assert all(r.attempts == 1 for r in rows)
+        await eventually(smtp.inbox.holds(2), what="two messages")
+        subject = str(smtp.inbox.messages[0][1]["Subject"]).strip()  # folded after "Subject:"
+        assert subject == f"Case {first} was terminated in Temporal and no longer keeps time"
+        body = smtp.inbox.messages[0][1].get_body(("plain",)).get_content()
+        assert '"tenant record merged"' in body
+        assert "  - Visit" in body and "  - Contact" not in body  # what it left in progress
+
+        smtp.stop()
+        await temporal(temporal_client, "workflow", "terminate", "--workflow-id", f"case-{second}")
+
+        async def marked_not_sent() -> bool:
+            await worker.ended_outside.look()
+            rows = await outbox(sessions, second)
+            return bool(rows) and all(r.status == "pending" for r in rows)
+
+        await eventually(marked_not_sent, timeout=30, what="the second notice waiting")
+        smtp.start()
+        await look_until_sent(second)
+        for _ in range(2):  # more looks tell nobody again
+            await worker.ended_outside.look()
+    assert len(smtp.inbox.messages) == 4
+    assert sorted(smtp.inbox.to()) == sorted([TOM, PRIYA] * 2)
+
+
+def in_register(engine_sessions, *refs: str):  # noqa: ANN001, ANN201 - a probe
+    async def probe() -> bool:
+        async with engine_sessions() as session:
+            rows = [await register.get_case(session, r) for r in refs]
+        return all(row is not None and row.status == "open" for row in rows)
+
+    return probe

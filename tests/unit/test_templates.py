@@ -10,6 +10,8 @@ from jinja2 import UndefinedError
 
 from activities.recipients import Recipient
 from activities.templates import (
+    ENDED_OUTSIDE_TEMPLATE,
+    SERVICE_TEMPLATES_DIR,
     TemplateProblem,
     TemplateStore,
     UnknownTemplate,
@@ -19,6 +21,7 @@ from activities.templates import (
     format_datetime,
     sample_context,
     sample_notice,
+    service_templates,
     templates_dir,
 )
 
@@ -266,6 +269,46 @@ def test_context_for_a_case_level_and_a_task_level_escalation():
     context = build_context(naive, recipient, URL)
     assert context["sla"] is None
     assert context["escalation"]["fired_at"] == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_the_notice_of_a_case_ended_outside_says_how_by_whom_why_and_what_was_left():
+    message = service_templates().render(ENDED_OUTSIDE_TEMPLATE, sample_context(False, ended=True))
+    assert message.subject == (
+        "Case SP-2026-000123 was terminated in Temporal and no longer keeps time"
+    )
+    text = " ".join(message.text.split())
+    assert (
+        "was terminated in Temporal on Fri 20 Nov 2026, 14:00 by ops@northfieldhomes.example.org"
+        ', while the case was still open: "tenant record merged".' in text
+    )
+    assert "  - Home visit\n  - Support plan agreed\n" in message.text
+    assert "start a new case" in message.text and message.html is None
+    context = sample_context(False, ended=True)
+    context["ended"] = {**context["ended"], "by": "", "reason": "", "open_tasks": []}
+    plain = service_templates().render(ENDED_OUTSIDE_TEMPLATE, context).text
+    assert "terminated in Temporal on Fri 20 Nov 2026, 14:00, while the case was still open." in (
+        " ".join(plain.split())
+    )
+    assert "Tasks it left" not in plain
+    assert (
+        build_context(sample_notice(task_level=True), Recipient(None, "P", "", "x"), URL)["ended"]
+        is None
+    )  # every other notice
+
+
+def test_the_service_templates_pass_and_a_catalog_s_own_is_checked_as_that_notice(folder: Path):
+    assert check_templates(SERVICE_TEMPLATES_DIR) == []
+    write(
+        folder,
+        {
+            f"{ENDED_OUTSIDE_TEMPLATE}.subject.j2": "Ended: {{ case.ref }} by {{ ended.by }}",
+            f"{ENDED_OUTSIDE_TEMPLATE}.text.j2": "{{ ended.how }}\n{{ ended.who }}\n",
+        },
+    )
+    (problem,) = check_templates(folder)
+    assert problem.file == f"templates/{ENDED_OUTSIDE_TEMPLATE}.text.j2" and problem.line == 2
+    assert "unknown field 'who'" in problem.message
+    assert "(for a case ended outside)" in problem.message
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from casemodel import requests, views
     from casemodel.case import Case
-    from casemodel.errors import CaseNotStarted, CaseRuleError, UnknownRequest
+    from casemodel.errors import CaseNotStarted, CaseRuleError, InvalidRequest, UnknownRequest
     from casemodel.requests import RequestResult
     from casemodel.state import CaseStatus, CaseSummary
 
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from . import search_attributes as sa
     from .follow_on import FollowOnStep
     from .in_flight import InFlight
-    from .names import STATE_QUERY, WORKFLOW_TYPE
+    from .names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 REGISTER_PATCH = "case-register"
 """Histories recorded before the case register existed replay without its activity."""
@@ -71,6 +71,10 @@ CANCEL_PATCH = "cancellation-refused"
 """Histories recorded before a case refused a cancellation of its workflow replay as they
 ran (the case ended as cancelled). Asked only when a cancellation arrives, so that only a
 history that holds one records its marker."""
+CASE_ID_PATCH = "case-id-is-its-ref"
+"""Histories recorded before a case refused to open under a workflow id other than
+`case-<case ref>` replay as they ran. Asked only of a case whose id is another, so that
+only such a history records its marker."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -102,7 +106,9 @@ class SupportCaseWorkflow:
                 caller=identities.at_start() if self._identities else None,
                 continued=workflow.info().continued_run_id is not None,
             )
+            _check_id(self._case)
         except CaseRuleError as refusal:
+            self._case, start = None, None
             self._refusal = refusal
         # A continued run was started by today's code: it never replays an older one.
         self._carried = start if isinstance(start, requests.ContinueCase) else None
@@ -351,6 +357,20 @@ class SupportCaseWorkflow:
 
 
 _UNSET = object()
+
+
+def _check_id(case: Case) -> None:
+    """A case is the workflow `case-<case ref>` and no other: the register, the CLI and
+    the client find it by that id, and a second workflow that took an existing case's
+    reference would write its tenant, tasks and log over that case's in the register."""
+    ref = case.state.case_ref
+    expected = workflow_id_for(ref)
+    if workflow.info().workflow_id != expected and workflow.patched(CASE_ID_PATCH):
+        raise InvalidRequest(
+            f'Case {requests.excerpt(ref)} runs as the workflow "{requests.excerpt(expected)}", '
+            f'not "{requests.excerpt(workflow.info().workflow_id)}": start cases with '
+            "`support-provision case start` or the Python client."
+        )
 
 
 def _encoded(args: Sequence[RawValue]) -> list[requests.Encoded]:

@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "9d09d1750a039fc2b7e007cfd20bcc6e21f9b4b9"
+PREVIOUS_RELEASE = "0597dca85adf22c39b782bbe03885be40d9256dd"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -37,6 +37,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.database import register
 from casemodel import errors
 from casemodel.requests import (
     REPORT_TASK_COMPLETED,
@@ -45,6 +46,7 @@ from casemodel.requests import (
     UPDATES,
     AddTask,
     Encoded,
+    StartCase,
     read_request,
 )
 from starter.client import CaseClient, CaseRefused
@@ -298,6 +300,40 @@ async def test_another_workflow_type_on_the_queue_fails_cleanly(
             await handle.result()
         assert isinstance(failed.value.cause, ApplicationError)
         assert failed.value.cause.type == "unknown_request"
+
+
+async def test_a_case_started_under_another_workflow_id_is_refused_and_takes_no_case_over(
+    cases: CaseClient, temporal_client: Client, task_queue: str, app_sessions
+):
+    """A second workflow that took an existing case's reference (or a workflow id without
+    `case-`) would have written its tenant and log over that case's in the register."""
+    run = uuid.uuid4().hex[:6]
+    ref = f"OWNED-{run}"
+    async with build_worker(temporal_client, task_queue, app_sessions):
+        await cases.start_case(visit_type(), tenant_ref="TEN-OWNED", case_ref=ref)
+        taken = StartCase(
+            case_ref=ref, tenant_ref="TEN-TAKER", owner="tom-bennett", provision_type=visit_type()
+        )
+        bare = taken.model_copy(update={"case_ref": f"BARE-{run}"})
+        for start, workflow_id in ((taken, f"case-TAKER-{run}"), (bare, f"BARE-{run}")):
+            handle = await temporal_client.start_workflow(
+                WORKFLOW_TYPE, start, id=workflow_id, task_queue=task_queue
+            )
+            with pytest.raises(WorkflowFailureError) as failed:
+                await handle.result()
+            cause = failed.value.cause
+            assert isinstance(cause, ApplicationError) and cause.type == "invalid_request"
+            assert f'runs as the workflow "case-{start.case_ref}", not "{workflow_id}"' in str(
+                cause
+            )
+            await assert_no_failed_workflow_task(handle)
+        state = await cases.state(ref)  # the case itself is untouched, and answers
+        assert state.tenant_ref == "TEN-OWNED"
+    async with app_sessions() as session:
+        row = await register.get_case(session, ref)
+        assert row is not None
+        assert (row.workflow_id, row.tenant_ref) == (workflow_id_for(ref), "TEN-OWNED")
+        assert await register.get_case(session, f"BARE-{run}") is None
 
 
 async def test_an_unknown_query_is_refused_and_the_case_still_answers(

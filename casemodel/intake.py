@@ -100,7 +100,8 @@ def receive(
     except errors.CaseRuleError as refusal:
         if lenient:
             return False  # before strict requests the SDK dropped such a signal unseen
-        reject(case, excerpt(kind), refusal, now)
+        # Who signed it, when it was signed (an unreadable signal is still theirs).
+        reject(case, excerpt(kind), refusal, now, by=_signer(caller))
         return True
     assert isinstance(request, CompleteTask)
     try:

@@ -132,7 +132,7 @@ def generate_entry(key_id: str) -> str:
 def write_new(path: Path, key_ids: Iterable[str] = ("k1",)) -> KeyRing:
     """Create a key file readable by its owner only, with new keys (the first active)."""
     ring = KeyRing.parse("\n".join(generate_entry(k) for k in key_ids), source=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(ring.written())

@@ -92,7 +92,7 @@ async def run_dev(
     Refused, with nothing touched, while another stack runs on the same data folder.
     """
     data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds tenant data
     try:
         lock = StackLock(data_dir).acquire(port=port, ui_port=ui_port, codec_port=codec_port)
     except StackRunning as running:

@@ -6,6 +6,7 @@ this works from any working directory and from an installed package, with no ale
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +49,17 @@ def head_revision() -> str | None:
 async def upgrade(url: str | None = None, revision: str = "head") -> UpgradeResult:
     """Apply every migration the database lacks, in one transaction; a no-op when current.
 
-    The one operation that creates a database: a SQLite file's folder is made first.
+    The one operation that creates a database: a SQLite file's folder is made first,
+    readable by its owner only, and so is a SQLite file this creates (the register holds
+    tenants' notes and reasons in clear; the folder alone does not protect a file in a
+    folder made readable by others before).
     """
     url = database_url(url)
     path = sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     config = alembic_config()
     engine = create_engine(url)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -68,7 +69,13 @@ async def test_upgrade_makes_the_data_folder_and_the_database(
     monkeypatch.setenv("SUPPORT_PROVISION_DATA", str(tmp_path / "data"))
     result = await upgrade()
     assert result.before is None and result.after is not None
-    assert (tmp_path / "data" / "support-provision.db").is_file()
+    database = tmp_path / "data" / "support-provision.db"
+    assert database.is_file()
+    # Readable by their owner only: the register holds tenants' notes in clear.
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    for journal in database.parent.glob("support-provision.db-*"):  # SQLite's, as its file
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600, journal.name
 
 
 @pytest.mark.parametrize(

@@ -181,6 +181,18 @@ def test_a_signal_from_someone_without_the_permission_is_recorded_as_rejected():
     assert c.instance("contact").resolved_by == "citizens-advice"
 
 
+def test_a_signed_signal_that_cannot_be_read_is_recorded_as_its_signer_s():
+    c = case()
+    arguments = [(JSON, json.dumps({"task": None}).encode())]
+    assert c.receive("report_task_completed", arguments, at(1), caller=MIND)
+    rejected = c.state.rejected[-1]
+    assert (rejected.code, rejected.by) == ("invalid_request", MIND.sub)
+    assert c.state.log[-1].by == MIND.sub
+    unsigned = errors.NotAuthenticated("Not signed in (missing): no token.")
+    assert c.receive("report_task_completed", arguments, at(2), caller=unsigned)
+    assert c.state.rejected[-1].by == "unknown"
+
+
 def test_a_signal_without_an_identity_is_recorded_as_rejected():
     c = case()
     arguments = [(JSON, json.dumps({"task": "contact"}).encode())]

@@ -168,16 +168,24 @@ class NotificationActivities:
         self, notice: EscalationNotice, recipient: Recipient
     ) -> tuple[RenderedMessage | None, str | None]:
         context = build_context(notice, recipient, self.case_url(notice.workflow_id))
-        templates = self._templates
-        own = self._own_templates
-        if notice.template not in templates.files() and notice.template in own.files():
-            templates = own  # the service's own notice, which the catalog does not restyle
         try:
-            return templates.render(notice.template, context), None
+            return self._message(notice.template, context), None
         except UnknownTemplate as error:
             return None, str(error)
         except (TemplateError, TypeError, ValueError) as error:
             return None, f"template {notice.template!r} did not render: {error}"
+
+    def _message(self, template_id: str, context: dict[str, Any]) -> RenderedMessage:
+        """The catalog's template; for a notice of the service's own that the catalog has
+        no template of, the service's (looked for only then, off every escalation's path)."""
+        try:
+            return self._templates.render(template_id, context)
+        except UnknownTemplate:
+            if template_id in self._templates.files() or (
+                template_id not in self._own_templates.files()
+            ):
+                raise  # the catalog's own, incomplete; or nobody's
+            return self._own_templates.render(template_id, context)
 
     async def _deliver(self, mailer: Mailer, row: outbox.NotificationRow) -> int:
         """Mail one row not yet sent; 1 if the server took it now, else 0.

@@ -105,15 +105,15 @@ class EndedOutside:
                 ended[found.id] = ref
         async with self._sessions() as session:
             held_open = await register.cases_held_open(session, list(ended.values()))
-        marked = []
+        marked: dict[str, EndedOutsideFacts] = {}
         for workflow_id, case_ref in ended.items():
-            if case_ref in held_open and await self._mark(workflow_id, case_ref):
-                marked.append(case_ref)
+            if case_ref in held_open and (facts := await self._mark(workflow_id, case_ref)):
+                marked[case_ref] = facts
         self._looked_at = began
         if self._owners is not None:
-            await self._owners.tell(since=began - self._owners.within)
+            await self._owners.tell(known=marked)
         self.looks += 1
-        return marked
+        return list(marked)
 
     async def facts(self, workflow_id: str) -> EndedOutsideFacts | None:
         """How the case's latest run ended, by whom and why, as Temporal recorded it;
@@ -126,10 +126,11 @@ class EndedOutside:
         at = latest.close_time or datetime.now(UTC)
         return EndedOutsideFacts(how=how, by=by, reason=reason, at=at)
 
-    async def _mark(self, workflow_id: str, case_ref: str) -> bool:
+    async def _mark(self, workflow_id: str, case_ref: str) -> EndedOutsideFacts | None:
+        """How the case ended, if this marked it."""
         facts = await self.facts(workflow_id)
         if facts is None:
-            return False
+            return None
         detail = (
             f"The case's workflow was {facts.how} in Temporal"
             + (f" by {facts.by}" if facts.by else "")
@@ -146,9 +147,10 @@ class EndedOutside:
                 detail=detail,
                 marked_at=datetime.now(UTC),
             )
-        if done:
-            log.warning("case %s: %s", case_ref, detail)
-        return done
+        if not done:
+            return None
+        log.warning("case %s: %s", case_ref, detail)
+        return facts
 
     async def _who_and_why(self, workflow_id: str, run_id: str | None) -> tuple[str, str]:
         """Who ended the run and why, as its closing event in Temporal says."""

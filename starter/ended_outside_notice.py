@@ -16,8 +16,8 @@ notice by a look, and never loses it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,12 +60,14 @@ class OwnersTold:
         self._sessions = sessions
         self._notices = notices
         self._facts = facts
-        self.within = within
+        self._within = within
 
-    async def tell(self, *, since: datetime) -> list[str]:
-        """Tell the owner of each case marked since `since` whose notice is not settled;
-        the references of the cases told. A case that cannot be told now is logged in a
-        line and told at a later look."""
+    async def tell(self, known: Mapping[str, EndedOutsideFacts]) -> None:
+        """Tell the owner of each case marked within `TELL_WITHIN` whose notice is not
+        settled; `known` holds how the cases just marked ended (the others are asked of
+        Temporal again). A case that cannot be told now is logged in a line and told at
+        a later look."""
+        since = datetime.now(UTC) - self._within
         async with self._sessions() as session:
             marked = await register.ended_outside_since(session, since)
             untold = []
@@ -73,19 +75,18 @@ class OwnersTold:
                 rows = await outbox.for_notice(session, notice_key(case))
                 if not rows or any(r.status not in SETTLED for r in rows):
                     untold.append(case)
-        told = []
         for case in untold:
             try:
-                notice = await self._notice(case)
+                notice = await self._notice(case, known.get(case.case_ref))
                 if notice is not None:
                     await self._notices.tell(notice)
-                    told.append(case.case_ref)
             except Exception as error:  # noqa: BLE001 - the next look tells it again
                 log.warning("case %s: telling its owner it ended outside: %s", case.case_ref, error)
-        return told
 
-    async def _notice(self, case: register.CaseRow) -> EscalationNotice | None:
-        facts = await self._facts(case.workflow_id)
+    async def _notice(
+        self, case: register.CaseRow, facts: EndedOutsideFacts | None
+    ) -> EscalationNotice | None:
+        facts = facts or await self._facts(case.workflow_id)
         if facts is None:  # reset since, and going on: its own run writes the register
             return None
         async with self._sessions() as session:

@@ -6,6 +6,7 @@ this works from any working directory and from an installed package, with no ale
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ async def upgrade(url: str | None = None, revision: str = "head") -> UpgradeResu
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
+        with contextlib.suppress(FileExistsError):  # one there already keeps its mode
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     config = alembic_config()
     engine = create_engine(url)

@@ -144,20 +144,20 @@ async def mark_ended_outside(
     at: datetime,
     by: str,
     detail: str,
-    marked_at: datetime | None = None,
+    marked_at: datetime,
 ) -> bool:
     """Mark an open case as ended outside the service (`at`, when it ended), with the log
     entry that says how; whether it was open (marking it again, from another worker,
     changes nothing). The entry takes the next log position, which the row then reflects:
     a write of the case's own that is newer (a reset run going on) replaces the status
-    again. The row's `updated_at` is `marked_at` (default `at`): when it was marked."""
+    again. The row's `updated_at` is `marked_at`: when it was marked."""
     marked = await session.execute(
         update(CaseRecord)
         .where(CaseRecord.case_ref == case_ref, CaseRecord.status == OPEN)
         .values(
             status=ENDED_OUTSIDE,
             resolved_at=at,
-            updated_at=marked_at or at,
+            updated_at=marked_at,
             last_seq=CaseRecord.last_seq + 1,
         )
         .returning(CaseRecord.last_seq)

@@ -51,8 +51,10 @@ from casemodel.requests import (
 )
 from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
-from starter.worker import build_worker
+from starter.worker import build_replayer, build_worker
+from tests import identities
 from tests.factories import visit_type
+from tests.sealing import SESSION_RING
 from workflows.names import WORKFLOW_TYPE, workflow_id_for
 
 CORPUS = int(os.environ.get("HOSTILE_CORPUS", "60"))
@@ -327,6 +329,10 @@ async def test_a_case_started_under_another_workflow_id_is_refused_and_takes_no_
                 cause
             )
             await assert_no_failed_workflow_task(handle)
+            # Rebuilt as a worker would, its patch marker included, it fails the same way.
+            await build_replayer(SESSION_RING, identities.RING).replay_workflow(
+                await handle.fetch_history()
+            )
         state = await cases.state(ref)  # the case itself is untouched, and answers
         assert state.tenant_ref == "TEN-OWNED"
     async with app_sessions() as session:

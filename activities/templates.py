@@ -31,7 +31,6 @@ own used instead, checked with a sample of that notice.
 
 from __future__ import annotations
 
-import difflib
 import re
 import traceback
 from collections.abc import Iterable, Mapping
@@ -41,18 +40,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.utils import missing
+from jinja2 import TemplateError, TemplateSyntaxError, Undefined
 
 from activities.contracts import EndedOutsideFacts, EscalationNotice, Recipients, SlaFigures
 from activities.recipients import Recipient
 from activities.template_limits import TemplateFailed
 from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
+from activities.template_undefined import (
+    NotedName,
+    StrictOrNoted,
+    did_you_mean,
+    noting,
+)
 
 TEMPLATES_DIR = "templates"
 UK = ZoneInfo("Europe/London")
 PARTS = ("subject", "text", "html")
-CONTEXT_VARIABLES = ("case", "task", "sla", "escalation", "recipient", "ended")
 ENDED_OUTSIDE_TEMPLATE = "case-ended-outside"
 """The notice to a case's owner that Temporal ended the case's workflow while it was open."""
 SERVICE_TEMPLATES_DIR = Path(__file__).parent / "service_templates"
@@ -92,7 +95,7 @@ class UnknownTemplate(LookupError):
 
     def __init__(self, template_id: str, known: Iterable[str]) -> None:
         self.template_id = template_id
-        hint = _did_you_mean(template_id, known)
+        hint = did_you_mean(template_id, known)
         super().__init__(f"there is no template {template_id!r}{hint}")
 
     def __str__(self) -> str:
@@ -106,7 +109,7 @@ class TemplateStore:
         self.directory = Path(directory)
         self._env = BoundedEnvironment(
             loader=BoundedFileSystemLoader(self.directory),
-            undefined=_StrictUndefined,
+            undefined=StrictOrNoted,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             trim_blocks=True,
             lstrip_blocks=True,
@@ -282,6 +285,8 @@ def format_datetime(value: datetime | None) -> str:
     """``Tue 24 Nov 2026, 14:00`` in UK time; empty for none."""
     if value is None:
         return ""
+    if isinstance(value, Undefined):  # an unknown name: says so (or is noted, checking)
+        return str(value)
     if not isinstance(value, datetime):
         raise TypeError(f"the datetime filter needs a date and time, not {type(value).__name__}")
     local = _aware(value).astimezone(UK)
@@ -292,6 +297,8 @@ def format_date(value: date | None) -> str:
     """``Tue 24 Nov 2026`` (in UK time for a datetime); empty for none."""
     if value is None:
         return ""
+    if isinstance(value, Undefined):
+        return str(value)
     if isinstance(value, datetime):
         value = _aware(value).astimezone(UK)
     elif not isinstance(value, date):
@@ -330,13 +337,13 @@ def check_templates(
                 message = f"template {template_id!r} has no {template_id}.{part}.j2"
                 problems.append(TemplateProblem(prefix + next(iter(parts.values())), None, message))
         for part, name in parts.items():
-            problem = _render_problem(store, name, prefix, subject=part == "subject")
-            if problem is not None and problem not in problems:  # a shared piece's, once
-                problems.append(problem)
+            for problem in _render_problems(store, name, prefix, subject=part == "subject"):
+                if problem not in problems:  # a shared piece's, once
+                    problems.append(problem)
     for where, template_id in referenced:
         if template_id not in files:
             file, _, location = where.partition(": ")
-            message = f"there is no template {template_id!r}{_did_you_mean(template_id, files)}"
+            message = f"there is no template {template_id!r}{did_you_mean(template_id, files)}"
             message += f"; expected {prefix}{template_id}.subject.j2 and {template_id}.text.j2"
             message = f"{location}: {message}" if location else message
             problems.append(TemplateProblem(file, None, message))
@@ -359,28 +366,55 @@ def _misnamed(directory: Path) -> list[str]:
     ]
 
 
-def _render_problem(
+def _render_problems(
     store: TemplateStore, name: str, prefix: str, *, subject: bool
-) -> TemplateProblem | None:
-    """The first problem rendering ``name`` with the task-level, then the case-level sample
-    (the template of a notice that a case was ended outside: with a sample of that)."""
+) -> list[TemplateProblem]:
+    """Every problem rendering ``name`` with the task-level and the case-level sample (the
+    template of a notice that a case was ended outside: with a sample of that).
+
+    Unknown names are noted as the rendering goes on (`activities.template_undefined`), so
+    each is reported; any other error ends that rendering and is reported too. A problem
+    both samples meet is reported once, as the first met it.
+    """
     match = _FILE.match(name)
     ended = match is not None and match["id"] == ENDED_OUTSIDE_TEMPLATE
+    problems: list[TemplateProblem] = []
+    seen: set[tuple[str, int | None, str]] = set()
+
+    def add(file: str, line: int | None, detail: str, what: str | None) -> None:
+        if (file, line, detail) in seen:
+            return
+        seen.add((file, line, detail))
+        message = f"{detail} (for {what})" if what else detail
+        problems.append(TemplateProblem(prefix + file, line, message))
+
     for task_level in (False,) if ended else (True, False):
-        try:
-            output = store.render_file(name, sample_context(task_level, ended=ended))
-        except TemplateSyntaxError as error:
-            file = Path(error.filename).name if error.filename else name
-            return TemplateProblem(prefix + file, error.lineno, f"syntax error: {error.message}")
-        except TemplateError as error:
-            file, line = _template_frame(error, store.directory, name)
-            detail = error.message or type(error).__name__
-            level = "task" if task_level else "case"
-            what = "a case ended outside" if ended else f"a {level}-level escalation"
-            return TemplateProblem(prefix + file, line, f"{detail} (for {what})")
-        if subject and not output.strip():
-            return TemplateProblem(prefix + name, None, "the subject is empty")
-    return None
+        what = (
+            "a case ended outside"
+            if ended
+            else f"a {'task' if task_level else 'case'}-level escalation"
+        )
+        output, failed = None, []
+        with noting() as noted:
+            try:
+                output = store.render_file(name, sample_context(task_level, ended=ended))
+            except TemplateSyntaxError as error:
+                file = Path(error.filename).name if error.filename else name
+                add(file, error.lineno, f"syntax error: {error.message}", None)
+                return problems  # the same for every sample
+            except TemplateError as error:
+                file, line = _template_frame(error, store.directory, name)
+                failed.append(NotedName(file, line, error.message or type(error).__name__))
+        for found in _in_order([*noted, *failed], name):
+            add(found.file or name, found.line, found.message, what)
+        if subject and output is not None and not noted and not output.strip():
+            add(name, None, "the subject is empty", None)
+    return problems
+
+
+def _in_order(noted: list[NotedName], name: str) -> list[NotedName]:
+    """Noted names by file (the template's own first) and line."""
+    return sorted(noted, key=lambda n: (n.file not in (None, name), n.file or "", n.line or 0))
 
 
 def _template_frame(error: BaseException, directory: Path, name: str) -> tuple[str, int | None]:
@@ -398,35 +432,3 @@ def _template_frame(error: BaseException, directory: Path, name: str) -> tuple[s
         if path.suffix == ".j2" and path.resolve().parent == root:
             found = (path.name, frame.lineno)
     return found
-
-
-class _StrictUndefined(StrictUndefined):
-    """Strict, with messages that say what does exist, for configuration administrators."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:
-        name, obj = self._undefined_name, self._undefined_obj
-        if self._undefined_hint or not isinstance(name, str):
-            return super()._undefined_message
-        if obj is missing:
-            hint = _did_you_mean(name, CONTEXT_VARIABLES)
-            return (
-                f"unknown variable {name!r}{hint}; the variables are {', '.join(CONTEXT_VARIABLES)}"
-            )
-        if obj is None:
-            return (
-                f"cannot read {name!r} of a variable that is none here (`task` is none for a "
-                "case-level escalation, `sla` when there is no clock): guard it with "
-                "{% if task %} or {% if sla %}"
-            )
-        if isinstance(obj, Mapping):
-            fields = ", ".join(sorted(obj))
-            return f"unknown field {name!r}{_did_you_mean(name, obj)}; the fields here are {fields}"
-        return super()._undefined_message
-
-
-def _did_you_mean(value: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""

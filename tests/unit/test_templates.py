@@ -167,6 +167,58 @@ def test_check_reports_a_filter_used_on_the_wrong_thing(folder: Path):
     assert "datetime filter needs a date and time" in problem.message
 
 
+def test_check_reports_every_unknown_name_of_a_template_not_only_the_first(folder: Path):
+    write(
+        folder,
+        {
+            "visit.subject.j2": "{{ case.reff }} for {{ tennant }}",
+            "visit.text.j2": (
+                "Hello {{ recipient.nmae | upper }},\n"
+                "{% if case.statu == 'open' %}open{% endif %}\n"
+                "{% for t in case.tasks %}{{ t }}{% endfor %}\n"
+                "{{ sla.due_on | datetime }}\n"
+                '{% include "_footer.text.j2" %}\n'
+                "{{ escalation.rulle ~ '!' }} {{ case.ref }}\n"
+            ),
+            "_footer.text.j2": "Sent to {{ recipient.mail }}\n",
+        },
+    )
+    found = [(p.file, p.line, p.message.split(";")[0]) for p in check_templates(folder)]
+    assert found == [
+        ("templates/visit.subject.j2", 1, "unknown field 'reff' (did you mean \"ref\"?)"),
+        ("templates/visit.subject.j2", 1, "unknown variable 'tennant'"),
+        ("templates/visit.text.j2", 1, "unknown field 'nmae' (did you mean \"name\"?)"),
+        ("templates/visit.text.j2", 2, "unknown field 'statu' (did you mean \"status\"?)"),
+        ("templates/visit.text.j2", 3, "unknown field 'tasks'"),
+        ("templates/visit.text.j2", 4, "unknown field 'due_on' (did you mean \"due_at\"?)"),
+        ("templates/visit.text.j2", 6, "unknown field 'rulle' (did you mean \"rule\"?)"),
+        ("templates/_footer.text.j2", 1, "unknown field 'mail' (did you mean \"email\"?)"),
+    ]
+    # Each once: the case-level sample meets the same names, and a name's filters and
+    # operators add nothing of their own.
+    assert all("(for a task-level escalation)" in p.message for p in check_templates(folder))
+
+
+def test_a_notice_with_an_unknown_name_still_fails_to_render(folder: Path):
+    write(folder, {"x.subject.j2": "{{ case.ref }}", "x.text.j2": "{{ tenant }} {{ case.reff }}"})
+    with pytest.raises(UndefinedError, match="unknown variable 'tenant'"):
+        TemplateStore(folder).render("x", sample_context(task_level=True))
+    check_templates(folder)  # checking does not leave rendering lenient
+    with pytest.raises(UndefinedError, match="unknown variable 'tenant'"):
+        TemplateStore(folder).render("x", sample_context(task_level=False))
+
+
+def test_check_reports_a_case_level_problem_beside_the_task_level_ones(folder: Path):
+    write(
+        folder,
+        {"visit.subject.j2": "Visit", "visit.text.j2": "{{ task.name }}\n{{ case.tenant }}\n"},
+    )
+    found = [(p.line, p.message) for p in check_templates(folder)]
+    assert [line for line, _ in found] == [2, 1]
+    assert "unknown field 'tenant'" in found[0][1] and "task-level" in found[0][1]
+    assert "{% if task %}" in found[1][1] and "case-level" in found[1][1]
+
+
 def test_check_reports_missing_parts_misnamed_files_and_an_empty_subject(folder: Path):
     write(
         folder,

@@ -77,10 +77,21 @@ class RegisterUpdate(BaseModel):
     events: list[LogEntry] = Field(
         default_factory=list, description="Log entries after the previous update."
     )
+    rebase_after: int | None = Field(
+        default=None,
+        description="Of the first write of a workflow run that was reset: the log position "
+        "the run took over from the run reset away. What the register holds of the case "
+        "after it is that run's, which did not happen in this one: its log entries and the "
+        "tasks this update does not carry are dropped, and the case and its tasks are "
+        "rewritten from here. Such an update carries every task the case holds.",
+    )
 
     @classmethod
-    def since(cls, case: Case, workflow_id: str, seq: int, now: datetime) -> RegisterUpdate | None:
-        """What changed after log position `seq`, as of `now`; None when nothing did."""
+    def since(
+        cls, case: Case, workflow_id: str, seq: int, now: datetime, *, rebase: bool = False
+    ) -> RegisterUpdate | None:
+        """What changed after log position `seq`, as of `now`; None when nothing did.
+        `rebase`: as the first write of a reset run (`rebase_after`)."""
         update = cls.from_case(
             case,
             workflow_id=workflow_id,
@@ -88,8 +99,13 @@ class RegisterUpdate(BaseModel):
             now=now,
             since_seq=seq,
             priority=case.state.priority,
+            all_tasks=rebase,
         )
-        return None if update.last_seq == seq else update
+        if update.last_seq == seq:
+            return None
+        if rebase:
+            update.rebase_after = seq
+        return update
 
     @classmethod
     def from_state(
@@ -126,9 +142,10 @@ class RegisterUpdate(BaseModel):
         since_seq: int = 0,
         priority: str = "normal",
         limit: int = EVENTS_PER_UPDATE,
+        all_tasks: bool = False,
     ) -> RegisterUpdate:
         """The changes of the case after log position ``since_seq`` (0: everything), with
-        each task's due points as of ``now``.
+        each task's due points as of ``now`` (and, `all_tasks`, every task it holds).
 
         Tasks are those the new log entries bear on (`casemodel.worklist.recorded_keys`):
         the case model logs every change to a task under its key, and a pause or resume
@@ -165,7 +182,7 @@ class RegisterUpdate(BaseModel):
             tasks=[
                 _register_task(case, task, index, now)
                 for index, task in enumerate(state.tasks)
-                if task.key in changed
+                if all_tasks or task.key in changed
             ],
             events=events,
         )

@@ -82,6 +82,12 @@ class InFlight:
         self._write_local = False
         self._remote_until_landed = False
         self._write_seq = 0
+        self._write_rebases = False
+        info = workflow.info()
+        self._rebase = info.run_id != info.original_execution_run_id
+        """Whether this run's next write rebases the register: a run that a reset made
+        (Temporal keeps the run it was reset from as the original) takes over the register
+        from what the run reset away wrote after the reset point."""
         self._notices: dict[str, tuple[str, asyncio.Task[Any]]] = {}  # by firing key
 
     def written(self) -> bool:
@@ -96,6 +102,7 @@ class InFlight:
         write, self._write = self._write, None
         if self._write_local and write is not None and write.exception() is not None:
             self._remote_until_landed = True  # the next write sends the same changes remotely
+            self._rebase |= self._write_rebases
             return False
         self.recorded_seq = self._write_seq
         if not self._write_local:
@@ -106,11 +113,16 @@ class InFlight:
         """Write what changed since the last write, unless a write is still in flight."""
         if self._write is not None:
             return  # the next turn after it lands writes what changed meanwhile
+        # Only a write made now, not one replayed, rebases: what a replayed write carried
+        # is in the register already (a local activity's input is not part of what replay
+        # checks, and the write goes or not as it did).
+        rebase = self._rebase and not workflow.unsafe.is_replaying()
         update = RegisterUpdate.since(
-            case, workflow.info().workflow_id, self.recorded_seq, workflow.now()
+            case, workflow.info().workflow_id, self.recorded_seq, workflow.now(), rebase=rebase
         )
         if update is None:
             return
+        self._rebase &= not rebase  # until that write fails (`collect`)
         summary = f"register: log {self.recorded_seq + 1}-{update.last_seq}"
         self._write_local = self.local_first and not self._remote_until_landed
         if self._write_local:
@@ -130,6 +142,7 @@ class InFlight:
                 summary=summary,
             )
         self._write_seq = update.last_seq
+        self._write_rebases = rebase
 
     async def write_inline(self, case: Case) -> None:
         """The register written before the case goes on, as histories before writing

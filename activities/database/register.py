@@ -3,7 +3,9 @@
 Written by `apply_update`, which is idempotent: a retried activity or a replayed
 workflow sends the same update again, and updates may arrive out of order. Case and task
 rows carry the case log position they reflect (``last_seq``) and are replaced only by a
-newer one; events are inserted once by ``(case_ref, seq)`` and never changed. And by
+newer one; events are inserted once by ``(case_ref, seq)`` and never changed, except by
+the first write of a run that a workflow reset made, which takes the case back to where
+that run took over (`RegisterUpdate.rebase_after`). And by
 `mark_ended_outside`, for a case whose workflow ended without its code running (see
 `starter.ended_outside`).
 """
@@ -15,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import RegisterTask, RegisterUpdate
@@ -103,6 +105,8 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
     one by one: a statement may not change one row twice, hence one update a case."""
     if len({u.case_ref for u in updates}) != len(updates):
         raise ValueError("apply_updates takes one update a case")
+    for first in (u for u in updates if u.rebase_after is not None):
+        await _roll_back(session, first)
     insert = insert_for(session, "the case register")
     cases = [_case_values(u) for u in updates]
     await _upsert_newer(session, insert(CaseRecord.__table__), cases, ["case_ref"])
@@ -149,8 +153,9 @@ async def mark_ended_outside(
     """Mark an open case as ended outside the service (`at`, when it ended), with the log
     entry that says how; whether it was open (marking it again, from another worker,
     changes nothing). The entry takes the next log position, which the row then reflects:
-    a write of the case's own that is newer (a reset run going on) replaces the status
-    again. The row's `updated_at` is `marked_at`: when it was marked."""
+    the first write of a reset run going on takes the case back to before it
+    (`RegisterUpdate.rebase_after`), entry and status included. The row's `updated_at`
+    is `marked_at`: when it was marked."""
     marked = await session.execute(
         update(CaseRecord)
         .where(CaseRecord.case_ref == case_ref, CaseRecord.status == OPEN)
@@ -251,11 +256,38 @@ async def case_events(
 
 # --- writing --------------------------------------------------------------------------
 
+
+async def _roll_back(session: AsyncSession, first: RegisterUpdate) -> None:
+    """Take the case back to where the first write of a reset run takes over
+    (`RegisterUpdate.rebase_after`): the run reset away logged, added and changed things
+    after it that never happened in the run that goes on. Its log entries go, and so do
+    the tasks it added that the update does not carry; the case and the tasks left then
+    reflect that position, so the update, which carries every task the case holds,
+    replaces them as any newer write does. Tasks a long case has let go are older than
+    that position and stay."""
+    after = first.rebase_after
+    assert after is not None
+    ref = first.case_ref
+    await session.execute(delete(CaseEvent).where(CaseEvent.case_ref == ref, CaseEvent.seq > after))
+    carried = [task.key for task in first.tasks]
+    await session.execute(
+        delete(TaskRecord).where(
+            TaskRecord.case_ref == ref, TaskRecord.last_seq > after, TaskRecord.key.not_in(carried)
+        )
+    )
+    for record in (TaskRecord, CaseRecord):
+        await session.execute(
+            update(record)
+            .where(record.case_ref == ref, record.last_seq > after)
+            .values(last_seq=after)
+        )
+
+
 _EVENT_FIELDS = {"seq", "at", "kind", "by", "task_key", "detail"}
 
 
 def _case_values(update: RegisterUpdate) -> dict[str, Any]:
-    return update.model_dump(exclude={"tasks", "events"})
+    return update.model_dump(exclude={"tasks", "events", "rebase_after"})
 
 
 def _task_values(update: RegisterUpdate, task: RegisterTask) -> dict[str, Any]:

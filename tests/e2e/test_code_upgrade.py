@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "0597dca85adf22c39b782bbe03885be40d9256dd"
+PREVIOUS_RELEASE = "025bac10153b5c3f42532c0fc9726390033a1d16"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

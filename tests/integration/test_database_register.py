@@ -38,6 +38,15 @@ async def dump(sessions: async_sessionmaker[AsyncSession], case_ref: str) -> dic
         return await dump_case(session, case_ref)
 
 
+def comparable(rows: dict[str, Any]) -> dict[str, Any]:
+    # A task's last_seq says which update last carried it, which differs by design.
+    drop = {"case_ref", "workflow_id", "last_seq"}
+    return {
+        section: [{c: v for c, v in row.items() if c not in drop} for row in section_rows]
+        for section, section_rows in rows.items()
+    }
+
+
 async def test_the_same_update_twice_writes_each_row_once(
     sessions: async_sessionmaker[AsyncSession],
 ):
@@ -74,14 +83,6 @@ async def test_changes_sent_in_steps_add_up_to_the_whole_case(
     assert len(steps[2].tasks) < len(assessed.tasks)  # only what changed travels
     await apply(sessions, *steps)
     await apply(sessions, update(stages("WHOLE")[-1]))
-
-    def comparable(rows: dict[str, Any]) -> dict[str, Any]:
-        # A task's last_seq says which update last carried it, which differs by design.
-        drop = {"case_ref", "workflow_id", "last_seq"}
-        return {
-            section: [{c: v for c, v in row.items() if c not in drop} for row in section_rows]
-            for section, section_rows in rows.items()
-        }
 
     stepwise, whole = await dump(sessions, "STEPS"), await dump(sessions, "WHOLE")
     assert comparable(stepwise) == comparable(whole)
@@ -226,3 +227,65 @@ async def test_a_case_ended_outside_is_marked_once_and_a_newer_write_of_its_own_
     assert case["status"] == "open" and case["last_seq"] == visited.log[-1].seq
     async with sessions() as session:
         assert await register.cases_held_open(session, ["CASE-1", "CASE-2"]) == {"CASE-1"}
+
+
+async def test_the_first_write_of_a_reset_run_takes_the_case_back_to_where_the_run_took_over(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    # The run reset away: no access at the visit (which added a check-in), assessed, closed.
+    opened, visited, _, closed = stages("RESET")
+    await apply(sessions, update(opened), update(visited, opened), update(closed, visited))
+    assert any(t["key"] == "check-in" for t in (await dump(sessions, "RESET"))["tasks"])
+
+    # The run that goes on took over after the opening, and went another way.
+    case = Case(opened.model_copy(deep=True, update={"type_version": 1}))
+    case.complete_task("contact", outcome=None, responses=None, note=None, by="amy", now=at(7))
+    case.complete_task(
+        "home-visit", outcome="visited", responses=None, note=None, by="amy", now=at(30)
+    )
+    took_over = opened.log[-1].seq
+    first = RegisterUpdate.since(case, "case-RESET", took_over, at(30), rebase=True)
+    assert first is not None and first.rebase_after == took_over
+    assert {t.key for t in first.tasks} == {t.key for t in case.state.tasks}  # every task
+    await apply(sessions, first)
+    reset = await dump(sessions, "RESET")
+
+    # As if that run had been the only one.
+    await apply(sessions, update(case.state.model_copy(update={"case_ref": "ONLY"})))
+    assert comparable(reset) == comparable(await dump(sessions, "ONLY"))
+    assert [(e["seq"], e["kind"]) for e in reset["events"]] == [
+        (e.seq, e.kind) for e in case.state.log
+    ]
+    (row,) = reset["case"]
+    assert (row["status"], row["outcome"], row["resolved_at"]) == ("open", None, None)
+    assert row["last_seq"] == case.state.log[-1].seq
+    assert all(t["key"] != "check-in" for t in reset["tasks"])
+
+    # Sent again (a retry), it changes nothing; the run's next write goes on from it.
+    await apply(sessions, first)
+    assert await dump(sessions, "RESET") == reset
+    before = case.state.model_copy(deep=True)
+    case.complete_task(
+        "benefits-check", outcome=None, responses=None, note=None, by="amy", now=at(40)
+    )
+    await apply(sessions, RegisterUpdate.since(case, "case-RESET", before.log[-1].seq, at(40)))
+    events = (await dump(sessions, "RESET"))["events"]
+    assert [e["seq"] for e in events] == [e.seq for e in case.state.log]
+
+
+async def test_a_reset_run_replaces_an_ended_outside_mark_and_its_log_entry(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    opened, visited, *_ = stages("MARKED")
+    await apply(sessions, update(opened))
+    async with sessions.begin() as session:
+        assert await register.mark_ended_outside(
+            session, "MARKED", at=at(3), by="ops", detail="terminated", marked_at=at(4)
+        )
+    took_over = opened.log[-1].seq
+    first = RegisterUpdate.since(Case(visited), "case-MARKED", took_over, at(60), rebase=True)
+    assert first is not None
+    await apply(sessions, first)
+    rows = await dump(sessions, "MARKED")
+    assert rows["case"][0]["status"] == "open"
+    assert [(e["seq"], e["kind"]) for e in rows["events"]] == [(e.seq, e.kind) for e in visited.log]

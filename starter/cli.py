@@ -13,6 +13,9 @@ from typing import Annotated
 
 import typer
 
+# typer carries its own copy of click and does not re-export its exceptions.
+from typer._click.exceptions import ClickException, UsageError
+
 from . import cli_case
 from .client import CaseRefused
 from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
@@ -148,10 +151,30 @@ def whoami(
         console.print(f"  {line}")
 
 
+def usage_mistake(mistake: UsageError) -> str:
+    """A mistake in the command line, in one line: what is wrong, and where to read what
+    the command takes."""
+    command = mistake.ctx.command_path if mistake.ctx is not None else "support-provision"
+    message = " ".join(mistake.format_message().split()).rstrip(".")
+    return f"{command}: {message}. See {command} --help."
+
+
 def main() -> None:
     try:
-        app()
-        code = 0
+        # Not standalone: a mistake in the command line comes here, to be told in one line,
+        # rather than in the usage, a hint and a boxed message.
+        returned = app(standalone_mode=False)
+        code = returned if type(returned) is int else 0
+    except UsageError as mistake:
+        if mistake.format_message():  # none when the help was asked for by giving nothing
+            typer.echo(usage_mistake(mistake), err=True)
+        code = mistake.exit_code
+    except ClickException as refused:  # e.g. a file option that cannot be read
+        typer.echo(" ".join(refused.format_message().split()), err=True)
+        code = refused.exit_code
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        code = 1
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     # The Temporal client's native threads can abort the interpreter while it finalises

@@ -96,7 +96,7 @@ def validate(
     """Report every problem in the definitions, with file and field; exit 1 if any.
 
     Warnings (a chain of tasks that overruns its case target, occurrences that would pile
-    up) are printed too, as ``warning: FILE: FIELD: ...``, and counted in the summary;
+    up) are printed too, as "warning: FILE: FIELD: ...", and counted in the summary;
     on their own they exit 0.
     """
     directory = directory or default_definitions_dir()

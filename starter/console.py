@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from typer import rich_utils
 from typer.core import TyperArgument, TyperOption
 
 from definitions.periods import View, calendar_date
@@ -46,12 +47,21 @@ def readable_help() -> None:
     arguments in the usage line (``{CASE}``). Changed here, once, for every command:
     a flag shows no placeholder, a value option its own metavar or one named after its
     type (TEXT, N, PATH, DATE, …), and an argument its metavar (its name in capitals),
-    bare when required and in brackets when not.
+    bare when required and in brackets when not. And a command's docstring reads as
+    paragraphs: typer joins the lines of its first one only, and printed the others
+    broken where the source wraps, then again where the terminal does.
     """
+    rich_utils._fix_linebreaks = _joined_paragraphs
     TyperOption.display_type_rich = _option_placeholder  # type: ignore[method-assign,assignment]
     TyperArgument.display_type_rich = _no_placeholder  # type: ignore[method-assign,assignment]
     TyperArgument.display_name_raw = property(_argument_name)  # type: ignore[assignment]
     TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign,assignment]
+
+
+def _joined_paragraphs(paragraphs: list[str], markup_mode: str) -> str:
+    """The paragraphs after a command's first, each on one line for the terminal to wrap
+    (one that starts with click's ``\\b`` keeps its lines)."""
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
 
 
 def _option_placeholder(option: TyperOption, ctx: typer.Context) -> str | None:

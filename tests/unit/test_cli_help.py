@@ -73,3 +73,9 @@ def test_version_prints_the_installed_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"support-provision {version('support-provision')}\n"
+
+
+def test_a_command_s_later_paragraphs_are_wrapped_by_the_terminal_not_the_source():
+    # The docstring wraps at "would pile / up"; at 200 columns the paragraph is one line.
+    shown = help_of(("definitions", "validate"))
+    assert "occurrences that would pile up) are printed too" in shown

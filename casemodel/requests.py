@@ -560,6 +560,31 @@ def _shape(value: object) -> str:
     return type(value).__name__
 
 
+PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+"""What a case or tenant reference a new case opens with may hold: letters A-Z, digits and
+``. _ - /``, starting with a letter or digit (``TSA-2026-0042``, ``HMS/100234``)."""
+
+
+def unplain_reference(start: StartCase) -> str | None:
+    """Why the case or tenant reference of `start` is not a plain reference, or None.
+
+    References are the case's name in Temporal: its workflow id, its search attributes,
+    the UI's lists and links, where SPEC allows references and never personal data. So an
+    e-mail address, a phone number with spaces, a name with an accent, a zero-width or
+    right-to-left mark (which make two references look alike) are refused when a case
+    opens, rather than shown to everyone who can read Temporal.
+    """
+    for label, value in (("case", start.case_ref), ("tenant", start.tenant_ref)):
+        if PLAIN_REFERENCE.fullmatch(value) is None:
+            return (
+                f'The {label} reference "{excerpt(value)}" is not a plain reference: use '
+                "letters A-Z, digits and . _ - / only, starting with a letter or digit. "
+                "References show in Temporal's UI and search, so they carry no personal "
+                "data such as an e-mail address."
+            )
+    return None
+
+
 def excerpt(text: str) -> str:
     """A bounded, printable quote of what a caller sent, for a message about it."""
     text = "".join(c if c.isprintable() else "?" for c in text[: EXCERPT + 1])

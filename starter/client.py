@@ -57,6 +57,7 @@ from casemodel.requests import (
     RequestResult,
     StartCase,
     describe,
+    unplain_reference,
 )
 from casemodel.state import CaseState, CaseSummary
 from casemodel.worklist import read_period
@@ -260,6 +261,8 @@ class CaseClient:
             )
         except ValidationError as error:
             raise CaseRefused(describe(StartCase, error), "invalid_request") from None
+        if (problem := unplain_reference(start)) is not None:
+            raise CaseRefused(problem, "invalid_request")
         try:
             handle = await self._start(start, task_queue=self.settings.task_queue)
         except WorkflowAlreadyStartedError:

@@ -75,6 +75,10 @@ CASE_ID_PATCH = "case-id-is-its-ref"
 """Histories recorded before a case refused to open under a workflow id other than
 `case-<case ref>` replay as they ran. Asked only of a case whose id is another, so that
 only such a history records its marker."""
+PLAIN_REFS_PATCH = "plain-references"
+"""Histories recorded before a new case refused a case or tenant reference that is not a
+plain one (`casemodel.requests.PLAIN_REFERENCE`) replay as they ran. Asked only of such a
+start, so that only its history records the marker."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -107,6 +111,7 @@ class SupportCaseWorkflow:
                 continued=workflow.info().continued_run_id is not None,
             )
             _check_id(self._case)
+            _check_references(start)
         except CaseRuleError as refusal:
             self._case, start = None, None
             self._refusal = refusal
@@ -371,6 +376,17 @@ def _check_id(case: Case) -> None:
             f'not "{requests.excerpt(workflow.info().workflow_id)}": start cases with '
             "`support-provision case start` or the Python client."
         )
+
+
+def _check_references(start: object) -> None:
+    """A new case's references are plain (`requests.unplain_reference`): they are its name
+    in Temporal's UI and search. A continued run or a follow-on case takes references a
+    case already runs under, which may be from before the rule: neither is refused."""
+    if not isinstance(start, requests.StartCase) or start.opened_from is not None:
+        return
+    problem = requests.unplain_reference(start)
+    if problem is not None and workflow.patched(PLAIN_REFS_PATCH):
+        raise InvalidRequest(problem)
 
 
 def _encoded(args: Sequence[RawValue]) -> list[requests.Encoded]:

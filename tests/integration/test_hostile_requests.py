@@ -342,6 +342,46 @@ async def test_a_case_started_under_another_workflow_id_is_refused_and_takes_no_
         assert await register.get_case(session, f"BARE-{run}") is None
 
 
+async def test_a_new_case_whose_reference_is_not_plain_is_refused_by_client_and_workflow(
+    cases: CaseClient, temporal_client: Client, task_queue: str, app_sessions
+):
+    """References are the case's name in Temporal's UI and search: an e-mail address as a
+    tenant reference, or a zero-width space that makes two case references look alike,
+    is refused before the case opens, by the client and by the case itself."""
+    run = uuid.uuid4().hex[:6]
+    odd = [(f"MAIL-{run}", "tom.bennett@example.org"), (f"ZW-\u200b{run}", "TEN-ZW")]
+    async with build_worker(temporal_client, task_queue, app_sessions):
+        for case_ref, tenant_ref in odd:
+            with pytest.raises(CaseRefused) as refused:
+                await cases.start_case(visit_type(), tenant_ref=tenant_ref, case_ref=case_ref)
+            assert refused.value.code == "invalid_request"
+            assert "is not a plain reference" in refused.value.message
+            with pytest.raises(RPCError):  # nothing was started
+                await temporal_client.get_workflow_handle(workflow_id_for(case_ref)).describe()
+
+            start = StartCase(
+                case_ref=case_ref,
+                tenant_ref=tenant_ref,
+                owner="tom-bennett",
+                provision_type=visit_type(),
+            )
+            handle = await temporal_client.start_workflow(
+                WORKFLOW_TYPE, start, id=workflow_id_for(case_ref), task_queue=task_queue
+            )
+            with pytest.raises(WorkflowFailureError) as failed:
+                await handle.result()
+            cause = failed.value.cause
+            assert isinstance(cause, ApplicationError) and cause.type == "invalid_request"
+            assert "is not a plain reference" in str(cause)
+            await assert_no_failed_workflow_task(handle)
+            await build_replayer(SESSION_RING, identities.RING).replay_workflow(
+                await handle.fetch_history()
+            )
+    async with app_sessions() as session:
+        for case_ref, _ in odd:
+            assert await register.get_case(session, case_ref) is None
+
+
 async def test_an_unknown_query_is_refused_and_the_case_still_answers(
     cases: CaseClient, task_queue: str, app_sessions
 ):

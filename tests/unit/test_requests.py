@@ -29,6 +29,7 @@ from casemodel.requests import (
     StartCase,
     read_request,
     read_start,
+    unplain_reference,
 )
 from casemodel.state import CaseStatus
 from tests.factories import at, open_sla_case, sla_type, visit_type
@@ -313,3 +314,47 @@ def test_a_type_made_without_validation_still_meets_the_rules_before_a_case_open
         from casemodel.case import Case
 
         Case.open(broken, case_ref="C", tenant_ref="T", owner="o", now=at(0), opened_by="x")
+
+
+def opening(case_ref: str = "TSA-1", tenant_ref: str = "TEN-1") -> StartCase:
+    return StartCase(
+        case_ref=case_ref, tenant_ref=tenant_ref, owner="tom-bennett", provision_type=visit_type()
+    )
+
+
+@pytest.mark.parametrize("ref", ["TSA-2026-0042", "HMS/100234", "ten.42_b", "7", "A" * REF_LIMIT])
+def test_a_plain_reference_opens_a_case(ref: str):
+    assert unplain_reference(opening(ref, ref)) is None
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "tom.bennett@example.org",  # an e-mail address
+        "+447700900123",  # a phone number
+        "Zoë-1",  # a letter outside A-Z
+        "TEN\u200b42",  # a zero-width space: looks like TEN42
+        "\u202eTEN42",  # a right-to-left override
+        "-TEN",
+        "/TEN",
+        "TEN:42",
+    ],
+)
+def test_a_reference_that_is_not_plain_is_refused_saying_which(ref: str):
+    problem = unplain_reference(opening(tenant_ref=ref))
+    assert problem is not None and problem.startswith("The tenant reference ")
+    assert "letters A-Z, digits and . _ - /" in problem
+    assert all(c.isprintable() for c in problem)  # the odd marks are not echoed
+    problem = unplain_reference(opening(case_ref=ref))
+    assert problem is not None and problem.startswith("The case reference ")
+
+
+@settings(max_examples=300)
+@given(st.text(min_size=1, max_size=REF_LIMIT))
+def test_a_reference_is_plain_exactly_when_it_is_ascii_letters_digits_and_four_marks(ref: str):
+    try:
+        start = opening(tenant_ref=ref)
+    except ValueError:
+        return  # whitespace or control characters: refused before this rule
+    plain = ref.isascii() and (ref[0].isalnum() and all(c.isalnum() or c in "._-/" for c in ref))
+    assert (unplain_reference(start) is None) == plain

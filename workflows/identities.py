@@ -109,20 +109,42 @@ def heard() -> Heard:
     return _HEARD.get() or _silent()
 
 
+START_TIME_PATCH = "start-verified-when-sent"
+"""Histories recorded while a start's identity was verified at the run's first workflow
+task only replay as they ran: a case started while no worker ran for longer than a
+token lives, or reset later than that, had failed `not_authenticated`. Asked only when
+the token does not hold now but did when Temporal took the start, so that only such a
+history records the marker."""
+
+
 def at_start() -> Heard:
-    """The identity that started this run, from its start headers, or why there is none."""
-    return established(workflow.info().headers)
+    """The identity that started this run, from its start headers, or why there is none.
+
+    Verified as of when Temporal took the start (the started event's time, which a reset
+    keeps), not only as of the first workflow task: the start was signed when it was
+    sent, and neither a worker that was away nor a reset long after may turn it into a
+    refusal that fails the case."""
+    info = workflow.info()
+    now = established(info.headers)
+    if isinstance(now, NotAuthenticated) and info.workflow_start_time < workflow.now():
+        sent = established(info.headers, at=info.workflow_start_time)
+        if not isinstance(sent, NotAuthenticated) and workflow.patched(START_TIME_PATCH):
+            return sent
+    return now
 
 
-def established(headers: Mapping[str, Payload]) -> Identity | NotAuthenticated:
-    """The identity `headers` carry, verified now, or the `NotAuthenticated` refusal."""
+def established(
+    headers: Mapping[str, Payload], *, at: datetime | None = None
+) -> Identity | NotAuthenticated:
+    """The identity `headers` carry, verified now (or `at`), or the `NotAuthenticated`
+    refusal."""
     verifier: Callable[[object, datetime], Identity] | None = workflow.extern_functions().get(
         VERIFIER
     )
     if verifier is None:
         return _silent()
     try:
-        return verifier(_token(headers.get(HEADER)), workflow.now())
+        return verifier(_token(headers.get(HEADER)), at or workflow.now())
     except IdentityRefused as refused:
         return NotAuthenticated(
             f"Not signed in ({refused.reason}): {refused.message}. Requests carry a signed "

@@ -4,22 +4,24 @@ service of the shipped directory, verified by the worker, judged by the case's r
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from casemodel.requests import CloseCase, CompleteTask, PauseCase, ReviseTarget
+from casemodel.state import CaseStatus
 from protection.identity import Identity
 from protection.keys import KeyRing, generate_entry
 from starter.client import CaseClient, CaseRefused
 from starter.identities import WORKER_SERVICE, IdentityHeaders, Signer
 from starter.settings import Settings
-from starter.worker import build_worker
+from starter.worker import build_replayer, build_worker
 from tests import identities
 from tests.factories import visit_type
 from tests.integration.sla_fixtures import sla_sessions  # noqa: F401
+from tests.sealing import SESSION_RING
 from tests.waiting import eventually
 
 AGENCY = Identity(
@@ -233,3 +235,32 @@ async def test_identities_are_issued_from_the_synced_directory(sla_sessions):  #
         )
         with pytest.raises(IdentityUnavailable):
             await service_identity(session, "crm")
+
+
+async def test_a_case_started_while_no_worker_ran_opens_after_its_token_expired(
+    temporal_client: Client, task_queue: str, app_sessions
+):
+    """A start is verified as of when Temporal took it: a worker that comes back after
+    the start's token expired (or a reset long after) must not fail the case."""
+    brief = Signer(identities.RING, identities.SUITE, lifetime=timedelta(seconds=2))
+    ref = f"LATE-{uuid.uuid4().hex[:6]}"
+    settings = Settings(task_queue=task_queue)
+    await CaseClient(temporal_client, settings, identity=brief).start_case(
+        visit_type(), tenant_ref="TEN-LATE", case_ref=ref
+    )
+    started = (await temporal_client.get_workflow_handle(f"case-{ref}").describe()).start_time
+
+    async def expired() -> bool:
+        return datetime.now(UTC) > started + timedelta(seconds=3)
+
+    await eventually(expired, timeout=10, what="the start's token to expire")
+    async with build_worker(temporal_client, task_queue, app_sessions):
+        cases = CaseClient(temporal_client, settings)
+        state = await cases.state(ref)
+        assert state.status is CaseStatus.open and state.tenant_ref == "TEN-LATE"
+        handle = temporal_client.get_workflow_handle(f"case-{ref}")
+        history = await handle.fetch_history()
+        assert not any(
+            e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events
+        )
+        await build_replayer(SESSION_RING, identities.RING).replay_workflow(history)

@@ -22,10 +22,12 @@ from casemodel.requests import CompleteTask
 from casemodel.state import CaseState
 from starter.client import CaseClient
 from starter.settings import Settings
-from starter.worker import build_worker
+from starter.worker import build_replayer, build_worker
+from tests import identities
 from tests.factories import chain_type
 from tests.integration.sla_fixtures import sessions, sla_sessions  # noqa: F401
 from tests.integration.temporal_cli import temporal
+from tests.sealing import SESSION_RING
 from tests.waiting import eventually
 
 
@@ -94,3 +96,8 @@ async def test_the_register_follows_the_run_a_reset_made_and_drops_what_was_rese
         await eventually(agrees, timeout=20, what="the register to follow the new run")
         completed = [e for e in (await held(sessions, ref))["log"] if e[1] == "task_completed"]
         assert len(completed) == 1 and "spoke to the tenant" in completed[0][3]
+
+        # The reset run, its rebasing write included, rebuilds as a worker would.
+        await build_replayer(SESSION_RING, identities.RING).replay_workflow(
+            await handle.fetch_history()
+        )

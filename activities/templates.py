@@ -12,7 +12,8 @@ values or messages without bound, loop without end or recurse without end, and a
 that cannot render raises a `jinja2.TemplateError` saying why, never anything else.
 `check_templates` renders every template with a case-level and a task-level sample when
 the definitions are validated, so that error is found then, with file and line, not
-when a breach fires at 3 a.m. Because a template may be named by a case rule as
+when a breach fires at 3 a.m. Each file is also read as a tree, so that an unknown
+name in a branch no sample takes is found too (`activities.template_names`). Because a template may be named by a case rule as
 well as by a task rule, it must render for both: guard task details with
 ``{% if task %}``.
 
@@ -45,6 +46,7 @@ from jinja2 import TemplateError, TemplateSyntaxError, Undefined
 from activities.contracts import EndedOutsideFacts, EscalationNotice, Recipients, SlaFigures
 from activities.recipients import Recipient
 from activities.template_limits import TemplateFailed
+from activities.template_names import unknown_names
 from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
 from activities.template_undefined import (
     NotedName,
@@ -153,6 +155,16 @@ class TemplateStore:
         except Exception as error:  # e.g. an unreadable file
             raise TemplateFailed(str(error) or type(error).__name__) from error
         return self._env.render_part(template, context, part)
+
+    def unknown_names(self, name: str) -> list[NotedName]:
+        """Unknown variables and fields anywhere in the file ``name``, the branches no
+        sample takes included (`activities.template_names`); none if it does not parse."""
+        try:
+            source, _, _ = self._env.loader.get_source(self._env, name)  # type: ignore[union-attr]
+            return unknown_names(self._env, source, name, context_fields())
+        except (TemplateError, OSError, UnicodeError, RecursionError, SyntaxError):
+            # unreadable, unparsable or nested too deeply: rendering says why
+            return []
 
 
 # --- context --------------------------------------------------------------------------
@@ -273,6 +285,16 @@ def sample_context(task_level: bool, *, ended: bool = False) -> dict[str, Any]:
     return build_context(notice, recipient, url)
 
 
+def context_fields() -> dict[str, frozenset[str]]:
+    """The fields of each context variable that has fields, over every kind of notice."""
+    fields: dict[str, set[str]] = {}
+    for context in (sample_context(True), sample_context(False), sample_context(False, ended=True)):
+        for variable, value in context.items():
+            if isinstance(value, Mapping):
+                fields.setdefault(variable, set()).update(value)
+    return {variable: frozenset(names) for variable, names in fields.items()}
+
+
 def service_templates() -> TemplateStore:
     """The templates shipped for the service's own notices."""
     return TemplateStore(SERVICE_TEMPLATES_DIR)
@@ -340,6 +362,11 @@ def check_templates(
             for problem in _render_problems(store, name, prefix, subject=part == "subject"):
                 if problem not in problems:  # a shared piece's, once
                     problems.append(problem)
+    for name in _pieces(store.directory):
+        for found in store.unknown_names(name):
+            problem = TemplateProblem(prefix + name, found.line, found.message)
+            if not any(_same_place(problem, seen) for seen in problems):
+                problems.append(problem)
     for where, template_id in referenced:
         if template_id not in files:
             file, _, location = where.partition(": ")
@@ -354,6 +381,21 @@ _BAD_NAME = (
     "not a template file name: use <id>.subject.j2, <id>.text.j2 or <id>.html.j2 "
     "(or start the name of a shared piece with _)"
 )
+
+
+def _pieces(directory: Path) -> list[str]:
+    """The shared pieces (``_footer.text.j2``): each is read as a tree once, whichever
+    templates include it."""
+    if not directory.is_dir():
+        return []
+    return [path.name for path in sorted(directory.glob("_*.j2")) if path.is_file()]
+
+
+def _same_place(problem: TemplateProblem, seen: TemplateProblem) -> bool:
+    """The same name at the same place: a sample met it, with the kind of notice said."""
+    return (problem.file, problem.line) == (seen.file, seen.line) and seen.message.startswith(
+        problem.message
+    )
 
 
 def _misnamed(directory: Path) -> list[str]:
@@ -409,6 +451,8 @@ def _render_problems(
             add(found.file or name, found.line, found.message, what)
         if subject and output is not None and not noted and not output.strip():
             add(name, None, "the subject is empty", None)
+    for found in store.unknown_names(name):  # in branches the samples did not take
+        add(name, found.line, found.message, None)
     return problems
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
 from activities.recipients import Recipient
@@ -17,6 +19,7 @@ from activities.templates import (
     UnknownTemplate,
     build_context,
     check_templates,
+    context_fields,
     format_date,
     format_datetime,
     sample_context,
@@ -379,3 +382,100 @@ def test_times_are_shown_in_uk_time(value: datetime | None, expected: str):
 
 def test_a_date_is_the_uk_calendar_day():
     assert format_date(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == "Wed 1 Jul 2026"
+
+
+def test_check_reports_unknown_names_in_branches_no_sample_takes(folder: Path):
+    write(
+        folder,
+        {
+            "urgent.subject.j2": "{{ case.ref }}",
+            "urgent.text.j2": (
+                "Hello {{ recipient.name }}\n"
+                "{% if case.priority == 'urgent' %}\n"
+                "{{ case.urgent_note }} {{ tenant_name }}\n"
+                "{% if task %}{{ task['visit_date'] }}{% endif %}\n"
+                "{% endif %}\n"
+            ),
+        },
+    )
+    found = [(p.file, p.line, p.message.split(";")[0]) for p in check_templates(folder)]
+    assert found == [
+        ("templates/urgent.text.j2", 3, "unknown field 'urgent_note'"),
+        ("templates/urgent.text.j2", 3, "unknown variable 'tenant_name'"),
+        ("templates/urgent.text.j2", 4, "unknown field 'visit_date'"),
+    ]
+    # What it spares: the urgent case's notice, which would not render.
+    urgent = sample_context(task_level=True)
+    urgent["case"]["priority"] = "urgent"
+    with pytest.raises(UndefinedError, match="urgent_note"):
+        TemplateStore(folder).render("urgent", urgent)
+
+
+def test_names_a_template_binds_itself_and_what_a_value_has_are_not_checked(folder: Path):
+    write(
+        folder,
+        {
+            "own.subject.j2": "{{ case.ref }}",
+            "own.text.j2": (
+                "{% if false %}\n"
+                "{% for name in ended.open_tasks if name.strip() %}{{ name.upper() }}"
+                "{{ loop.index }}{% endfor %}\n"
+                "{% set note = case.ref %}{{ note.whatever }}\n"
+                "{% macro line(item, width=20) %}{{ item.label }}{{ caller() }}{% endmacro %}\n"
+                "{% with due = sla.due_at %}{{ due.year }}{% endwith %}\n"
+                "{{ sla.due_at.isoformat() }} {{ case.items() | list }} {{ range(2) | list }}\n"
+                "{% endif %}\n"
+            ),
+        },
+    )
+    assert check_templates(folder) == []
+
+
+def test_a_piece_is_read_once_whether_or_not_a_sample_reaches_it(folder: Path):
+    write(
+        folder,
+        {
+            "visit.subject.j2": "Visit",
+            "visit.text.j2": '{% include "_footer.text.j2" %}',
+            "breach.subject.j2": "Breach",
+            "breach.text.j2": '{% if false %}{% include "_unused.text.j2" %}{% endif %}',
+            "_footer.text.j2": "{{ recipient.mail }}\n{% if false %}{{ case.tenant }}{% endif %}",
+            "_unused.text.j2": "\n{{ sla.due_on }}",
+        },
+    )
+    found = [(p.file, p.line, p.message.split(";")[0]) for p in check_templates(folder)]
+    assert found == [
+        ("templates/_footer.text.j2", 1, "unknown field 'mail' (did you mean \"email\"?)"),
+        ("templates/_footer.text.j2", 2, "unknown field 'tenant' (did you mean \"tenant_ref\"?)"),
+        ("templates/_unused.text.j2", 2, "unknown field 'due_on' (did you mean \"due_at\"?)"),
+    ]
+
+
+_FIELD = st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    variable=st.sampled_from(["case", "task", "sla", "escalation", "recipient", "ended"]),
+    field=_FIELD,
+)
+def test_any_field_read_anywhere_is_checked_against_what_a_notice_has(
+    tmp_path_factory: pytest.TempPathFactory, variable: str, field: str
+):
+    folder = write(
+        tmp_path_factory.mktemp("t") / "templates",
+        {
+            "x.subject.j2": "X",
+            "x.text.j2": f"{{% if false %}}{{{{ {variable}.{field} }}}}{{% endif %}}",
+        },
+    )
+    known = context_fields()[variable]
+    problems = check_templates(folder)
+    if field in known or hasattr(dict, field):
+        assert problems == []
+    else:
+        (problem,) = problems
+        assert (problem.line, problem.message.split(";")[0].split(" (")[0]) == (
+            1,
+            f"unknown field {field!r}",
+        )

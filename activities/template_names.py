@@ -152,13 +152,13 @@ def _assigned_anywhere(tree: nodes.Template) -> set[str]:
     template has its own ``case``, which of its reads are the notice's is not worth
     guessing, so they are left to rendering."""
     names: set[str] = set()
-    for node in tree.find_all((nodes.Assign, nodes.AssignBlock)):
-        names |= _targets(node.target)
-    for node in tree.find_all((nodes.Import, nodes.FromImport, nodes.Macro)):
-        if isinstance(node, nodes.Import):
+    for node in tree.find_all(nodes.Stmt):
+        if isinstance(node, nodes.Assign | nodes.AssignBlock):
+            names |= _targets(node.target)
+        elif isinstance(node, nodes.Import):
             names.add(node.target)
         elif isinstance(node, nodes.Macro):
             names.add(node.name)
-        else:
+        elif isinstance(node, nodes.FromImport):
             names |= {alias if isinstance(alias, str) else alias[-1] for alias in node.names}
     return names

@@ -13,9 +13,9 @@ that cannot render raises a `jinja2.TemplateError` saying why, never anything el
 `check_templates` renders every template with a case-level and a task-level sample when
 the definitions are validated, so that error is found then, with file and line, not
 when a breach fires at 3 a.m. Each file is also read as a tree, so that an unknown
-name in a branch no sample takes is found too (`activities.template_names`). Because a template may be named by a case rule as
-well as by a task rule, it must render for both: guard task details with
-``{% if task %}``.
+name in a branch no sample takes is found too (`activities.template_names`). Because a
+template may be named by a case rule as well as by a task rule, it must render for both:
+guard task details with ``{% if task %}``.
 
 Context: ``case`` {ref, tenant_ref, type, type_name, owner, status, priority, url};
 ``task`` {key, name, owner} or none; ``sla`` {clock, calendar, target, warning,

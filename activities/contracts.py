@@ -18,6 +18,9 @@ from casemodel.worklist import figures, recorded_keys
 from definitions.schema import Notify, ProvisionType
 
 RECORD_CASE_CHANGES = "record_case_changes"
+CASE_REF_TAKEN = "case_ref_taken"
+"""The failure of a register write from a case whose reference another case holds: the
+write is refused, and the case that sent it fails with this type (`RegisterUpdate.first_run_id`)."""
 EVENTS_PER_UPDATE = 500
 """Log entries one register write carries at most."""
 LOAD_PUBLISHED_DEFINITION = "load_published_definition"
@@ -77,6 +80,15 @@ class RegisterUpdate(BaseModel):
     events: list[LogEntry] = Field(
         default_factory=list, description="Log entries after the previous update."
     )
+    first_run_id: str | None = Field(
+        default=None,
+        description="The first run of the case's workflow (Temporal's first execution run "
+        "id, which continuing as new and resets keep): which case of this reference sent "
+        "it. A reference names one case: a workflow started again under a closed case's id "
+        "by Temporal directly (an id reuse policy that allows it) is another case, and its "
+        "writes are refused rather than mixed into the first one's. None from tests and "
+        "from code before it.",
+    )
     rebase_after: int | None = Field(
         default=None,
         description="Of the first write of a workflow run that was reset: the log position "
@@ -88,7 +100,14 @@ class RegisterUpdate(BaseModel):
 
     @classmethod
     def since(
-        cls, case: Case, workflow_id: str, seq: int, now: datetime, *, rebase: bool = False
+        cls,
+        case: Case,
+        workflow_id: str,
+        seq: int,
+        now: datetime,
+        *,
+        rebase: bool = False,
+        first_run_id: str | None = None,
     ) -> RegisterUpdate | None:
         """What changed after log position `seq`, as of `now`; None when nothing did.
         `rebase`: as the first write of a reset run (`rebase_after`)."""
@@ -105,6 +124,7 @@ class RegisterUpdate(BaseModel):
             return None
         if rebase:
             update.rebase_after = seq
+        update.first_run_id = first_run_id
         return update
 
     @classmethod

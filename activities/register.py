@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.attempts import failing_briefly
 from activities.contracts import (
+    CASE_REF_TAKEN,
     LOAD_PUBLISHED_DEFINITION,
     RECORD_CASE_CHANGES,
     DefinitionRequest,
@@ -22,7 +24,7 @@ from activities.contracts import (
     RegisterUpdate,
 )
 from activities.database import definitions_store
-from activities.database.register import apply_updates
+from activities.database.register import CaseRefTaken, apply_updates
 from activities.register_batches import GroupCommit
 
 
@@ -46,16 +48,29 @@ class RegisterActivities:
 
     @activity.defn(name=RECORD_CASE_CHANGES)
     async def record_case_changes(self, update: RegisterUpdate) -> None:
-        """Write a case's changes to the register in one transaction; safe to retry."""
+        """Write a case's changes to the register in one transaction; safe to retry.
+
+        A write from a workflow that is not the case the register holds under that
+        reference (`CaseRefTaken`) fails for good, with the type `CASE_REF_TAKEN`: trying
+        again would not change whose reference it is, and the workflow fails on it."""
         with failing_briefly(f"register {update.case_ref}"):
-            if not self._sqlite:  # many writers at once: each its own transaction
-                await self._write([update])
-                return
-            loop = asyncio.get_running_loop()  # a batch belongs to one event loop
-            batches = self._batches.get(loop) or self._batches.setdefault(
-                loop, GroupCommit(self._write)
-            )
-            await batches.record(update)
+            try:
+                await self._record(update)
+            except CaseRefTaken as taken:
+                activity.logger.warning("refused: %s", taken)
+                raise ApplicationError(
+                    str(taken), type=CASE_REF_TAKEN, non_retryable=True
+                ) from None
+
+    async def _record(self, update: RegisterUpdate) -> None:
+        if not self._sqlite:  # many writers at once: each its own transaction
+            await self._write([update])
+            return
+        loop = asyncio.get_running_loop()  # a batch belongs to one event loop
+        batches = self._batches.get(loop) or self._batches.setdefault(
+            loop, GroupCommit(self._write)
+        )
+        await batches.record(update)
 
     @activity.defn(name=LOAD_PUBLISHED_DEFINITION)
     async def load_published_definition(self, request: DefinitionRequest) -> PublishedType | None:

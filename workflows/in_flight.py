@@ -23,11 +23,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimedOut
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
+        CASE_REF_TAKEN,
         NOTIFY_ESCALATION,
         RECORD_CASE_CHANGES,
         EscalationNotice,
@@ -100,6 +101,8 @@ class InFlight:
         if not self.written():
             return False
         write, self._write = self._write, None
+        if write is not None and (taken := _ref_taken(write.exception())) is not None:
+            raise taken
         if self._write_local and write is not None and write.exception() is not None:
             self._remote_until_landed = True  # the next write sends the same changes remotely
             self._rebase |= self._write_rebases
@@ -117,8 +120,14 @@ class InFlight:
         # is in the register already (a local activity's input is not part of what replay
         # checks, and the write goes or not as it did).
         rebase = self._rebase and not workflow.unsafe.is_replaying()
+        info = workflow.info()
         update = RegisterUpdate.since(
-            case, workflow.info().workflow_id, self.recorded_seq, workflow.now(), rebase=rebase
+            case,
+            info.workflow_id,
+            self.recorded_seq,
+            workflow.now(),
+            rebase=rebase,
+            first_run_id=info.first_execution_run_id,
         )
         if update is None:
             return
@@ -161,7 +170,9 @@ class InFlight:
         workflow on replay where it had gone on)."""
         try:
             await write
-        except (ActivityError, ActivityTimedOut):
+        except (ActivityError, ActivityTimedOut) as failed:
+            if (taken := _ref_taken(failed)) is not None:
+                raise taken from None
             if not self._write_local:
                 raise
 
@@ -239,3 +250,15 @@ class InFlight:
                 if future.done():  # it ended as the cancellation came: as it ended
                     future.result()
                     return
+
+
+def _ref_taken(error: BaseException | None) -> ApplicationError | None:
+    """The failure a case ends with whose register write was refused because its
+    reference is another case's (`activities.contracts.CASE_REF_TAKEN`): nothing it did
+    would be recorded, so it must not go on. Old histories have no such failure (writes
+    were retried for ever), so they replay as they ran."""
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type == CASE_REF_TAKEN:
+            return ApplicationError(error.message, type=CASE_REF_TAKEN, non_retryable=True)
+        error = error.__cause__
+    return None

@@ -213,6 +213,9 @@ class CaseRecord(Base):
     """The follow-on case this case's outcome opened, once it is open."""
     updated_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer)
+    first_run_id: Mapped[str | None] = mapped_column(String(64))
+    """The first run of the case's workflow: which case of this reference the row is
+    (`RegisterUpdate.first_run_id`); none for a row from before it, until its case writes."""
 
 
 class TaskRecord(Base):

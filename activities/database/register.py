@@ -46,6 +46,7 @@ class CaseRow(BaseModel):
     follow_on_ref: str | None = None
     updated_at: datetime
     last_seq: int
+    first_run_id: str | None = None
 
 
 class TaskRow(BaseModel):
@@ -105,11 +106,14 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
     one by one: a statement may not change one row twice, hence one update a case."""
     if len({u.case_ref for u in updates}) != len(updates):
         raise ValueError("apply_updates takes one update a case")
+    await _refuse_other_cases(session, updates)
     for first in (u for u in updates if u.rebase_after is not None):
         await _roll_back(session, first)
     insert = insert_for(session, "the case register")
     cases = [_case_values(u) for u in updates]
-    await _upsert_newer(session, insert(CaseRecord.__table__), cases, ["case_ref"])
+    await _upsert_newer(
+        session, insert(CaseRecord.__table__), cases, ["case_ref"], kept=("first_run_id",)
+    )
     tasks = [_task_values(u, task) for u in updates for task in u.tasks]
     await _upsert_newer(session, insert(TaskRecord.__table__), tasks, ["case_ref", "key"])
     events = [
@@ -122,6 +126,23 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
             index_elements=["case_ref", "seq"]
         )
         await session.execute(stmt, events)
+
+
+class CaseRefTaken(LookupError):
+    """A write from a workflow that is not the case the register holds under its
+    reference: one started again under a closed case's workflow id, by Temporal directly
+    (`RegisterUpdate.first_run_id`). Nothing of it is written."""
+
+    def __init__(self, update: RegisterUpdate, held: CaseRecord | Any) -> None:
+        self.case_ref = update.case_ref
+        super().__init__(
+            f"case reference {update.case_ref} belongs to another case, opened "
+            f"{held.opened_at:%Y-%m-%d %H:%M} UTC for tenant {held.tenant_ref} (workflow run "
+            f"{held.first_run_id or 'from before runs were recorded'}); this workflow, "
+            f"opened {update.opened_at:%Y-%m-%d %H:%M} UTC, was started again under that "
+            "case's id by Temporal directly and is refused: open the new case under a "
+            "reference of its own"
+        )
 
 
 OPEN = CaseStatus.open.value
@@ -283,6 +304,38 @@ async def _roll_back(session: AsyncSession, first: RegisterUpdate) -> None:
         )
 
 
+async def _refuse_other_cases(session: AsyncSession, updates: Sequence[RegisterUpdate]) -> None:
+    """Raise `CaseRefTaken` for an update from another case than the one the register
+    holds under its reference. A row from before rows named their case's first run is
+    that case's if the update opened when it did, or is the first write of a reset run
+    (which may open again, later): it is named then."""
+    sent = {u.case_ref: u for u in updates if u.first_run_id is not None}
+    if not sent:
+        return
+    held = await session.execute(
+        select(
+            CaseRecord.case_ref,
+            CaseRecord.first_run_id,
+            CaseRecord.opened_at,
+            CaseRecord.tenant_ref,
+        ).where(CaseRecord.case_ref.in_(sent))
+    )
+    for row in held:
+        write = sent[row.case_ref]
+        if row.first_run_id == write.first_run_id:
+            continue
+        if row.first_run_id is None and (
+            row.opened_at == write.opened_at or write.rebase_after is not None
+        ):
+            await session.execute(
+                update(CaseRecord)
+                .where(CaseRecord.case_ref == row.case_ref, CaseRecord.first_run_id.is_(None))
+                .values(first_run_id=write.first_run_id)
+            )
+            continue
+        raise CaseRefTaken(write, row)
+
+
 _EVENT_FIELDS = {"seq", "at", "kind", "by", "task_key", "detail"}
 
 
@@ -326,9 +379,15 @@ of what writing the register cost the worker)."""
 
 
 async def _upsert_newer(
-    session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]], keys: list[str]
+    session: AsyncSession,
+    stmt: Any,
+    rows: Sequence[dict[str, Any]],
+    keys: list[str],
+    *,
+    kept: tuple[str, ...] = (),
 ) -> None:
-    """Insert ``rows``; where one exists, replace it only if ours reflects a later seq."""
+    """Insert ``rows``; where one exists, replace it only if ours reflects a later seq,
+    all but the ``kept`` columns, which only an insert sets."""
     if not rows:
         return
     table: Table = stmt.table
@@ -336,7 +395,11 @@ async def _upsert_newer(
     if (upsert := _UPSERTS.get(key)) is None:
         upsert = _UPSERTS[key] = stmt.on_conflict_do_update(
             index_elements=keys,
-            set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+            set_={
+                name: stmt.excluded[name]
+                for name in rows[0]
+                if name not in keys and name not in kept
+            },
             where=table.c.last_seq < stmt.excluded.last_seq,
         )
     await session.execute(upsert, list(rows))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.contracts import RegisterUpdate
@@ -289,3 +290,61 @@ async def test_a_reset_run_replaces_an_ended_outside_mark_and_its_log_entry(
     rows = await dump(sessions, "MARKED")
     assert rows["case"][0]["status"] == "open"
     assert [(e["seq"], e["kind"]) for e in rows["events"]] == [(e.seq, e.kind) for e in visited.log]
+
+
+def of_run(write: RegisterUpdate, first_run_id: str) -> RegisterUpdate:
+    return write.model_copy(update={"first_run_id": first_run_id})
+
+
+async def test_a_workflow_started_again_under_a_closed_case_s_id_writes_nothing_of_it(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    # The case, closed; then a workflow started under its id by Temporal directly, for
+    # another tenant, which opened later and logs from 1 again.
+    opened, visited, _, closed = stages("TAKEN")
+    await apply(sessions, of_run(update(opened), "run-A"), of_run(update(closed, opened), "run-A"))
+    held = await dump(sessions, "TAKEN")
+    assert held["case"][0]["first_run_id"] == "run-A"
+    other, *_ = stages("TAKEN", tenant_ref="TEN-999")
+    other = other.model_copy(update={"opened_at": at(500)})
+    for write in (update(other), update(visited)):  # its opening, and a longer log
+        async with sessions.begin() as session:
+            with pytest.raises(register.CaseRefTaken, match="belongs to another case.*TEN-100"):
+                await register.apply_update(session, of_run(write, "run-B"))
+    assert await dump(sessions, "TAKEN") == held
+
+    # The case's own chain (a continued run, a retry) still writes; so do tests and
+    # workers from before the runs were named.
+    await apply(sessions, of_run(update(closed, opened), "run-A"), update(closed))
+    assert await dump(sessions, "TAKEN") == held
+
+
+async def test_a_row_from_before_runs_were_named_is_named_by_its_own_case_only(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    opened, visited, *_ = stages("OLD")
+    await apply(sessions, update(opened))  # as a worker before first_run_id wrote it
+    later = opened.model_copy(update={"opened_at": at(500), "tenant_ref": "TEN-999"})
+    async with sessions.begin() as session:
+        with pytest.raises(register.CaseRefTaken, match="from before runs were recorded"):
+            await register.apply_update(session, of_run(update(later), "run-B"))
+    await apply(sessions, of_run(update(visited, opened), "run-A"))  # opened when it did
+    rows = await dump(sessions, "OLD")
+    assert rows["case"][0]["first_run_id"] == "run-A"
+    assert rows["case"][0]["tenant_ref"] == "TEN-100"
+    assert [e["seq"] for e in rows["events"]] == [e.seq for e in visited.log]
+
+    # A reset run may open again, later: its first write is the case's too.
+    reset, *_ = stages("RESET-OLD")
+    await apply(sessions, update(reset))
+    again = RegisterUpdate.since(
+        Case(reset.model_copy(deep=True, update={"opened_at": at(9)})),
+        "case-RESET-OLD",
+        0,
+        at(9),
+        rebase=True,
+        first_run_id="run-R",
+    )
+    assert again is not None
+    await apply(sessions, again)
+    assert (await dump(sessions, "RESET-OLD"))["case"][0]["first_run_id"] == "run-R"

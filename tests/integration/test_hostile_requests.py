@@ -15,6 +15,7 @@ The corpus is drawn by hypothesis, reproducibly. `HOSTILE_CORPUS` sets its size 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -33,7 +34,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import RawValue
+from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,6 +46,7 @@ from casemodel.requests import (
     TEXT_LIMIT,
     UPDATES,
     AddTask,
+    CloseCase,
     Encoded,
     StartCase,
     read_request,
@@ -54,7 +56,9 @@ from starter.settings import Settings
 from starter.worker import build_replayer, build_worker
 from tests import identities
 from tests.factories import visit_type
+from tests.integration.db_fixtures import dump_case
 from tests.sealing import SESSION_RING
+from tests.waiting import eventually
 from workflows.names import WORKFLOW_TYPE, workflow_id_for
 
 CORPUS = int(os.environ.get("HOSTILE_CORPUS", "60"))
@@ -340,6 +344,50 @@ async def test_a_case_started_under_another_workflow_id_is_refused_and_takes_no_
         assert row is not None
         assert (row.workflow_id, row.tenant_ref) == (workflow_id_for(ref), "TEN-OWNED")
         assert await register.get_case(session, f"BARE-{run}") is None
+
+
+async def test_a_workflow_started_again_under_a_closed_case_s_id_is_refused_and_writes_nothing(
+    cases: CaseClient, temporal_client: Client, task_queue: str, app_sessions
+):
+    """Temporal lets a closed workflow's id be used again (`--id-reuse-policy
+    AllowDuplicate`): the new run is another case under the closed one's reference, and
+    wrote its tenant and log into that case's register rows. It now fails at its first
+    register write, which writes nothing."""
+    ref = f"REUSED-{uuid.uuid4().hex[:6]}"
+    async with build_worker(temporal_client, task_queue, app_sessions):
+        await cases.start_case(visit_type(), tenant_ref="TEN-FIRST", case_ref=ref)
+        await cases.send(ref, CloseCase(outcome="no-further-support", reason="moved"))
+        await cases.result(ref)
+
+        async def closed() -> dict[str, Any] | None:
+            async with app_sessions() as session:
+                rows = await dump_case(session, ref)
+            return rows if rows["case"] and rows["case"][0]["status"] == "closed" else None
+
+        held = await eventually(closed, what="the closed case in the register")
+        again = StartCase(
+            case_ref=ref, tenant_ref="TEN-SECOND", owner="tom-bennett", provision_type=visit_type()
+        )
+        handle = await temporal_client.start_workflow(
+            WORKFLOW_TYPE,
+            again,
+            id=workflow_id_for(ref),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(handle.result(), 30)
+        cause = failed.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "case_ref_taken"
+        assert f"case reference {ref} belongs to another case" in str(cause)
+        assert "TEN-FIRST" in str(cause) and "reference of its own" in str(cause)
+        await assert_no_failed_workflow_task(handle)
+        await build_replayer(SESSION_RING, identities.RING).replay_workflow(
+            await handle.fetch_history()
+        )
+    async with app_sessions() as session:
+        assert await dump_case(session, ref) == held
+        assert held["case"][0]["first_run_id"] is not None
 
 
 async def test_a_new_case_whose_reference_is_not_plain_is_refused_by_client_and_workflow(

@@ -23,6 +23,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -46,6 +47,7 @@ from activities.database.settings import (
 )
 from activities.database.worklist import WorklistTask
 from activities.follow_on import ExistingCase
+from casemodel.errors import CaseNotStarted
 from casemodel.requests import (
     FOLLOW_ON_RETRY,
     HISTORY_BUDGET,
@@ -397,6 +399,10 @@ class CaseClient:
             return await self._handle(case_ref).query(
                 STATE_QUERY, result_type=CaseState, rpc_timeout=self.query_timeout
             )
+        except WorkflowQueryFailedError:
+            # The workflow holds no case: its start was refused, and it failed saying why
+            # (its failure's words are sealed in the query's answer; its result says them).
+            raise await self._not_opened(case_ref) from None
         except RPCError as err:
             if err.status is RPCStatusCode.DEADLINE_EXCEEDED or "timeout" in err.message.lower():
                 raise CaseRefused(
@@ -406,6 +412,20 @@ class CaseClient:
                     "no_worker",
                 ) from None
             raise _rpc_refusal(err, case_ref) from None
+
+    async def _not_opened(self, case_ref: str) -> CaseRefused:
+        why = ""
+        try:
+            await asyncio.wait_for(
+                self._handle(case_ref).result(), self.query_timeout.total_seconds()
+            )
+        except WorkflowFailureError as failed:
+            why = f": {failed.cause}"
+        except (RPCError, TimeoutError):
+            pass  # what it says is not to be had: that it did not open still holds
+        return CaseRefused(
+            f"Case {case_ref} did not open, so it has nothing to show{why}", CaseNotStarted.code
+        )
 
     async def result(self, case_ref: str) -> CaseSummary:
         try:

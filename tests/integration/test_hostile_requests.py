@@ -422,6 +422,11 @@ async def test_a_new_case_whose_reference_is_not_plain_is_refused_by_client_and_
             assert isinstance(cause, ApplicationError) and cause.type == "invalid_request"
             assert "is not a plain reference" in str(cause)
             await assert_no_failed_workflow_task(handle)
+            with pytest.raises(CaseRefused) as shown:  # `case show`: one line, not a traceback
+                await cases.state(case_ref)
+            assert shown.value.code == "case_not_started"
+            assert shown.value.message.startswith(f"Case {case_ref} did not open")
+            assert "is not a plain reference" in shown.value.message
             await build_replayer(SESSION_RING, identities.RING).replay_workflow(
                 await handle.fetch_history()
             )

@@ -272,7 +272,7 @@ def load_calendar_definitions(
     """
     source = display_name or path.name
     try:
-        data = yaml.load(read_definition_text(path), Loader=_Loader)  # noqa: S506
+        data = yaml.load(read_definition_text(path), Loader=BoundedLoader)  # noqa: S506
     except OSError as error:
         raise CalendarFileError(source, [f"cannot be read: {error.strerror or error}"]) from None
     except UnicodeDecodeError as error:
@@ -309,17 +309,6 @@ def load_calendar_definitions(
 def _entry_index(problem: str) -> int:
     match = re.match(r"calendars\[(\d+)\]", problem)
     return int(match[1]) if match else -1
-
-
-class _Loader(BoundedLoader):
-    """Bounded safe YAML that leaves dates as text, so pydantic reports a bad date with its field
-    (PyYAML itself fails on an unquoted 2026-13-01 without saying where)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _duplicate_ids(data: dict[str, Any]) -> list[str]:

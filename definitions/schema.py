@@ -71,6 +71,13 @@ def _calendar_date(value: object) -> object:
         return day
     if isinstance(value, datetime):
         shown = f"the date and time {value:%Y-%m-%d %H:%M}"
+    elif isinstance(value, str) and (wrong := _no_such_day(value)):
+        raise PydanticCustomError(
+            DATE_ERROR,
+            "{shown} is not a day of the calendar ({wrong}); write a day that exists, "
+            "as YYYY-MM-DD",
+            {"shown": f'"{value.strip()}"', "wrong": wrong},
+        )
     elif isinstance(value, str):
         shown = f'"{value[:60]}"'
     else:
@@ -80,6 +87,17 @@ def _calendar_date(value: object) -> object:
         "{shown} is not a day; write the date alone as YYYY-MM-DD, e.g. 2027-04-01",
         {"shown": shown},
     )
+
+
+def _no_such_day(value: str) -> str | None:
+    """Why ``2026-02-30``, written as a day, is none; None for text of another shape."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return None
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]

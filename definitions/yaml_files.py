@@ -50,7 +50,10 @@ def read_definition_text(path: Path) -> str:
 
 
 class BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing deep nesting, alias bombs and self-containing aliases."""
+    """PyYAML's safe loader, refusing deep nesting, alias bombs and self-containing aliases,
+    and leaving dates as text: the schema reads them, and reports a day that is not one
+    (``2026-02-30``) at its field, beside the file's other problems. PyYAML itself fails
+    on it, without saying where, and the file could not be read at all."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
@@ -91,6 +94,12 @@ class BoundedLoader(yaml.SafeLoader):
             )
         self._sizes[id(node)] = size
         return node
+
+
+BoundedLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _children(node: yaml.Node | None) -> list[yaml.Node]:

@@ -118,8 +118,7 @@ def test_a_date_that_is_not_a_day_is_refused_at_its_field(tmp_path: Path) -> Non
     )
     problems = problems_in(write_catalog(tmp_path, {"t.yaml": text}))
     assert problem_at(problems, "effective_from").message == (
-        "the date and time 2027-04-01 09:00 is not a day; write the date alone as "
-        "YYYY-MM-DD, e.g. 2027-04-01"
+        '"2027-04-01 09:00:00" is not a day; write the date alone as YYYY-MM-DD, e.g. 2027-04-01'
     )
     assert problem_at(problems, "tasks[0].effective_to").message.startswith(
         '"31/03/2027" is not a day'
@@ -277,3 +276,21 @@ def test_show_of_a_type_not_in_effect_that_day_is_one_line(tmp_path: Path) -> No
         'provision type "simple" has no definition in effect on 2027-03-31; its definitions '
         "are in effect from 2027-04-01 (types/t.yaml); show one of them with --at DATE"
     )
+
+
+def test_a_day_that_does_not_exist_is_refused_at_its_field_beside_the_file_s_other_problems(
+    tmp_path: Path,
+) -> None:
+    """PyYAML fails on an unquoted 2026-02-30, and the whole file "could not be read"."""
+    text = (
+        "id: simple\nname: Simple\ncategory: assessment\naudience: internal\n"
+        "effective_from: 2026-02-30\nnmae: typo\n"
+        "tasks:\n  - id: first\n    name: First\n    effective_to: 2027-04-31\n"
+    )
+    problems = problems_in(write_catalog(tmp_path, {"t.yaml": text}))
+    assert problem_at(problems, "effective_from").message == (
+        '"2026-02-30" is not a day of the calendar (day is out of range for month); '
+        "write a day that exists, as YYYY-MM-DD"
+    )
+    assert problem_at(problems, "tasks[0].effective_to").message.startswith('"2027-04-31" is not')
+    assert problem_at(problems, "nmae")

@@ -328,8 +328,11 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
+        since: intake.Since = intake.every_rule,
     ) -> RequestResult:
-        return intake.answer(self, kind, arguments, now, lenient=lenient, caller=caller)
+        return intake.answer(
+            self, kind, arguments, now, lenient=lenient, caller=caller, since=since
+        )
 
     def receive(
         self,
@@ -504,6 +507,15 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         self._release(now, by)
         self._complete_case_if_done(now, by)
         return self.state.log[start:]
+
+    def left_empty_by(self, doomed: Sequence[TaskInstance]) -> bool:
+        """Whether cancelling `doomed` would leave the case nothing in progress and nothing
+        done, so that it would neither complete nor have work to do."""
+        gone = {t.key for t in doomed}
+        if any(t.active and t.key not in gone for t in self.state.tasks):
+            return False
+        done = any(t.status in DONE for t in self.state.tasks)
+        return not done and not any(e.done for e in self.state.earlier.values())
 
     def check_cancel(self, ref: str, *, cascade: bool) -> list[TaskInstance]:
         """The tasks a cancellation takes with it, the named one first."""

@@ -16,7 +16,7 @@ identity's `sub`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,21 @@ if TYPE_CHECKING:
 Heard = Caller | errors.CaseRuleError | None
 """Who sent a request: a verified identity, why none was, or None before identities."""
 
+Since = Callable[[str], bool]
+"""Whether the case runs on rules from `RULES_2026_12` on (the workflow asks its patch
+only when such a rule would refuse a request, so only a history that needed it holds the
+marker); a validator, which never runs on replay, holds every rule."""
+RULES_2026_12 = "request-rules-2026-12"
+"""Rules a request met from December 2026: each task a cascading cancellation takes needs
+the caller's cancel-task, not only the one it names; a cancellation that would leave the
+case nothing in progress and nothing done is refused (closing it is `close_case`'s); and a
+revised target must lie ahead. Histories before replay as they ran."""
+
+
+def every_rule(_: str) -> bool:
+    return True
+
+
 REJECTED_KEPT = 50
 """Rejected requests the state keeps; older ones are in the case log and the register."""
 
@@ -74,11 +89,13 @@ def answer(
     *,
     lenient: bool = False,
     caller: Heard = None,
+    since: Since = every_rule,
 ) -> RequestResult:
     """Read a request as it arrived and carry it out: what changed, or the refusal."""
     _authenticated(caller)
     request = read_request(kind, arguments, UPDATES, lenient=lenient)
-    changes = apply(case, request, now, by=authorise(case, request, caller))
+    by = authorise(case, request, caller, since)
+    changes = apply(case, request, now, by=by, since=since)
     state = case.state
     return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
 
@@ -121,7 +138,7 @@ def receive(
     return True
 
 
-def authorise(case: Case, request: Request, caller: Heard) -> str:
+def authorise(case: Case, request: Request, caller: Heard, since: Since = every_rule) -> str:
     """Who the case records as having made `request`, once `caller` may make it; before
     identities (None), the `by` it carries."""
     if caller is None:
@@ -133,7 +150,30 @@ def authorise(case: Case, request: Request, caller: Heard) -> str:
     if task is None and permissions.needs(request) in permissions.TASK_LEVEL:
         return by  # a task the case does not have: the rules refuse it, in their words
     permissions.admit(caller, request, case.state, task)
+    if isinstance(request, CancelTask) and request.cascade and task is not None:
+        _admit_cascade(case, caller, task, since)
     return by
+
+
+def _admit_cascade(case: Case, caller: Caller, named: TaskInstance, since: Since) -> None:
+    """Each task a cascade takes is cancelled as if by itself: the caller must hold
+    cancel-task on it, or a cascade from a task of their own would cancel another's (and
+    could complete the case for someone who may not close it)."""
+    try:
+        doomed = case.check_cancel(named.key, cascade=True)
+    except errors.CaseRuleError:
+        return  # the rules refuse it, in their words
+    for task in doomed[1:]:
+        if permissions.holds(caller, permissions.CANCEL_TASK, case.state, task):
+            continue
+        if not since(RULES_2026_12):
+            return
+        raise errors.NotPermitted(
+            f"{caller.label} may not cancel {task.key} in {case.state.case_ref}, which "
+            f"cancelling {named.key} would take with it: cancel-task needs the task's owner "
+            f"or the case owner, or a manager or team leader of either ({task.key} is owned "
+            f"by {task.owner}). Ask them to cancel it, or cancel only what is yours."
+        )
 
 
 def _authenticated(caller: Heard) -> None:
@@ -163,7 +203,7 @@ def check(case: Case, request: Request, now: datetime) -> None:
         case AddTask():
             case.check_add(request.task)
         case CancelTask():
-            case.check_cancel(request.task, cascade=request.cascade)
+            _check_cancel(case, request, every_rule)
         case BypassTask():
             case.check_bypass(request.task)
         case UndoCompletion():
@@ -180,13 +220,44 @@ def check(case: Case, request: Request, now: datetime) -> None:
             case.check_release(request.task)
         case ReviseTarget():
             case.check_revise(request.clock, request.due_at, request.reason, now)
+            _check_ahead(request, now, every_rule)
         case StopRecurrence():
             case.check_stop_recurrence(request.task, request.reason)
         case _:
             raise errors.UnknownRequest(f"{request.kind} is not a request a case takes.")
 
 
-def apply(case: Case, request: Request, now: datetime, *, by: str | None = None) -> list[LogEntry]:
+def _check_cancel(case: Case, request: CancelTask, since: Since) -> None:
+    """A cancellation that leaves the case nothing in progress and nothing done would
+    leave it open with no work in it, its clock running to a breach: ending a case that
+    way is closing it, which `close_case` does (with its own permission and outcome)."""
+    doomed = case.check_cancel(request.task, cascade=request.cascade)
+    if case.left_empty_by(doomed) and since(RULES_2026_12):
+        ref = case.state.case_ref
+        raise errors.NotAllowed(
+            f"Cancelling {request.task} would leave {ref} with nothing in progress and "
+            f"nothing done; to end the case, close it (case close {ref} --reason …)."
+        )
+
+
+def _check_ahead(request: ReviseTarget, now: datetime, since: Since) -> None:
+    """A revised target already passed breaches at once and sends every escalation of
+    the clock, follow-ons to partner agencies included: a mistyped year, most likely."""
+    if request.due_at <= now and since(RULES_2026_12):
+        raise errors.OutOfRange(
+            f"The revised target {request.due_at:%Y-%m-%d %H:%M} UTC has passed (it is now "
+            f"{now:%Y-%m-%d %H:%M} UTC); a revised target must lie ahead: check the date."
+        )
+
+
+def apply(
+    case: Case,
+    request: Request,
+    now: datetime,
+    *,
+    by: str | None = None,
+    since: Since = every_rule,
+) -> list[LogEntry]:
     """Carry out `request` as made `by` (default: the `by` it carries): the log entries it
     appended, or the refusal, unchanged."""
     by = by or request.by
@@ -203,6 +274,7 @@ def apply(case: Case, request: Request, now: datetime, *, by: str | None = None)
         case AddTask():
             return case.add_task(request.task, note=request.note, by=by, now=now)
         case CancelTask():
+            _check_cancel(case, request, since)
             return case.cancel_task(
                 request.task, cascade=request.cascade, reason=request.reason, by=by, now=now
             )
@@ -221,6 +293,8 @@ def apply(case: Case, request: Request, now: datetime, *, by: str | None = None)
         case ReleaseTask():
             return case.release_task(request.task, by=by, now=now)
         case ReviseTarget():
+            case.check_revise(request.clock, request.due_at, request.reason, now)
+            _check_ahead(request, now, since)
             return case.revise_target(
                 request.clock, due_at=request.due_at, reason=request.reason, by=by, now=now
             )

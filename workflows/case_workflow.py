@@ -210,9 +210,16 @@ class SupportCaseWorkflow:
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
         caller = self._caller()
+        # A rule added since the case's code came in (`intake.RULES_2026_12`) is asked of
+        # Temporal only when it would refuse: on replay, a request it let through then.
         result = _judged(
             lambda: self._opened().answer(
-                name, _encoded(args), workflow.now(), lenient=lenient, caller=caller
+                name,
+                _encoded(args),
+                workflow.now(),
+                lenient=lenient,
+                caller=caller,
+                since=workflow.patched,
             )
         )
         self._changed = True

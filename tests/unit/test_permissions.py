@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from casemodel import errors, permissions
+from casemodel import errors, intake, permissions
 from casemodel.case import Case
 from casemodel.requests import JSON, CloseCase, StartCase
 from protection.identity import Identity
@@ -230,3 +230,75 @@ def test_every_request_needs_a_named_permission():
 
     for model in UPDATES.values():
         assert permissions.needs(model.model_construct()) in permissions.ALL
+
+
+def case_with_a_visit_of(owner: str) -> Case:
+    """`case()`, with the home visit owned by `owner` and what depends on it by the case
+    owner, tom-bennett."""
+    kind = visit_type(sla={"target": "30 days", "allows_revision": True})
+    tasks = [
+        {**t.model_dump(exclude_defaults=True), "owner": owner}
+        if t.id == "home-visit"
+        else t.model_dump(exclude_defaults=True)
+        for t in kind.tasks
+    ]
+    kind = visit_type(sla={"target": "30 days", "allows_revision": True}, tasks=tasks)
+    return Case.open(
+        kind, case_ref="TSA-1", tenant_ref="TEN-1", owner="tom-bennett", now=T0, opened_by="test"
+    )
+
+
+def test_a_cascade_cancels_only_what_the_caller_may_cancel_each_task_of():
+    c = case_with_a_visit_of("aisha-begum")
+    cascade = {"task": "home-visit", "cascade": True, "reason": "no longer needed"}
+    # Her own visit, but what depends on it is the case owner's.
+    refusal = refused(c, "cancel_task", person("aisha-begum"), **cascade)
+    assert refusal.code == "not_permitted"
+    assert refusal.message.startswith(
+        "aisha-begum (Aisha Begum) may not cancel risk-assessment in TSA-1, which cancelling "
+        "home-visit would take with it"
+    )
+    assert "(risk-assessment is owned by tom-bennett)" in refusal.message
+    assert all(t.active for t in c.state.tasks)  # nothing cancelled
+    # The case owner holds cancel-task on every one of them.
+    assert set(send(c, "cancel_task", person("tom-bennett"), **cascade)) == {"tom-bennett"}
+    # A history from before the rule replays as it ran: the cascade was let through.
+    again = case_with_a_visit_of("aisha-begum")
+    arguments = [(JSON, json.dumps(cascade).encode())]
+    asked: list[str] = []
+    result = again.answer(
+        "cancel_task",
+        arguments,
+        at(1),
+        caller=person("aisha-begum"),
+        since=lambda patch: asked.append(patch) or False,
+    )
+    assert asked == [intake.RULES_2026_12]
+    assert {e.task_key for e in result.changes} >= {"home-visit", "risk-assessment"}
+
+
+def test_a_cancellation_that_would_leave_the_case_with_no_work_and_nothing_done_is_refused():
+    c = case()
+    tom = person("tom-bennett")
+    send(c, "cancel_task", tom, task="leaflet", reason="not needed")
+    refusal = refused(c, "cancel_task", tom, task="contact", cascade=True, reason="x")
+    assert refusal.code == "not_allowed"
+    assert refusal.message == (
+        "Cancelling contact would leave TSA-1 with nothing in progress and nothing done; "
+        "to end the case, close it (case close TSA-1 --reason …)."
+    )
+    # Once something is done, cancelling the rest completes the case, as it always has.
+    send(c, "complete_task", tom, task="contact")
+    send(c, "cancel_task", tom, task="home-visit", cascade=True, reason="moved away")
+    assert c.state.status.value == "completed"
+
+
+def test_a_revised_target_must_lie_ahead():
+    c = case()
+    past = {**REVISE, "due_at": (T0 - timedelta(days=365 * 6)).isoformat()}
+    refusal = refused(c, "revise_target", person("tom-bennett"), **past)
+    assert refusal.code == "out_of_range"
+    assert refusal.message.startswith("The revised target 2020-03-03 09:00 UTC has passed")
+    assert "must lie ahead" in refusal.message
+    assert not c.state.revisions
+    assert send(c, "revise_target", person("tom-bennett"), **REVISE)

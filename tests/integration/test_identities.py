@@ -82,6 +82,9 @@ async def test_revise_and_close_follow_the_directory(
 
         revised = await tom.send(ref, ReviseTarget(clock="case", due_at=due, reason="more time"))
         assert {entry.by for entry in revised.changes} == {"tom-bennett"}
+        with pytest.raises(CaseRefused) as refused:  # a target already passed
+            await tom.send(ref, ReviseTarget(clock="case", due_at=state.opened_at, reason="typo"))
+        assert refused.value.code == "out_of_range" and "must lie ahead" in refused.value.message
 
         # the agency completes its own task, not another agency's
         other = as_(temporal_client, task_queue, OTHER_AGENCY)

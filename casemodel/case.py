@@ -153,6 +153,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         weeks_to_opening: bool = True,
         caller: intake.Heard = None,
         continued: bool = False,
+        since: intake.Since = intake.every_rule,
     ) -> tuple[Case, StartCase | ContinueCase]:
         """The case a run's start input opens, or carries on from the run before.
 
@@ -169,6 +170,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
                 raise caller
             opened_by = permissions.signed_by(caller, start.opened_by, default=STARTER)
             permissions.admit(caller, start, None, None)
+            intake.bound(caller, start.case_ref, {}, since)
             start = start.model_copy(update={"opened_by": opened_by})
         try:
             case = (
@@ -178,6 +180,8 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             )
         except ValueError as invalid:  # a provision type that breaks its own rules
             raise errors.CaseNotStarted(f"The case cannot open: {invalid}") from None
+        if isinstance(start, StartCase):
+            intake.taken(case, caller, now)
         return case, start
 
     @classmethod
@@ -342,8 +346,11 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
+        since: intake.Since = intake.every_rule,
     ) -> bool:
-        return intake.receive(self, kind, arguments, now, lenient=lenient, caller=caller)
+        return intake.receive(
+            self, kind, arguments, now, lenient=lenient, caller=caller, since=since
+        )
 
     def authorise(self, request: Request, caller: intake.Heard) -> str:
         """Who the case records for `request` from `caller`; `NotPermitted` when it may not."""

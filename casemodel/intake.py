@@ -16,7 +16,7 @@ identity's `sub`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -59,7 +59,8 @@ RULES_2026_12 = "request-rules-2026-12"
 """Rules a request met from December 2026: each task a cascading cancellation takes needs
 the caller's cancel-task, not only the one it names; a cancellation that would leave the
 case nothing in progress and nothing done is refused (closing it is `close_case`'s); and a
-revised target must lie ahead. Histories before replay as they ran."""
+revised target must lie ahead; and an identity token must be for this case and one
+request (`bound`). Histories before replay as they ran."""
 
 
 def every_rule(_: str) -> bool:
@@ -96,6 +97,7 @@ def answer(
     request = read_request(kind, arguments, UPDATES, lenient=lenient)
     by = authorise(case, request, caller, since)
     changes = apply(case, request, now, by=by, since=since)
+    taken(case, caller, now)
     state = case.state
     return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
 
@@ -108,6 +110,7 @@ def receive(
     *,
     lenient: bool = False,
     caller: Heard = None,
+    since: Since = every_rule,
 ) -> bool:
     """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
     with the reason, since its sender cannot be told. Whether the case changed."""
@@ -122,8 +125,10 @@ def receive(
         return True
     assert isinstance(request, CompleteTask)
     try:
-        by = authorise(case, request, caller)
-    except errors.NotPermitted as refusal:
+        by = authorise(case, request, caller, since)
+    except (errors.NotPermitted, errors.NotAuthenticated) as refusal:
+        if isinstance(refusal, errors.NotPermitted):
+            taken(case, caller, now)
         reject(
             case,
             request.kind,
@@ -135,6 +140,7 @@ def receive(
         )
         return True
     report(case, request, now, by=by)
+    taken(case, caller, now)
     return True
 
 
@@ -145,6 +151,7 @@ def authorise(case: Case, request: Request, caller: Heard, since: Since = every_
         return request.by
     _authenticated(caller)
     assert not isinstance(caller, errors.CaseRuleError)
+    bound(caller, case.state.case_ref, case.state.used_tokens, since)
     by = permissions.signed_by(caller, request.by)
     task = _task_of(case, request)
     if task is None and permissions.needs(request) in permissions.TASK_LEVEL:
@@ -153,6 +160,50 @@ def authorise(case: Case, request: Request, caller: Heard, since: Since = every_
     if isinstance(request, CancelTask) and request.cascade and task is not None:
         _admit_cascade(case, caller, task, since)
     return by
+
+
+def bound(
+    caller: Caller, case_ref: str, used: Mapping[str, int], since: Since = every_rule
+) -> None:
+    """Refuse (`NotAuthenticated`) a token that is not for this case and this request:
+    one for another case, one the case took already, or one for no case in particular
+    (from before tokens were, which a history from then replays as it ran).
+
+    Whoever can read a case's history in Temporal reads the headers of its requests, the
+    tokens in them included: a token that any case would take, any number of times, could
+    be lifted from there and sent again as its signer for as long as it lives."""
+    ref = case_ref
+    if caller.aud is None or caller.jti is None:
+        if since(RULES_2026_12):
+            raise errors.NotAuthenticated(
+                f"Not signed in (unbound): the identity token of {caller.sub} is not for one "
+                f"request to {ref}, as a token must be; the support-provision client and CLI "
+                f"sign one for every call, and `support-provision token {ref}` prints one "
+                "for the temporal CLI."
+            )
+        return
+    if caller.aud != ref:
+        raise errors.NotAuthenticated(
+            f"Not signed in (another case): the identity token of {caller.sub} is for case "
+            f"{caller.aud[:100]}, not {ref}; sign one for {ref}."
+        )
+    if caller.jti in used:
+        raise errors.NotAuthenticated(
+            f"Not signed in (used): {ref} has taken this identity token of {caller.sub} "
+            "already; a token is good for one request, so sign a new one (the client and "
+            "CLI do for every call)."
+        )
+
+
+def taken(case: Case, caller: Heard, now: datetime) -> None:
+    """Note that the case took `caller`'s token (see `bound`), forgetting those expired."""
+    if caller is None or isinstance(caller, errors.CaseRuleError) or caller.jti is None:
+        return
+    at = int(now.timestamp())
+    used = case.state.used_tokens
+    if any(expires <= at for expires in used.values()):
+        case.state.used_tokens = used = {j: e for j, e in used.items() if e > at}
+    used[caller.jti] = caller.exp
 
 
 def _admit_cascade(case: Case, caller: Caller, named: TaskInstance, since: Since) -> None:

@@ -253,6 +253,11 @@ class CaseState(BaseModel):
         default_factory=list,
         description="Ids of fire-and-forget requests already applied, the latest 10,000.",
     )
+    used_tokens: dict[str, int] = Field(
+        default_factory=dict,
+        description="Identity tokens the case took, by id (`jti`), with when each expires "
+        "(seconds since 1970): a token is taken once, and forgotten once it has expired.",
+    )
     last_seq: int = Field(default=0, description="Position of the latest log entry.")
     last_activity_at: datetime | None = Field(
         default=None, description="When a person or system last did something to the case."

@@ -21,6 +21,13 @@ signed, until the token expires.
 | `tasks` | of a service: the task ids it may complete (`*`: any) |
 | `grants` | permissions held on every case (`open-case`, and a service's `may`) |
 | `iat`, `exp` | issued at and expiry, whole seconds since the epoch (UTC) |
+| `aud` | the case the token is for (its reference) |
+| `jti` | the token's own id, so that a case takes it once |
+
+A token is for one request to one case (`aud`, `jti`): whoever can read a case's history
+reads the headers of its requests, and a token that any request to any case would take
+could be lifted from there and sent again as its signer, for as long as it lives. A case
+takes a token only for itself and only once (`casemodel.intake`).
 
 Bounded, so a token can never be a way to wedge a case: at most `TOKEN_BYTES`, claim
 lists at most `LIST_LIMIT` ids (`manages`: `MANAGES_LIMIT`), a life of at most
@@ -58,6 +65,7 @@ KINDS = ("person", "service", "agency")
 
 _ID = re.compile(r"[A-Za-z0-9*][A-Za-z0-9._@*/-]{0,199}")
 _PART = re.compile(r"[A-Za-z0-9_-]+")
+_JTI = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _FIELDS = {
     "sub",
     "kind",
@@ -70,6 +78,8 @@ _FIELDS = {
     "grants",
     "iat",
     "exp",
+    "aud",
+    "jti",
 }
 
 
@@ -99,6 +109,11 @@ class Identity:
     grants: tuple[str, ...] = ()
     iat: int = 0
     exp: int = 0
+    aud: str | None = None
+    """The case reference the token is for; None in tokens from before (and the one
+    `whoami` shows), which a case on today's rules refuses."""
+    jti: str | None = None
+    """The token's id: a case takes each once."""
     key_id: str = field(default="", compare=False)
 
     @property
@@ -116,6 +131,9 @@ class Identity:
             if getattr(self, name) is not None:
                 found[name] = getattr(self, name)
         found["iat"], found["exp"] = self.iat, self.exp
+        for name in ("aud", "jti"):
+            if getattr(self, name) is not None:
+                found[name] = getattr(self, name)
         return found
 
 
@@ -125,16 +143,20 @@ def issue(
     *,
     now: datetime,
     lifetime: timedelta = timedelta(minutes=15),
+    aud: str | None = None,
+    jti: str | None = None,
 ) -> str:
-    """A token for `identity`'s claims, issued `now` for `lifetime`, signed with the ring's
-    active key; refused (`IdentityRefused`, `malformed`) when the claims break the bounds a
-    verifier keeps."""
+    """A token for `identity`'s claims, issued `now` for `lifetime`, for the case `aud`
+    once (`jti`), signed with the ring's active key; refused (`IdentityRefused`,
+    `malformed`) when the claims break the bounds a verifier keeps."""
     iat = int(now.timestamp())
     identity = replace(
         identity,
         manages=tuple(sorted(set(identity.manages))),
         iat=iat,
         exp=iat + int(lifetime.total_seconds()),
+        aud=aud,
+        jti=jti,
     )
     _check(identity.claims())
     body = _b64(json.dumps(identity.claims(), sort_keys=True, separators=(",", ":")).encode())
@@ -199,6 +221,8 @@ def verify(ring: KeyRing, token: object, now: datetime) -> Identity:
         grants=tuple(claims.get("grants", ())),
         iat=claims["iat"],
         exp=claims["exp"],
+        aud=claims.get("aud"),
+        jti=claims.get("jti"),
         key_id=key_id,
     )
     at = int(now.timestamp())
@@ -250,6 +274,16 @@ def _check(claims: Any) -> None:
         value = claims.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
             raise bad(f"{name} must be whole seconds since 1970")
+    aud, jti = claims.get("aud"), claims.get("jti")
+    # Any text a case reference could be sent as: the case itself judges its reference.
+    if aud is not None and (
+        not isinstance(aud, str)
+        or not 0 < len(aud) <= TEXT_LIMIT
+        or any(ord(c) < 32 or ord(c) == 127 for c in aud)
+    ):
+        raise bad(f"aud must be a case reference of 1 to {TEXT_LIMIT} characters")
+    if jti is not None and (not isinstance(jti, str) or not _JTI.fullmatch(jti)):
+        raise bad("jti must be 16 to 64 base64url characters")
     lifetime = claims["exp"] - claims["iat"]
     if not 0 < lifetime <= MAX_LIFETIME.total_seconds():
         raise bad(f"a token lives at most {MAX_LIFETIME.total_seconds() / 3600:.0f} hours")

@@ -151,6 +151,33 @@ def whoami(
         console.print(f"  {line}")
 
 
+@app.command()
+def token(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE", help="The case it is for.")],
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header",
+            help='Print the whole --headers value: support-provision-identity="TOKEN".',
+        ),
+    ] = False,
+) -> None:
+    """Print an identity token for one request to CASE, as whoami's identity, for the
+    plain `temporal` CLI: `--headers "$(support-provision token CASE --header)"`.
+
+    A token is good for one request to that case, for 15 minutes: sign one per command."""
+    from .identities import IdentityUnavailable, signer_from_env
+
+    try:
+        signer = asyncio.run(signer_from_env(Settings.from_env().data_dir))
+        signed = asyncio.run(signer.token(case_ref))
+    except IdentityUnavailable as missing:
+        fail(missing.message)
+    except ValueError as refused:  # not a reference a token can name
+        fail(f"No token for {case_ref!r}: {refused}")
+    typer.echo(f'support-provision-identity="{signed}"' if header else signed)
+
+
 def usage_mistake(mistake: UsageError) -> str:
     """A mistake in the command line, in one line: what is wrong, and where to read what
     the command takes."""

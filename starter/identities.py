@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from activities.database.directory import list_directory
 from casemodel import permissions
 from protection.identity import HEADER, Identity, IdentityRefused, issue
 from protection.keys import KeyRing, KeyRingError, write_new
+from workflows.names import case_ref_for
 
 KEYS_ENV = "SUPPORT_PROVISION_IDENTITY_KEYS"
 KEY_FILE_ENV = "SUPPORT_PROVISION_IDENTITY_KEY_FILE"
@@ -122,8 +124,16 @@ class Signer:
     lifetime: timedelta = LIFETIME
     clock: Clock = field(default=wall_clock)
 
-    async def token(self) -> str:
-        return issue(self.ring, self.identity, now=await self.clock(), lifetime=self.lifetime)
+    async def token(self, case_ref: str | None = None) -> str:
+        """A token for one request to the case `case_ref` (a fresh `jti` each time)."""
+        return issue(
+            self.ring,
+            self.identity,
+            now=await self.clock(),
+            lifetime=self.lifetime,
+            aud=case_ref,
+            jti=secrets.token_urlsafe(16) if case_ref is not None else None,
+        )
 
     def as_(self, identity: Identity) -> Signer:
         """The same ring and clock, signing another identity."""
@@ -145,28 +155,30 @@ class _Signing(OutboundInterceptor):
         super().__init__(next)
         self._signer = signer
 
-    async def _header(self) -> dict[str, Payload]:
-        token = await self._signer.token()
+    async def _header(self, workflow_id: str) -> dict[str, Payload]:
+        """A token for this one call to the case whose workflow is `workflow_id`."""
+        token = await self._signer.token(case_ref_for(workflow_id))
         return {HEADER: default_converter().payload_converter.to_payloads([token])[0]}
 
     async def start_workflow(self, input: StartWorkflowInput) -> Any:
-        input.headers = {**input.headers, **await self._header()}
+        input.headers = {**input.headers, **await self._header(input.id)}
         return await super().start_workflow(input)
 
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
-        input.headers = {**input.headers, **await self._header()}
+        input.headers = {**input.headers, **await self._header(input.id)}
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: StartWorkflowUpdateWithStartInput
     ) -> Any:
-        header = await self._header()
-        input.start_workflow_input.headers = {**input.start_workflow_input.headers, **header}
-        input.update_workflow_input.headers = {**input.update_workflow_input.headers, **header}
+        started = input.start_workflow_input
+        started.headers = {**started.headers, **await self._header(started.id)}
+        update = input.update_workflow_input
+        update.headers = {**update.headers, **await self._header(started.id)}
         return await super().start_update_with_start_workflow(input)
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
-        input.headers = {**input.headers, **await self._header()}
+        input.headers = {**input.headers, **await self._header(input.id)}
         await super().signal_workflow(input)
 
 

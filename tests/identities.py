@@ -13,6 +13,7 @@ sign as people, agencies and services of the shipped directory instead.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from casemodel import permissions
@@ -71,6 +72,20 @@ def person(person_id: str) -> Identity:
     )
 
 
-def token(identity: Identity, *, now: datetime | None = None, ring: KeyRing = RING) -> str:
-    """A token for `identity`, signed now (or at `now`) for fifteen minutes."""
-    return issue(ring, identity, now=now or datetime.now(UTC), lifetime=timedelta(minutes=15))
+def token(
+    identity: Identity,
+    case_ref: str | None = None,
+    *,
+    now: datetime | None = None,
+    ring: KeyRing = RING,
+) -> str:
+    """A token for `identity`, signed now (or at `now`) for fifteen minutes, for one
+    request to `case_ref` (None: for no case, as tokens were before they were bound)."""
+    return issue(
+        ring,
+        identity,
+        now=now or datetime.now(UTC),
+        lifetime=timedelta(minutes=15),
+        aud=case_ref,
+        jti=secrets.token_urlsafe(16) if case_ref is not None else None,
+    )

@@ -109,6 +109,7 @@ class SupportCaseWorkflow:
                 weeks_to_opening=self._since(WEEKS_PATCH),
                 caller=identities.at_start() if self._identities else None,
                 continued=workflow.info().continued_run_id is not None,
+                since=workflow.patched,
             )
             _check_id(self._case)
             _check_references(start)
@@ -235,7 +236,12 @@ class SupportCaseWorkflow:
         if self._case is not None:  # a case that did not open has nothing to record it in
             lenient = not self._since(STRICT_PATCH)
             self._changed |= self._case.receive(
-                name, _encoded(args), workflow.now(), lenient=lenient, caller=self._caller()
+                name,
+                _encoded(args),
+                workflow.now(),
+                lenient=lenient,
+                caller=self._caller(),
+                since=workflow.patched,
             )
 
     # -- shell -------------------------------------------------------------------------

@@ -17,3 +17,9 @@ def notice_queue(task_queue: str) -> str:
 def workflow_id_for(case_ref: str) -> str:
     """Each case is the workflow `case-<case ref>`."""
     return f"case-{case_ref}"
+
+
+def case_ref_for(workflow_id: str) -> str:
+    """The case a workflow id names (`workflow_id_for` read back); an id of another shape,
+    which no case runs under, names itself."""
+    return workflow_id.removeprefix("case-") or workflow_id

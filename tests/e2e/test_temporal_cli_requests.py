@@ -33,9 +33,10 @@ SIGNAL = "report_task_completed"
 HEADER = "support-provision-identity"
 
 
-def signed() -> list[str]:
-    """The header flag that signs one `temporal` command as the test suite."""
-    return ["--headers", f'{HEADER}="{identities.token(identities.SUITE)}"']
+def signed(case_ref: str) -> list[str]:
+    """The header flag that signs one `temporal` command to `case_ref` as the test suite
+    (a token is for one request to one case)."""
+    return ["--headers", f'{HEADER}="{identities.token(identities.SUITE, case_ref)}"']
 
 
 HUGE = "n" * 1_000_000
@@ -120,7 +121,9 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
             revisable, tenant_ref="TEN-CLI", case_ref=f"CLI-{uuid.uuid4().hex[:8]}"
         )
         where = ["--address", address, "--workflow-id", started.workflow_id]
-        target = [*where, *signed()]
+
+        def target() -> list[str]:
+            return [*where, *signed(started.case_ref)]
 
         async def still_takes_requests() -> None:
             before = await check_ins()
@@ -128,7 +131,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
                 "workflow",
                 "update",
                 "execute",
-                *target,
+                *target(),
                 "--name",
                 "add_task",
                 "--input",
@@ -143,7 +146,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
 
         for number, (what, values) in enumerate(SIGNALS.items(), start=1):
             code, out = await temporal(
-                "workflow", "signal", *target, "--name", SIGNAL, *inputs(tmp_path, *values)
+                "workflow", "signal", *target(), "--name", SIGNAL, *inputs(tmp_path, *values)
             )
             assert code == 0, f"{what}: {out}"
             await still_takes_requests()
@@ -160,7 +163,7 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
                 "workflow",
                 "update",
                 "execute",
-                *target,
+                *target(),
                 "--name",
                 name,
                 *inputs(tmp_path, *values),
@@ -204,6 +207,26 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
         assert state.rejected_total == before + 1
         assert state.rejected[-1].code == "not_authenticated"
         assert next(t for t in state.tasks if t.key == "contact").status.value == "open"
+
+        # A token is good for one request: the same header a second time is refused.
+        once = signed(started.case_ref)
+        answers = []
+        for _ in range(2):
+            answers.append(
+                await temporal(
+                    "workflow",
+                    "update",
+                    "execute",
+                    *where,
+                    *once,
+                    "--name",
+                    "add_task",
+                    "--input",
+                    '{"task": "check-in"}',
+                )
+            )
+        assert SEALED_ANSWER in answers[0][1], answers[0]  # taken
+        assert "(type: not_authenticated, retryable: false)" in answers[1][1], answers[1]
 
         history = await cases.client.get_workflow_handle(started.workflow_id).fetch_history()
         assert not [

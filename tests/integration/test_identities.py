@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    SignalWorkflowInput,
+    StartWorkflowInput,
+    StartWorkflowUpdateInput,
+)
 
-from casemodel.requests import CloseCase, CompleteTask, PauseCase, ReviseTarget
+from casemodel.requests import AddTask, CloseCase, CompleteTask, PauseCase, ReviseTarget
 from casemodel.state import CaseStatus
-from protection.identity import Identity
+from protection.identity import HEADER, Identity
 from protection.keys import KeyRing, generate_entry
 from starter.client import CaseClient, CaseRefused
 from starter.identities import WORKER_SERVICE, IdentityHeaders, Signer
@@ -178,6 +187,71 @@ async def test_without_an_identity_nothing_is_taken_and_the_case_goes_on(
         assert not [
             e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
         ]
+
+
+class _Lifted(Interceptor):
+    """Sends every start, update and signal with a header copied from a history."""
+
+    def __init__(self, header: Payload) -> None:
+        self.header = header
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        header = self.header
+
+        class Copying(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> Any:
+                input.headers = {**input.headers, HEADER: header}
+                return await super().start_workflow(input)
+
+            async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+                input.headers = {**input.headers, HEADER: header}
+                return await super().start_workflow_update(input)
+
+            async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+                input.headers = {**input.headers, HEADER: header}
+                await super().signal_workflow(input)
+
+        return Copying(next)
+
+
+async def test_a_token_read_in_a_history_is_refused_when_sent_again(
+    temporal_client: Client, task_queue: str, app_sessions
+):
+    """Whoever reads a case's history (the Temporal UI, without the codec) reads the
+    identity header of each request. Sent again, as its signer, to the same case or
+    another, or to open a case, it is refused, and nothing changes."""
+    async with build_worker(temporal_client, task_queue, app_sessions):
+        tom = as_(temporal_client, task_queue, identities.person("tom-bennett"))
+        first = await tom.start_case(plan(), tenant_ref="TEN-ID", owner="tom-bennett")
+        other = await tom.start_case(plan(), tenant_ref="TEN-ID", owner="tom-bennett")
+        await tom.send(first.case_ref, AddTask(task="check-in"))
+        history = await temporal_client.get_workflow_handle(first.workflow_id).fetch_history()
+        accepted = next(
+            e
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        )
+        header = accepted.workflow_execution_update_accepted_event_attributes.accepted_request
+        lifted = header.input.header.fields[HEADER]
+        thief = Client(**{**temporal_client.config(), "interceptors": [_Lifted(lifted)]})
+        replayed = CaseClient(thief, Settings(task_queue=task_queue))
+        for case_ref, why in ((first.case_ref, "(used)"), (other.case_ref, "(another case)")):
+            with pytest.raises(CaseRefused) as refused:
+                await replayed.send(case_ref, AddTask(task="check-in"))
+            assert refused.value.code == "not_authenticated", case_ref
+            assert f"Not signed in {why}" in refused.value.message
+        started = await replayed.start_case(plan(), tenant_ref="TEN-THIEF", owner="tom-bennett")
+        with pytest.raises(CaseRefused) as failed:
+            await replayed.result(started.case_ref)
+        assert "Not signed in (another case)" in failed.value.message
+
+        for case_ref in (first.case_ref, other.case_ref):
+            state = await tom.state(case_ref)
+            assert sum(t.task == "check-in" for t in state.tasks) == (case_ref == first.case_ref)
+            handle = temporal_client.get_workflow_handle(f"case-{case_ref}")
+            await build_replayer(SESSION_RING, identities.RING).replay_workflow(
+                await handle.fetch_history()
+            )
 
 
 async def test_a_case_started_without_an_identity_does_not_open(

@@ -113,3 +113,18 @@ def test_claims_beyond_the_bounds_are_not_signed():
         issue(RING, Identity(sub="x", kind="wizard", name="X"), now=NOW)
     with pytest.raises(IdentityRefused):
         issue(RING, Identity(sub="x y", kind="person", name="X"), now=NOW)
+
+
+def test_a_token_names_the_case_it_is_for_and_its_own_id():
+    identity = Identity(sub="tom-bennett", kind="person", name="Tom Bennett")
+    token = issue(RING, identity, now=NOW, aud="TSA-1", jti="a" * 22)
+    verified = verify(RING, token, NOW)
+    assert (verified.aud, verified.jti) == ("TSA-1", "a" * 22)
+    for aud, jti, why in (
+        ("TSA\n1", "a" * 22, "aud must be a case reference"),
+        ("x" * 201, "a" * 22, "aud must be a case reference"),
+        ("TSA-1", "short", "jti must be 16 to 64 base64url characters"),
+        ("TSA-1", "a" * 21 + "!", "jti must be 16 to 64 base64url characters"),
+    ):
+        with pytest.raises(IdentityRefused, match=why):
+            issue(RING, identity, now=NOW, aud=aud, jti=jti)

@@ -4,6 +4,8 @@ directory gives its people, partner agencies and services."""
 from __future__ import annotations
 
 import json
+import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -45,8 +47,16 @@ def case(owner: str = "tom-bennett") -> Case:
     )
 
 
+def for_one(c: Case, caller: Any) -> Any:
+    """`caller`, as a token for one request to the case `c` carries it."""
+    if isinstance(caller, Identity) and caller.jti is None:
+        return replace(caller, aud=c.state.case_ref, jti=secrets.token_urlsafe(16))
+    return caller
+
+
 def send(c: Case, kind: str, caller: Any, **request: Any) -> list[str]:
     """The `by` of each log entry the request appended."""
+    caller = for_one(c, caller)
     arguments = [(JSON, json.dumps(request).encode())]
     c.judge(kind, arguments, at(1), caller=caller)
     result = c.answer(kind, arguments, at(1), caller=caller)
@@ -54,6 +64,7 @@ def send(c: Case, kind: str, caller: Any, **request: Any) -> list[str]:
 
 
 def refused(c: Case, kind: str, caller: Any, **request: Any) -> errors.CaseRuleError:
+    caller = for_one(c, caller)
     arguments = [(JSON, json.dumps(request).encode())]
     with pytest.raises(errors.CaseRuleError) as judged:
         c.judge(kind, arguments, at(1), caller=caller)
@@ -174,10 +185,11 @@ def test_before_identities_a_request_takes_by_as_it_was_sent():
 def test_a_signal_from_someone_without_the_permission_is_recorded_as_rejected():
     c = case()
     arguments = [(JSON, json.dumps({"task": "contact", "request_id": "r-1"}).encode())]
-    assert c.receive("report_task_completed", arguments, at(1), caller=MIND)
+    assert c.receive("report_task_completed", arguments, at(1), caller=for_one(c, MIND))
     rejected = c.state.rejected[-1]
     assert (rejected.code, rejected.by, rejected.task) == ("not_permitted", MIND.sub, "contact")
-    assert c.receive("report_task_completed", arguments, at(2), caller=CITIZENS_ADVICE)
+    agency = for_one(c, CITIZENS_ADVICE)
+    assert c.receive("report_task_completed", arguments, at(2), caller=agency)
     assert c.instance("contact").resolved_by == "citizens-advice"
 
 
@@ -207,13 +219,18 @@ def test_opening_a_case_needs_open_case_and_records_who_opened_it():
         case_ref="TSA-2", tenant_ref="TEN-2", owner="tom-bennett", provision_type=visit_type()
     )
     arguments = [(JSON, start.model_dump_json().encode())]
-    opened, _ = Case.begin(arguments, T0, caller=person("aisha-begum"))
+
+    def signed(who: Identity) -> Identity:
+        return replace(who, aud="TSA-2", jti=secrets.token_urlsafe(16))
+
+    opened, _ = Case.begin(arguments, T0, caller=signed(person("aisha-begum")))
     assert opened.state.opened_by == "aisha-begum"
     assert opened.state.log[0].by == "aisha-begum"
     with pytest.raises(errors.NotPermitted):
-        Case.begin(arguments, T0, caller=CITIZENS_ADVICE)
+        Case.begin(arguments, T0, caller=signed(CITIZENS_ADVICE))
+    portal = Identity(sub="portal", kind="service", name="Portal")
     with pytest.raises(errors.NotPermitted):
-        Case.begin(arguments, T0, caller=Identity(sub="portal", kind="service", name="Portal"))
+        Case.begin(arguments, T0, caller=signed(portal))
 
 
 def test_a_caller_cannot_start_a_run_that_carries_a_case_on():
@@ -270,7 +287,7 @@ def test_a_cascade_cancels_only_what_the_caller_may_cancel_each_task_of():
         "cancel_task",
         arguments,
         at(1),
-        caller=person("aisha-begum"),
+        caller=for_one(again, person("aisha-begum")),
         since=lambda patch: asked.append(patch) or False,
     )
     assert asked == [intake.RULES_2026_12]
@@ -302,3 +319,79 @@ def test_a_revised_target_must_lie_ahead():
     assert "must lie ahead" in refusal.message
     assert not c.state.revisions
     assert send(c, "revise_target", person("tom-bennett"), **REVISE)
+
+
+def test_a_token_is_for_one_request_to_one_case():
+    """A token can be read in a case's history by whoever reads the history: sent again,
+    to that case or another, it is refused."""
+    c = case()
+    tom = for_one(c, person("tom-bennett"))
+    assert send(c, "add_task", tom, task="check-in")
+    used = refused(c, "add_task", tom, task="check-in")
+    assert (used.code, used.message.split(":")[0]) == ("not_authenticated", "Not signed in (used)")
+    elsewhere = replace(tom, aud="TSA-9", jti=secrets.token_urlsafe(16))
+    other = refused(c, "add_task", elsewhere, task="check-in")
+    assert other.message.startswith(
+        "Not signed in (another case): the identity token of tom-bennett is for case TSA-9, "
+        "not TSA-1"
+    )
+    with pytest.raises(errors.NotAuthenticated) as unbound:
+        case().judge(
+            "add_task",
+            [(JSON, b'{"task": "check-in"}')],
+            at(1),
+            caller=replace(tom, aud=None, jti=None),
+        )
+    assert unbound.value.message.startswith("Not signed in (unbound)")
+    assert "support-provision token TSA-1" in unbound.value.message
+    assert sum(t.task == "check-in" for t in c.state.tasks) == 1
+
+    # A history from before tokens were bound replays as it ran.
+    old = case()
+    arguments = [(JSON, json.dumps({"task": "check-in"}).encode())]
+    before = replace(tom, aud=None, jti=None)
+    for minute in (1, 2):
+        old.answer("add_task", arguments, at(minute), caller=before, since=lambda _: False)
+    assert sum(t.task == "check-in" for t in old.state.tasks) == 2
+
+
+def test_a_signal_sent_again_with_its_token_is_recorded_as_rejected():
+    c = case()
+    agency = for_one(c, CITIZENS_ADVICE)
+    arguments = [(JSON, json.dumps({"task": "contact", "request_id": "r-1"}).encode())]
+    assert c.receive("report_task_completed", arguments, at(1), caller=agency)
+    again = [(JSON, json.dumps({"task": "contact", "request_id": "r-2"}).encode())]
+    assert c.receive("report_task_completed", again, at(2), caller=agency)
+    rejected = c.state.rejected[-1]
+    assert (rejected.code, rejected.by) == ("not_authenticated", "citizens-advice")
+    assert "Not signed in (used)" in rejected.reason
+
+
+def test_the_tokens_a_case_took_are_forgotten_once_they_have_expired():
+    c = case()
+    for _ in range(3):
+        send(
+            c,
+            "add_task",
+            replace(person("tom-bennett"), exp=int(at(10).timestamp())),
+            task="check-in",
+        )
+    assert len(c.state.used_tokens) == 3
+    later = for_one(c, replace(person("tom-bennett"), exp=int(at(60).timestamp())))
+    arguments = [(JSON, json.dumps({"task": "check-in"}).encode())]
+    c.answer("add_task", arguments, at(30), caller=later)
+    assert list(c.state.used_tokens) == [later.jti]
+
+
+def test_a_case_opens_only_for_a_token_signed_for_it():
+    start = StartCase(
+        case_ref="TSA-3", tenant_ref="TEN-3", owner="tom-bennett", provision_type=visit_type()
+    )
+    arguments = [(JSON, start.model_dump_json().encode())]
+    aisha = person("aisha-begum")
+    with pytest.raises(errors.NotAuthenticated, match=r"is for case TSA-2, not TSA-3"):
+        Case.begin(arguments, T0, caller=replace(aisha, aud="TSA-2", jti="j" * 22))
+    with pytest.raises(errors.NotAuthenticated, match=r"\(unbound\)"):
+        Case.begin(arguments, T0, caller=aisha)
+    opened, _ = Case.begin(arguments, T0, caller=replace(aisha, aud="TSA-3", jti="j" * 22))
+    assert list(opened.state.used_tokens) == ["j" * 22]

@@ -188,7 +188,7 @@ def _directory_problems(type_files: list[TypeFile], people: Path | None) -> list
     try:
         found = load_directory(path)
     except DirectoryInvalid as invalid:
-        return [Problem(str(path), "", message) for message in invalid.problems]
+        return list(invalid.located)
     groups, owners = group_ids(found), owner_ids(found)
     problems = []
     for type_file in type_files:

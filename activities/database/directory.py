@@ -39,7 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import definitions
 from casemodel.permissions import ALL as PERMISSIONS
 from casemodel.permissions import ANY_TASK, OPEN_CASE
-from definitions.loader import default_definitions_dir
+from definitions.addresses import EmailAddress
+from definitions.loader import Problem, default_definitions_dir
 from definitions.periods import Period
 from definitions.references import owner_references
 from definitions.schema import CalendarDate, Identifier, ProvisionType
@@ -73,7 +74,7 @@ class TeamEntry(_Entry):
     id: Identifier = Field(description="Stable id, used as an owner in the definitions.")
     name: str = Field(min_length=1)
     manager: Identifier | None = Field(default=None, description="Person who leads the team.")
-    email: str | None = Field(default=None, description="The team's shared mailbox.")
+    email: EmailAddress | None = Field(default=None, description="The team's shared mailbox.")
 
 
 class RoleEntry(_Entry):
@@ -90,7 +91,7 @@ class PersonEntry(_Entry):
 
     id: Identifier = Field(description="Stable id, e.g. `amara-okafor`; never reuse one.")
     name: str = Field(min_length=1)
-    email: str = Field(min_length=3)
+    email: EmailAddress
     team: Identifier | None = Field(default=None, description="Id of the person's team.")
     manager: Identifier | None = Field(default=None, description="Id of their manager.")
     roles: tuple[Identifier, ...] = Field(default=(), description="Roles the person holds.")
@@ -109,7 +110,7 @@ class MemberEntry(_Entry):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     person: Identifier | None = None
-    address: str | None = Field(default=None, min_length=3)
+    address: EmailAddress | None = None
     name: str | None = Field(default=None, description="Who an external address reaches.")
     from_: CalendarDate | None = Field(
         default=None,
@@ -190,7 +191,7 @@ class AgencyEntry(_Entry):
 
     id: Identifier = Field(description="Stable id, used as a task owner in the definitions.")
     name: str = Field(min_length=1)
-    email: str | None = Field(default=None, min_length=3)
+    email: EmailAddress | None = None
 
 
 class Directory(_Entry):
@@ -204,12 +205,25 @@ class Directory(_Entry):
     agencies: tuple[AgencyEntry, ...] = ()
 
 
-class DirectoryInvalid(Exception):
-    """The directory file cannot be used; ``problems`` are ``file: field: message`` lines."""
+SECTIONS: dict[str, type[_Entry]] = {
+    "teams": TeamEntry,
+    "roles": RoleEntry,
+    "people": PersonEntry,
+    "stakeholder_groups": GroupEntry,
+    "services": ServiceEntry,
+    "agencies": AgencyEntry,
+}
+"""Each section of the file and the entry it lists, in the order the file is checked."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
+
+class DirectoryInvalid(Exception):
+    """The directory file cannot be used; ``problems`` are ``file: field: message`` lines,
+    ``located`` the same problems with file, field and message apart."""
+
+    def __init__(self, located: list[Problem]) -> None:
+        self.located = located
+        self.problems = [str(problem) for problem in located]
+        super().__init__("\n".join(self.problems))
 
 
 def default_directory_file() -> Path:
@@ -225,33 +239,124 @@ def default_directory_file() -> Path:
 
 
 def load_directory(path: Path) -> Directory:
-    """The directory in ``path``; raises `DirectoryInvalid` naming every problem."""
+    """The directory in ``path``; raises `DirectoryInvalid` naming every problem.
+
+    Each entry is checked on its own (`_read_entries`), and the duplicate ids and
+    references are checked on the entries that could be read, so one run reports every
+    problem, not the fields first and the references once the fields are right.
+    """
     try:
         # Read within the limits of the definitions files: `definitions validate` reads it.
         data = yaml.load(read_definition_text(Path(path)), Loader=BoundedLoader) or {}  # noqa: S506
     except OSError as error:
-        raise DirectoryInvalid([f"{path}: could not be read: {error.strerror or error}"]) from None
+        raise _invalid(path, f"could not be read: {error.strerror or error}") from None
     except DefinitionFileRefused as refused:
-        raise DirectoryInvalid([f"{path}: {refused}"]) from None
+        raise _invalid(path, str(refused)) from None
     except yaml.YAMLError as error:
-        raise DirectoryInvalid([f"{path}: is not valid YAML: {error}"]) from None
+        raise _invalid(path, f"is not valid YAML: {error}") from None
     except ValueError as error:  # not UTF-8, or a number with thousands of digits
-        raise DirectoryInvalid([f"{path}: could not be read: {error}"]) from None
-    try:
-        directory = Directory.model_validate(data)
-    except ValidationError as error:
-        raise DirectoryInvalid(
-            [f"{path}: {_location(e['loc'])}{_message(e)}" for e in error.errors()]
-        ) from None
-    problems = check_directory(directory)
+        raise _invalid(path, f"could not be read: {error}") from None
+    reading = _read_entries(data)
+    problems = [*reading.problems, *_reference_problems(reading.directory, reading.order)]
     if problems:
-        raise DirectoryInvalid([f"{path}: {problem}" for problem in problems])
-    return directory
+        raise DirectoryInvalid([Problem(str(path), where, message) for where, message in problems])
+    return reading.directory
+
+
+def _invalid(path: Path, message: str) -> DirectoryInvalid:
+    return DirectoryInvalid([Problem(str(path), "", message)])
+
+
+@dataclass(frozen=True)
+class _FileOrder:
+    """Where each entry of a directory stands in its file.
+
+    ``kept`` gives, by section, the position in the file of each entry that could be read,
+    so that a problem names the entry where the reader will find it. ``unread`` gives, by
+    section, the id at each position whose entry could not be read (its own problems are
+    reported). Such an id still counts as taken, so a second entry with it is a duplicate;
+    and a reference to it is not called unknown: the entry is in the file, and saying it
+    is not would send the reader looking for the wrong mistake.
+    """
+
+    kept: Mapping[str, list[int]]
+    unread: Mapping[str, dict[int, str]]
+
+    @classmethod
+    def of(cls, directory: Directory) -> _FileOrder:
+        """The order of a directory read whole: every entry where it is."""
+        return cls({s: list(range(len(getattr(directory, s)))) for s in SECTIONS}, {})
+
+    def at(self, section: str, index: int) -> str:
+        """``section[n]``: the place in the file of the section's ``index``-th kept entry."""
+        return f"{section}[{self.kept[section][index]}]"
+
+    def ids(self, directory: Directory, section: str) -> list[tuple[str, str]]:
+        """``(place, id)`` of every entry of the section with an id, read or not, in file
+        order."""
+        placed = dict(self.unread.get(section, {}))
+        for index, entry in zip(self.kept[section], getattr(directory, section), strict=True):
+            placed[index] = entry.id
+        return [(f"{section}[{index}]", placed[index]) for index in sorted(placed)]
+
+    def unread_ids(self, section: str) -> set[str]:
+        return set(self.unread.get(section, {}).values())
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What could be read of a directory file: the entries that validated, the
+    ``(field, message)`` problems of those that did not, and where each stands."""
+
+    directory: Directory
+    problems: list[tuple[str, str]]
+    order: _FileOrder
+
+
+def _read_entries(data: Any) -> _Reading:
+    """The file's entries, validated one by one, so that one bad field costs only its own
+    entry (a stakeholder group is one entry, with its members)."""
+    if not isinstance(data, Mapping):
+        try:
+            Directory.model_validate(data)
+        except ValidationError as error:
+            return _Reading(Directory(), _pydantic_problems(error, ()), _FileOrder.of(Directory()))
+    # The sections' shape (known names, each a list) with pydantic's words; entries next.
+    shape = {k: [] if isinstance(v, list | tuple) else v for k, v in data.items()}
+    try:
+        Directory.model_validate(shape)
+        problems = []
+    except ValidationError as error:
+        problems = _pydantic_problems(error, ())
+    kept: dict[str, list[Any]] = {section: [] for section in SECTIONS}
+    places: dict[str, list[int]] = {section: [] for section in SECTIONS}
+    unread: dict[str, dict[int, str]] = {}
+    for section, model in SECTIONS.items():
+        entries = data.get(section)
+        for index, raw in enumerate(entries if isinstance(entries, list | tuple) else ()):
+            try:
+                kept[section].append(model.model_validate(raw))
+            except ValidationError as error:
+                problems += _pydantic_problems(error, (section, index))
+                raw_id = raw.get("id") if isinstance(raw, Mapping) else None
+                if isinstance(raw_id, str) and not _at_field(error, "id"):
+                    unread.setdefault(section, {})[index] = raw_id
+            else:
+                places[section].append(index)
+    return _Reading(Directory(**kept), problems, _FileOrder(places, unread))
+
+
+def _at_field(error: ValidationError, name: str) -> bool:
+    return any(e["loc"][:1] == (name,) for e in error.errors())
+
+
+def _pydantic_problems(error: ValidationError, at: tuple[Any, ...]) -> list[tuple[str, str]]:
+    return [(_location((*at, *e["loc"])), _message(e)) for e in error.errors()]
 
 
 def check_directory(directory: Directory) -> list[str]:
     """``field: message`` for each duplicate id and each reference that does not resolve."""
-    return list(_reference_problems(directory))
+    return [f"{where}: {message}" for where, message in _reference_problems(directory)]
 
 
 def owner_ids(directory: Directory) -> set[str]:
@@ -328,9 +433,10 @@ async def sync_directory(
     session: AsyncSession, directory: Directory, now: datetime | None = None
 ) -> SyncReport:
     """Make the database match ``directory``, in the caller's transaction."""
-    problems = check_directory(directory)
+    problems = _reference_problems(directory)
     if problems:
-        raise DirectoryInvalid(problems)
+        # Only a directory built in code gets here: a file's problems are found reading it.
+        raise DirectoryInvalid([Problem("the directory", *problem) for problem in problems])
     now = now or datetime.now(UTC)
     report = SyncReport()
     sync = _Sync(session, now, report)
@@ -577,42 +683,53 @@ async def owner_refusal(session: AsyncSession, owner: str) -> str | None:
 # --- checking the file ----------------------------------------------------------------
 
 
-def _reference_problems(directory: Directory) -> Iterable[str]:
+def _reference_problems(
+    directory: Directory, order: _FileOrder | None = None
+) -> list[tuple[str, str]]:
+    """``(field, message)`` for each duplicate id, reference that does not resolve and
+    login that signs in two people; ``order`` places each entry in its file."""
+    order = order or _FileOrder.of(directory)
+    problems: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
-    sections = ("teams", "roles", "people", "stakeholder_groups", "services", "agencies")
-    for section in sections:
-        for index, entry in enumerate(getattr(directory, section)):
-            if entry.id in seen:
-                yield (
-                    f"{section}[{index}].id: {entry.id!r} is already used by {seen[entry.id]}; "
-                    "ids must be unique across people, teams, roles, groups, services and "
-                    "agencies"
+    for section in SECTIONS:
+        for place, entry_id in order.ids(directory, section):
+            if entry_id in seen:
+                problems.append(
+                    (
+                        f"{place}.id",
+                        f"{entry_id!r} is already used by {seen[entry_id]}; ids must be unique "
+                        "across people, teams, roles, groups, services and agencies",
+                    )
                 )
             else:
-                seen[entry.id] = f"{section}[{index}]"
+                seen[entry_id] = place
     people = {p.id for p in directory.people}
     teams = {t.id for t in directory.teams}
     roles = {r.id for r in directory.roles}
-    checks: list[tuple[str, str | None, set[str], str]] = []
+    checks: list[tuple[str, str | None, set[str], str, set[str]]] = []
+    unread_people, unread_teams = order.unread_ids("people"), order.unread_ids("teams")
     for i, t in enumerate(directory.teams):
-        checks.append((f"teams[{i}].manager", t.manager, people, "person"))
+        at = order.at("teams", i)
+        checks.append((f"{at}.manager", t.manager, people, "person", unread_people))
     for i, r in enumerate(directory.roles):
-        checks.append((f"roles[{i}].team", r.team, teams, "team"))
+        checks.append((f"{order.at('roles', i)}.team", r.team, teams, "team", unread_teams))
     for i, p in enumerate(directory.people):
-        checks.append((f"people[{i}].team", p.team, teams, "team"))
-        checks.append((f"people[{i}].manager", p.manager, people, "person"))
+        at = order.at("people", i)
+        checks.append((f"{at}.team", p.team, teams, "team", unread_teams))
+        checks.append((f"{at}.manager", p.manager, people, "person", unread_people))
         for k, role in enumerate(p.roles):
-            checks.append((f"people[{i}].roles[{k}]", role, roles, "role"))
+            checks.append((f"{at}.roles[{k}]", role, roles, "role", order.unread_ids("roles")))
     for i, g in enumerate(directory.stakeholder_groups):
+        at = order.at("stakeholder_groups", i)
         for k, m in enumerate(g.members):
-            checks.append(
-                (f"stakeholder_groups[{i}].members[{k}].person", m.person, people, "person")
+            checks.append((f"{at}.members[{k}].person", m.person, people, "person", unread_people))
+    for where, ref, known, kind, unread in checks:
+        if ref is not None and ref not in known and ref not in unread:
+            problems.append(
+                (where, f"{ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}")
             )
-    for where, ref, known, kind in checks:
-        if ref is not None and ref not in known:
-            yield f"{where}: {ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}"
     for i, g in enumerate(directory.stakeholder_groups):
-        yield from _overlapping_memberships(f"stakeholder_groups[{i}]", g)
+        problems += _overlapping_memberships(order.at("stakeholder_groups", i), g)
     logins: dict[str, str] = {}
     for i, p in enumerate(directory.people):
         if p.login is None:
@@ -621,13 +738,17 @@ def _reference_problems(directory: Directory) -> Iterable[str]:
             (q.id for q in directory.people if q.id == p.login and q.id != p.id), None
         )
         if other is not None:
-            yield (
-                f"people[{i}].login: {p.login!r} already signs in {other}; a login names one person"
+            problems.append(
+                (
+                    f"{order.at('people', i)}.login",
+                    f"{p.login!r} already signs in {other}; a login names one person",
+                )
             )
         logins[p.login] = p.id
+    return problems
 
 
-def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[str]:
+def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[tuple[str, str]]:
     """One member listed twice for days in common: on those days, which entry says when
     they joined and left is ambiguous."""
     for k, member in enumerate(group.members):
@@ -636,10 +757,11 @@ def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[str]:
             if same and member.period.overlaps(earlier.period):
                 who = member.person or member.address
                 yield (
-                    f"{where}.members[{k}]: {who!r} is listed twice in this group for days "
+                    f"{where}.members[{k}]",
+                    f"{who!r} is listed twice in this group for days "
                     f"in common, at members[{j}] ({_dates(earlier.period)}) and here "
                     f"({_dates(member.period)}); give each stretch of membership its own "
-                    "`from` and `until`, or remove one"
+                    "`from` and `until`, or remove one",
                 )
 
 
@@ -651,7 +773,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
         text = f"{text}[{part}]" if isinstance(part, int) else f"{text}.{part}" if text else part
-    return f"{text}: " if text else ""
+    return text
 
 
 def _message(error: Any) -> str:

@@ -91,21 +91,133 @@ def test_problems_name_the_file_and_the_field(tmp_path: Path):
 
     with pytest.raises(DirectoryInvalid) as invalid:
         load_directory(path)
-    # Shape problems come first; references are checked once the shape is right.
+    # One run reports them all: the entries that parsed are checked for references too.
     assert invalid.value.problems == [
         f"{path}: stakeholder_groups[0].members[2]: a member is either `person: <id>` or "
-        "`address: <email>`"
-    ]
-    data["stakeholder_groups"][0]["members"].pop()
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(DirectoryInvalid) as invalid:
-        load_directory(path)
-    assert invalid.value.problems == [
+        "`address: <email>`",
         f"{path}: people[2].id: 'dee' is already used by people[0]; ids must be unique "
         "across people, teams, roles, groups, services and agencies",
         f"{path}: people[1].team: 'income-teem' is not a team in the directory "
         '(did you mean "income-team"?)',
     ]
+
+
+def test_a_field_problem_hides_no_other_problem(tmp_path: Path):
+    """The tester's file: one bad field used to hide every duplicate and reference."""
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["services"] = [{"id": "portal", "name": "Portal", "may": ["fly"]}]
+    data["stakeholder_groups"][0]["members"][0].update(until="2027-01-01", **{"from": "2027-02-01"})
+    data["people"][2].update(id="ali", login="dee")
+    data["people"].append({"id": "cy", "name": "Cy", "email": "cy@example.org", "manager": "dea"})
+    data["stakeholder_groups"].append(
+        {"id": "panel", "name": "Panel", "members": [{"person": "nobody"}]}
+    )
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+
+    assert invalid.value.problems == [
+        f"{path}: stakeholder_groups[0].members[0].until: 2027-01-01 is before `from` "
+        "2027-02-01; `until` is the last day of the membership, so it cannot come before the "
+        "first",
+        f"{path}: services[0].may: 'fly' is not a permission; permissions are open-case, "
+        "complete-task, cancel-task, bypass-task, undo, hold-task, add-task, pause-case, "
+        "close-case, revise-target, stop-recurrence",
+        f"{path}: people[2].id: 'ali' is already used by people[1]; ids must be unique "
+        "across people, teams, roles, groups, services and agencies",
+        f"{path}: people[3].manager: 'dea' is not a person in the directory "
+        '(did you mean "dee"?)',
+        f"{path}: stakeholder_groups[1].members[0].person: 'nobody' is not a person in the "
+        "directory",
+        f"{path}: people[2].login: 'dee' already signs in dee; a login names one person",
+    ]
+    assert [(p.file, p.location) for p in invalid.value.located][:2] == [
+        (str(path), "stakeholder_groups[0].members[0].until"),
+        (str(path), "services[0].may"),
+    ]
+
+
+def test_an_entry_that_did_not_parse_is_still_there_for_the_checks(tmp_path: Path):
+    """A reference to an entry with a bad field is not called unknown (the entry is in
+    the file; its own problem is reported), and its id is still taken. The others keep
+    their places in the file."""
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["people"][0]["email"] = "dee at example.org"  # ali's manager, the team's manager
+    data["people"].append({"id": "dee", "name": "Dee again", "email": "d2@example.org"})
+    data["people"].append({"id": "eve", "name": "Eve", "email": "e@example.org", "team": "x"})
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+
+    assert invalid.value.problems == [
+        f'{path}: people[0].email: "dee at example.org" is not an email address (it contains '
+        "a space); write it as name@example.org",
+        f"{path}: people[3].id: 'dee' is already used by people[0]; ids must be unique "
+        "across people, teams, roles, groups, services and agencies",
+        f"{path}: people[4].team: 'x' is not a team in the directory",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "why"),
+    [
+        (lambda d: d["people"][0].update(email="not-an-email"), "people[0].email", "it has no @"),
+        (
+            lambda d: d["stakeholder_groups"][0]["members"][1].update(address="also not an email"),
+            "stakeholder_groups[0].members[1].address",
+            "it contains a space",
+        ),
+        (lambda d: d["teams"][0].update(email="@@"), "teams[0].email", "it has more than one @"),
+        (
+            lambda d: d.update(agencies=[{"id": "mind", "name": "Mind", "email": "@mind.org"}]),
+            "agencies[0].email",
+            "it has nothing before the @",
+        ),
+        (
+            lambda d: d["people"][1].update(email="ali@localhost"),
+            "people[1].email",
+            "what follows the @ is not a domain such as example.org",
+        ),
+        (
+            lambda d: d["people"][1].update(email="ali@example..org"),
+            "people[1].email",
+            "what follows the @ is not a domain such as example.org",
+        ),
+    ],
+)
+def test_every_email_address_is_checked(tmp_path: Path, change, where: str, why: str):
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    change(data)
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+
+    [problem] = invalid.value.located
+    assert (problem.file, problem.location) == (str(path), where)
+    assert problem.message.endswith(
+        f"is not an email address ({why}); write it as name@example.org"
+    )
+
+
+def test_an_address_is_no_longer_than_a_mail_server_takes(tmp_path: Path):
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data["people"][0]["email"] = f"{'d' * 250}@example.org"
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DirectoryInvalid) as invalid:
+        load_directory(path)
+    assert invalid.value.problems == [
+        f"{path}: people[0].email: String should have at most 254 characters"
+    ]
+    data["people"][0]["email"] = "Dee.O'Neill+arrears@mail.example.org"
+    path.write_text(yaml.safe_dump(data))
+    assert load_directory(path).people[0].email == "Dee.O'Neill+arrears@mail.example.org"
 
 
 def test_owner_problems_point_at_the_type_and_field():

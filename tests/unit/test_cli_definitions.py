@@ -306,3 +306,38 @@ def test_show_says_how_a_task_recurs() -> None:
         "recurs: every 1 month, for 24 months, until an occurrence is completed "
         "arrears-cleared" in result.stdout
     )
+
+
+def test_validate_reports_every_directory_problem_once_with_file_and_field(
+    tmp_path: Path,
+) -> None:
+    """A bad field in the directory hides none of its other problems, and each is
+    `file: field: message`, the file named once, as for the definitions files."""
+    directory = yaml.safe_load((SHIPPED.parent / "directory.yaml").read_text())
+    directory["services"][0]["may"] = ["fly"]
+    directory["people"][0]["email"] = "not-an-email"
+    directory["people"][1]["manager"] = "nobody-at-all"
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(directory, sort_keys=False))
+
+    result = runner.invoke(app, ["validate", str(SHIPPED), "--directory", str(path)])
+
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert result.stderr.splitlines() == [
+        f'{path}: people[0].email: "not-an-email" is not an email address (it has no @); '
+        "write it as name@example.org",
+        f"{path}: services[0].may: 'fly' is not a permission; permissions are open-case, "
+        "complete-task, cancel-task, bypass-task, undo, hold-task, add-task, pause-case, "
+        "close-case, revise-target, stop-recurrence",
+        f"{path}: people[1].manager: 'nobody-at-all' is not a person in the directory",
+        f"3 problems in {SHIPPED}",
+    ]
+    shown = json.loads(
+        runner.invoke(app, ["validate", str(SHIPPED), "--directory", str(path), "--json"]).stdout
+    )
+    assert [(p["file"], p["location"]) for p in shown["problems"]] == [
+        (str(path), "people[0].email"),
+        (str(path), "services[0].may"),
+        (str(path), "people[1].manager"),
+    ]

@@ -20,16 +20,20 @@ Who may ask:
   Requests without `Origin` (the CLI, scripts) are not browsers and pass to the token.
 
 What it answers: a body over 4 MiB is refused with 413, more than 1,000 payloads or a
-body that is not that JSON with 400 and one short line. A payload sealed with a key this
-ring lacks, or changed on the way, comes back as it came (still sealed, marked
-`binary/encrypted`), and the others in the same request open: the UI shows what it gets,
-so one unreadable payload leaves one field encoded rather than a whole history. Payloads
-that were never sealed pass through. One log line per request, without payloads or the
-path's token.
+body that is not that JSON with 400 and one short line; so is a payload whose data or
+metadata is not base64 (the line names the payload and the field: protobuf's own reader
+would drop every character it does not know and the answer would come back mangled). A
+payload sealed with a key this ring lacks, or changed on the way, comes back as it came
+(still sealed, marked `binary/encrypted`), and the others in the same request open: the UI
+shows what it gets, so one unreadable payload leaves one field encoded rather than a whole
+history. Payloads that were never sealed pass through. One log line per request, without
+payloads or the path's token.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import logging
@@ -66,6 +70,9 @@ ALLOWED_METHODS = "POST, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 OPERATIONS = ("decode", "encode")
 SHAPE = 'the body is not {"payloads": [{"metadata": {...}, "data": "<base64>"}]}'
+SHOWN_KEY = re.compile(r"[A-Za-z0-9._-]{1,40}")
+"""A metadata key a refusal may name (`encoding`): one that cannot carry much of the request."""
+_URL_SAFE = str.maketrans("-_", "+/")
 
 log = logging.getLogger("support_provision.codec_server")
 
@@ -261,16 +268,43 @@ async def _read_payloads(request: web.Request) -> list[Payload]:
     if len(items) > MAX_PAYLOADS:
         raise _Refused(400, f"more than {MAX_PAYLOADS:,} payloads in one request")
     payloads = []
-    for item in items:
+    for index, item in enumerate(items):
         payload = Payload()
         try:
             if not isinstance(item, dict):
                 raise TypeError
+            _check_base64(index, item)
             json_format.ParseDict(item, payload)
         except (json_format.ParseError, TypeError, ValueError, RecursionError):
             raise _Refused(400, SHAPE) from None
         payloads.append(payload)
     return payloads
+
+
+def _check_base64(index: int, item: dict[str, Any]) -> None:
+    """Refuse a payload whose data or a metadata value is text but not base64, naming
+    the payload and the field; what is not text at all is left to the shape check."""
+    fields: list[tuple[str, Any]] = [("data", item.get("data"))]
+    metadata = item.get("metadata")
+    if isinstance(metadata, dict):
+        fields += [
+            (f"metadata.{key}" if SHOWN_KEY.fullmatch(key) else "a metadata value", value)
+            for key, value in metadata.items()
+        ]
+    for name, value in fields:
+        if isinstance(value, str) and not _is_base64(value):
+            raise _Refused(400, f"payloads[{index}]: {name} is not base64")
+
+
+def _is_base64(text: str) -> bool:
+    """Whether ``text`` is bytes as protobuf's JSON writes them: the standard or the
+    URL-safe alphabet, padded or not, and nothing else."""
+    padded = text.translate(_URL_SAFE) + "=" * (-len(text) % 4)
+    try:
+        base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 class _Refused(Exception):

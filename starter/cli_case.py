@@ -39,7 +39,7 @@ from workflows.names import workflow_id_for
 
 from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
-from .console import console, fail, print_json, require_choice, run
+from .console import bad_usage, bad_value, console, fail, print_json, require_choice, run
 from .identities import IdentityUnavailable, signer_from_env
 from .published import published_in_effect
 from .settings import Settings
@@ -464,11 +464,13 @@ def list_cases(
     statuses = [*(s.value for s in CaseStatus), register.ENDED_OUTSIDE]
     require_choice(status, statuses, option="--status", what="case status")
     if temporal and status == register.ENDED_OUTSIDE:
-        fail("--status ended_outside reads the case register; leave out --temporal.")
+        bad_usage("--status ended_outside reads the case register; leave out --temporal.")
     if temporal and opened_from is not None:
-        fail("--opened-from reads the case register; leave out --temporal (or use --chain).")
+        bad_usage("--opened-from reads the case register; leave out --temporal (or use --chain).")
     if chain is not None and not temporal:
-        fail("--chain asks Temporal's visibility store; add --temporal (or use --opened-from).")
+        bad_usage(
+            "--chain asks Temporal's visibility store; add --temporal (or use --opened-from)."
+        )
     if temporal:
         found: list[CaseListing] = _call(
             lambda cases: cases.list_cases(
@@ -565,7 +567,9 @@ def _fields(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         label, sep, value = item.partition("=")
         if not sep or not label.strip():
-            fail(f'--field "{item}" must be LABEL=VALUE, e.g. --field "Risk level=high".')
+            bad_value(
+                "--field", f'"{item}" is not LABEL=VALUE; write e.g. --field "Risk level=high"'
+            )
         responses[label.strip()] = value.strip()
     return responses
 
@@ -787,7 +791,7 @@ def _due(case_ref: str, text: str) -> datetime:
     try:
         due_at = datetime.fromisoformat(text.strip())
     except ValueError:
-        fail(f'--due "{text}" is not a date and time; write e.g. 2026-12-01T17:00.')
+        bad_value("--due", f'"{text}" is not a date and time; write e.g. 2026-12-01T17:00')
     if due_at.tzinfo is not None:
         return due_at
     state: CaseState = _call(lambda cases: cases.state(case_ref))

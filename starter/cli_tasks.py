@@ -18,7 +18,7 @@ from definitions.durations import DurationError
 
 from .cli_db import existing_url
 from .client import CaseRefused, CaseRegister
-from .console import console, fail, print_json, run
+from .console import bad_value, console, fail, print_json, run
 
 
 def tasks(
@@ -55,7 +55,7 @@ def tasks(
         try:
             period = read_period(due_within)
         except DurationError as error:
-            fail(f"--due-within {error}")
+            bad_value("--due-within", str(error))
     url = existing_url()
 
     async def read() -> list[WorklistTask]:

@@ -15,6 +15,9 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from typer import rich_utils
+
+# typer carries its own copy of click and does not re-export its exceptions.
+from typer._click.exceptions import BadParameter, UsageError
 from typer.core import TyperArgument, TyperOption
 
 from definitions.periods import View, calendar_date
@@ -97,12 +100,24 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def bad_value(option: str, message: str) -> NoReturn:
+    """Refuse a value the command line itself gets wrong, which can be judged before
+    anything is contacted: a mistake in the command line, told as typer tells a number
+    that is not one, in one line with the command's --help and exit 2 (`cli.main`)."""
+    raise BadParameter(" ".join(message.split()), param_hint=f"'{option}'")
+
+
+def bad_usage(message: str) -> NoReturn:
+    """Refuse options that do not go together, as `bad_value` refuses a value."""
+    raise UsageError(" ".join(message.split()))
+
+
 def require_choice(value: str | None, choices: Sequence[str], *, option: str, what: str) -> None:
-    """Exit 1 with one line unless ``value`` is one of ``choices`` (or was not given), so
+    """Refuse ``value`` (`bad_value`) unless it is one of ``choices`` or was not given, so
     that a mistyped filter is refused rather than answered with an empty list."""
     if value is not None and value not in choices:
         listed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
-        fail(f"there is no {what} {value!r}; {option} takes {listed}")
+        bad_value(option, f"there is no {what} {value!r}; choose {listed}")
 
 
 AtOption = Annotated[
@@ -118,13 +133,15 @@ AtOption = Annotated[
 
 
 def day_option(value: str | None, *, option: str) -> date | None:
-    """The day an option names, written YYYY-MM-DD; exit 1 with one line when it is not
-    one (typer's own date type would answer with a usage screen and exit 2)."""
+    """The day an option names, written YYYY-MM-DD; refused (`bad_value`) when it is not
+    one. Read here rather than as typer's date type, which would also take a time of day."""
     if value is None:
         return None
     day = calendar_date(value)
     if day is None:
-        fail(f"{option} takes a date written YYYY-MM-DD, e.g. 2027-04-01, not {value!r}")
+        bad_value(
+            option, f"{value!r} is not a day that exists, written YYYY-MM-DD, e.g. 2027-04-01"
+        )
     return day
 
 
@@ -132,7 +149,7 @@ VIEWS = [view.value for view in View]
 
 
 def view_option(value: str | None) -> View:
-    """The view ``--view`` names (current by default); exit 1 with one line otherwise."""
+    """The view ``--view`` names (current by default); refused (`bad_value`) otherwise."""
     require_choice(value, VIEWS, option="--view", what="view")
     return View(value or View.current)
 

@@ -2,7 +2,9 @@
 
 Typer would print the usage, a hint and the message in a box; a script reading standard
 error, or a person in a narrow terminal, gets one line naming the command, what is wrong
-and where to read what it takes, with exit code 2 (a refusal of the request is 1).
+and where to read what it takes, with exit code 2 (a refusal of the request is 1). A value
+the command's own checks refuse (a status, a view, a day, a combination of options) is such
+a mistake too: nothing is contacted, and none of these needs a server or a database.
 """
 
 from __future__ import annotations
@@ -19,6 +21,42 @@ from tests.e2e.cli import cli
         (["case", "complete", "TSA-1"], "support-provision case complete", "Missing argument"),
         (["nosuch"], "support-provision", "No such command 'nosuch'"),
         (["tasks", "--limit", "many"], "support-provision tasks", "Invalid value for '--limit'"),
+        # Values that only the command's own checks refuse, before anything is contacted.
+        (
+            ["case", "list", "--status", "bogus"],
+            "support-provision case list",
+            "Invalid value for '--status': there is no case status 'bogus'; choose open,",
+        ),
+        (
+            ["definitions", "list", "--view", "bogus"],
+            "support-provision definitions list",
+            "Invalid value for '--view': there is no view 'bogus'; choose current,",
+        ),
+        (
+            ["definitions", "list", "--at", "2026-13-01"],
+            "support-provision definitions list",
+            "Invalid value for '--at': '2026-13-01' is not a day that exists",
+        ),
+        (
+            ["case", "list", "--chain", "TSA-1"],
+            "support-provision case list",
+            "--chain asks Temporal's visibility store; add --temporal",
+        ),
+        (
+            ["tasks", "--due-within", "soon"],
+            "support-provision tasks",
+            "Invalid value for '--due-within': \"soon\" is not a duration",
+        ),
+        (
+            ["case", "complete", "TSA-1", "first", "--field", "no-label"],
+            "support-provision case complete",
+            "Invalid value for '--field': \"no-label\" is not LABEL=VALUE",
+        ),
+        (
+            ["case", "revise", "TSA-1", "case", "--due", "tomorrow", "--reason", "r"],
+            "support-provision case revise",
+            "Invalid value for '--due': \"tomorrow\" is not a date and time",
+        ),
     ],
 )
 async def test_a_command_line_mistake_is_one_line_with_exit_code_2(

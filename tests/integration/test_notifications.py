@@ -497,7 +497,7 @@ def test_the_outbox_on_the_command_line(database_url: str, recorded: None):
     assert (none.exit_code, none.stdout) == (0, "No notifications.\n")
 
     bad = runner.invoke(app, ["notifications", "list", "--status", "lost"], env=env)
-    assert bad.exit_code == 1 and bad.stderr.startswith("there is no status 'lost'")
+    assert bad.exit_code == 2 and "there is no status 'lost'" in bad.stderr
 
 
 def test_an_unreachable_database_is_one_line_and_exit_1():

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# typer carries its own copy of click and does not re-export its exceptions.
+from typer._click.exceptions import UsageError
 from typer.testing import CliRunner
 
 from definitions.loader import NotInEffectOn, UnknownProvisionType, load_catalog
@@ -222,16 +225,26 @@ def test_the_shipped_catalog_is_all_current_today() -> None:
     [
         (
             ["--at", "1 April"],
-            "--at takes a date written YYYY-MM-DD, e.g. 2027-04-01, not '1 April'",
+            "Invalid value for '--at': '1 April' is not a day that exists, written YYYY-MM-DD, "
+            "e.g. 2027-04-01",
         ),
-        (["--view", "past"], "there is no view 'past'; --view takes current, expired or future"),
+        (
+            ["--at", "2026-13-01"],
+            "Invalid value for '--at': '2026-13-01' is not a day that exists, written "
+            "YYYY-MM-DD, e.g. 2027-04-01",
+        ),
+        (
+            ["--view", "past"],
+            "Invalid value for '--view': there is no view 'past'; choose current, expired or "
+            "future",
+        ),
     ],
 )
-def test_a_mistyped_day_or_view_is_one_line(args: list[str], message: str) -> None:
-    result = runner.invoke(app, ["list", *args])
-    assert result.exit_code == 1
-    assert result.stderr.strip() == message
-    assert "Traceback" not in result.output
+def test_a_mistyped_day_or_view_is_a_command_line_mistake(args: list[str], message: str) -> None:
+    """Exit 2, told in one line by `starter.cli.main` (tests/e2e/test_cli_usage.py)."""
+    result = runner.invoke(app, ["list", *args], standalone_mode=False)
+    assert isinstance(result.exception, UsageError), result.output
+    assert (result.exception.exit_code, result.exception.format_message()) == (2, message)
 
 
 def test_show_gives_the_type_as_a_case_opening_that_day_gets_it(tmp_path: Path) -> None:

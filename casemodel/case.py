@@ -171,6 +171,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             opened_by = permissions.signed_by(caller, start.opened_by, default=STARTER)
             permissions.admit(caller, start, None, None)
             intake.bound(caller, start.case_ref, {}, since)
+            intake.admit_follow_on(caller, start, since)
             start = start.model_copy(update={"opened_by": opened_by})
         try:
             case = (

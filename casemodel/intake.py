@@ -38,6 +38,7 @@ from .requests import (
     RequestResult,
     ResumeCase,
     ReviseTarget,
+    StartCase,
     StopRecurrence,
     UndoCompletion,
     excerpt,
@@ -193,6 +194,21 @@ def bound(
             "already; a token is good for one request, so sign a new one (the client and "
             "CLI do for every call)."
         )
+
+
+def admit_follow_on(caller: Caller, start: StartCase, since: Since = every_rule) -> None:
+    """A start that names the case it follows on from is the worker's alone
+    (`permissions.OPEN_FOLLOW_ON`); histories from before replay as they ran."""
+    if start.opened_from is None and start.chain_ref is None:
+        return
+    if permissions.OPEN_FOLLOW_ON in caller.grants or not since(RULES_2026_12):
+        return
+    raise errors.NotPermitted(
+        f"{caller.label} may not open {start.case_ref} as a follow-on of "
+        f"{(start.opened_from or start.chain_ref or '')[:100]}: a follow-on case is opened "
+        "by the case it follows on from, when its outcome says so; open a case of your own "
+        "without opened_from and chain_ref."
+    )
 
 
 def taken(case: Case, caller: Heard, now: datetime) -> None:

@@ -66,6 +66,11 @@ CASE_LEVEL = (ADD_TASK, PAUSE_CASE, CLOSE_CASE, REVISE_TARGET, STOP_RECURRENCE)
 """Held by the case owner, their manager or a team leader."""
 ALL = (OPEN_CASE, *TASK_LEVEL, *CASE_LEVEL)
 """Every permission, as the directory's `may` and the README name them."""
+OPEN_FOLLOW_ON = "open-follow-on"
+"""Opening a case as another's follow-on (a start naming `opened_from`): the worker's own
+identity holds it, for the follow-ons it opens, and no directory entry can be granted it.
+Anyone else who could name a parent could link a case of their own to it, which the
+parent would then take for its follow-on."""
 ANY_TASK = "*"
 """In a service's `tasks`: every task."""
 UNSIGNED = "unknown"

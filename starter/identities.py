@@ -55,9 +55,10 @@ WORKER_SERVICE = Identity(
     sub="support-provision-worker",
     kind="service",
     name="Support provision worker",
-    grants=(permissions.OPEN_CASE,),
+    grants=(permissions.OPEN_CASE, permissions.OPEN_FOLLOW_ON),
 )
-"""What the worker opens follow-on cases as: a service that may open cases, nothing else."""
+"""What the worker opens follow-on cases as: a service that may open cases, follow-on
+cases among them, and nothing else."""
 
 
 class IdentityUnavailable(Exception):

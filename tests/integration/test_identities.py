@@ -275,7 +275,7 @@ async def test_a_case_started_without_an_identity_does_not_open(
 
 def test_the_worker_opens_follow_on_cases_as_a_service_that_may_open_cases_only():
     assert WORKER_SERVICE.kind == "service"
-    assert WORKER_SERVICE.grants == ("open-case",)
+    assert WORKER_SERVICE.grants == ("open-case", "open-follow-on")
     assert not WORKER_SERVICE.tasks
     assert IdentityHeaders  # the interceptor the worker's client signs with
 

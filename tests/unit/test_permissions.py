@@ -15,6 +15,7 @@ from casemodel import errors, intake, permissions
 from casemodel.case import Case
 from casemodel.requests import JSON, CloseCase, StartCase
 from protection.identity import Identity
+from starter.identities import WORKER_SERVICE
 from tests.factories import T0, at, visit_type
 from tests.identities import SUITE, person
 
@@ -395,3 +396,30 @@ def test_a_case_opens_only_for_a_token_signed_for_it():
         Case.begin(arguments, T0, caller=aisha)
     opened, _ = Case.begin(arguments, T0, caller=replace(aisha, aud="TSA-3", jti="j" * 22))
     assert list(opened.state.used_tokens) == ["j" * 22]
+
+
+def test_only_the_worker_opens_a_case_as_another_s_follow_on():
+    """A start naming a parent, sent by anyone else, would be taken by that parent for its
+    follow-on: another type, another tenant, the real follow-on never opened."""
+    start = StartCase(
+        case_ref="TSA-9-FISP",
+        tenant_ref="TEN-666",
+        owner="tom-bennett",
+        provision_type=visit_type(),
+        opened_from="TSA-9",
+        chain_ref="TSA-9",
+    )
+    arguments = [(JSON, start.model_dump_json().encode())]
+
+    def signed(who: Identity) -> Identity:
+        return replace(who, aud="TSA-9-FISP", jti=secrets.token_urlsafe(16))
+
+    with pytest.raises(errors.NotPermitted, match="may not open TSA-9-FISP as a follow-on"):
+        Case.begin(arguments, T0, caller=signed(person("tom-bennett")))
+    opened, _ = Case.begin(arguments, T0, caller=signed(WORKER_SERVICE))
+    assert opened.state.opened_from == "TSA-9"
+    # As a history from before the rule ran, the person's start opened it.
+    before, _ = Case.begin(
+        arguments, T0, caller=signed(person("tom-bennett")), since=lambda _: False
+    )
+    assert before.state.opened_by == "tom-bennett"

@@ -109,10 +109,16 @@ async def test_the_worklist_of_a_team_through_the_cli(
     blocked = next(row for row in rows if " home-visit " in row)
     assert "blocked" in blocked and "initial-contact" in blocked
 
-    for args, said in (
-        (("--due-within", "soon"), '--due-within "soon" is not a duration'),
-        (("--team", "nowhere-team"), "there is no team 'nowhere-team' in the directory"),
+    for args, code, said in (
+        # A value the command line alone shows wrong is a usage mistake (exit 2) ...
+        (
+            ("--due-within", "soon"),
+            2,
+            "support-provision tasks: Invalid value for '--due-within': \"soon\" is not a duration",
+        ),
+        # ... one the directory refuses, a refused request (exit 1).
+        (("--team", "nowhere-team"), 1, "there is no team 'nowhere-team' in the directory"),
     ):
         refused = await cli("tasks", *args, env=env)
-        assert refused.code == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.code == code and refused.stderr.count("\n") == 1, refused.stderr
         assert refused.stderr.startswith(said), refused.stderr

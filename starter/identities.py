@@ -50,6 +50,7 @@ KEY_FILE_ENV = "SUPPORT_PROVISION_IDENTITY_KEY_FILE"
 KEY_FILE_NAME = "identity-keys"
 USER_ENV = "SUPPORT_PROVISION_USER"
 SERVICE_ENV = "SUPPORT_PROVISION_SERVICE"
+AGENCY_ENV = "SUPPORT_PROVISION_AGENCY"
 LIFETIME = timedelta(minutes=15)
 WORKER_SERVICE = Identity(
     sub="support-provision-worker",
@@ -293,11 +294,18 @@ def held(identity: Identity) -> list[str]:
 
 
 async def configured_identity(session: Any) -> Identity:
-    """Who this process signs as: `$SUPPORT_PROVISION_SERVICE` (a system), else the person
-    the login maps to."""
-    service = os.environ.get(SERVICE_ENV)
+    """Who this process signs as: `$SUPPORT_PROVISION_SERVICE` (a system),
+    `$SUPPORT_PROVISION_AGENCY` (a partner agency, which completes the tasks it owns),
+    else the person the login maps to."""
+    service, agency = os.environ.get(SERVICE_ENV), os.environ.get(AGENCY_ENV)
+    if service and agency:
+        raise IdentityUnavailable(
+            f"Both {SERVICE_ENV} and {AGENCY_ENV} are set; sign as one of them: unset the other."
+        )
     if service:
         return await service_identity(session, service)
+    if agency:
+        return await agency_identity(session, agency)
     login = current_login()
     if not login:
         raise IdentityUnavailable(f"No login to sign in with; set {USER_ENV}=<person id>.")

@@ -314,6 +314,27 @@ async def test_identities_are_issued_from_the_synced_directory(sla_sessions):  #
             await service_identity(session, "crm")
 
 
+async def test_a_partner_agency_signs_as_itself(sla_sessions, monkeypatch):  # noqa: F811
+    from starter.identities import IdentityUnavailable, configured_identity
+
+    monkeypatch.delenv("SUPPORT_PROVISION_SERVICE", raising=False)
+    monkeypatch.setenv("SUPPORT_PROVISION_AGENCY", "citizens-advice")
+    async with sla_sessions() as session:
+        agency = await configured_identity(session)
+        assert (agency.sub, agency.kind, agency.agency) == (
+            "citizens-advice",
+            "agency",
+            "citizens-advice",
+        )
+        monkeypatch.setenv("SUPPORT_PROVISION_SERVICE", "housing-management-system")
+        with pytest.raises(IdentityUnavailable, match="sign as one of them"):
+            await configured_identity(session)
+        monkeypatch.delenv("SUPPORT_PROVISION_SERVICE")
+        monkeypatch.setenv("SUPPORT_PROVISION_AGENCY", "nobody")
+        with pytest.raises(IdentityUnavailable, match="not an active agency"):
+            await configured_identity(session)
+
+
 async def test_a_case_started_while_no_worker_ran_opens_after_its_token_expired(
     temporal_client: Client, task_queue: str, app_sessions
 ):

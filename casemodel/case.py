@@ -61,6 +61,9 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         that rule did (the workflow's `weeks-to-opening` patch)."""
         self.state = state
         self._weeks_to_opening = weeks_to_opening
+        self.since: intake.Since = intake.every_rule
+        """Whether the case runs on the rules of a patch (the workflow's answer, asked only
+        where a rule would decide otherwise than before it); every rule by default."""
         self._calendar: Calendar | None = None
         self._definitions = {t.id: t for t in state.provision_type.tasks}
         # Which definitions depend on each one, to find a task's dependants without
@@ -181,6 +184,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             )
         except ValueError as invalid:  # a provision type that breaks its own rules
             raise errors.CaseNotStarted(f"The case cannot open: {invalid}") from None
+        case.since = since
         if isinstance(start, StartCase):
             intake.taken(case, caller, now)
         return case, start

@@ -24,6 +24,7 @@ from definitions.schema import RecurrenceFrom
 
 from . import errors
 from .instants import when
+from .intake import RULES_2026_12, Since
 from .series import next_occurrence
 from .state import DONE, Series, TaskInstance, TaskStatus
 
@@ -40,6 +41,7 @@ SERIES = "series"
 class CaseSeries:
     state: CaseState
     _definitions: dict[str, TaskDefinition]
+    since: Since
 
     if TYPE_CHECKING:
 
@@ -105,6 +107,8 @@ class CaseSeries:
             return
         series = self.series_of(task.task)
         if task.occurrence == 1 and (series is None or series.ended):
+            if series is not None and self._ended_after(series, task):
+                return  # its series ended (stopped, say): opening again begins no other
             series = Series(task=task.task, first_at=task.opened_at or now, occurrences=1)
             self.state.series[task.task] = series
         if series is None or series.ended:
@@ -113,6 +117,19 @@ class CaseSeries:
         # done again): the series already has its next on the way.
         if recurrence.from_ is RecurrenceFrom.schedule and self.upcoming(task.task) is None:
             self._plan_next(series, recurrence, now, last=task)
+
+    def _ended_after(self, series: Series, task: TaskInstance) -> bool:
+        """Whether `series` ended after `task`, its first occurrence, was added: the task
+        opens again (what it depends on was undone and done again), but its series has
+        ended and a new one begins only with a first occurrence added since. Before the
+        December 2026 rules a series began again, so that a series a person had stopped
+        went on, unasked (histories from then replay so)."""
+        ended = series.ended_at
+        return (
+            ended is not None
+            and task.added_at < ended
+            and self.since(RULES_2026_12)  # asked only here, where the rule decides
+        )
 
     def _occurrence_done(self, task: TaskInstance, now: datetime, by: str) -> None:
         """An occurrence completed or bypassed: the series may end here, or plan the next."""

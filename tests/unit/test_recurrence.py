@@ -241,3 +241,25 @@ def test_cancelling_the_occurrence_still_to_come_keeps_the_reason_and_ends_the_s
     series = case.series_of("check-in")
     assert series is not None and series.end_reason == "cancelled" and series.occurrences == 1
     assert case.instance("review").status is TaskStatus.open
+
+
+def test_a_series_a_person_stopped_stays_stopped_when_what_it_depends_on_is_done_again() -> None:
+    case = open_case()
+    case.stop_recurrence("check-in", reason="plan changed", by="tom", now=T0 + DAY)
+    case.undo_completion("intake", reason="wrong tenant", by="ann", now=T0 + 2 * DAY)
+    case.complete_task(
+        "intake", outcome=None, responses=None, note=None, by="ann", now=T0 + 2 * DAY
+    )
+    series = case.series_of("check-in")
+    assert series is not None and series.end_reason == "stopped"
+    occurrences = [(t.key, t.status.value) for t in case.state.tasks if t.task == "check-in"]
+    assert occurrences == [("check-in", "open"), ("check-in#2", "cancelled")]  # none added
+
+    # Before the rule, the series began again (a history from then replays so).
+    old = open_case()
+    old.since = lambda _: False
+    old.stop_recurrence("check-in", reason="plan changed", by="tom", now=T0 + DAY)
+    old.undo_completion("intake", reason="wrong tenant", by="ann", now=T0 + 2 * DAY)
+    old.complete_task("intake", outcome=None, responses=None, note=None, by="ann", now=T0 + 2 * DAY)
+    again = old.series_of("check-in")
+    assert again is not None and not again.ended

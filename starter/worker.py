@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
 
@@ -32,7 +33,7 @@ from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
 from activities.templates import TemplateStore, templates_dir
 from definitions.loader import default_definitions_dir
-from protection.codec import data_converter
+from protection.codec import PayloadSealer, data_converter
 from protection.keys import KeyRing
 from workflows.case_workflow import SupportCaseWorkflow
 from workflows.identities import IdentityInterceptor
@@ -59,8 +60,18 @@ def build_replayer(payload_keys: KeyRing | None, identity_keys: KeyRing | None) 
         workflows=list(WORKFLOWS),
         data_converter=data_converter(payload_keys),
         workflow_runner=workflow_runner(),
-        interceptors=[IdentityInterceptor(identity_keys)],
+        interceptors=[IdentityInterceptor(identity_keys, header_opener(payload_keys))],
     )
+
+
+def header_opener(payload_keys: KeyRing | None) -> Callable[[Payload], Payload] | None:
+    """What opens an identity header sealed with `payload_keys` (none without keys)."""
+    return PayloadSealer(payload_keys).open if payload_keys is not None else None
+
+
+def _opener_of(client: Client) -> Callable[[Payload], Payload] | None:
+    codec = client.data_converter.payload_codec
+    return codec.open if isinstance(codec, PayloadSealer) else None
 
 
 STICKY_TIMEOUT = timedelta(seconds=3)
@@ -177,7 +188,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         # Notices too: those scheduled on the case's queue before notices had their own.
         activities=activities,
-        interceptors=[IdentityInterceptor(ring)],
+        interceptors=[IdentityInterceptor(ring, _opener_of(client))],
         workflow_runner=workflow_runner(),
         # A case's next workflow task first goes to the worker that has it cached; if that
         # worker died, the task moves to another after this long (SDK default 10 s). A

@@ -46,6 +46,10 @@ from protection.keys import KeyRing
 
 VERIFIER = "support_provision_verify_identity"
 """The extern function, in the sandbox, that verifies a token at an instant."""
+OPENER = "support_provision_open_identity_header"
+"""The extern function, in the sandbox, that opens an identity header sealed with the
+payload keys: the `temporal` CLI run with `--codec-endpoint` seals its headers too."""
+SEALED = b"binary/encrypted"
 
 _HEARD: ContextVar[Heard] = ContextVar("support_provision_heard", default=None)
 
@@ -58,10 +62,14 @@ def _silent() -> NotAuthenticated:
 
 
 class IdentityInterceptor(Interceptor):
-    """The worker interceptor that verifies identities with `ring` (None: refuses all)."""
+    """The worker interceptor that verifies identities with `ring` (None: refuses all),
+    opening a header sealed with the payload keys through `opener` (the payload codec's)."""
 
-    def __init__(self, ring: KeyRing | None) -> None:
+    def __init__(
+        self, ring: KeyRing | None, opener: Callable[[Payload], Payload] | None = None
+    ) -> None:
         self._ring = ring
+        self._opener = opener
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -76,6 +84,8 @@ class IdentityInterceptor(Interceptor):
             return verify(ring, token, now)
 
         input.unsafe_extern_functions[VERIFIER] = verify_at
+        if self._opener is not None:
+            input.unsafe_extern_functions[OPENER] = self._opener
         return _HeaderInbound
 
 
@@ -154,9 +164,21 @@ def established(
 
 def _token(payload: Payload | None) -> object:
     """The token a header payload carries: a JSON string, as the SDK and the `temporal`
-    CLI write it (`--headers support-provision-identity='"<token>"'`)."""
+    CLI write it (`--headers support-provision-identity='"<token>"'`), sealed or not."""
     if payload is None:
         return None
+    if payload.metadata.get("encoding") == SEALED:
+        opener = workflow.extern_functions().get(OPENER)
+        if opener is None:
+            raise IdentityRefused(
+                "malformed", "the identity header is sealed, and this worker holds no payload keys"
+            )
+        try:
+            payload = opener(payload)
+        except Exception as error:  # noqa: BLE001 - a seal that will not open, in its words
+            raise IdentityRefused(
+                "malformed", f"the identity header will not open: {error}"
+            ) from None
     if payload.metadata.get("encoding") != b"json/plain":
         raise IdentityRefused("malformed", "the identity header is not JSON text")
     try:

@@ -20,7 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from protection.keys import KeyRing
 from starter.binaries import temporal_cli
+from starter.client import CaseClient
+from starter.settings import Settings
+from starter.worker import build_worker
+from tests import identities
 from tests.e2e.cli import COMMAND
+from tests.factories import visit_type
 from tests.sealed import ENCRYPTED_BASE64, IN_CLEAR, NOTE, REASON, RESPONSE, new_ring, sealed_case
 from tests.sealed import sealing as sealing_client
 from tests.smtp import free_port
@@ -134,3 +139,40 @@ async def test_history_is_ciphertext_without_the_codec_and_reads_as_before_with_
     # The path form, as the UI uses it, needs no header.
     code, by_path = await temporal(*show, "--codec-endpoint", f"{url}/{TOKEN}")
     assert code == 0 and NOTE in by_path
+
+
+async def test_a_request_the_cli_sends_through_the_codec_is_signed_and_taken(
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    app_sessions: async_sessionmaker[AsyncSession],
+    codec_command: tuple[str, str],
+):
+    """With `--codec-endpoint` the CLI seals its headers as well as its input: the worker
+    opens the identity header with the payload keys, as it does the input."""
+    url, ring_text = codec_command
+    client = sealing_client(temporal_env.client, KeyRing.parse(ring_text))
+    cases = CaseClient(client, Settings(task_queue=task_queue))
+    address = temporal_env.client.service_client.config.target_host
+    async with build_worker(client, task_queue, app_sessions):
+        started = await cases.start_case(visit_type(), tenant_ref="TEN-CODEC")
+        code, out = await temporal(
+            "workflow",
+            "update",
+            "execute",
+            "--address",
+            address,
+            "-w",
+            started.workflow_id,
+            "--codec-endpoint",
+            f"{url}/{TOKEN}",
+            "--headers",
+            f'support-provision-identity="{identities.token(identities.SUITE, started.case_ref)}"',
+            "--name",
+            "add_task",
+            "--input",
+            '{"task": "check-in"}',
+        )
+        assert code == 0, out
+        state = await cases.state(started.case_ref)
+        assert sum(t.task == "check-in" for t in state.tasks) == 1
+        assert state.log[-1].by == identities.SUITE.sub

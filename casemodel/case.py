@@ -17,7 +17,7 @@ from definitions.effective import NotInEffect, in_effect, opening_day
 from definitions.invariants import list_problems
 from definitions.schema import Outcome, ProvisionType, TaskDefinition
 
-from . import errors, intake, permissions, snapshots
+from . import errors, intake, permissions, rules, snapshots
 from .calendars import Calendar
 from .case_time import SYSTEM_KINDS, CaseTime
 from .follow_on import CaseFollowOn
@@ -61,7 +61,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         that rule did (the workflow's `weeks-to-opening` patch)."""
         self.state = state
         self._weeks_to_opening = weeks_to_opening
-        self.since: intake.Since = intake.every_rule
+        self.since: rules.Since = rules.every_rule
         """Whether the case runs on the rules of a patch (the workflow's answer, asked only
         where a rule would decide otherwise than before it); every rule by default."""
         self._calendar: Calendar | None = None
@@ -156,7 +156,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         weeks_to_opening: bool = True,
         caller: intake.Heard = None,
         continued: bool = False,
-        since: intake.Since = intake.every_rule,
+        since: rules.Since = rules.every_rule,
     ) -> tuple[Case, StartCase | ContinueCase]:
         """The case a run's start input opens, or carries on from the run before.
 
@@ -337,7 +337,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
-        since: intake.Since = intake.every_rule,
+        since: rules.Since = rules.every_rule,
     ) -> RequestResult:
         return intake.answer(
             self, kind, arguments, now, lenient=lenient, caller=caller, since=since
@@ -351,7 +351,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
-        since: intake.Since = intake.every_rule,
+        since: rules.Since = rules.every_rule,
     ) -> bool:
         return intake.receive(
             self, kind, arguments, now, lenient=lenient, caller=caller, since=since

@@ -16,7 +16,7 @@ identity's `sub`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,7 @@ from .requests import (
     excerpt,
     read_request,
 )
+from .rules import RULES_2026_12, Since, every_rule
 from .state import LogEntry, RejectedRequest, TaskInstance
 
 if TYPE_CHECKING:
@@ -51,21 +52,6 @@ if TYPE_CHECKING:
 
 Heard = Caller | errors.CaseRuleError | None
 """Who sent a request: a verified identity, why none was, or None before identities."""
-
-Since = Callable[[str], bool]
-"""Whether the case runs on rules from `RULES_2026_12` on (the workflow asks its patch
-only when such a rule would refuse a request, so only a history that needed it holds the
-marker); a validator, which never runs on replay, holds every rule."""
-RULES_2026_12 = "request-rules-2026-12"
-"""Rules a request met from December 2026: each task a cascading cancellation takes needs
-the caller's cancel-task, not only the one it names; a cancellation that would leave the
-case nothing in progress and nothing done is refused (closing it is `close_case`'s); and a
-revised target must lie ahead; and an identity token must be for this case and one
-request (`bound`). Histories before replay as they ran."""
-
-
-def every_rule(_: str) -> bool:
-    return True
 
 
 REJECTED_KEPT = 50

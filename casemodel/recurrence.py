@@ -24,7 +24,7 @@ from definitions.schema import RecurrenceFrom
 
 from . import errors
 from .instants import when
-from .intake import RULES_2026_12, Since
+from .rules import RULES_2026_12, Since
 from .series import next_occurrence
 from .state import DONE, Series, TaskInstance, TaskStatus
 

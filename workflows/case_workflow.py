@@ -211,7 +211,7 @@ class SupportCaseWorkflow:
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
         caller = self._caller()
-        # A rule added since the case's code came in (`intake.RULES_2026_12`) is asked of
+        # A rule added since the case's code came in (`casemodel.rules.RULES_2026_12`) is asked of
         # Temporal only when it would refuse: on replay, a request it let through then.
         result = _judged(
             lambda: self._opened().answer(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from casemodel import errors, intake, permissions
+from casemodel import errors, permissions, rules
 from casemodel.case import Case
 from casemodel.requests import JSON, CloseCase, StartCase
 from protection.identity import Identity
@@ -291,7 +291,7 @@ def test_a_cascade_cancels_only_what_the_caller_may_cancel_each_task_of():
         caller=for_one(again, person("aisha-begum")),
         since=lambda patch: asked.append(patch) or False,
     )
-    assert asked == [intake.RULES_2026_12]
+    assert asked == [rules.RULES_2026_12]
     assert {e.task_key for e in result.changes} >= {"home-visit", "risk-assessment"}
 
 

@@ -317,7 +317,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
 
     def apply(self, request: Request, now: datetime, *, by: str | None = None) -> list[LogEntry]:
         """Carry out `request`: the log entries it appended, or the refusal, unchanged."""
-        return intake.apply(self, request, now, by=by)
+        return intake.apply(self, request, now, by=by, since=self.since)
 
     def judge(
         self,
@@ -337,11 +337,8 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
-        since: rules.Since = rules.every_rule,
     ) -> RequestResult:
-        return intake.answer(
-            self, kind, arguments, now, lenient=lenient, caller=caller, since=since
-        )
+        return intake.answer(self, kind, arguments, now, lenient=lenient, caller=caller)
 
     def receive(
         self,
@@ -351,15 +348,12 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         *,
         lenient: bool = False,
         caller: intake.Heard = None,
-        since: rules.Since = rules.every_rule,
     ) -> bool:
-        return intake.receive(
-            self, kind, arguments, now, lenient=lenient, caller=caller, since=since
-        )
+        return intake.receive(self, kind, arguments, now, lenient=lenient, caller=caller)
 
     def authorise(self, request: Request, caller: intake.Heard) -> str:
         """Who the case records for `request` from `caller`; `NotPermitted` when it may not."""
-        return intake.authorise(self, request, caller)
+        return intake.authorise(self, request, caller, self.since)
 
     def report(self, request: CompleteTask, now: datetime) -> list[LogEntry]:
         return intake.report(self, request, now)
@@ -526,8 +520,13 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         gone = {t.key for t in doomed}
         if any(t.active and t.key not in gone for t in self.state.tasks):
             return False
-        done = any(t.status in DONE for t in self.state.tasks)
-        return not done and not any(e.done for e in self.state.earlier.values())
+        return not self._anything_done()
+
+    def _anything_done(self) -> bool:
+        """Whether a task of the case was completed or bypassed, held or let go."""
+        return any(t.status in DONE for t in self.state.tasks) or any(
+            e.done for e in self.state.earlier.values()
+        )
 
     def check_cancel(self, ref: str, *, cascade: bool) -> list[TaskInstance]:
         """The tasks a cancellation takes with it, the named one first."""
@@ -862,9 +861,7 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         tasks = self.state.tasks
         if any(t.mandatory and t.active for t in tasks):
             return
-        if not any(t.status in DONE for t in tasks) and not any(
-            e.done for e in self.state.earlier.values()
-        ):
+        if not self._anything_done():
             return
         self._complete_case(now, by, "every mandatory task is resolved")
 

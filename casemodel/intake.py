@@ -77,13 +77,13 @@ def answer(
     *,
     lenient: bool = False,
     caller: Heard = None,
-    since: Since = every_rule,
 ) -> RequestResult:
-    """Read a request as it arrived and carry it out: what changed, or the refusal."""
+    """Read a request as it arrived and carry it out, on the case's rules (`Case.since`):
+    what changed, or the refusal."""
     _authenticated(caller)
     request = read_request(kind, arguments, UPDATES, lenient=lenient)
-    by = authorise(case, request, caller, since)
-    changes = apply(case, request, now, by=by, since=since)
+    by = authorise(case, request, caller, case.since)
+    changes = apply(case, request, now, by=by, since=case.since)
     taken(case, caller, now)
     state = case.state
     return RequestResult(case_ref=state.case_ref, case_status=state.status, changes=changes)
@@ -97,7 +97,6 @@ def receive(
     *,
     lenient: bool = False,
     caller: Heard = None,
-    since: Since = every_rule,
 ) -> bool:
     """A fire-and-forget request as it arrived: carried out once, or recorded as rejected
     with the reason, since its sender cannot be told. Whether the case changed."""
@@ -112,7 +111,7 @@ def receive(
         return True
     assert isinstance(request, CompleteTask)
     try:
-        by = authorise(case, request, caller, since)
+        by = authorise(case, request, caller, case.since)
     except (errors.NotPermitted, errors.NotAuthenticated) as refusal:
         if isinstance(refusal, errors.NotPermitted):
             taken(case, caller, now)
@@ -159,24 +158,23 @@ def bound(
     Whoever can read a case's history in Temporal reads the headers of its requests, the
     tokens in them included: a token that any case would take, any number of times, could
     be lifted from there and sent again as its signer for as long as it lives."""
-    ref = case_ref
     if caller.aud is None or caller.jti is None:
         if since(RULES_2026_12):
             raise errors.NotAuthenticated(
                 f"Not signed in (unbound): the identity token of {caller.sub} is not for one "
-                f"request to {ref}, as a token must be; the support-provision client and CLI "
-                f"sign one for every call, and `support-provision token {ref}` prints one "
+                f"request to {case_ref}, as a token must be; the support-provision client and CLI "
+                f"sign one for every call, and `support-provision token {case_ref}` prints one "
                 "for the temporal CLI."
             )
         return
-    if caller.aud != ref:
+    if caller.aud != case_ref:
         raise errors.NotAuthenticated(
             f"Not signed in (another case): the identity token of {caller.sub} is for case "
-            f"{caller.aud[:100]}, not {ref}; sign one for {ref}."
+            f"{caller.aud[:100]}, not {case_ref}; sign one for {case_ref}."
         )
     if caller.jti in used:
         raise errors.NotAuthenticated(
-            f"Not signed in (used): {ref} has taken this identity token of {caller.sub} "
+            f"Not signed in (used): {case_ref} has taken this identity token of {caller.sub} "
             "already; a token is good for one request, so sign a new one (the client and "
             "CLI do for every call)."
         )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, Worker
 
 from activities.attempts import HEARTBEAT_EVERY
@@ -56,21 +57,19 @@ def build_replayer(payload_keys: KeyRing | None, identity_keys: KeyRing | None) 
     """A replayer that rebuilds cases as a worker runs them: the same sandbox, payloads
     opened with `payload_keys`, identities verified with `identity_keys`."""
     payload_passes.install()
+    converter = data_converter(payload_keys)
     return Replayer(
         workflows=list(WORKFLOWS),
-        data_converter=data_converter(payload_keys),
+        data_converter=converter,
         workflow_runner=workflow_runner(),
-        interceptors=[IdentityInterceptor(identity_keys, header_opener(payload_keys))],
+        interceptors=[IdentityInterceptor(identity_keys, _header_opener(converter))],
     )
 
 
-def header_opener(payload_keys: KeyRing | None) -> Callable[[Payload], Payload] | None:
-    """What opens an identity header sealed with `payload_keys` (none without keys)."""
-    return PayloadSealer(payload_keys).open if payload_keys is not None else None
-
-
-def _opener_of(client: Client) -> Callable[[Payload], Payload] | None:
-    codec = client.data_converter.payload_codec
+def _header_opener(converter: DataConverter) -> Callable[[Payload], Payload] | None:
+    """What opens an identity header sealed as `converter` seals payloads (none when it
+    seals nothing)."""
+    codec = converter.payload_codec
     return codec.open if isinstance(codec, PayloadSealer) else None
 
 
@@ -188,7 +187,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         # Notices too: those scheduled on the case's queue before notices had their own.
         activities=activities,
-        interceptors=[IdentityInterceptor(ring, _opener_of(client))],
+        interceptors=[IdentityInterceptor(ring, _header_opener(client.data_converter))],
         workflow_runner=workflow_runner(),
         # A case's next workflow task first goes to the worker that has it cached; if that
         # worker died, the task moves to another after this long (SDK default 10 s). A

@@ -109,6 +109,8 @@ class SupportCaseWorkflow:
                 weeks_to_opening=self._since(WEEKS_PATCH),
                 caller=identities.at_start() if self._identities else None,
                 continued=workflow.info().continued_run_id is not None,
+                # A rule newer than the case's code (`casemodel.rules`) is asked of Temporal
+                # only where it decides: on replay, a request it let through then.
                 since=workflow.patched,
             )
             _check_id(self._case)
@@ -211,16 +213,9 @@ class SupportCaseWorkflow:
         # The validator judged the same state, but a handler must still never fail the
         # workflow task: a refusal here fails only the update.
         caller = self._caller()
-        # A rule added since the case's code came in (`casemodel.rules.RULES_2026_12`) is asked of
-        # Temporal only when it would refuse: on replay, a request it let through then.
         result = _judged(
             lambda: self._opened().answer(
-                name,
-                _encoded(args),
-                workflow.now(),
-                lenient=lenient,
-                caller=caller,
-                since=workflow.patched,
+                name, _encoded(args), workflow.now(), lenient=lenient, caller=caller
             )
         )
         self._changed = True
@@ -236,12 +231,7 @@ class SupportCaseWorkflow:
         if self._case is not None:  # a case that did not open has nothing to record it in
             lenient = not self._since(STRICT_PATCH)
             self._changed |= self._case.receive(
-                name,
-                _encoded(args),
-                workflow.now(),
-                lenient=lenient,
-                caller=self._caller(),
-                since=workflow.patched,
+                name, _encoded(args), workflow.now(), lenient=lenient, caller=self._caller()
             )
 
     # -- shell -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from temporalio.worker import (
 
 from casemodel.errors import NotAuthenticated
 from casemodel.intake import Heard
+from protection.codec import ENCODING as SEALED_ENCODING
 from protection.identity import HEADER, Identity, IdentityRefused, verify
 from protection.keys import KeyRing
 
@@ -49,7 +50,6 @@ VERIFIER = "support_provision_verify_identity"
 OPENER = "support_provision_open_identity_header"
 """The extern function, in the sandbox, that opens an identity header sealed with the
 payload keys: the `temporal` CLI run with `--codec-endpoint` seals its headers too."""
-SEALED = b"binary/encrypted"
 
 _HEARD: ContextVar[Heard] = ContextVar("support_provision_heard", default=None)
 
@@ -167,7 +167,7 @@ def _token(payload: Payload | None) -> object:
     CLI write it (`--headers support-provision-identity='"<token>"'`), sealed or not."""
     if payload is None:
         return None
-    if payload.metadata.get("encoding") == SEALED:
+    if payload.metadata.get("encoding") == SEALED_ENCODING:
         opener = workflow.extern_functions().get(OPENER)
         if opener is None:
             raise IdentityRefused(

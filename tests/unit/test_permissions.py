@@ -284,12 +284,9 @@ def test_a_cascade_cancels_only_what_the_caller_may_cancel_each_task_of():
     again = case_with_a_visit_of("aisha-begum")
     arguments = [(JSON, json.dumps(cascade).encode())]
     asked: list[str] = []
+    again.since = lambda patch: asked.append(patch) or False
     result = again.answer(
-        "cancel_task",
-        arguments,
-        at(1),
-        caller=for_one(again, person("aisha-begum")),
-        since=lambda patch: asked.append(patch) or False,
+        "cancel_task", arguments, at(1), caller=for_one(again, person("aisha-begum"))
     )
     assert asked == [rules.RULES_2026_12]
     assert {e.task_key for e in result.changes} >= {"home-visit", "risk-assessment"}
@@ -351,8 +348,9 @@ def test_a_token_is_for_one_request_to_one_case():
     old = case()
     arguments = [(JSON, json.dumps({"task": "check-in"}).encode())]
     before = replace(tom, aud=None, jti=None)
+    old.since = lambda _: False
     for minute in (1, 2):
-        old.answer("add_task", arguments, at(minute), caller=before, since=lambda _: False)
+        old.answer("add_task", arguments, at(minute), caller=before)
     assert sum(t.task == "check-in" for t in old.state.tasks) == 2
 
 

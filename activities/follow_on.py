@@ -7,7 +7,10 @@ follow-on's reference that is running or has finished, or a register row of it o
 from the same parent, counts as opened, and Temporal's id policies refuse a second start
 of the same workflow id. What cannot succeed by trying again at once (a type that is not
 published, an owner not in the directory, a reference taken by another case) fails
-without Temporal retrying it: the case records the reason and tries again later.
+without Temporal retrying it: the case records the reason and tries again later. A
+workflow of the reference whose latest run failed with no register row never opened as a
+case (a start its case refused, such as a forged follow-on made to hold the reference):
+the follow-on is started over it, so that the real plan opens.
 
 Register an instance's bound method on the worker:
 ``Worker(..., activities=[FollowOnActivities(sessions, cases).open_follow_on])``.
@@ -42,14 +45,23 @@ class ExistingCase:
     type_id: str | None
     tenant_ref: str | None
     chain_ref: str | None
+    served: bool = True
+    """Whether it is a case workflow on the task queue the follow-on was asked for: a
+    workflow of another type, or on a queue no case worker serves, is never a case."""
+    failed: bool = False
+    """Whether its latest run failed: a start the case refused (a forged follow-on, say)
+    ends that way before the register holds anything of it."""
 
 
 class CaseStarter(Protocol):
     """Starts a case's workflow as `starter.client.CaseClient` does."""
 
-    async def start_once(self, start: StartCase, *, task_queue: str) -> ExistingCase | None:
+    async def start_once(
+        self, start: StartCase, *, task_queue: str, over_failed: bool = False
+    ) -> ExistingCase | None:
         """Start the case `start` describes on `task_queue`: None when this call started
-        it; the case that holds its workflow id (running or finished) when one does."""
+        it; the case that holds its workflow id (running or finished) when one does.
+        `over_failed`: a workflow id whose latest run failed is taken anew."""
         ...
 
 
@@ -102,6 +114,13 @@ class FollowOnActivities:
         except ValidationError as error:
             raise _failure(describe(StartCase, error), INVALID) from None
         existing = await self._cases.start_once(start, task_queue=request.task_queue)
+        if existing is not None and existing.failed:
+            # A run that failed without a register row (there is none: read above) never
+            # opened as a case: a start its case refused, such as a forged follow-on made
+            # to hold this reference. The follow-on takes the workflow id after it.
+            existing = await self._cases.start_once(
+                start, task_queue=request.task_queue, over_failed=True
+            )
         if existing is None:
             return FollowOnOpened(case_ref=request.case_ref, owner=owner, type_version=version)
         ours = (existing.type_id, existing.tenant_ref, existing.chain_ref) == (
@@ -109,7 +128,7 @@ class FollowOnActivities:
             request.tenant_ref,
             request.chain_ref,
         )
-        if not ours:
+        if not (ours and existing.served and not existing.failed):
             raise _taken(request, f"a {existing.type_id} case for tenant {existing.tenant_ref}")
         # An earlier attempt started it and did not live to say so.
         return FollowOnOpened(

@@ -279,12 +279,15 @@ class CaseClient:
             url=self.settings.case_url(workflow_id),
         )
 
-    async def start_once(self, start: StartCase, *, task_queue: str) -> ExistingCase | None:
+    async def start_once(
+        self, start: StartCase, *, task_queue: str, over_failed: bool = False
+    ) -> ExistingCase | None:
         """Start the case `start` describes, as `start_case` does, on `task_queue`: None when
         this call started it; else the case that holds its workflow id, running or finished
-        (what the follow-on activity, `activities.follow_on`, needs to count it opened)."""
+        (what the follow-on activity, `activities.follow_on`, needs to count it opened).
+        `over_failed`: a workflow id whose latest run failed is started anew."""
         try:
-            await self._start(start, task_queue=task_queue)
+            await self._start(start, task_queue=task_queue, over_failed=over_failed)
             return None
         except WorkflowAlreadyStartedError:
             pass
@@ -294,11 +297,17 @@ class CaseClient:
             type_id=attributes.get(sa.PROVISION_TYPE),
             tenant_ref=attributes.get(sa.TENANT),
             chain_ref=attributes.get(sa.CASE_CHAIN),
+            served=(description.workflow_type, description.task_queue)
+            == (WORKFLOW_TYPE, task_queue),
+            failed=description.status is WorkflowExecutionStatus.FAILED,
         )
 
-    async def _start(self, start: StartCase, *, task_queue: str) -> WorkflowHandle[Any, Any]:
+    async def _start(
+        self, start: StartCase, *, task_queue: str, over_failed: bool = False
+    ) -> WorkflowHandle[Any, Any]:
         """Start the workflow of a case; never a second one of its reference (a case that
-        is running or has finished refuses it: `WorkflowAlreadyStartedError`)."""
+        is running or has finished refuses it: `WorkflowAlreadyStartedError`), but with
+        `over_failed` after a run that failed."""
         provision_type = start.provision_type
         pairs = [
             SearchAttributePair(sa.PROVISION_TYPE, provision_type.id),
@@ -315,7 +324,9 @@ class CaseClient:
             start,
             id=workflow_id_for(start.case_ref),
             task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+            if over_failed
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=TypedSearchAttributes(pairs),
             static_summary=f"{provision_type.name} for tenant {start.tenant_ref}{opened_from}",

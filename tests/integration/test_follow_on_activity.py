@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio import workflow
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
 
 from activities import follow_on
 from activities.contracts import FollowOnOpened, OpenFollowOn
@@ -35,6 +38,7 @@ from tests.integration.db_fixtures import (  # noqa: F401
     sessions,
     update,
 )
+from workflows import search_attributes as sa
 
 PLAN = "financial-inclusion-support-plan"
 HOARDING = "hoarding-property-condition-support-plan"
@@ -155,6 +159,75 @@ async def test_the_register_row_of_the_follow_on_counts_as_opened(
     assert opened.existed
     with pytest.raises(Exception, match="not found"):
         await temporal_client.get_workflow_handle(f"case-{asked.case_ref}").describe()
+
+
+@workflow.defn(name="ForgedFollowOn", sandboxed=False)
+class ForgedFollowOn:
+    """Stands for a start its case refused: it fails at once, holding the workflow id."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise ApplicationError("refused", non_retryable=True)
+
+
+def squatting(asked: OpenFollowOn) -> TypedSearchAttributes:
+    """The search attributes the real follow-on shows, as a squatter could set them."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.PROVISION_TYPE, asked.type_id),
+            SearchAttributePair(sa.TENANT, asked.tenant_ref),
+            SearchAttributePair(sa.CASE_CHAIN, asked.chain_ref or asked.parent_ref),
+        ]
+    )
+
+
+async def test_a_failed_workflow_holding_the_reference_does_not_keep_the_follow_on_out(
+    sessions: async_sessionmaker[AsyncSession], temporal_client: Client
+):
+    """A forged follow-on is refused and fails, but its workflow id stays taken: the real
+    follow-on is started after it, rather than refused as taken at every attempt."""
+    await ready(sessions)
+    asked = request(HOARDING)
+    queue = f"forger-{uuid.uuid4()}"
+    async with Worker(temporal_client, task_queue=queue, workflows=[ForgedFollowOn]):
+        forged = await temporal_client.start_workflow(
+            "ForgedFollowOn",
+            id=f"case-{asked.case_ref}",
+            task_queue=queue,
+            search_attributes=squatting(asked),
+        )
+        with pytest.raises(WorkflowFailureError):
+            await forged.result()
+    opened = await ActivityEnvironment().run(
+        activities(sessions, temporal_client).open_follow_on, asked
+    )
+    assert opened == FollowOnOpened(
+        case_ref=asked.case_ref, owner="tom-bennett", type_version=1, existed=False
+    )
+    now = await temporal_client.get_workflow_handle(f"case-{asked.case_ref}").describe()
+    assert (now.workflow_type, now.task_queue) == ("SupportCaseWorkflow", asked.task_queue)
+    assert now.run_id != forged.first_execution_run_id
+    again = await ActivityEnvironment().run(
+        activities(sessions, temporal_client).open_follow_on, asked
+    )
+    assert again.existed
+
+
+async def test_a_workflow_that_only_looks_like_the_follow_on_is_not_counted(
+    sessions: async_sessionmaker[AsyncSession], temporal_client: Client
+):
+    """The same search attributes, on a workflow no case worker runs: not the follow-on."""
+    await ready(sessions)
+    asked = request(HOARDING)
+    await temporal_client.start_workflow(
+        "SupportCaseWorkflow",
+        id=f"case-{asked.case_ref}",
+        task_queue=f"nobody-{uuid.uuid4()}",
+        search_attributes=squatting(asked),
+    )
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(activities(sessions, temporal_client).open_follow_on, asked)
+    assert failed.value.type == follow_on.REFERENCE_TAKEN
 
 
 def catalog_type(type_id: str):  # type: ignore[no-untyped-def]

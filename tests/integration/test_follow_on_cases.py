@@ -338,10 +338,12 @@ class _DyingStarter:
     def __init__(self, cases: CaseStarter, when: str) -> None:
         self._cases, self._when = cases, when
 
-    async def start_once(self, start: StartCase, *, task_queue: str) -> ExistingCase | None:
+    async def start_once(
+        self, start: StartCase, *, task_queue: str, over_failed: bool = False
+    ) -> ExistingCase | None:
         if self._when == "before":
             os.kill(os.getpid(), signal.SIGKILL)
-        await self._cases.start_once(start, task_queue=task_queue)
+        await self._cases.start_once(start, task_queue=task_queue, over_failed=over_failed)
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("unreachable")
 

@@ -320,7 +320,7 @@ class SlaFigures(BaseModel):
     started_at: datetime
     warning_at: datetime | None = None
     due_at: datetime
-    state: str = Field(description="on_track, warning, breached, paused, met or missed.")
+    state: str = Field(description="on_track, warning, breached, paused, met, missed or cancelled.")
 
 
 class EndedOutsideFacts(BaseModel):

@@ -105,7 +105,7 @@ class CaseTime:
             return None
         found, paused = planned
         if found.stopped_at is not None:
-            return found  # met or missed, for good
+            return found  # met, missed or cancelled, for good
         return replace(found, state=state_at(found, paused, now))
 
     def _planned_clock(self, subject: str) -> tuple[Clock, bool] | None:
@@ -118,6 +118,7 @@ class CaseTime:
                 state.resolved_at,
             )
             stops = state.pauses
+            called_off = False
         else:
             task = self._by_key.get(subject)  # type: ignore[attr-defined]
             if task is None or task.opened_at is None:
@@ -125,10 +126,11 @@ class CaseTime:
             sla, name, started = self.definition(task).sla, task.name, task.opened_at
             stopped = task.resolved_at if not task.active else None
             stops = state.pauses + task.holds
+            called_off = task.status is TaskStatus.cancelled
         if sla is None:
             return None
         revision = state.revisions.get(subject)
-        stamp = (started, stopped, _stamp(stops), revision and revision.revised_at)
+        stamp = (started, stopped, called_off, _stamp(stops), revision and revision.revised_at)
         kept = self._clocks.get(subject)
         if kept is not None and kept[0] == stamp:
             return kept[1], kept[2]
@@ -144,6 +146,8 @@ class CaseTime:
             revision=revision,
             now=started,
         )
+        if called_off:
+            found = replace(found, state=ClockState.cancelled)
         paused = stopped is None and any(s.end is None for s in stops)
         self._clocks[subject] = (stamp, found, paused)
         return found, paused

@@ -45,6 +45,9 @@ class ClockState(StrEnum):
     paused = "paused"
     met = "met"
     missed = "missed"
+    cancelled = "cancelled"
+    """A task cancelled: its clock stopped with the work called off, neither met nor
+    missed, so that what is reported as met is only what was done in time."""
 
 
 SEVERITY = {
@@ -54,6 +57,7 @@ SEVERITY = {
     ClockState.breached: 2,
     ClockState.missed: 2,
     ClockState.paused: 0,
+    ClockState.cancelled: 0,
 }
 
 

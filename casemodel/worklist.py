@@ -87,7 +87,7 @@ def state_at(
         return None
     if held or stored == ClockState.paused.value:
         return ClockState.paused
-    if stored in (ClockState.met.value, ClockState.missed.value):
+    if stored in (ClockState.met.value, ClockState.missed.value, ClockState.cancelled.value):
         return ClockState(stored)
     if now >= due_at:
         return ClockState.breached

@@ -145,10 +145,20 @@ def test_a_task_resolved_after_its_target_missed_it():
     assert case.sla_state(at(8)) is ON_TRACK
 
 
-def test_a_cancelled_task_stops_its_clock():
+@pytest.mark.parametrize("cancelled_at", [3, 8], ids=["before its target", "after it"])
+def test_a_cancelled_task_stops_its_clock_neither_met_nor_missed(cancelled_at: int):
+    """Work called off is not work done in time: reports of what met its SLA leave it out.
+    Its due point stays, so whether it had fallen due can still be read."""
     case = open_case()
-    case.cancel_task("contact", cascade=True, reason="duplicate", by="ann", now=at(3))
-    assert clock(case, "contact", at(10)).state is MET
+    case.cancel_task("contact", cascade=True, reason="duplicate", by="ann", now=at(cancelled_at))
+    contact = clock(case, "contact", at(10))
+    assert (contact.state, contact.stopped_at, contact.running) == (
+        ClockState.cancelled,
+        at(cancelled_at),
+        False,
+    )
+    assert contact.due_at == at(5)
+    assert case.sla_state(at(10)) is ON_TRACK  # the case's own clock runs on
 
 
 def test_the_case_clock_stops_when_the_case_completes_or_closes():

@@ -457,8 +457,13 @@ class CaseClient:
         limit: int = 100,
     ) -> list[CaseListing]:
         """Cases from Temporal's visibility store; `chain` finds every case of a chain of
-        follow-on cases by its first case's reference (`CaseChain`)."""
-        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+        follow-on cases by its first case's reference (`CaseChain`).
+
+        One line per case: its latest run. Temporal lists every run of a workflow, so a
+        case reset (whose earlier run was terminated) or continued as new would otherwise
+        appear once per run; runs that continued as new are left out by the query, and of
+        the rest only the latest of each case is kept (Temporal lists newest first)."""
+        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", "ExecutionStatus != 'ContinuedAsNew'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
             (sa.OWNER, owner),
@@ -469,8 +474,14 @@ class CaseClient:
             if value is not None:
                 clauses.append(f"{key.name} = {_quote(value)}")
         listings: list[CaseListing] = []
+        seen: set[str] = set()
         try:
-            async for execution in self.client.list_workflows(" AND ".join(clauses), limit=limit):
+            async for execution in self.client.list_workflows(" AND ".join(clauses)):
+                if execution.id in seen:
+                    continue  # an earlier run of a case already listed
+                if len(listings) >= limit:
+                    break
+                seen.add(execution.id)
                 attributes = execution.typed_search_attributes
                 listings.append(
                     CaseListing(

@@ -91,6 +91,16 @@ async def test_the_register_follows_the_run_a_reset_made_and_drops_what_was_rese
         assert ("contact", "open") in after["tasks"] and ("visit", "blocked") in after["tasks"]
         assert all("rang, no answer" not in detail for *_, detail in after["log"])
 
+        # Temporal's listing shows the case once, as its run that goes on, though its
+        # visibility store holds both runs.
+        async def both_runs() -> bool:
+            runs = temporal_client.list_workflows(f"WorkflowId = 'case-{ref}'")
+            return len([r async for r in runs]) == 2
+
+        await eventually(both_runs, timeout=20, what="both runs in Temporal's listing")
+        listed = [c for c in await cases.list_cases(tenant_ref="TEN-RESET") if c.case_ref == ref]
+        assert [c.workflow_status for c in listed] == ["running"]
+
         # The new run goes on from there, and the register with it.
         await cases.send(ref, CompleteTask(task="contact", note="spoke to the tenant"))
         await eventually(agrees, timeout=20, what="the register to follow the new run")

@@ -413,6 +413,11 @@ class CaseClient:
         except WorkflowQueryFailedError:
             # The workflow holds no case: its start was refused, and it failed saying why
             # (its failure's words are sealed in the query's answer; its result says them).
+            # A start refused because the reference is a closed case's leaves that case
+            # in an earlier run of the same workflow id: that run is the case.
+            earlier = await self._earlier_run(case_ref)
+            if earlier is not None:
+                return earlier
             raise await self._not_opened(case_ref) from None
         except RPCError as err:
             if err.status is RPCStatusCode.DEADLINE_EXCEEDED or "timeout" in err.message.lower():
@@ -423,6 +428,24 @@ class CaseClient:
                     "no_worker",
                 ) from None
             raise _rpc_refusal(err, case_ref) from None
+
+    async def _earlier_run(self, case_ref: str) -> CaseState | None:
+        """The state of the latest earlier run of the case's workflow id that holds a case
+        (one that did not fail and did not continue as new), if any."""
+        workflow_id = workflow_id_for(case_ref)
+        query = (
+            f"WorkflowId = {_quote(workflow_id)} AND ExecutionStatus != 'Failed' "
+            "AND ExecutionStatus != 'ContinuedAsNew'"
+        )
+        try:
+            async for run in self.client.list_workflows(query, limit=1):
+                handle = self.client.get_workflow_handle(workflow_id, run_id=run.run_id)
+                return await handle.query(
+                    STATE_QUERY, result_type=CaseState, rpc_timeout=self.query_timeout
+                )
+        except (RPCError, WorkflowQueryFailedError):
+            return None
+        return None
 
     async def _not_opened(self, case_ref: str) -> CaseRefused:
         why = ""

@@ -23,6 +23,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contracts import CASE_REF_TAKEN
     from casemodel import requests, views
     from casemodel.case import Case
     from casemodel.errors import CaseNotStarted, CaseRuleError, InvalidRequest, UnknownRequest
@@ -140,6 +141,17 @@ class SupportCaseWorkflow:
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> CaseSummary:
+        try:
+            return await self._run()
+        except ApplicationError as failure:
+            if failure.type == CASE_REF_TAKEN:
+                # The register holds another case under this reference: this run never
+                # was that case, so it answers a query as a start refused does, rather
+                # than show its own tenant and tasks as that case's.
+                self._case, self._refusal = None, CaseNotStarted(failure.message)
+            raise
+
+    async def _run(self) -> CaseSummary:
         case = self._opened()
         keeps_register = self._patched(REGISTER_PATCH)
         self._keeps_time = self._patched(SLA_PATCH)

@@ -59,7 +59,7 @@ from tests.factories import visit_type
 from tests.integration.db_fixtures import dump_case
 from tests.sealing import SESSION_RING
 from tests.waiting import eventually
-from workflows.names import WORKFLOW_TYPE, workflow_id_for
+from workflows.names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 CORPUS = int(os.environ.get("HOSTILE_CORPUS", "60"))
 SEED = int(os.environ.get("HOSTILE_SEED", "20261201"))
@@ -390,6 +390,11 @@ async def test_a_workflow_started_again_under_a_closed_case_s_id_is_refused_and_
         await build_replayer(SESSION_RING, identities.RING).replay_workflow(
             await handle.fetch_history()
         )
+        # The reference still shows the closed case (`case show`), not the refused run.
+        shown = await cases.state(ref)
+        assert (shown.tenant_ref, shown.status.value) == ("TEN-FIRST", "closed")
+        with pytest.raises(WorkflowQueryFailedError):  # its words are sealed
+            await handle.query(STATE_QUERY)
     async with app_sessions() as session:
         assert await dump_case(session, ref) == held
         assert held["case"][0]["first_run_id"] is not None

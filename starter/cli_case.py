@@ -563,14 +563,24 @@ def _report(result: RequestResult, json_out: bool) -> None:
 
 
 def _fields(values: list[str] | None) -> dict[str, str]:
+    """The answers of `--field LABEL=VALUE`, by label; refused (`bad_value`) when one is
+    not LABEL=VALUE, or when a label comes twice: which answer was meant cannot be told,
+    and keeping either would record what the person may not have meant. Labels are
+    compared as a task matches them, without case or surrounding spaces."""
     responses: dict[str, str] = {}
+    labels: dict[str, str] = {}  # each label as written, by the label as a task matches it
     for item in values or []:
         label, sep, value = item.partition("=")
-        if not sep or not label.strip():
+        label = label.strip()
+        if not sep or not label:
             bad_value(
                 "--field", f'"{item}" is not LABEL=VALUE; write e.g. --field "Risk level=high"'
             )
-        responses[label.strip()] = value.strip()
+        key = label.casefold()
+        if key in labels:
+            bad_value("--field", f'"{labels[key]}" is given twice; give each field once')
+        labels[key] = label
+        responses[label] = value.strip()
     return responses
 
 

@@ -53,6 +53,13 @@ from tests.e2e.cli import cli
             "Invalid value for '--field': \"no-label\" is not LABEL=VALUE",
         ),
         (
+            # Labels match a task's as it matches them: without case or surrounding spaces.
+            ["case", "complete", "TSA-1", "first"]
+            + ["--field", "Risk level=high", "--field", " risk level =low"],
+            "support-provision case complete",
+            "Invalid value for '--field': \"Risk level\" is given twice; give each field once",
+        ),
+        (
             ["case", "revise", "TSA-1", "case", "--due", "tomorrow", "--reason", "r"],
             "support-provision case revise",
             "Invalid value for '--due': \"tomorrow\" is not a date and time",

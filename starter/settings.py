@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from activities.database import settings as database_settings
 from protection.keys import KeyRing
@@ -65,7 +66,11 @@ class Settings:
         return payload_keys.load_ring(folder=self.data_dir)
 
     def case_url(self, workflow_id: str) -> str:
-        return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
+        """The case in the Temporal UI. The namespace and the workflow id are each one part
+        of the path, so each is encoded whole: a case reference may hold a `/`
+        (`TSA/2026/1`), which the UI would otherwise read as the end of the workflow id."""
+        namespace, workflow = quote(self.namespace, safe=""), quote(workflow_id, safe="")
+        return f"{self.ui_url}/namespaces/{namespace}/workflows/{workflow}"
 
 
 def _number(text: str | None) -> int | None:

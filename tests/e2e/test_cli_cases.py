@@ -129,3 +129,27 @@ async def test_a_case_owner_must_be_in_the_directory(
     )
     assert typo.code == 1 and '(did you mean "tom-bennett"?)' in typo.stderr
     assert known.code == 0, known.stderr
+
+
+async def test_the_temporal_ui_link_holds_a_reference_with_a_slash(
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
+):
+    """A case reference may hold a `/` (`SR/2026/…`): the link encodes the workflow id as
+    one part of the path, as the UI's own links do, or the UI reads `case-SR` as the case
+    and the rest as a run."""
+    env = {**cli_env, "TEMPORAL_UI_URL": "http://ui.example:8233"}
+    suffix = uuid.uuid4().hex[:8]
+    case_ref = f"SR/2026/{suffix}"
+    link = f"http://ui.example:8233/namespaces/default/workflows/case-SR%2F2026%2F{suffix}"
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
+        start = ("case", "start", "safeguarding-review", "--tenant", "TEN-79", "--case-ref")
+        started = await cli(*start, case_ref, env=env)
+        assert started.code == 0, started.stderr
+        assert f"Temporal UI: {link}\n" in started.stdout
+
+        shown = await cli("case", "show", case_ref, env=env)
+        assert shown.code == 0, shown.stderr
+        assert f"Temporal UI: {link}\n" in shown.stdout
+        assert (await cli("case", "show", case_ref, "--json", env=env)).json()["url"] == link
+    await engine.dispose()

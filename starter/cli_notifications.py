@@ -56,9 +56,17 @@ def list_(
     require_choice(status, STATUSES, option="--status", what="status")
 
     async def work(session: Any) -> list[NotificationRow]:
-        return await list_notifications(session, case_ref=case, status=status, limit=limit)
+        # One more than shown, to tell a list the limit cut from one that ended.
+        return await list_notifications(session, case_ref=case, status=status, limit=limit + 1)
 
     rows = with_session(work, what="read the notifications", read_only=True)
+    _print(rows[:limit], as_json)
+    if len(rows) > limit:  # on stderr, so that --json stays JSON and a file holds rows alone
+        typer.echo(f"Showing the newest {limit}; --limit shows more.", err=True)
+
+
+def _print(rows: list[NotificationRow], as_json: bool) -> None:
+    """The rows as JSON, or as a table for people."""
     if as_json:
         print_json([row.model_dump(mode="json") for row in rows])
         return

@@ -500,6 +500,31 @@ def test_the_outbox_on_the_command_line(database_url: str, recorded: None):
     assert bad.exit_code == 2 and "there is no status 'lost'" in bad.stderr
 
 
+def test_the_outbox_says_when_its_limit_cut_the_list(database_url: str, recorded: None):
+    """`--limit` keeps the newest rows; a list it cut says so in one line on stderr, after
+    the table, so that `--json` stays JSON alone and a list that ended says nothing."""
+    app = typer.Typer()
+    app.add_typer(cli_notifications.app, name="notifications")
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url}
+    listing = ["notifications", "list", "--case", "SP-2026-000042"]
+    newest = json.loads(runner.invoke(app, [*listing, "--json"], env=env).stdout)
+    cut_at = len(newest) - 1  # other tests of the session add to this case's outbox
+
+    table = runner.invoke(app, [*listing, "--limit", str(cut_at)], env=env)
+    assert table.exit_code == 0, table.output
+    assert "visit-breach" in table.stdout and "Showing" not in table.stdout
+    assert table.stderr == f"Showing the newest {cut_at}; --limit shows more.\n"
+
+    machines = runner.invoke(app, [*listing, "--limit", str(cut_at), "--json"], env=env)
+    assert machines.exit_code == 0, machines.output
+    assert json.loads(machines.stdout) == newest[:cut_at]
+    assert machines.stderr == table.stderr
+
+    whole = runner.invoke(app, [*listing, "--limit", str(len(newest))], env=env)
+    assert whole.exit_code == 0 and whole.stderr == ""
+
+
 def test_an_unreachable_database_is_one_line_and_exit_1():
     app = typer.Typer()
     app.add_typer(cli_notifications.app, name="notifications")

@@ -121,8 +121,10 @@ class Identity:
         """How a message names it: `tom-bennett (Tom Bennett)`."""
         return self.sub if self.name in ("", self.sub) else f"{self.sub} ({self.name})"
 
-    def claims(self) -> dict[str, Any]:
-        """The claims as a token carries them (empty ones left out)."""
+    def directory_claims(self) -> dict[str, Any]:
+        """Who this is and what they answer for, as the directory says (empty claims left
+        out), without the claims of a token (`iat`, `exp`, `aud`, `jti`): those exist once
+        a token is issued, and an identity read from the directory has none yet."""
         found: dict[str, Any] = {"sub": self.sub, "kind": self.kind, "name": self.name}
         for name in ("roles", "manages", "tasks", "grants"):
             if getattr(self, name):
@@ -130,6 +132,11 @@ class Identity:
         for name in ("team", "agency"):
             if getattr(self, name) is not None:
                 found[name] = getattr(self, name)
+        return found
+
+    def claims(self) -> dict[str, Any]:
+        """The claims as a token carries them (empty ones left out)."""
+        found = self.directory_claims()
         found["iat"], found["exp"] = self.iat, self.exp
         for name in ("aud", "jti"):
             if getattr(self, name) is not None:

@@ -144,7 +144,9 @@ def whoami(
         fail(missing.message)
     identity = signer.identity
     if as_json:
-        print_json({**identity.claims(), "may": held(identity), "key_id": signer.ring.active})
+        # whoami signs nothing: no token, so no issued-at or expiry to show.
+        claims = identity.directory_claims()
+        print_json({**claims, "may": held(identity), "key_id": signer.ring.active})
         return
     console.print(f"{identity.label}, a {identity.kind}; signed with key {signer.ring.active}")
     for line in held(identity):

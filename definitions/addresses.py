@@ -40,15 +40,21 @@ def address_fault(value: str) -> str | None:
     return None
 
 
+_MESSAGE = '"{address}" is not an email address ({fault}); write it as name@example.org'
+
+
+def address_problem(value: str) -> str | None:
+    """What validation says of ``value`` when it is not an email address, or None: the
+    same words wherever an address is written (the directory, a type's fixed addresses)."""
+    fault = address_fault(value)
+    return None if fault is None else _MESSAGE.format(address=value, fault=fault)
+
+
 def _checked_address(value: str) -> str:
     fault = address_fault(value)
     if fault is not None:
         # A custom error keeps pydantic from prefixing "Value error, " to the message.
-        raise PydanticCustomError(
-            ADDRESS_ERROR,
-            '"{address}" is not an email address ({fault}); write it as name@example.org',
-            {"address": value, "fault": fault},
-        )
+        raise PydanticCustomError(ADDRESS_ERROR, _MESSAGE, {"address": value, "fault": fault})
     return value
 
 

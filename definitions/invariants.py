@@ -18,10 +18,12 @@ that is not in effect while it is, and some task in effect must be automatic.
 
 `check_publishing_rules` adds what a definition must also get right to be published,
 though a case would run without it: mistakes that would only surprise whoever wrote them
-(a warning rule with no warning period never fires). The loader applies both; a type built
-in code or sent by another system need only meet the first. Rules that need the rest of
-the catalog (a follow-on type exists, a calendar of that name exists) are the loader's;
-templates and the directory are checked by `definitions validate`.
+(a warning rule with no warning period never fires; a fixed address that is not an email
+address, checked as the directory's are, is never mailed). The loader applies both; a
+type built in code or sent by another system need only meet the first, so a case already
+running on a published type is never refused for what these rules add. Rules that need
+the rest of the catalog (a follow-on type exists, a calendar of that name exists) are the
+loader's; templates and the directory are checked by `definitions validate`.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from . import conditions, limits
+from .addresses import address_problem
 from .calendars import ContinuousCalendarDefinition, WorkingTimeCalendarDefinition
 from .durations import MAXIMUM, Duration, DurationError, DurationUnit, parse_duration
 from .periods import Period, first_days
-from .type_data import entries, get, values
+from .type_data import actions, entries, get, values
 
 if TYPE_CHECKING:
     from .calendars import CalendarDefinition
@@ -662,6 +665,8 @@ def check_publishing_rules(provision_type: ProvisionType | Mapping[str, Any]) ->
                     f"{prefix}escalations[{index}].trigger",
                     "a warning rule needs the SLA's `warning` period; add one to the `sla`",
                 )
+    for at, message in _address_mistakes(provision_type):
+        add(at, message)
     for index, outcome in entries(provision_type, "outcomes"):
         if values(outcome, "adds_tasks"):
             add(
@@ -699,6 +704,18 @@ def check_publishing_rules(provision_type: ProvisionType | Mapping[str, Any]) ->
             else:
                 labels[key] = index
     return problems
+
+
+def _address_mistakes(provision_type: Any) -> Iterator[tuple[str, str]]:
+    """Each fixed address a rule or path notifies that is not an email address, checked as
+    the directory checks its own (`definitions.addresses`); one too long for any address
+    is the schema's to report."""
+    for at, action in actions(provision_type):
+        for index, address in enumerate(values(get(action, "notify"), "addresses")):
+            if not isinstance(address, str) or len(address) > limits.ADDRESS_LENGTH:
+                continue
+            if (problem := address_problem(address)) is not None:
+                yield f"{at}.notify.addresses[{index}]", problem
 
 
 def _sla_mistakes(sla: Any) -> list[tuple[str, str]]:

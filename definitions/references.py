@@ -10,14 +10,12 @@ misspelt template even in a file with other mistakes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from .schema import ProvisionType
-from .type_data import entries, get, values
+from .type_data import actions, entries, get, values
 
 TypeData = ProvisionType | Mapping[str, Any]
 
@@ -33,7 +31,7 @@ def template_references(types: Iterable[TypeData]) -> list[Reference]:
     return [
         Reference(_id(t), f"{at}.template", template)
         for t in types
-        for at, action in _actions(t)
+        for at, action in actions(t)
         if isinstance(template := get(action, "template"), str)
     ]
 
@@ -42,7 +40,7 @@ def group_references(types: Iterable[TypeData]) -> list[Reference]:
     return [
         Reference(_id(t), f"{at}.notify.groups[{k}]", group)
         for t in types
-        for at, action in _actions(t)
+        for at, action in actions(t)
         for k, group in enumerate(values(get(action, "notify"), "groups"))
         if isinstance(group, str)
     ]
@@ -52,7 +50,7 @@ def assignee_references(types: Iterable[TypeData]) -> list[Reference]:
     return [
         Reference(_id(t), f"{at}.reassign_to", assignee)
         for t in types
-        for at, action in _actions(t)
+        for at, action in actions(t)
         if isinstance(assignee := get(action, "reassign_to"), str) and assignee
     ]
 
@@ -67,25 +65,6 @@ def owner_references(types: Iterable[TypeData]) -> list[Reference]:
         named += [(f"tasks[{i}].owner", get(task, "owner")) for i, task in entries(t, "tasks")]
         found += [Reference(_id(t), at, owner) for at, owner in named if isinstance(owner, str)]
     return found
-
-
-def _walk(owner: Any, key: str, where: str) -> Iterator[tuple[str, Any]]:
-    for index, action in entries(owner, key):
-        at = f"{where}[{index}]"
-        yield at, action
-        yield from _walk(action, "follow_on", f"{at}.follow_on")
-
-
-def _actions(t: TypeData) -> Iterator[tuple[str, Any]]:
-    """Escalation rules and follow-on rules, and the communication steps of paths: each
-    names a template and whom it notifies."""
-    yield from _walk(t, "escalations", "escalations")
-    for index, task in entries(t, "tasks"):
-        yield from _walk(task, "escalations", f"tasks[{index}].escalations")
-        for k, path in entries(task, "paths"):
-            sends = get(path, "sends")
-            if isinstance(sends, Mapping | BaseModel):
-                yield f"tasks[{index}].paths[{k}].sends", sends
 
 
 def _id(t: TypeData) -> str:

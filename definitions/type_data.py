@@ -11,14 +11,14 @@ fail on a value of the wrong shape: it is simply not there for the check that wa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from .limits import LIST_LENGTHS
 
-__all__ = ["entries", "get", "values"]
+__all__ = ["actions", "entries", "get", "values"]
 
 
 def get(node: Any, key: str) -> Any:
@@ -46,3 +46,23 @@ def entries(node: Any, key: str) -> list[tuple[int, Any]]:
         for index, item in enumerate(values(node, key))
         if isinstance(item, BaseModel | Mapping)
     ]
+
+
+def actions(provision_type: Any) -> Iterator[tuple[str, Any]]:
+    """Each escalation rule of a type and its tasks, each of their follow-on rules, and the
+    communication step of each path (`sends`), with where it is (``tasks[0].escalations[1]``):
+    each names a template and whom it notifies."""
+    yield from _rules(provision_type, "escalations", "escalations")
+    for index, task in entries(provision_type, "tasks"):
+        yield from _rules(task, "escalations", f"tasks[{index}].escalations")
+        for k, path in entries(task, "paths"):
+            sends = get(path, "sends")
+            if isinstance(sends, BaseModel | Mapping):
+                yield f"tasks[{index}].paths[{k}].sends", sends
+
+
+def _rules(owner: Any, key: str, where: str) -> Iterator[tuple[str, Any]]:
+    for index, rule in entries(owner, key):
+        at = f"{where}[{index}]"
+        yield at, rule
+        yield from _rules(rule, "follow_on", f"{at}.follow_on")

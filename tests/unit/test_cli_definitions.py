@@ -298,6 +298,52 @@ def test_validate_reports_the_problems_of_every_stage_in_one_run(tmp_path: Path)
     assert lines[-1] == f"{len(lines) - 1} problems in {root}"
 
 
+def test_validate_checks_fixed_addresses_as_the_directory_checks_its_own(tmp_path: Path) -> None:
+    """A fixed address of a rule, of a follow-on rule or of a path's communication that
+    is not an email address is never mailed: validate says so with file and field, in the
+    directory's words, beside the other problems of the file (here a key it refuses)."""
+    tell = {"template": "stagnation-nudge", "notify": {"owner": False}}
+    nudge = {
+        "id": "nudge",
+        "trigger": "stagnation",
+        "stagnation_after": "5 days",
+        **tell,
+        "notify": {"addresses": ["duty.manager@example.org", "duty manager@example.org"]},
+        "follow_on": [
+            {"id": "again", "after": "2 days", **tell, "notify": {"addresses": ["@example.org"]}}
+        ],
+    }
+    sends = {**tell, "notify": {"addresses": ["panel@localhost"]}}
+    provision_type = simple_type(
+        tasks=[
+            {"id": "first", "name": "First", "colour": "red", "escalations": [nudge]},
+            {"id": "second", "name": "Second", "paths": [{"id": "tell-panel", "sends": sends}]},
+        ]
+    )
+    root = write_catalog(tmp_path / "defs", {"t.yaml": provision_type})
+    shutil.copytree(SHIPPED / "templates", root / "templates")
+
+    result = runner.invoke(
+        app, ["validate", str(root), "--directory", str(SHIPPED.parent / "directory.yaml")]
+    )
+
+    assert result.exit_code == 1
+    no_traceback(result)
+    fixed = "types/t.yaml: tasks[0].escalations[0]"
+    schema, *addresses = result.stderr.splitlines()
+    assert schema.startswith('types/t.yaml: tasks[0].colour: unexpected key "colour"')
+    assert addresses == [
+        f'{fixed}.notify.addresses[1]: "duty manager@example.org" is not an email address (it '
+        "contains a space); write it as name@example.org",
+        f'{fixed}.follow_on[0].notify.addresses[0]: "@example.org" is not an email address (it '
+        "has nothing before the @); write it as name@example.org",
+        'types/t.yaml: tasks[1].paths[0].sends.notify.addresses[0]: "panel@localhost" is not an '
+        "email address (what follows the @ is not a domain such as example.org); write it as "
+        "name@example.org",
+        f"4 problems in {root}",
+    ]
+
+
 def test_show_says_how_a_task_recurs() -> None:
     result = CliRunner().invoke(app, ["show", "financial-inclusion-support-plan"])
     assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,11 +281,18 @@ class _FileOrder:
 
     kept: Mapping[str, list[int]]
     unread: Mapping[str, dict[int, str]]
+    members: Mapping[int, list[tuple[int, MemberEntry]]]
+    """By the place in the file of each stakeholder group, read or not, the members of it
+    that could be read, each with its place in the group's list: a group's members are
+    checked one by one, so one bad member (or a mistake of the group's own) hides none of
+    the other members' problems."""
 
     @classmethod
     def of(cls, directory: Directory) -> _FileOrder:
         """The order of a directory read whole: every entry where it is."""
-        return cls({s: list(range(len(getattr(directory, s)))) for s in SECTIONS}, {})
+        kept = {s: list(range(len(getattr(directory, s)))) for s in SECTIONS}
+        groups = directory.stakeholder_groups
+        return cls(kept, {}, {i: list(enumerate(g.members)) for i, g in enumerate(groups)})
 
     def at(self, section: str, index: int) -> str:
         """``section[n]``: the place in the file of the section's ``index``-th kept entry."""
@@ -302,6 +309,12 @@ class _FileOrder:
     def unread_ids(self, section: str) -> set[str]:
         return set(self.unread.get(section, {}).values())
 
+    def group_members(self) -> Iterator[tuple[str, list[tuple[int, MemberEntry]]]]:
+        """``(place, members)`` of every stakeholder group, in file order: its members
+        that could be read, each with its place in the group's list."""
+        for index in sorted(self.members):
+            yield f"stakeholder_groups[{index}]", self.members[index]
+
 
 @dataclass(frozen=True)
 class _Reading:
@@ -315,7 +328,7 @@ class _Reading:
 
 def _read_entries(data: Any) -> _Reading:
     """The file's entries, validated one by one, so that one bad field costs only its own
-    entry (a stakeholder group is one entry, with its members)."""
+    entry; a stakeholder group's members too, each on its own (`_read_members`)."""
     if not isinstance(data, Mapping):
         try:
             Directory.model_validate(data)
@@ -331,9 +344,13 @@ def _read_entries(data: Any) -> _Reading:
     kept: dict[str, list[Any]] = {section: [] for section in SECTIONS}
     places: dict[str, list[int]] = {section: [] for section in SECTIONS}
     unread: dict[str, dict[int, str]] = {}
+    members: dict[int, list[tuple[int, MemberEntry]]] = {}
     for section, model in SECTIONS.items():
         entries = data.get(section)
         for index, raw in enumerate(entries if isinstance(entries, list | tuple) else ()):
+            if model is GroupEntry:
+                raw, members[index], found = _read_members(raw, (section, index))
+                problems += found
             try:
                 kept[section].append(model.model_validate(raw))
             except ValidationError as error:
@@ -343,7 +360,26 @@ def _read_entries(data: Any) -> _Reading:
                     unread.setdefault(section, {})[index] = raw_id
             else:
                 places[section].append(index)
-    return _Reading(Directory(**kept), problems, _FileOrder(places, unread))
+    return _Reading(Directory(**kept), problems, _FileOrder(places, unread, members))
+
+
+def _read_members(
+    raw: Any, at: tuple[Any, ...]
+) -> tuple[Any, list[tuple[int, MemberEntry]], list[tuple[str, str]]]:
+    """A group's members validated one by one, as entries are: the group with those that
+    could be read in place of its list, those members with their places in the list, and
+    the problems of the others. A list that is not one is left to the group to report."""
+    listed = raw.get("members") if isinstance(raw, Mapping) else None
+    if not isinstance(listed, list | tuple):
+        return raw, [], []
+    read: list[tuple[int, MemberEntry]] = []
+    problems: list[tuple[str, str]] = []
+    for k, member in enumerate(listed):
+        try:
+            read.append((k, MemberEntry.model_validate(member)))
+        except ValidationError as error:
+            problems += _pydantic_problems(error, (*at, "members", k))
+    return {**raw, "members": [member for _, member in read]}, read, problems
 
 
 def _at_field(error: ValidationError, name: str) -> bool:
@@ -719,17 +755,16 @@ def _reference_problems(
         checks.append((f"{at}.manager", p.manager, people, "person", unread_people))
         for k, role in enumerate(p.roles):
             checks.append((f"{at}.roles[{k}]", role, roles, "role", order.unread_ids("roles")))
-    for i, g in enumerate(directory.stakeholder_groups):
-        at = order.at("stakeholder_groups", i)
-        for k, m in enumerate(g.members):
+    for at, members in order.group_members():
+        for k, m in members:
             checks.append((f"{at}.members[{k}].person", m.person, people, "person", unread_people))
     for where, ref, known, kind, unread in checks:
         if ref is not None and ref not in known and ref not in unread:
             problems.append(
                 (where, f"{ref!r} is not a {kind} in the directory{_did_you_mean(ref, known)}")
             )
-    for i, g in enumerate(directory.stakeholder_groups):
-        problems += _overlapping_memberships(order.at("stakeholder_groups", i), g)
+    for at, members in order.group_members():
+        problems += _overlapping_memberships(at, members)
     logins: dict[str, str] = {}
     for i, p in enumerate(directory.people):
         if p.login is None:
@@ -748,11 +783,14 @@ def _reference_problems(
     return problems
 
 
-def _overlapping_memberships(where: str, group: GroupEntry) -> Iterable[tuple[str, str]]:
+def _overlapping_memberships(
+    where: str, members: list[tuple[int, MemberEntry]]
+) -> Iterable[tuple[str, str]]:
     """One member listed twice for days in common: on those days, which entry says when
-    they joined and left is ambiguous."""
-    for k, member in enumerate(group.members):
-        for j, earlier in enumerate(group.members[:k]):
+    they joined and left is ambiguous. ``members`` are those of the group at ``where``
+    that could be read, each with its place in the group's list."""
+    for n, (k, member) in enumerate(members):
+        for j, earlier in members[:n]:
             same = (member.person, member.address) == (earlier.person, earlier.address)
             if same and member.period.overlaps(earlier.period):
                 who = member.person or member.address

@@ -387,3 +387,37 @@ def test_validate_reports_every_directory_problem_once_with_file_and_field(
         (str(path), "services[0].may"),
         (str(path), "people[1].manager"),
     ]
+
+
+def test_validate_reports_the_problem_of_every_member_of_a_group(tmp_path: Path) -> None:
+    """A group's members are checked each on its own: one bad member, or a mistake of the
+    group's own, hides none of the other members' problems (an unknown person, a member
+    listed twice)."""
+    directory = yaml.safe_load((SHIPPED.parent / "directory.yaml").read_text())
+    panel, leads = directory["stakeholder_groups"][:2]
+    assert panel["members"][1] == {"person": "joseph-adeyemi"}
+    panel["members"][1] = {"person": "joseph-adeyem"}
+    panel["members"].append({"address": "mash at council.example.org", "name": "MASH"})
+    panel["members"].append({"person": "priya-shah"})
+    leads["name"] = ""
+    leads["members"].append({"person": "nobody-at-all"})
+    path = tmp_path / "directory.yaml"
+    path.write_text(yaml.safe_dump(directory, sort_keys=False))
+
+    result = runner.invoke(app, ["validate", str(SHIPPED), "--directory", str(path)])
+
+    assert result.exit_code == 1
+    no_traceback(result)
+    at = f"{path}: stakeholder_groups"
+    assert result.stderr.splitlines() == [
+        f'{at}[0].members[6].address: "mash at council.example.org" is not an email address '
+        "(it contains a space); write it as name@example.org",
+        f"{at}[1].name: String should have at least 1 character",
+        f"{at}[0].members[1].person: 'joseph-adeyem' is not a person in the directory "
+        '(did you mean "joseph-adeyemi"?)',
+        f"{at}[1].members[3].person: 'nobody-at-all' is not a person in the directory",
+        f"{at}[0].members[7]: 'priya-shah' is listed twice in this group for days in common, "
+        "at members[3] (no dates) and here (no dates); give each stretch of membership its "
+        "own `from` and `until`, or remove one",
+        f"5 problems in {SHIPPED}",
+    ]

@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "a537ced3e4ca12bcb2be8fe5214c470130054d89"
+PREVIOUS_RELEASE = "4e19e344ad4b2559660f7a0b38ad4da9ea5b59e9"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

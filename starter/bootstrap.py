@@ -8,14 +8,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from activities.database import definitions_store, migrate
-from activities.database.directory import load_directory, owner_problems, sync_directory
+from activities.database.directory import load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
-from definitions.loader import load_catalog
 from definitions.periods import Period
+
+from .catalog_check import check_catalog
 
 
 class BootstrapError(RuntimeError):
     pass
+
+
+class DefinitionsRefused(BootstrapError):
+    """The definitions have problems (`catalog_check`): nothing was published."""
 
 
 @dataclass
@@ -30,14 +35,18 @@ async def bootstrap(
     url: str, *, definitions: Path, directory_file: Path, by: str
 ) -> BootstrapReport:
     result = await migrate.upgrade(url)
-    catalog = load_catalog(definitions)
-    directory = load_directory(directory_file)
-    problems = owner_problems(catalog.definitions(), directory)
-    if problems:
-        raise BootstrapError(
-            f"{len(problems)} owners are not in {directory_file}, e.g. {problems[0].message}; "
-            "run `support-provision definitions validate`."
+    # Checked as `definitions validate` checks: a template or group that does not exist
+    # would otherwise be published, and its escalations would reach no one.
+    checked = check_catalog(definitions, directory_file, datetime.now(UTC))
+    catalog = checked.catalog
+    if checked.problems or catalog is None:
+        problems = checked.problems
+        raise DefinitionsRefused(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the definitions, "
+            f"e.g. {problems[0] if problems else 'none read'}; nothing published: run "
+            f"`support-provision definitions validate {definitions}`."
         )
+    directory = load_directory(directory_file)
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:

@@ -27,17 +27,12 @@ from rich.tree import Tree
 from definitions.conditions import describe
 from definitions.effective import in_effect, opening_day
 from definitions.loader import (
-    CALENDARS_FILE,
     Catalog,
-    CatalogReading,
     DefinitionsInvalid,
     NotInEffectOn,
-    Problem,
-    TypeFile,
     UnknownProvisionType,
     default_definitions_dir,
     load_catalog,
-    read_catalog,
 )
 from definitions.periods import Period, View
 from definitions.schema import (
@@ -52,6 +47,7 @@ from definitions.schema import (
     TaskPath,
 )
 
+from .catalog_check import check_catalog
 from .console import AtOption, day_option, view_option
 
 app = typer.Typer(
@@ -100,19 +96,8 @@ def validate(
     on their own they exit 0.
     """
     directory = directory or default_definitions_dir()
-    catalog = None
-    warnings: list[Problem] = []
-    try:
-        reading = read_catalog(directory)
-        catalog, problems = reading.catalog, list(reading.problems)
-        if reading.type_files:
-            # Every stage runs on whatever could be read, so one run lists everything.
-            problems += _unreported(_directory_problems(reading.type_files, people), problems)
-            problems += _unreported(_template_problems(reading), problems)
-            problems.sort(key=lambda p: (p.file != CALENDARS_FILE, p.file))
-            warnings = _advice(reading, datetime.now(UTC))
-    except Exception as error:  # validation must never end in a traceback
-        catalog, problems = None, [Problem(str(directory), "", f"could not be validated: {error}")]
+    checked = check_catalog(directory, people, datetime.now(UTC))
+    catalog, problems, warnings = checked.catalog, checked.problems, checked.warnings
     if as_json:
         payload = {
             "valid": not problems,
@@ -139,105 +124,6 @@ def validate(
 
 
 WARNING_PREFIX = "warning: "
-
-
-def _advice(reading: CatalogReading, now: datetime) -> list[Problem]:
-    """The warnings of every type that validated, counted in the calendar it names
-    (`casemodel.type_advice`), by file."""
-    from casemodel.type_advice import advise
-
-    calendars = reading.calendars or {}
-    warnings = []
-    for type_file in sorted(reading.type_files, key=lambda found: found.file):
-        model = type_file.provision_type
-        if model is None or model.calendar not in calendars:
-            continue  # its problems are reported; advice waits until it validates
-        try:
-            found = advise(model, now, calendar=calendars[model.calendar])
-        except Exception as error:  # advice must never hide the problems, nor end in a traceback
-            warnings.append(Problem(type_file.file, "", f"could not be advised on: {error!r}"))
-            continue
-        warnings += [Problem(type_file.file, w.location, w.message) for w in found]
-    return warnings
-
-
-def _checked(type_file: TypeFile) -> ProvisionType | dict[str, Any]:
-    """The validated type, or the file's raw data when the schema refused part of it."""
-    return type_file.provision_type or type_file.data
-
-
-def _unreported(found: list[Problem], already: list[Problem]) -> list[Problem]:
-    """``found`` without those at a field that already has a problem (one per field)."""
-    taken = {(p.file, p.location) for p in already}
-    return [p for p in found if (p.file, p.location) not in taken]
-
-
-def _directory_problems(type_files: list[TypeFile], people: Path | None) -> list[Problem]:
-    """Owners, reassignment targets and notified groups must be in the directory."""
-    from activities.database.directory import (
-        DirectoryInvalid,
-        default_directory_file,
-        group_ids,
-        load_directory,
-        owner_ids,
-        owner_problems,
-    )
-    from definitions.references import assignee_references, group_references
-
-    path = people or default_directory_file()
-    try:
-        found = load_directory(path)
-    except DirectoryInvalid as invalid:
-        return list(invalid.located)
-    groups, owners = group_ids(found), owner_ids(found)
-    problems = []
-    for type_file in type_files:
-        checked = [_checked(type_file)]
-        problems += [
-            Problem(type_file.file, p.location, p.message) for p in owner_problems(checked, found)
-        ]
-        unknown = [
-            (
-                ref,
-                "is not a stakeholder group of the directory; groups are: "
-                f"{', '.join(sorted(groups))}",
-            )
-            for ref in group_references(checked)
-            if ref.target not in groups
-        ] + [
-            (ref, "is not a person, role or team of the directory")
-            for ref in assignee_references(checked)
-            if ref.target not in owners
-        ]
-        problems += [
-            Problem(type_file.file, ref.location, f'"{ref.target}" {why}') for ref, why in unknown
-        ]
-    return problems
-
-
-def _template_problems(reading: CatalogReading) -> list[Problem]:
-    """Every template renders, and every template a rule names exists."""
-    from activities.templates import check_templates, templates_dir
-    from definitions.references import template_references
-
-    references = [
-        (type_file.file, ref)
-        for type_file in reading.type_files
-        for ref in template_references([_checked(type_file)])
-    ]
-    referenced = [(f"{file}: {ref.location}", ref.target) for file, ref in references]
-    fields = {(file, ref.location) for file, ref in references}
-    problems = []
-    for found in check_templates(templates_dir(reading.directory), referenced):
-        file, _, location = found.file.partition(": ")
-        message = found.message
-        if found.line:
-            location = f"line {found.line}"
-        elif (file, head := message.partition(": ")[0]) in fields:
-            # A missing template is reported at the field that names it.
-            location, message = head, message.partition(": ")[2]
-        problems.append(Problem(file, location, message))
-    return problems
 
 
 @app.command("list")

@@ -19,16 +19,11 @@ import yaml
 from rich.table import Table
 
 from activities.database import definitions_store as store
-from activities.database.directory import (
-    DirectoryInvalid,
-    default_directory_file,
-    load_directory,
-    owner_problems,
-)
-from definitions.loader import DefinitionsInvalid, default_definitions_dir, load_catalog
+from definitions.loader import default_definitions_dir
 from definitions.periods import Period, Standing, View, standings
 from definitions.schema import ProvisionType
 
+from .catalog_check import check_catalog
 from .cli_db import with_session
 from .console import AtOption, console, current_user, day_option, fail, print_json, view_option
 
@@ -39,28 +34,19 @@ def publish_command(
     json_out: bool = False,
     directory_file: Path | None = None,
 ) -> None:
-    """Validate the catalog and its owners, then publish every definition (each version of
-    a type, with its period) whose content changed."""
+    """Validate the catalog as `definitions validate` does (schema, owners, groups,
+    templates: `catalog_check`), then publish every definition (each version of a type,
+    with its period) whose content changed. Any problem publishes nothing."""
     definitions = definitions or default_definitions_dir()
-    try:
-        catalog = load_catalog(definitions)
-    except DefinitionsInvalid as error:
+    checked = check_catalog(definitions, directory_file, datetime.now(UTC))
+    catalog = checked.catalog
+    if checked.problems or catalog is None:
+        count = len(checked.problems)
         _fail_all(
-            [str(p) for p in error.problems],
-            f"nothing published: run `support-provision definitions validate {definitions}`",
+            [str(p) for p in checked.problems],
+            f"nothing published: {count} problem{'s' if count != 1 else ''} in {definitions} "
+            f"(`support-provision definitions validate {definitions}` checks it again)",
         )
-    directory_file = directory_file or default_directory_file()
-    try:
-        directory = load_directory(directory_file)
-    except DirectoryInvalid as error:
-        _fail_all(error.problems, "nothing published: the directory file has problems")
-    problems = [
-        f"{catalog.file_of(definition)}: {p.location}: {p.message}"
-        for definition in catalog.definitions()
-        for p in owner_problems([definition], directory)
-    ]
-    if problems:
-        _fail_all(problems, f"nothing published: owners must be in {directory_file}")
     by = by or current_user()
     now = datetime.now(UTC)
 

@@ -26,11 +26,11 @@ from activities.database.directory import DirectoryInvalid, default_directory_fi
 from activities.database.engine import create_engine, session_factory
 from activities.database.settings import database_url
 from activities.mailer import mailer_from_env
-from definitions.loader import DefinitionsInvalid, default_definitions_dir
+from definitions.loader import default_definitions_dir
 from protection.keys import KeyRingError
 
 from .binaries import temporal_cli
-from .bootstrap import BootstrapError, bootstrap
+from .bootstrap import BootstrapError, DefinitionsRefused, bootstrap
 from .cli_db import explain
 from .client import CaseClient, ServiceUnavailable, with_key_ring
 from .codec_server import DEFAULT_PORT as DEFAULT_CODEC_PORT
@@ -149,11 +149,8 @@ async def _run(
             directory_file=default_directory_file(),
             by="dev-stack",
         )
-    except DefinitionsInvalid as invalid:
-        raise DevStackError(
-            f"The definitions have {len(invalid.problems)} problems, e.g. {invalid.problems[0]}; "
-            "run `support-provision definitions validate`."
-        ) from None
+    except DefinitionsRefused as refused:
+        raise DevStackError(f"The definitions are not published: {refused}") from None
     except (DirectoryInvalid, BootstrapError) as err:
         raise DevStackError(f"Could not prepare the database at {url}: {err}") from None
     except (SQLAlchemyError, OSError) as err:

@@ -125,6 +125,30 @@ def test_publish_versions_show_and_diff(run, tmp_path: Path):
     assert missing.exit_code == 1 and "version 9" in missing.stderr
 
 
+def test_publish_refuses_what_validate_refuses_and_stores_nothing(run, tmp_path: Path):
+    """A rule naming a template that does not exist, a template with an unknown field and
+    a group nobody defined were published, since publish checked the schema and owners
+    only: each escalation then reached no one when it fired."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    type_file = sorted((catalog / "types").glob("*.yaml"))[0]
+    data = yaml.safe_load(type_file.read_text())
+    rule = next(r for t in data["tasks"] for r in t.get("escalations", []))
+    rule["template"] = "no-such-template"
+    rule.setdefault("notify", {})["groups"] = ["no-such-group"]
+    type_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    warning = catalog / "templates" / "task-sla-warning.text.j2"
+    warning.write_text(warning.read_text() + "\n{{ recipient.nmae }}\n")
+
+    refused = run("definitions", "publish", "--definitions", str(catalog), "--by", "amara")
+    assert refused.exit_code == 1, refused.output
+    assert "no-such-template" in refused.stderr and "no-such-group" in refused.stderr
+    assert "nmae" in refused.stderr
+    assert "nothing published: 3 problems in" in refused.stderr
+    versions = run("definitions", "versions", "--json")
+    assert json.loads(versions.stdout) == []
+
+
 def test_versions_in_effect_expired_and_future(run, tmp_path: Path):
     """A type ending on 31 March 2027 and its successor from 1 April, published together;
     then the successor changed: the views and `published --at` follow the periods."""

@@ -110,6 +110,12 @@ class NotificationActivities:
                 row = self._row(notice, nobody, now, key=f"{notice.key}:{unreached.what}")
                 rows.append({**row, "status": outbox.FAILED, "last_error": unreached.reason})
             recorded = await outbox.record(session, rows)
+        if recorded:  # a first attempt: a retry finds these rows and says nothing again
+            for row in rows:
+                if row["status"] == outbox.FAILED:
+                    activity.logger.warning(
+                        "notification %s not sent: %s", row["idempotency_key"], row["last_error"]
+                    )
         async with self._sessions() as session:
             stored = await outbox.for_notice(session, notice.key)
         sent = 0

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.database import notifications as outbox
 from activities.database import register
 from activities.database.directory import owner_refusal
 from casemodel.calendars import calendar_for
@@ -173,6 +174,10 @@ def show(
     if (ended := ended_outside(state.case_ref)) is not None:
         # The workflow, replayed to answer, still says open: the register knows better.
         view["status"], view["ended_outside"] = register.ENDED_OUTSIDE, ended
+    delivered = notice_deliveries(state.case_ref)
+    if delivered is not None:
+        for notice in (*view["escalations"], *view["communications"]):
+            notice["delivery"] = _delivery_json(delivered.get(notice["key"], outbox.Delivery()))
     if json_out:
         print_json(view)
         return
@@ -215,7 +220,9 @@ def show(
             )
         console.print(clocks)
     if view["escalations"]:
-        fired = Table("When", "Clock", "Rule", "Trigger", "#", "Template", title="Escalations")
+        fired = Table(
+            "When", "Clock", "Rule", "Trigger", "#", "Template", "Told", title="Escalations"
+        )
         for f in view["escalations"]:
             fired.add_row(
                 _short(f["fired_at"]),
@@ -224,15 +231,22 @@ def show(
                 f["trigger"],
                 str(f["occurrence"]),
                 f["template"],
+                _told(delivered, f),
             )
         console.print(fired)
     if view["communications"]:
-        sent = Table("When", "Task", "Path", "Template", title="Communications")
+        sent = Table("When", "Task", "Path", "Template", "Told", title="Communications")
         for c in view["communications"]:
             sent.add_row(
-                _short(c["fired_at"]), c["subject"], c["rule"].removeprefix("path:"), c["template"]
+                _short(c["fired_at"]),
+                c["subject"],
+                c["rule"].removeprefix("path:"),
+                c["template"],
+                _told(delivered, c),
             )
         console.print(sent)
+    for line in _not_told(delivered, view):
+        console.print(line, style="red", markup=False, highlight=False)
     log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
     for entry in log:
         log_table.add_row(
@@ -275,6 +289,52 @@ def ended_outside(case_ref: str) -> str | None:
     except RegisterAway:
         return None
     return found[0] if found else None
+
+
+def notice_deliveries(case_ref: str) -> dict[str, outbox.Delivery] | None:
+    """What became of each of the case's notices, from the outbox; None if it cannot be
+    read (the case is shown without)."""
+
+    async def read(session: AsyncSession) -> dict[str, outbox.Delivery]:
+        return await outbox.deliveries(session, case_ref)
+
+    try:
+        return with_session(read, what="read the outbox", quiet=True, read_only=True)
+    except RegisterAway:
+        return None
+
+
+def _delivery_json(delivery: outbox.Delivery) -> dict[str, Any]:
+    return {
+        "told": delivery.told,
+        "waiting": delivery.waiting,
+        "failed": [{"recipient": who, "reason": why} for who, why in delivery.failed],
+    }
+
+
+def _told(delivered: dict[str, outbox.Delivery] | None, notice: dict[str, Any]) -> str:
+    if delivered is None:
+        return ""
+    return delivered.get(notice["key"], outbox.Delivery()).summary()
+
+
+def _not_told(delivered: dict[str, outbox.Delivery] | None, view: dict[str, Any]) -> list[str]:
+    """A line for each notice that did not reach someone it was for: an escalation that
+    told nobody must not read as one that was sent."""
+    if delivered is None:
+        return []
+    lines = []
+    for notice in (*view["escalations"], *view["communications"]):
+        found = delivered.get(notice["key"])
+        for who, why in found.failed if found else ():
+            what = notice["rule"].removeprefix("path:")
+            lines.append(f"Not told: {who or 'nobody'} ({what} of {notice['subject']}): {why}")
+    if lines:
+        lines.append(
+            f"The outbox has each one: support-provision notifications list --case "
+            f"{view['case_ref']} --status failed"
+        )
+    return lines
 
 
 def full_log(state: CaseState, *, after_seq: int = 0, limit: int | None = None) -> list[LogEntry]:

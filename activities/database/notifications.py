@@ -34,6 +34,7 @@ short before the hand-over, by a worker killed, delivered nothing and is not cou
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -232,6 +233,50 @@ async def list_notifications(
         query = query.where(Notification.status == status)
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     return [NotificationRow.model_validate(r) for r in (await session.scalars(query)).all()]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one notice (an escalation that fired, a path's communication): its
+    rows by what they came to. ``failed`` holds who was not told and why, each once."""
+
+    told: int = 0
+    waiting: int = 0
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def summary(self) -> str:
+        """One cell of a table: "2 told", "1 told, 1 waiting, 1 not told", "told nobody"."""
+        if not (self.told or self.waiting):
+            return "told nobody" if self.failed else "not recorded yet"
+        parts = [f"{self.told} told"] if self.told else []
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting")
+        if self.failed:
+            parts.append(f"{len(self.failed)} not told")
+        return ", ".join(parts)
+
+
+TOLD = (SENT, RECORDED)
+
+
+async def deliveries(session: AsyncSession, case_ref: str) -> dict[str, Delivery]:
+    """What became of each notice of a case, by notice key (`Firing.key`)."""
+    query = select(
+        Notification.notice_key,
+        Notification.status,
+        Notification.recipient_name,
+        Notification.last_error,
+    ).where(Notification.case_ref == case_ref)
+    counts: dict[str, dict[str, Any]] = {}
+    for key, status, name, error in (await session.execute(query)).all():
+        found = counts.setdefault(key, {"told": 0, "waiting": 0, "failed": {}})
+        if status in TOLD:
+            found["told"] += 1
+        elif status == FAILED:
+            found["failed"].setdefault((name or "", error or "no reason recorded"), None)
+        else:
+            found["waiting"] += 1
+    return {key: Delivery(c["told"], c["waiting"], tuple(c["failed"])) for key, c in counts.items()}
 
 
 async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:

@@ -8,9 +8,14 @@ import uuid
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database import notifications as outbox
 from activities.database.engine import create_engine, session_factory
+from definitions.schema import ProvisionType
+from starter.client import CaseClient
+from starter.settings import Settings
 from starter.worker import build_worker
 from tests.e2e.cli import cli
+from tests.integration.sla_fixtures import seconds_type
 from tests.waiting import eventually
 
 
@@ -152,4 +157,46 @@ async def test_the_temporal_ui_link_holds_a_reference_with_a_slash(
         assert shown.code == 0, shown.stderr
         assert f"Temporal UI: {link}\n" in shown.stdout
         assert (await cli("case", "show", case_ref, "--json", env=env)).json()["url"] == link
+    await engine.dispose()
+
+
+async def test_case_show_says_which_escalations_told_nobody(
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    cli_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+):
+    """An escalation whose notice could not be rendered fired, and the case's log says
+    so, but it reached no one: `case show` says that of it, from the outbox, beside the
+    ones that were told, and the worker logs it once."""
+    data = seconds_type(warning_after=1, target=2).model_dump(mode="json")
+    data["tasks"][0]["escalations"][0]["template"] = "no-such-template"
+    kind = ProvisionType.model_validate(data)
+    case_ref = f"TOLD-{uuid.uuid4().hex[:8]}"
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
+        cases = CaseClient(temporal_env.client, Settings(task_queue=task_queue))
+        await cases.start_case(kind, tenant_ref="TEN-80", case_ref=case_ref, owner="tom-bennett")
+
+        async def both_recorded() -> bool:
+            async with session_factory(engine)() as session:
+                found = await outbox.deliveries(session, case_ref)
+            return len(found) == 2 and not any(d.waiting for d in found.values())
+
+        await eventually(both_recorded, timeout=30, what="both notices in the outbox")
+        shown = await cli("case", "show", case_ref, "--json", env=cli_env)
+        assert shown.code == 0, shown.stderr
+        told = {e["rule"]: e["delivery"] for e in shown.json()["escalations"]}
+        assert told["contact-breach"] == {"told": 2, "waiting": 0, "failed": []}
+        assert told["contact-warning"]["told"] == 0
+        [failed] = told["contact-warning"]["failed"]
+        assert "no-such-template" in failed["reason"]
+
+        plain = await cli("case", "show", case_ref, env=cli_env)
+        assert "told nobody" in plain.stdout and "2 told" in plain.stdout
+        assert "Not told: owner:tom-bennett" not in plain.stdout  # the owner was resolved
+        assert "(contact-warning of contact): there is no template" in plain.stdout
+        assert f"notifications list --case {case_ref} --status failed" in plain.stdout
+    logged = [r.getMessage() for r in caplog.records if case_ref in r.getMessage()]
+    assert len([m for m in logged if "not sent: there is no template" in m]) == 1, logged
     await engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
+    WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -40,6 +41,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.database import worklist
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import display_url
+from activities.database.register import ENDED_OUTSIDE
 from activities.database.settings import (
     DatabaseMissing,
     UnsupportedDatabase,
@@ -61,7 +63,7 @@ from casemodel.requests import (
     describe,
     unplain_reference,
 )
-from casemodel.state import CaseState, CaseSummary
+from casemodel.state import CaseState, CaseStatus, CaseSummary
 from casemodel.worklist import read_period
 from definitions.durations import Duration, DurationError
 from definitions.schema import ProvisionType
@@ -485,7 +487,11 @@ class CaseClient:
         One line per case: its latest run. Temporal lists every run of a workflow, so a
         case reset (whose earlier run was terminated) or continued as new would otherwise
         appear once per run; runs that continued as new are left out by the query, and of
-        the rest only the latest of each case is kept (Temporal lists newest first)."""
+        the rest only the latest of each case is kept (Temporal lists newest first). A
+        latest run that failed is a start refused (the reference reused through Temporal
+        directly, say): the case is the earlier run that holds it, where there is one. A
+        case whose workflow ended while open (terminated, say) shows `ended_outside`, as
+        the register does, not the `open` its search attributes were left at."""
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", "ExecutionStatus != 'ContinuedAsNew'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
@@ -505,22 +511,9 @@ class CaseClient:
                 if len(listings) >= limit:
                     break
                 seen.add(execution.id)
-                attributes = execution.typed_search_attributes
-                listings.append(
-                    CaseListing(
-                        case_ref=execution.id.removeprefix("case-"),
-                        workflow_id=execution.id,
-                        provision_type=attributes.get(sa.PROVISION_TYPE),
-                        category=attributes.get(sa.CATEGORY),
-                        owner=attributes.get(sa.OWNER),
-                        tenant_ref=attributes.get(sa.TENANT),
-                        status=attributes.get(sa.CASE_STATUS),
-                        open_tasks=attributes.get(sa.OPEN_TASKS),
-                        workflow_status=_execution_status(execution.status),
-                        started_at=execution.start_time,
-                        case_chain=attributes.get(sa.CASE_CHAIN),
-                    )
-                )
+                if execution.status is WorkflowExecutionStatus.FAILED:
+                    execution = await self._holding_run(execution.id) or execution
+                listings.append(_listing(execution))
         except RPCError as err:
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise _rpc_refusal(err, "") from None
@@ -532,6 +525,17 @@ class CaseClient:
         return listings
 
     # -- internals ---------------------------------------------------------------------
+
+    async def _holding_run(self, workflow_id: str) -> WorkflowExecution | None:
+        """The latest run of `workflow_id` that holds a case: one that neither failed nor
+        continued as new."""
+        query = (
+            f"WorkflowId = {_quote(workflow_id)} AND ExecutionStatus != 'Failed' "
+            "AND ExecutionStatus != 'ContinuedAsNew'"
+        )
+        async for run in self.client.list_workflows(query, limit=1):
+            return run
+        return None
 
     def _handle(self, case_ref: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id_for(case_ref), result_type=CaseSummary)
@@ -663,6 +667,35 @@ def _rpc_refusal(err: RPCError, case_ref: str) -> CaseRefused:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+ENDED = (
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.CANCELED,
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.TIMED_OUT,
+)
+"""How a workflow ends outside the service (`starter.ended_outside`)."""
+
+
+def _listing(execution: WorkflowExecution) -> CaseListing:
+    attributes = execution.typed_search_attributes
+    status = attributes.get(sa.CASE_STATUS)
+    if status == CaseStatus.open.value and execution.status in ENDED:
+        status = ENDED_OUTSIDE
+    return CaseListing(
+        case_ref=execution.id.removeprefix("case-"),
+        workflow_id=execution.id,
+        provision_type=attributes.get(sa.PROVISION_TYPE),
+        category=attributes.get(sa.CATEGORY),
+        owner=attributes.get(sa.OWNER),
+        tenant_ref=attributes.get(sa.TENANT),
+        status=status,
+        open_tasks=attributes.get(sa.OPEN_TASKS),
+        workflow_status=_execution_status(execution.status),
+        started_at=execution.start_time,
+        case_chain=attributes.get(sa.CASE_CHAIN),
+    )
 
 
 def _execution_status(status: WorkflowExecutionStatus | None) -> str:

@@ -111,6 +111,20 @@ async def test_a_case_terminated_in_temporal_is_marked_in_the_register_and_leave
         assert terminated not in refs
         assert {reset, untouched} <= refs
 
+        # Temporal's listing agrees with the register, one line a case, a reset one too.
+        async def listed_as_the_register() -> dict[str, str | None] | None:
+            found = {c.case_ref: c.status for c in await cases.list_cases(tenant_ref="TEN-OUT")}
+            ours = {r: found.get(r) for r in (terminated, reset, untouched, later)}
+            return ours if ours[later] == register.ENDED_OUTSIDE else None
+
+        shown = await eventually(listed_as_the_register, timeout=20, what="the listing")
+        assert shown == {
+            terminated: register.ENDED_OUTSIDE,
+            reset: "open",
+            untouched: "open",
+            later: register.ENDED_OUTSIDE,
+        }
+
         # The worker looks by itself, soon after it starts.
         async def looked_itself() -> bool:
             return worker.ended_outside.looks > ours

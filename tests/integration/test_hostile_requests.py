@@ -395,6 +395,15 @@ async def test_a_workflow_started_again_under_a_closed_case_s_id_is_refused_and_
         assert (shown.tenant_ref, shown.status.value) == ("TEN-FIRST", "closed")
         with pytest.raises(WorkflowQueryFailedError):  # its words are sealed
             await handle.query(STATE_QUERY)
+
+        # Temporal's listing shows the closed case too, not the refused run after it.
+        async def listed() -> Any:
+            found = [c for c in await cases.list_cases(limit=20) if c.case_ref == ref]
+            return found or None
+
+        [listing] = await eventually(listed, timeout=20, what="the case in the listing")
+        assert (listing.tenant_ref, listing.status) == ("TEN-FIRST", "closed")
+        assert listing.workflow_status == "completed"
     async with app_sessions() as session:
         assert await dump_case(session, ref) == held
         assert held["case"][0]["first_run_id"] is not None

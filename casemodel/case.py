@@ -571,13 +571,15 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
     def check_bypass(self, ref: str) -> TaskInstance:
         self._require_open_case()
         task = self.instance(ref)
+        # A task already done or cancelled says so first: advice to cancel a task that is
+        # cancelled, because it is mandatory, told the caller nothing true.
+        if not task.active:
+            raise errors.TaskNotOpen(f"{task.key} is already {task.status.value}.")
         if task.mandatory:
             raise errors.NotOptional(
                 f"{task.key} is mandatory and cannot be bypassed; complete it, or cancel it "
                 "if it is no longer needed."
             )
-        if not task.active:
-            raise errors.TaskNotOpen(f"{task.key} is already {task.status.value}.")
         return task
 
     def undo_completion(

@@ -423,6 +423,17 @@ def test_a_mandatory_task_cannot_be_bypassed() -> None:
     )
 
 
+def test_a_mandatory_task_already_cancelled_says_so_rather_than_to_cancel_it() -> None:
+    case = open_case()
+    case.cancel_task("contact", cascade=True, reason="duplicate", by="ann", now=at(1))
+    refusal = refused(
+        case,
+        errors.TaskNotOpen,
+        lambda: case.bypass_task("contact", reason=None, by="ann", now=at(2)),
+    )
+    assert refusal.message == "contact is already cancelled."
+
+
 def test_an_optional_task_is_bypassed_with_a_reason() -> None:
     case = open_case()
     changes = case.bypass_task("leaflet", reason="sent by post", by="bob", now=at(1))

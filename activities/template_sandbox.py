@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, Template, TemplateError, nodes
+from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateError, TemplateNotFound, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.environment import TemplateModule
 from jinja2.exceptions import SecurityError
@@ -46,7 +46,7 @@ from activities.template_limits import (
     show,
 )
 
-__all__ = ["BoundedEnvironment", "BoundedFileSystemLoader"]
+__all__ = ["BoundedEnvironment", "BoundedFileSystemLoader", "SnapshotLoader"]
 
 
 # --- the environment ---------------------------------------------------------------------
@@ -149,6 +149,33 @@ class BoundedFileSystemLoader(FileSystemLoader):
                     f"most {FILE_BYTES:,}"
                 )
         return super().get_source(environment, template)
+
+
+class SnapshotLoader(BaseLoader):
+    """The template files of a folder as they were when it was read, once: what the
+    worker renders is what it read as it started (and `definitions validate` checked),
+    not a file edited since, which would go live unchecked at the next escalation. A
+    file that could not be read raises what reading it raised, when it is used."""
+
+    def __init__(self, directory: Path) -> None:
+        reader = BoundedFileSystemLoader(directory)
+        self._sources: dict[str, str | Exception] = {}
+        for path in sorted(directory.glob("*.j2")) if directory.is_dir() else ():
+            try:
+                self._sources[path.name] = reader.get_source(None, path.name)[0]
+            except (TemplateError, OSError, UnicodeError) as error:
+                self._sources[path.name] = error
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, None, Callable[[], bool]]:
+        found = self._sources.get(template)
+        if found is None:
+            raise TemplateNotFound(template)
+        if isinstance(found, Exception):
+            raise found
+        return found, None, lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self._sources)
 
 
 class BoundedEnvironment(ImmutableSandboxedEnvironment):

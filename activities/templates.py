@@ -47,7 +47,11 @@ from activities.contracts import EndedOutsideFacts, EscalationNotice, Recipients
 from activities.recipients import Recipient
 from activities.template_limits import TemplateFailed
 from activities.template_names import unknown_names
-from activities.template_sandbox import BoundedEnvironment, BoundedFileSystemLoader
+from activities.template_sandbox import (
+    BoundedEnvironment,
+    BoundedFileSystemLoader,
+    SnapshotLoader,
+)
 from activities.template_undefined import (
     NotedName,
     StrictOrNoted,
@@ -105,12 +109,16 @@ class UnknownTemplate(LookupError):
 
 
 class TemplateStore:
-    """The templates in ``directory`` (the ``templates`` folder itself)."""
+    """The templates in ``directory`` (the ``templates`` folder itself). A ``snapshot``
+    store (the worker's) reads them once, as it is made, and renders only those: a file
+    edited later is not seen until the next store, so nothing reaches recipients that
+    was not there, and checked, when the worker started."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, snapshot: bool = False) -> None:
         self.directory = Path(directory)
+        self._snapshot = SnapshotLoader(self.directory) if snapshot else None
         self._env = BoundedEnvironment(
-            loader=BoundedFileSystemLoader(self.directory),
+            loader=self._snapshot or BoundedFileSystemLoader(self.directory),
             undefined=StrictOrNoted,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             trim_blocks=True,
@@ -122,10 +130,15 @@ class TemplateStore:
     def files(self) -> dict[str, dict[str, str]]:
         """Template files by id and part (``subject``, ``text``, ``html``)."""
         found: dict[str, dict[str, str]] = {}
-        if self.directory.is_dir():
-            for path in sorted(self.directory.iterdir()):
-                if match := _FILE.match(path.name):
-                    found.setdefault(match["id"], {})[match["part"]] = path.name
+        if self._snapshot is not None:
+            names = self._snapshot.list_templates()
+        else:
+            names = (
+                sorted(p.name for p in self.directory.iterdir()) if self.directory.is_dir() else []
+            )
+        for name in names:
+            if match := _FILE.match(name):
+                found.setdefault(match["id"], {})[match["part"]] = name
         return found
 
     def template_ids(self) -> list[str]:

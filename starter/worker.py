@@ -32,7 +32,7 @@ from activities.follow_on import FollowOnActivities
 from activities.mailer import Mailer, mailer_from_env
 from activities.notifications import NotificationActivities
 from activities.register import RegisterActivities
-from activities.templates import TemplateStore, templates_dir
+from activities.templates import TemplateStore, check_templates, templates_dir
 from definitions.loader import default_definitions_dir
 from protection.codec import PayloadSealer, data_converter
 from protection.keys import KeyRing
@@ -93,7 +93,7 @@ def case_activities(
     follow_ons = FollowOnActivities(sessions, worker_client)
     notifications = NotificationActivities(
         sessions,
-        TemplateStore(templates_dir(default_definitions_dir())),
+        TemplateStore(templates_dir(default_definitions_dir()), snapshot=True),
         mailer,
         settings.ui_url,
         settings.namespace,
@@ -223,6 +223,16 @@ async def require_current_schema(url: str) -> None:
         )
 
 
+def _say_template_problems() -> None:
+    """Log each problem of the templates the worker read as it started: it renders those
+    until it restarts, and a template that cannot render tells nobody when it fires."""
+    directory = templates_dir(default_definitions_dir())
+    problems = check_templates(directory)
+    for problem in problems:
+        log.error("template problem, its notices will fail: %s", problem)
+    log.info("templates read from %s: %d problems", directory, len(problems))
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then finish in-flight work and return."""
     try:
@@ -266,6 +276,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             migrate.display_url(url),
             describe_ring(settings.key_ring()),
         )
+        _say_template_problems()
         async with worker:
             await (stop or asyncio.Event()).wait()
     finally:

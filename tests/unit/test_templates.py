@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jinja2 import UndefinedError
+from jinja2 import TemplateError, UndefinedError
 
 from activities.recipients import Recipient
 from activities.templates import (
@@ -81,6 +81,33 @@ def test_a_template_without_html_has_none_and_shared_pieces_are_not_templates(fo
         "Support team\n",
         None,
     )
+
+
+def test_a_snapshot_store_renders_the_templates_as_they_were_when_it_was_made(folder: Path):
+    """The worker's store: a template edited (or added, or removed) after the worker
+    started, unchecked, does not reach recipients until it starts again."""
+    write(
+        folder,
+        {
+            "plain.subject.j2": "{{ case.ref }}",
+            "plain.text.j2": '{% include "_sign-off.text.j2" %}',
+            "_sign-off.text.j2": "Support team",
+            "huge.subject.j2": "x" * 70_000,
+            "huge.text.j2": "x",
+        },
+    )
+    store = TemplateStore(folder, snapshot=True)
+    write(folder, {"_sign-off.text.j2": "{{ recipient.nmae }}", "late.subject.j2": "x"})
+    (folder / "plain.subject.j2").unlink()
+    assert store.template_ids() == ["huge", "plain"]
+    message = store.render("plain", sample_context(task_level=False))
+    assert (message.subject, message.text) == ("SP-2026-000123", "Support team\n")
+    with pytest.raises(TemplateError, match="at most"):  # refused as it was read
+        store.render("huge", sample_context(task_level=False))
+    anew = TemplateStore(folder, snapshot=True)  # a new store reads the folder anew
+    assert anew.template_ids() == ["huge", "late", "plain"]
+    with pytest.raises(UndefinedError, match="nmae"):
+        anew.render_file("_sign-off.text.j2", sample_context(task_level=False))
 
 
 def test_an_unknown_field_is_an_error_when_rendering(folder: Path):

@@ -383,6 +383,7 @@ async def check_the_topology(
     for log in logs:
         text = log.read_text()
         assert "worker polling support-provision" in text, text
+        assert ": 0 problems" in text and "templates read from" in text, text
         assert "Traceback" not in text, text
 
 

@@ -140,12 +140,17 @@ def start(
                 "type_version": version,
                 "tenant_ref": tenant,
                 "url": started.url,
+                "opened": started.opened,
             }
         )
         return
     console.print(
         f"Started case [bold]{started.case_ref}[/] ({chosen.name} v{version}) for tenant {tenant}"
     )
+    if started.opened is False:
+        console.print(
+            "  No worker has opened it yet; it opens when one runs (`support-provision worker`)."
+        )
     console.print(f"  Temporal UI: {started.url}")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -145,12 +146,28 @@ _HINTS = {
 }
 
 
+START_VERDICT_WITHIN = timedelta(seconds=10)
+"""How long `start_case` waits for a worker to open the case, or refuse it."""
+_FIRST_VERDICT = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    }
+)
+
+
 @dataclass(frozen=True)
 class StartedCase:
     case_ref: str
     workflow_id: str
     run_id: str | None
     url: str
+    opened: bool | None = None
+    """Whether a worker opened the case within the wait (`start_case`'s `verdict_within`):
+    False if none took it by then (it opens when one does); None if not waited for."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +266,13 @@ class CaseClient:
         opened_by: str = STARTER,
         type_version: int | None = None,
         history_budget: int | None = None,
+        verdict_within: timedelta | None = START_VERDICT_WITHIN,
     ) -> StartedCase:
+        """Start a case and wait, up to `verdict_within`, for its verdict: the case checks
+        its start itself (who may open it, its references), so a start it refuses fails
+        its workflow. That is raised here as `CaseRefused` with the case's words and code,
+        rather than reported as started; and the reference stays free, since a start
+        after a refused one takes its workflow id (`_start_after_refused`)."""
         case_ref = (case_ref or new_case_ref(provision_type)).strip()
         owner = owner or provision_type.default_owner or "unassigned"
         try:
@@ -268,9 +291,11 @@ class CaseClient:
         if (problem := unplain_reference(start)) is not None:
             raise CaseRefused(problem, "invalid_request")
         try:
-            handle = await self._start(start, task_queue=self.settings.task_queue)
-        except WorkflowAlreadyStartedError:
-            raise DuplicateCase(case_ref) from None
+            try:
+                handle = await self._start(start, task_queue=self.settings.task_queue)
+            except WorkflowAlreadyStartedError:
+                handle = await self._start_after_refused(start)
+            opened = await self._verdict(handle, case_ref, verdict_within)
         except RPCError as err:
             raise _rpc_refusal(err, case_ref) from None
         workflow_id = workflow_id_for(case_ref)
@@ -279,7 +304,56 @@ class CaseClient:
             workflow_id=workflow_id,
             run_id=handle.result_run_id,
             url=self.settings.case_url(workflow_id),
+            opened=opened,
         )
+
+    async def _start_after_refused(self, start: StartCase) -> WorkflowHandle[Any, Any]:
+        """Start `start` under a workflow id whose latest run failed: a start its case
+        refused, which holds no case (a refused reuse of a closed case's id is refused again,
+        by the register). Any other run that holds the id is a case: `DuplicateCase`."""
+        described = await self._handle(start.case_ref).describe()
+        if described.status is not WorkflowExecutionStatus.FAILED:
+            raise DuplicateCase(start.case_ref)
+        try:
+            return await self._start(start, task_queue=self.settings.task_queue, over_failed=True)
+        except WorkflowAlreadyStartedError:
+            raise DuplicateCase(start.case_ref) from None
+
+    async def _verdict(
+        self, handle: WorkflowHandle[Any, Any], case_ref: str, within: timedelta | None
+    ) -> bool | None:
+        """Whether the case opened: True once a worker completed its first workflow task
+        with the case open, False if none did within `within`; `CaseRefused` if the case
+        refused its start (its workflow failed in that first task, atomically with it)."""
+        if within is None:
+            return None
+
+        async def first_task() -> None:
+            async for event in handle.fetch_history_events(wait_new_event=True):
+                if event.event_type in _FIRST_VERDICT:
+                    return
+
+        try:
+            await asyncio.wait_for(first_task(), within.total_seconds())
+        except TimeoutError:
+            return False
+        if (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+            return True
+        raise await self._start_refusal(handle, case_ref)
+
+    async def _start_refusal(self, handle: WorkflowHandle[Any, Any], case_ref: str) -> CaseRefused:
+        try:
+            await asyncio.wait_for(handle.result(), self.query_timeout.total_seconds())
+        except WorkflowFailureError as failed:
+            cause = failed.cause
+            if isinstance(cause, ApplicationError):
+                return CaseRefused(
+                    f"Case {case_ref} did not open: {cause.message}", cause.type or "refused"
+                )
+            return CaseRefused(f"Case {case_ref} did not open: {cause}", CaseNotStarted.code)
+        except (RPCError, TimeoutError):
+            pass
+        return CaseRefused(f"Case {case_ref} did not open.", CaseNotStarted.code)
 
     async def start_once(
         self, start: StartCase, *, task_queue: str, over_failed: bool = False

@@ -170,11 +170,13 @@ def build_worker(
     settings: Settings | None = None,
     mailer: Mailer | None = None,
     ring: KeyRing | None = None,
+    grace: timedelta = timedelta(0),
 ) -> CaseWorker:
     """A worker for cases; mail goes out only through `mailer` (the outbox always).
 
     `ring` verifies the identity of every request (default: the configured identity key
-    ring, `starter.identities.identity_ring`)."""
+    ring, `starter.identities.identity_ring`). `grace`: how long a shutdown lets running
+    activities finish before cancelling them (`run_worker`'s is `SHUTDOWN_GRACE`)."""
     settings = settings or Settings()
     ring = ring or identity_ring(settings.data_dir)
     payload_passes.install()  # one walk over each activation's payloads, not three
@@ -194,6 +196,7 @@ def build_worker(
         # case rebuilds in well under a second, so waiting long for its cache buys nothing.
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         max_cached_workflows=budget.cached_cases,
+        graceful_shutdown_timeout=grace,
     )
     notify = [a for a in activities if getattr(a, "__name__", "") == "notify_escalation"]
     notices = Worker(
@@ -205,6 +208,7 @@ def build_worker(
         # out an attempt that was alive, and its retry mailed beside it. Sent as often as
         # the attempt beats, every 2 s, a heartbeat leaves the server 8 s to spare.
         max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
+        graceful_shutdown_timeout=grace,
     )
     told_by = notify[0].__self__  # the notices' activities: they tell owners of cases ended outside
     return CaseWorker(cases, notices, EndedOutside(client, sessions, told_by))
@@ -221,6 +225,12 @@ async def require_current_schema(url: str) -> None:
             f"not {head}; run `support-provision db upgrade` first.",
             "database_not_ready",
         )
+
+
+SHUTDOWN_GRACE = timedelta(seconds=25)
+"""How long a production worker stopped with SIGTERM lets a running register write or mail
+send finish before cancelling it: within the 30 s a container is given to stop
+(`docker-compose.yml` `stop_grace_period`), so that it exits before being killed."""
 
 
 def _say_template_problems() -> None:
@@ -265,6 +275,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             settings=settings,
             mailer=mailer_from_env(),
             ring=ring,
+            grace=SHUTDOWN_GRACE,
         )
         log.info(
             "worker polling %s (and %s) on %s/%s (%s), database %s, payloads sealed with %s",

@@ -200,3 +200,28 @@ async def test_case_show_says_which_escalations_told_nobody(
     logged = [r.getMessage() for r in caplog.records if case_ref in r.getMessage()]
     assert len([m for m in logged if "not sent: there is no template" in m]) == 1, logged
     await engine.dispose()
+
+
+async def test_a_start_the_case_refuses_exits_1_and_leaves_the_reference_free(
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
+):
+    """The tenant portal may not open cases: its start was printed as started, exit 0,
+    while the case refused it, and the reference then stayed taken."""
+    case_ref = f"SR-{uuid.uuid4().hex[:8]}"
+    start = ("case", "start", "safeguarding-review", "--tenant", "TEN-81", "--case-ref", case_ref)
+    portal = {**cli_env, "SUPPORT_PROVISION_SERVICE": "tenant-portal"}
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
+        refused = await cli(*start, env=portal)
+        assert refused.code == 1, refused.stdout
+        assert refused.stderr.count("\n") == 1, refused.stderr
+        assert f"Case {case_ref} did not open" in refused.stderr
+        assert "may not open cases" in refused.stderr
+        assert "Started" not in refused.stdout
+
+        opened = await cli(*start, "--json", env=cli_env)
+        assert opened.code == 0, opened.stderr
+        assert opened.json()["opened"] is True
+        shown = await cli("case", "show", case_ref, "--json", env=cli_env)
+        assert shown.json()["tenant_ref"] == "TEN-81"
+    await engine.dispose()

@@ -240,10 +240,9 @@ async def test_a_token_read_in_a_history_is_refused_when_sent_again(
                 await replayed.send(case_ref, AddTask(task="check-in"))
             assert refused.value.code == "not_authenticated", case_ref
             assert f"Not signed in {why}" in refused.value.message
-        started = await replayed.start_case(plan(), tenant_ref="TEN-THIEF", owner="tom-bennett")
         with pytest.raises(CaseRefused) as failed:
-            await replayed.result(started.case_ref)
-        assert "Not signed in (another case)" in failed.value.message
+            await replayed.start_case(plan(), tenant_ref="TEN-THIEF", owner="tom-bennett")
+        assert "did not open: Not signed in (another case)" in failed.value.message
 
         for case_ref in (first.case_ref, other.case_ref):
             state = await tom.state(case_ref)
@@ -257,20 +256,31 @@ async def test_a_token_read_in_a_history_is_refused_when_sent_again(
 async def test_a_case_started_without_an_identity_does_not_open(
     temporal_client: Client, task_queue: str, app_sessions
 ):
+    """The start's refusal is the caller's (it was reported as started, and the case never
+    opened), and the reference stays free for a start that may open it."""
     unsigned = Client(**{**temporal_client.config(), "interceptors": []})
     async with build_worker(temporal_client, task_queue, app_sessions):
         nobody = CaseClient(unsigned, Settings(task_queue=task_queue))
-        started = await nobody.start_case(plan(), tenant_ref="TEN-ID")
         with pytest.raises(CaseRefused) as failed:
-            await nobody.result(started.case_ref)
-        assert "Not signed in (missing)" in failed.value.message
+            await nobody.start_case(plan(), tenant_ref="TEN-ID", case_ref="ID-NOBODY-" + run_id())
+        assert failed.value.code == "not_authenticated"
+        assert "did not open: Not signed in (missing)" in failed.value.message
         agency = CaseClient(
             unsigned, Settings(task_queue=task_queue), identity=identities.signer(AGENCY)
         )
-        started = await agency.start_case(plan(), tenant_ref="TEN-ID")
+        ref = "ID-AGENCY-" + run_id()
         with pytest.raises(CaseRefused) as failed:
-            await agency.result(started.case_ref)
+            await agency.start_case(plan(), tenant_ref="TEN-ID", case_ref=ref)
+        assert failed.value.code == "not_permitted"
         assert "may not open cases" in failed.value.message
+        allowed = CaseClient(temporal_client, Settings(task_queue=task_queue))
+        started = await allowed.start_case(plan(), tenant_ref="TEN-ID", case_ref=ref)
+        assert started.opened is True
+        assert (await allowed.state(ref)).tenant_ref == "TEN-ID"
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
 
 
 def test_the_worker_opens_follow_on_cases_as_a_service_that_may_open_cases_only():

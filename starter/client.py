@@ -80,6 +80,7 @@ from .connection import (
     SECURE_CONNECTION_FAILED,
     unreachable_reason,
 )
+from .ended_outside import ENDED
 from .identities import IdentityHeaders, Signer
 from .payload_keys import PayloadKeysUnavailable
 from .settings import Settings
@@ -342,18 +343,23 @@ class CaseClient:
         raise await self._start_refusal(handle, case_ref)
 
     async def _start_refusal(self, handle: WorkflowHandle[Any, Any], case_ref: str) -> CaseRefused:
+        cause = await self._failure(handle)
+        if isinstance(cause, ApplicationError):
+            message = f"Case {case_ref} did not open: {cause.message}"
+            return CaseRefused(message, cause.type or "refused")
+        why = f": {cause}" if cause is not None else "."
+        return CaseRefused(f"Case {case_ref} did not open{why}", CaseNotStarted.code)
+
+    async def _failure(self, handle: WorkflowHandle[Any, Any]) -> BaseException | None:
+        """Why the run of `handle` failed, as its result says; None if that is not to be
+        had (the run did not fail, or Temporal did not answer in time)."""
         try:
             await asyncio.wait_for(handle.result(), self.query_timeout.total_seconds())
         except WorkflowFailureError as failed:
-            cause = failed.cause
-            if isinstance(cause, ApplicationError):
-                return CaseRefused(
-                    f"Case {case_ref} did not open: {cause.message}", cause.type or "refused"
-                )
-            return CaseRefused(f"Case {case_ref} did not open: {cause}", CaseNotStarted.code)
+            return failed.cause
         except (RPCError, TimeoutError):
-            pass
-        return CaseRefused(f"Case {case_ref} did not open.", CaseNotStarted.code)
+            pass  # what it says is not to be had
+        return None
 
     async def start_once(
         self, start: StartCase, *, task_queue: str, over_failed: bool = False
@@ -509,30 +515,20 @@ class CaseClient:
         """The state of the latest earlier run of the case's workflow id that holds a case
         (one that did not fail and did not continue as new), if any."""
         workflow_id = workflow_id_for(case_ref)
-        query = (
-            f"WorkflowId = {_quote(workflow_id)} AND ExecutionStatus != 'Failed' "
-            "AND ExecutionStatus != 'ContinuedAsNew'"
-        )
         try:
-            async for run in self.client.list_workflows(query, limit=1):
-                handle = self.client.get_workflow_handle(workflow_id, run_id=run.run_id)
-                return await handle.query(
-                    STATE_QUERY, result_type=CaseState, rpc_timeout=self.query_timeout
-                )
+            run = await self._holding_run(workflow_id)
+            if run is None:
+                return None
+            handle = self.client.get_workflow_handle(workflow_id, run_id=run.run_id)
+            return await handle.query(
+                STATE_QUERY, result_type=CaseState, rpc_timeout=self.query_timeout
+            )
         except (RPCError, WorkflowQueryFailedError):
             return None
-        return None
 
     async def _not_opened(self, case_ref: str) -> CaseRefused:
-        why = ""
-        try:
-            await asyncio.wait_for(
-                self._handle(case_ref).result(), self.query_timeout.total_seconds()
-            )
-        except WorkflowFailureError as failed:
-            why = f": {failed.cause}"
-        except (RPCError, TimeoutError):
-            pass  # what it says is not to be had: that it did not open still holds
+        cause = await self._failure(self._handle(case_ref))
+        why = f": {cause}" if cause is not None else ""  # that it did not open still holds
         return CaseRefused(
             f"Case {case_ref} did not open, so it has nothing to show{why}", CaseNotStarted.code
         )
@@ -743,19 +739,10 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-ENDED = (
-    WorkflowExecutionStatus.TERMINATED,
-    WorkflowExecutionStatus.CANCELED,
-    WorkflowExecutionStatus.FAILED,
-    WorkflowExecutionStatus.TIMED_OUT,
-)
-"""How a workflow ends outside the service (`starter.ended_outside`)."""
-
-
 def _listing(execution: WorkflowExecution) -> CaseListing:
     attributes = execution.typed_search_attributes
     status = attributes.get(sa.CASE_STATUS)
-    if status == CaseStatus.open.value and execution.status in ENDED:
+    if status == CaseStatus.open.value and execution.status in ENDED:  # as the register has it
         status = ENDED_OUTSIDE
     return CaseListing(
         case_ref=execution.id.removeprefix("case-"),

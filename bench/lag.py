@@ -245,6 +245,7 @@ async def load(
                         tenant_ref=f"TEN-{i:05d}",
                         case_ref=case_ref,
                         owner=OWNER,
+                        verdict_within=None,  # the burst is of starts, as before the verdict
                     ),
                     REQUEST_TIMEOUT,
                 )

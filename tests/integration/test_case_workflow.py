@@ -110,7 +110,10 @@ async def test_no_worker_is_a_clear_refusal_not_a_hang(temporal_client: Client, 
         query_timeout=timedelta(seconds=1),
         update_timeout=timedelta(seconds=1),
     )
-    started = await cases.start_case(visit_type(), tenant_ref="TEN-NW", case_ref=ref())
+    started = await cases.start_case(
+        visit_type(), tenant_ref="TEN-NW", case_ref=ref(), verdict_within=timedelta(seconds=1)
+    )
+    assert started.opened is False, "no worker took it within the wait"
     with pytest.raises(CaseRefused) as no_answer:
         await cases.state(started.case_ref)
     assert no_answer.value.code == "no_worker"

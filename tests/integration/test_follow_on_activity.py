@@ -128,7 +128,9 @@ async def test_a_case_of_the_same_reference_that_is_not_this_follow_on_is_not_co
     asked = request(HOARDING)
     cases = CaseClient(temporal_client, Settings(task_queue=asked.task_queue))
     catalog = {t.id: t for t in load_catalog(default_definitions_dir()).definitions()}
-    await cases.start_case(catalog[HOARDING], tenant_ref="TEN-OTHER", case_ref=asked.case_ref)
+    await cases.start_case(
+        catalog[HOARDING], tenant_ref="TEN-OTHER", case_ref=asked.case_ref, verdict_within=None
+    )
     with pytest.raises(ApplicationError) as failed:
         await ActivityEnvironment().run(activities(sessions, temporal_client).open_follow_on, asked)
     assert failed.value.type == follow_on.REFERENCE_TAKEN

@@ -354,7 +354,7 @@ async def test_a_case_started_while_no_worker_ran_opens_after_its_token_expired(
     ref = f"LATE-{uuid.uuid4().hex[:6]}"
     settings = Settings(task_queue=task_queue)
     await CaseClient(temporal_client, settings, identity=brief).start_case(
-        visit_type(), tenant_ref="TEN-LATE", case_ref=ref
+        visit_type(), tenant_ref="TEN-LATE", case_ref=ref, verdict_within=None
     )
     started = (await temporal_client.get_workflow_handle(f"case-{ref}").describe()).start_time
 

@@ -251,6 +251,9 @@ class PublishedType(BaseModel):
 # --- follow-on cases -------------------------------------------------------------------
 
 OPEN_FOLLOW_ON = "open_follow_on"
+FOLLOW_ON_REFERENCE_TAKEN = "follow_on_reference_taken"
+"""The failure of an attempt to open a follow-on whose reference another case holds: the
+case moves its follow-on to the next reference of its series (`casemodel.follow_on`)."""
 
 
 class OpenFollowOn(BaseModel):

@@ -7,7 +7,8 @@ follow-on's reference that is running or has finished, or a register row of it o
 from the same parent, counts as opened, and Temporal's id policies refuse a second start
 of the same workflow id. What cannot succeed by trying again at once (a type that is not
 published, an owner not in the directory, a reference taken by another case) fails
-without Temporal retrying it: the case records the reason and tries again later. A
+without Temporal retrying it: the case records the reason and tries again later (for a
+reference taken, at once under the next reference of its series). A
 workflow of the reference whose latest run failed with no register row never opened as a
 case (a start its case refused, such as a forged follow-on made to hold the reference):
 the follow-on is started over it, so that the real plan opens.
@@ -26,14 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities.contracts import OPEN_FOLLOW_ON, FollowOnOpened, OpenFollowOn
+from activities.contracts import (
+    FOLLOW_ON_REFERENCE_TAKEN,
+    OPEN_FOLLOW_ON,
+    FollowOnOpened,
+    OpenFollowOn,
+)
 from activities.database import definitions_store, register
 from activities.database.directory import owner_refusal
 from casemodel.requests import StartCase, describe
 
 NOT_PUBLISHED = "follow_on_not_published"
 OWNER_REFUSED = "follow_on_owner_refused"
-REFERENCE_TAKEN = "follow_on_reference_taken"
+REFERENCE_TAKEN = FOLLOW_ON_REFERENCE_TAKEN
 INVALID = "follow_on_invalid"
 
 

@@ -14,6 +14,13 @@ financial-inclusion-support-plan). A reference that would pass the 100 character
 reference may have keeps the start of the parent's, then eight hex digits of the
 parent's whole reference (sha256), then the initials: still readable, still one per
 parent.
+
+**A reference another case holds** (somebody opened a case under it by hand, before the
+parent ended) would stop the parent for good: every attempt would be refused, and the
+parent does not finish until its follow-on is open. So the follow-on moves to the next
+reference of its series, `TSA-1-FISP-2`, then `-3`, up to `-9` (`ALTERNATIVES`), trying
+each at once; the case's log says which reference was taken and which it tried instead.
+Only when all nine are taken does it keep retrying the last, with the wait doubling.
 """
 
 from __future__ import annotations
@@ -38,12 +45,16 @@ REF_LIMIT = 100
 """The length a reference may have (`casemodel.requests.REF_LIMIT`, which imports this)."""
 HASHED = 8
 """Hex digits of the parent's reference kept in a follow-on reference that was shortened."""
+ALTERNATIVES = 9
+"""References a follow-on may take in turn when another case holds the one before."""
 
 
-def follow_on_ref(parent_ref: str, type_id: str) -> str:
+def follow_on_ref(parent_ref: str, type_id: str, alternative: int = 1) -> str:
     """The reference of the case of `type_id` that case `parent_ref` opens (see the module
-    docstring): deterministic, readable, a valid reference of at most 100 characters."""
-    suffix = _initials(type_id)
+    docstring): deterministic, readable, a valid reference of at most 100 characters.
+    `alternative` 2 and on are the references it takes when another case holds the one
+    before (`TSA-1-FISP-2`)."""
+    suffix = _initials(type_id) + (f"-{alternative}" if alternative > 1 else "")
     plain = f"{parent_ref}-{suffix}"
     if len(plain) <= REF_LIMIT:
         return plain
@@ -130,6 +141,29 @@ class CaseFollowOn:
         detail = (
             f"{due.describe()} not opened (attempt {due.attempts}): {reason}; next attempt at "
             f"{due.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        return self._log(now, FOLLOW_ON_FAILED, SYSTEM, None, detail)
+
+    def follow_on_taken(
+        self, now: datetime, reason: str, *, first_retry: timedelta = FIRST_RETRY
+    ) -> list[LogEntry]:
+        """An attempt found the follow-on's reference held by another case: the next one
+        tries the next reference of its series at once (see the module docstring), until
+        there is none left, and then waits as after any failed attempt."""
+        due = self.state.follow_on
+        if due is None or not due.pending:
+            return []
+        if due.alternative >= ALTERNATIVES:
+            return self.follow_on_failed(now, reason, first_retry=first_retry)
+        taken = due.case_ref
+        due.alternative += 1
+        due.attempts += 1
+        due.case_ref = follow_on_ref(self.state.case_ref, due.type, due.alternative)
+        due.status, due.reason, due.failed_at = FollowOnStatus.failed, reason, now
+        due.next_attempt_at = None
+        detail = (
+            f"{taken} ({due.type}) not opened (attempt {due.attempts}): {reason}; "
+            f"trying {due.case_ref} instead"
         )
         return self._log(now, FOLLOW_ON_FAILED, SYSTEM, None, detail)
 

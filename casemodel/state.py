@@ -200,6 +200,11 @@ class FollowOn(BaseModel):
     type_version: int | None = Field(
         default=None, description="The published version the follow-on case opened on."
     )
+    alternative: int = Field(
+        default=1,
+        description="Which reference of its series `case_ref` is: 1 the first, 2 and on "
+        "after the ones before were found held by other cases (`follow_on_ref`).",
+    )
 
     @property
     def pending(self) -> bool:

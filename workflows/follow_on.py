@@ -5,7 +5,9 @@ is the `open_follow_on` activity, which Temporal retries a few times at once for
 fault; when it fails even so, the case records why (`follow_on_failed`, in its log and so
 in `case show` and the register) and the next attempt waits on a durable timer, a minute
 doubling to an hour by default, which a restarted worker or the case's next run takes up
-where it was. The case's workflow does not finish until the follow-on is open.
+where it was. An attempt that finds the follow-on's reference held by another case moves
+the follow-on to the next reference of its series and tries again at once. The case's
+workflow does not finish until the follow-on is open.
 """
 
 from __future__ import annotations
@@ -19,8 +21,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import OPEN_FOLLOW_ON, FollowOnOpened, OpenFollowOn
+    from activities.contracts import (
+        FOLLOW_ON_REFERENCE_TAKEN,
+        OPEN_FOLLOW_ON,
+        FollowOnOpened,
+        OpenFollowOn,
+    )
     from casemodel.case import Case
+
+NEXT_REFERENCE_PATCH = "follow-on-next-reference"
+"""Histories recorded before a follow-on whose reference another case held moved to the
+next reference of its series replay as they ran (retrying the same one). Asked only when
+an attempt finds its reference taken, so that only such a history records the marker."""
 
 ATTEMPT_TIMEOUT = timedelta(seconds=10)
 """An attempt reads two rows and starts a workflow: if it has not finished in this long,
@@ -58,9 +70,11 @@ class FollowOnStep:
         try:
             opened = attempt.result()
         except ActivityError as failure:
-            case.follow_on_failed(
-                now, _reason(failure), first_retry=timedelta(seconds=self.first_retry)
-            )
+            first_retry = timedelta(seconds=self.first_retry)
+            if _taken(failure) and workflow.patched(NEXT_REFERENCE_PATCH):
+                case.follow_on_taken(now, _reason(failure), first_retry=first_retry)
+            else:
+                case.follow_on_failed(now, _reason(failure), first_retry=first_retry)
         else:
             case.follow_on_opened(
                 now, owner=opened.owner, type_version=opened.type_version, existed=opened.existed
@@ -101,6 +115,12 @@ class FollowOnStep:
                 workflow.sleep(delay, summary=f"until the next attempt to open {due.case_ref}")
             )
         return changed
+
+
+def _taken(failure: ActivityError) -> bool:
+    """Whether the attempt found the follow-on's reference held by another case."""
+    cause = failure.cause
+    return isinstance(cause, ApplicationError) and cause.type == FOLLOW_ON_REFERENCE_TAKEN
 
 
 def _reason(failure: ActivityError) -> str:

@@ -31,7 +31,7 @@ from starter.client import CaseClient
 from starter.settings import Settings
 from starter.worker import build_worker
 
-PREVIOUS_RELEASE = "4e19e344ad4b2559660f7a0b38ad4da9ea5b59e9"
+PREVIOUS_RELEASE = "7ca0314cdb844c7676ec2c8637b52b183f027213"
 KEY_VARIABLES = ("SUPPORT_PROVISION_PAYLOAD_KEYS", "SUPPORT_PROVISION_IDENTITY_KEYS")
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -320,6 +320,39 @@ def follow_on(url: str) -> Scenario:
     return scenario
 
 
+def follow_on_taken(url: str) -> Scenario:
+    """A tenancy sustainment assessment closed with need-identified while somebody holds
+    its follow-on's reference with a plan opened by hand: the attempt is refused, the
+    follow-on moves to the next reference (`-2`) and opens there (v13 on)."""
+
+    async def scenario(cases: CaseClient, case_ref: str) -> list[tuple[str, str]]:
+        catalog = {t.id: t for t in load_catalog(default_definitions_dir()).definitions()}
+        engine = create_engine(url)
+        async with session_factory(engine).begin() as session:
+            await definitions_store.publish(
+                session, [catalog[FOLLOW_ON_PLAN]], by="record", now=datetime.now(UTC)
+            )
+        await engine.dispose()
+        await cases.start_case(
+            catalog["tenancy-sustainment-assessment"],
+            tenant_ref="TEN-REPLAY",
+            case_ref=case_ref,
+            owner="tom-bennett",
+        )
+        held = follow_on_ref(case_ref, FOLLOW_ON_PLAN)
+        await cases.start_case(
+            catalog[FOLLOW_ON_PLAN], tenant_ref="TEN-ELSE", case_ref=held, owner="tom-bennett"
+        )
+        await cases.send(case_ref, CloseCase(outcome="need-identified", reason="arrears"))
+        await cases.result(case_ref)
+        for ref in (held, follow_on_ref(case_ref, FOLLOW_ON_PLAN, 2)):
+            await cases.send(ref, CloseCase(outcome="support-declined", reason="moved away"))
+            await cases.result(ref)
+        return []
+
+    return scenario
+
+
 Scenario = Callable[[CaseClient, str], Awaitable[list[tuple[str, str]] | None]]
 SCENARIOS: dict[str, Scenario] = {
     "full-journey": full_journey,
@@ -373,7 +406,11 @@ async def record(version: str, only: Sequence[str] = ()) -> None:
             by="record",
             now=datetime.now(UTC),
         )
-    scenarios = {**SCENARIOS, "follow-on": follow_on(url)}
+    scenarios = {
+        **SCENARIOS,
+        "follow-on": follow_on(url),
+        "follow-on-taken": follow_on_taken(url),
+    }
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(histories_ring()),
         dev_server_existing_path=temporal_cli(),

@@ -245,6 +245,55 @@ async def test_an_unpublished_follow_on_type_fails_visibly_and_opens_once_it_is_
         assert len(await executions(client, f"{parent_ref}-FISP")) == 1
 
 
+async def test_a_follow_on_whose_reference_another_case_holds_opens_under_the_next_one(
+    temporal_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+):
+    """Somebody opened a plan by hand under the reference the follow-on would take: the
+    parent does not wait on it for ever, it opens its follow-on under `-2` at once."""
+    client = temporal_env.client
+    settings = Settings(task_queue=task_queue)
+    cases = CaseClient(client, settings)
+    async with (
+        chain_database("sqlite", tmp_path) as url,
+        opened_sessions(url) as sessions,
+        build_worker(client, task_queue, sessions, settings=settings),
+    ):
+        parent_ref = await open_assessment(cases, url)
+        taken_ref, next_ref = f"{parent_ref}-FISP", f"{parent_ref}-FISP-2"
+        version, plan = await published_in_effect(url, PLAN)
+        await cases.start_case(
+            plan,
+            tenant_ref="TEN-SOMEONE-ELSE",
+            case_ref=taken_ref,
+            owner=OFFICER,
+            type_version=version,
+        )
+        await close_with_need(cases, parent_ref)
+        summary = await asyncio.wait_for(cases.result(parent_ref), 30)
+        assert summary.status is CaseStatus.closed
+
+        parent = await cases.state(parent_ref)
+        due = parent.follow_on
+        assert due is not None and due.status is FollowOnStatus.opened
+        assert (due.case_ref, due.alternative, due.attempts) == (next_ref, 2, 1)
+        [failed] = [e for e in parent.log if e.kind == "follow_on_failed"]
+        assert f"the reference {taken_ref} is taken by another case" in failed.detail
+        assert failed.detail.endswith(f"trying {next_ref} instead")
+        child = await cases.state(next_ref)
+        assert (child.opened_from, child.tenant_ref) == (parent_ref, parent.tenant_ref)
+        held = await cases.state(taken_ref)
+        assert (held.opened_from, held.tenant_ref) == (None, "TEN-SOMEONE-ELSE")
+
+        async def linked() -> bool:
+            async with sessions() as session:
+                row = await register.get_case(session, parent_ref)
+            return row is not None and row.follow_on_ref == next_ref
+
+        await eventually(linked, timeout=20)
+        shown = await cli("case", "show", parent_ref, env=temporal_env_vars(client, url))
+        assert f"Opened {next_ref} ({PLAN})" in shown.stdout
+
+
 async def test_a_hand_over_to_a_new_run_carries_how_far_the_follow_on_got(
     temporal_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ):

@@ -113,6 +113,45 @@ def test_an_opened_follow_on_is_logged_once_and_wanted_no_more():
     assert case.follow_on.owner == "income-team"
 
 
+def test_a_reference_another_case_holds_moves_the_follow_on_to_the_next_at_once():
+    case = closed()
+    [entry] = case.follow_on_taken(at(6), "the reference TSA-1-SP is taken by another case")
+    due = case.follow_on
+    assert due is not None and due.pending
+    assert (due.case_ref, due.alternative, due.attempts) == ("TSA-1-SP-2", 2, 1)
+    assert entry.kind == "follow_on_failed"
+    assert entry.detail == (
+        "TSA-1-SP (support-plan) not opened (attempt 1): the reference TSA-1-SP is taken by "
+        "another case; trying TSA-1-SP-2 instead"
+    )
+    assert due.next_attempt_at is None and case.follow_on_wanted(at(6)), "at once"
+    case.follow_on_opened(at(7), owner="ann", type_version=1)
+    assert case.follow_on.case_ref == "TSA-1-SP-2"
+    assert case.follow_on_taken(at(8), "late") == []
+
+
+def test_when_every_reference_of_the_series_is_taken_the_last_is_retried_with_waits():
+    case = closed()
+    for n in range(2, follow_on.ALTERNATIVES + 1):
+        case.follow_on_taken(at(6), "taken")
+        assert case.follow_on.case_ref == f"TSA-1-SP-{n}"
+    [entry] = case.follow_on_taken(at(6), "taken", first_retry=timedelta(seconds=10))
+    due = case.follow_on
+    assert due.case_ref == f"TSA-1-SP-{follow_on.ALTERNATIVES}"
+    assert due.attempts == follow_on.ALTERNATIVES
+    assert due.next_attempt_at == at(6) + retry_delay(due.attempts, timedelta(seconds=10))
+    assert "next attempt at" in entry.detail
+
+
+def test_a_follow_on_taken_over_into_the_next_run_keeps_its_place_in_the_series():
+    case = closed()
+    case.follow_on_taken(at(6), "taken")
+    carried = type(case.follow_on).model_validate_json(case.follow_on.model_dump_json())
+    assert (carried.case_ref, carried.alternative) == ("TSA-1-SP-2", 2)
+    older = case.follow_on.model_dump(exclude={"alternative"})
+    assert type(case.follow_on).model_validate(older).alternative == 1
+
+
 def test_an_opening_an_earlier_attempt_made_says_so():
     case = closed()
     [entry] = case.follow_on_opened(at(8), owner="ann", type_version=None, existed=True)
@@ -270,6 +309,18 @@ def test_a_follow_on_reference_is_a_valid_reference_derived_only_from_its_parent
     assert ref.endswith("-" + "".join(w[0] for w in type_id.split("-") if w).upper())
     if len(parent) + 1 + len(ref.rsplit("-", 1)[1]) <= requests.REF_LIMIT:
         assert ref.startswith(parent + "-")
+
+
+@given(parent=references, type_id=type_ids)
+def test_the_references_a_follow_on_may_take_in_turn_are_valid_and_all_different(
+    parent: str, type_id: str
+):
+    refs = [follow_on_ref(parent, type_id, n) for n in range(1, follow_on.ALTERNATIVES + 1)]
+    assert len(set(refs)) == len(refs)
+    for n, ref in enumerate(refs[1:], start=2):
+        assert REFERENCE.validate_python(ref) == ref and len(ref) <= requests.REF_LIMIT
+        assert ref.endswith(f"-{n}")
+    assert refs[0] == follow_on_ref(parent, type_id)
 
 
 @given(a=references, b=references, type_id=type_ids)

@@ -21,6 +21,11 @@ RECORD_CASE_CHANGES = "record_case_changes"
 CASE_REF_TAKEN = "case_ref_taken"
 """The failure of a register write from a case whose reference another case holds: the
 write is refused, and the case that sent it fails with this type (`RegisterUpdate.first_run_id`)."""
+OWNER_REFUSED = "owner_refused"
+"""The failure of a case's first register write when its owner is not an active person,
+team or role of the directory (a start sent past `case start`, which checks it: the Python
+client, the plain `temporal` CLI): nothing is written, and the case fails with this type,
+as a start it refused does, so that nobody's escalations go to an owner who is not there."""
 EVENTS_PER_UPDATE = 500
 """Log entries one register write carries at most."""
 LOAD_PUBLISHED_DEFINITION = "load_published_definition"
@@ -98,6 +103,13 @@ class RegisterUpdate(BaseModel):
         "rewritten from here. Such an update carries every task the case holds.",
     )
 
+    opening: bool = Field(
+        default=False,
+        description="Whether this is the case's first write, from its first run: the "
+        "register takes it only if the owner is an active person, team or role of the "
+        "directory (`OWNER_REFUSED`). False from code before it.",
+    )
+
     @classmethod
     def since(
         cls,
@@ -108,9 +120,11 @@ class RegisterUpdate(BaseModel):
         *,
         rebase: bool = False,
         first_run_id: str | None = None,
+        opening: bool = False,
     ) -> RegisterUpdate | None:
         """What changed after log position `seq`, as of `now`; None when nothing did.
-        `rebase`: as the first write of a reset run (`rebase_after`)."""
+        `rebase`: as the first write of a reset run (`rebase_after`); `opening`: as the
+        case's first write (`opening`)."""
         update = cls.from_case(
             case,
             workflow_id=workflow_id,
@@ -125,6 +139,7 @@ class RegisterUpdate(BaseModel):
         if rebase:
             update.rebase_after = seq
         update.first_run_id = first_run_id
+        update.opening = opening
         return update
 
     @classmethod

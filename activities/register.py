@@ -12,19 +12,20 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.attempts import failing_briefly
 from activities.contracts import (
     CASE_REF_TAKEN,
     LOAD_PUBLISHED_DEFINITION,
+    OWNER_REFUSED,
     RECORD_CASE_CHANGES,
     DefinitionRequest,
     PublishedType,
     RegisterUpdate,
 )
 from activities.database import definitions_store
-from activities.database.register import CaseRefTaken, apply_updates
+from activities.database.register import CaseRefTaken, OwnerRefused, apply_updates
 from activities.register_batches import GroupCommit
 
 
@@ -52,14 +53,21 @@ class RegisterActivities:
 
         A write from a workflow that is not the case the register holds under that
         reference (`CaseRefTaken`) fails for good, with the type `CASE_REF_TAKEN`: trying
-        again would not change whose reference it is, and the workflow fails on it."""
+        again would not change whose reference it is, and the workflow fails on it. So
+        does a case's first write whose owner may not own a case (`OwnerRefused`,
+        `OWNER_REFUSED`)."""
         with failing_briefly(f"register {update.case_ref}"):
             try:
                 await self._record(update)
-            except CaseRefTaken as taken:
-                activity.logger.warning("refused: %s", taken)
+            except (CaseRefTaken, OwnerRefused) as refused:
+                activity.logger.warning("refused %s: %s", update.case_ref, refused)
+                code = CASE_REF_TAKEN if isinstance(refused, CaseRefTaken) else OWNER_REFUSED
+                # Benign: a refusal, logged above in a line, not a fault worth a traceback.
                 raise ApplicationError(
-                    str(taken), type=CASE_REF_TAKEN, non_retryable=True
+                    str(refused),
+                    type=code,
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,
                 ) from None
 
     async def _record(self, update: RegisterUpdate) -> None:

@@ -277,9 +277,18 @@ class CaseClient:
         its start itself (who may open it, its references), so a start it refuses fails
         its workflow. That is raised here as `CaseRefused` with the case's words and code,
         rather than reported as started; and the reference stays free, since a start
-        after a refused one takes its workflow id (`_start_after_refused`)."""
+        after a refused one takes its workflow id (`_start_after_refused`). The owner
+        (`owner`, else the type's `default_owner`) must be an active person, team or role
+        of the directory: the case's first register write refuses any other
+        (`OWNER_REFUSED`), and the case does not open."""
         case_ref = (case_ref or new_case_ref(provision_type)).strip()
-        owner = owner or provision_type.default_owner or "unassigned"
+        owner = owner or provision_type.default_owner
+        if not owner:
+            raise CaseRefused(
+                f"A case of {provision_type.id} needs an owner: name one (a person, team or "
+                "role of the directory), or give the type a default_owner.",
+                "invalid_request",
+            )
         try:
             start = StartCase(
                 case_ref=case_ref,

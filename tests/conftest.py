@@ -74,11 +74,18 @@ def task_queue() -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def app_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A migrated SQLite application database shared by the workflow tests."""
+    """A migrated SQLite application database shared by the workflow tests, with the
+    shipped directory synced: a case's first register write takes only an owner of it."""
+    from activities.database.directory import default_directory_file, load_directory, sync_directory
+    from activities.database.engine import create_engine, session_factory
     from activities.database.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('app') / 'support-provision.db'}"
     await upgrade(url)
+    engine = create_engine(url)
+    async with session_factory(engine).begin() as session:
+        await sync_directory(session, load_directory(default_directory_file()))
+    await engine.dispose()
     yield url
 
 

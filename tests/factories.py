@@ -10,6 +10,9 @@ from definitions.calendars import WorkingTimeCalendarDefinition, load_calendar_d
 from definitions.schema import ProvisionType
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DEFAULT_OWNER = "tom-bennett"
+"""Who owns a case of these types started without an owner: a person of the shipped
+directory, which a case's first register write requires."""
 
 
 def at(minutes: int) -> datetime:
@@ -27,6 +30,7 @@ def chain_type(type_id: str, *task_ids: str) -> ProvisionType:
             "id": type_id,
             "name": type_id.replace("-", " ").capitalize(),
             "category": "assessment",
+            "default_owner": DEFAULT_OWNER,
             "audience": "internal",
             "tasks": tasks,
         }
@@ -43,6 +47,7 @@ def visit_type(**overrides: object) -> ProvisionType:
         "id": "visit-assessment",
         "name": "Visit assessment",
         "category": "assessment",
+        "default_owner": DEFAULT_OWNER,
         "audience": "customer_facing",
         "tasks": [
             {"id": "contact", "name": "Initial contact"},
@@ -117,6 +122,7 @@ def referral_type(**overrides: object) -> ProvisionType:
         "id": "referral",
         "name": "Referral",
         "category": "assessment",
+        "default_owner": DEFAULT_OWNER,
         "audience": "internal",
         "tasks": [
             {
@@ -163,6 +169,7 @@ def sla_type(**overrides: object) -> ProvisionType:
         "id": "sla-check",
         "name": "SLA check",
         "category": "assessment",
+        "default_owner": DEFAULT_OWNER,
         "audience": "internal",
         "may_be_held": True,
         "sla": {"target": "60 minutes", "warning": "10 minutes", "allows_revision": True},
@@ -239,6 +246,7 @@ def working_type(**overrides: object) -> ProvisionType:
         "id": "office-check",
         "name": "Office check",
         "category": "assessment",
+        "default_owner": DEFAULT_OWNER,
         "audience": "internal",
         "calendar": "england-and-wales",
         "resolved_calendar": england_and_wales(),
@@ -306,6 +314,7 @@ def recurring_type(
         "id": "weekly-support",
         "name": "Weekly support",
         "category": "support_plan",
+        "default_owner": DEFAULT_OWNER,
         "audience": "customer_facing",
         "tasks": [
             {"id": "intake", "name": "Intake"},
@@ -345,6 +354,7 @@ def decision_type(**overrides: object) -> ProvisionType:
         "id": "money-plan",
         "name": "Money advice plan",
         "category": "support_plan",
+        "default_owner": DEFAULT_OWNER,
         "audience": "customer_facing",
         "tasks": [
             {

@@ -23,7 +23,6 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import CASE_REF_TAKEN
     from casemodel import requests, views
     from casemodel.case import Case
     from casemodel.errors import CaseNotStarted, CaseRuleError, InvalidRequest, UnknownRequest
@@ -33,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from . import identities
     from . import search_attributes as sa
     from .follow_on import FollowOnStep
-    from .in_flight import InFlight
+    from .in_flight import REFUSED_WRITES, InFlight
     from .names import STATE_QUERY, WORKFLOW_TYPE, workflow_id_for
 
 REGISTER_PATCH = "case-register"
@@ -144,10 +143,10 @@ class SupportCaseWorkflow:
         try:
             return await self._run()
         except ApplicationError as failure:
-            if failure.type == CASE_REF_TAKEN:
-                # The register holds another case under this reference: this run never
-                # was that case, so it answers a query as a start refused does, rather
-                # than show its own tenant and tasks as that case's.
+            if failure.type in REFUSED_WRITES:
+                # The register holds another case under this reference, or refused the
+                # owner: this run never was a case, so it answers a query as a start
+                # refused does, rather than show its own tenant and tasks as that case's.
                 self._case, self._refusal = None, CaseNotStarted(failure.message)
             raise
 

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         CASE_REF_TAKEN,
         NOTIFY_ESCALATION,
+        OWNER_REFUSED,
         RECORD_CASE_CHANGES,
         EscalationNotice,
         RegisterUpdate,
@@ -128,6 +129,7 @@ class InFlight:
             workflow.now(),
             rebase=rebase,
             first_run_id=info.first_execution_run_id,
+            opening=self.recorded_seq == 0 and info.continued_run_id is None,
         )
         if update is None:
             return
@@ -252,13 +254,19 @@ class InFlight:
                     return
 
 
+REFUSED_WRITES = frozenset({CASE_REF_TAKEN, OWNER_REFUSED})
+"""The failures of a register write that end the case: its reference is another case's
+(`activities.contracts.CASE_REF_TAKEN`), or its first write names an owner who may not own
+a case (`OWNER_REFUSED`)."""
+
+
 def _ref_taken(error: BaseException | None) -> ApplicationError | None:
-    """The failure a case ends with whose register write was refused because its
-    reference is another case's (`activities.contracts.CASE_REF_TAKEN`): nothing it did
-    would be recorded, so it must not go on. Old histories have no such failure (writes
-    were retried for ever), so they replay as they ran."""
+    """The failure a case ends with whose register write was refused (`REFUSED_WRITES`):
+    nothing it did would be recorded, or it would escalate to nobody, so it must not go
+    on. Old histories have no such failure (writes were retried for ever, and the owner
+    was not checked), so they replay as they ran."""
     while error is not None:
-        if isinstance(error, ApplicationError) and error.type == CASE_REF_TAKEN:
-            return ApplicationError(error.message, type=CASE_REF_TAKEN, non_retryable=True)
+        if isinstance(error, ApplicationError) and error.type in REFUSED_WRITES:
+            return ApplicationError(error.message, type=error.type, non_retryable=True)
         error = error.__cause__
     return None

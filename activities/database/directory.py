@@ -33,7 +33,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import definitions
@@ -702,6 +702,19 @@ async def stored_owners(session: AsyncSession) -> dict[str, bool]:
         for entry_id, active in (await session.execute(select(model.id, model.active))).all():
             owners[entry_id] = active
     return owners
+
+
+async def inactive_owners(session: AsyncSession, owners: set[str]) -> set[str]:
+    """Of `owners`, those that may not own a case: not an active person, team or role of
+    the directory in the database. One statement, reading only the ids asked about."""
+    found = union_all(
+        *(
+            select(model.id).where(model.id.in_(list(owners)), model.active.is_(True))
+            for model in (Person, Team, Role)
+        )
+    )
+    active = set((await session.execute(found)).scalars())
+    return owners - active
 
 
 async def owner_refusal(session: AsyncSession, owner: str) -> str | None:

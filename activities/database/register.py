@@ -24,6 +24,7 @@ from activities.contracts import RegisterTask, RegisterUpdate
 from casemodel.state import CaseStatus
 
 from .dialects import insert_for
+from .directory import inactive_owners, owner_refusal
 from .models import CaseEvent, CaseRecord, TaskRecord
 
 
@@ -107,6 +108,7 @@ async def apply_updates(session: AsyncSession, updates: Sequence[RegisterUpdate]
     if len({u.case_ref for u in updates}) != len(updates):
         raise ValueError("apply_updates takes one update a case")
     await _refuse_other_cases(session, updates)
+    await _refuse_unknown_owners(session, updates)
     for first in (u for u in updates if u.rebase_after is not None):
         await _roll_back(session, first)
     insert = insert_for(session, "the case register")
@@ -336,11 +338,45 @@ async def _refuse_other_cases(session: AsyncSession, updates: Sequence[RegisterU
         raise CaseRefTaken(write, row)
 
 
+class OwnerRefused(LookupError):
+    """A case's first write naming an owner who is not an active person, team or role of
+    the directory: a start made past `case start`, which checks it. Nothing is written."""
+
+    def __init__(self, update: RegisterUpdate, refusal: str) -> None:
+        self.case_ref = update.case_ref
+        super().__init__(
+            f"the owner {refusal}; `support-provision directory list` shows who can own a case"
+        )
+
+
+async def _refuse_unknown_owners(session: AsyncSession, updates: Sequence[RegisterUpdate]) -> None:
+    """Raise `OwnerRefused` for a case's first write (`RegisterUpdate.opening`) whose
+    owner may not own a case, unless the register holds the case already (a worker that
+    died after writing it: the write is a retry, judged when it was first taken)."""
+    opening = {u.case_ref: u for u in updates if u.opening}
+    if not opening:
+        return
+    owners = {u.owner for u in opening.values()}
+    unknown = await inactive_owners(session, owners)
+    if not unknown:
+        return
+    held = set(
+        (
+            await session.execute(
+                select(CaseRecord.case_ref).where(CaseRecord.case_ref.in_(list(opening)))
+            )
+        ).scalars()
+    )
+    for ref, write in opening.items():
+        if write.owner in unknown and ref not in held:
+            raise OwnerRefused(write, await owner_refusal(session, write.owner) or write.owner)
+
+
 _EVENT_FIELDS = {"seq", "at", "kind", "by", "task_key", "detail"}
 
 
 def _case_values(update: RegisterUpdate) -> dict[str, Any]:
-    return update.model_dump(exclude={"tasks", "events", "rebase_after"})
+    return update.model_dump(exclude={"tasks", "events", "rebase_after", "opening"})
 
 
 def _task_values(update: RegisterUpdate, task: RegisterTask) -> dict[str, Any]:

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database import register
+from casemodel.requests import StartCase
 from starter.binaries import temporal_cli
-from starter.client import CaseClient
+from starter.client import CaseClient, CaseRefused
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests import identities
@@ -232,3 +236,57 @@ async def test_what_used_to_wedge_a_case_is_refused_or_recorded(
         assert not [
             e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
         ]
+
+
+async def test_a_start_from_the_plain_cli_naming_no_owner_of_the_directory_does_not_open(
+    temporal_env: WorkflowEnvironment, cases: CaseClient, task_queue: str, app_sessions, tmp_path
+):
+    """A signed start sent with `temporal workflow start`, past `case start` and its
+    directory check: the worker refuses the owner as the case opens, and a start of the
+    same reference with an owner of the directory opens."""
+    address = temporal_env.client.service_client.config.target_host
+    case_ref = f"CLI-{uuid.uuid4().hex[:8]}"
+
+    def start(owner: str) -> list[str]:
+        body = StartCase(
+            case_ref=case_ref, tenant_ref="TEN-CLI", owner=owner, provision_type=visit_type()
+        )
+        return [
+            "workflow",
+            "start",
+            "--address",
+            address,
+            "--task-queue",
+            task_queue,
+            "--type",
+            "SupportCaseWorkflow",
+            "--workflow-id",
+            f"case-{case_ref}",
+            "--id-reuse-policy",
+            "AllowDuplicateFailedOnly",
+            *signed(case_ref),
+            *inputs(tmp_path, body.model_dump(mode="json")),
+        ]
+
+    async with build_worker(temporal_env.client, task_queue, app_sessions):
+        code, out = await temporal(*start("nobody-here"))
+        assert code == 0, out
+        handle = temporal_env.client.get_workflow_handle(f"case-{case_ref}")
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(handle.result(), 30)
+        cause = failed.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "owner_refused"
+        assert "'nobody-here' is not a person, team or role in the directory" in cause.message
+        history = await handle.fetch_history()
+        assert not [
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]
+        with pytest.raises(CaseRefused) as not_a_case:
+            await cases.state(case_ref)
+        assert not_a_case.value.code == "case_not_started"
+        async with app_sessions() as session:
+            assert await register.get_case(session, case_ref) is None
+
+        code, out = await temporal(*start("tom-bennett"))
+        assert code == 0, out
+        assert (await cases.state(case_ref)).owner == "tom-bennett"

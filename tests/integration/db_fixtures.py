@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from activities.contracts import RegisterUpdate
+from activities.database.directory import default_directory_file, load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
 from activities.database.models import Base, CaseEvent, CaseRecord, TaskRecord
@@ -95,6 +96,12 @@ async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on an emptied database, so each test starts from nothing."""
     await clear(engine)
     return session_factory(engine)
+
+
+async def staff(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Sync the shipped directory into the database of `sessions`."""
+    async with sessions.begin() as session:
+        await sync_directory(session, load_directory(default_directory_file()))
 
 
 async def clear(engine: AsyncEngine) -> None:

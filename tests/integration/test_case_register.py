@@ -33,6 +33,7 @@ from tests.integration.db_fixtures import (  # noqa: F401
     engine,
     fresh_database,
     sessions,
+    staff,
 )
 
 
@@ -58,6 +59,7 @@ async def run_case(cases: CaseClient, case_ref: str, type_version: int | None = 
 async def test_register_follows_the_case(
     temporal_client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
 ):
+    await staff(sessions)  # the directory: cases open with an owner of it
     cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
     case_ref = f"REG-{uuid.uuid4().hex[:8]}"
     async with build_worker(temporal_client, task_queue, sessions):
@@ -111,6 +113,7 @@ async def test_register_rows_are_identical_on_both_databases(
         for name, url in (("sqlite", sqlite_url), ("postgresql", postgres_url)):
             await upgrade(url)
             engines[name] = create_engine(url)
+            await staff(session_factory(engines[name]))
         try:
             cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
             case_ref = f"SAME-{uuid.uuid4().hex[:8]}"
@@ -140,6 +143,7 @@ async def test_running_cases_stay_on_their_version(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ):
+    await staff(sessions)  # the directory: cases open with an owner of it
     original = visit_type(id=f"versioned-{uuid.uuid4().hex[:6]}")
     edited = original.model_copy(update={"name": "Visit assessment (revised)"})
     async with sessions.begin() as session:

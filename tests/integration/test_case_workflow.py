@@ -7,6 +7,7 @@ import uuid
 import pytest
 from temporalio.client import Client
 
+from activities.database import register
 from casemodel.requests import CompleteTask
 from casemodel.state import CaseStatus, TaskStatus
 from starter.client import CaseClient, CaseRefused, DuplicateCase
@@ -30,7 +31,7 @@ async def test_case_runs_to_completion_in_dependency_order(
 ):
     async with build_worker(cases.client, task_queue, app_sessions):
         started = await cases.start_case(
-            visit_type(), tenant_ref="TEN-1", case_ref=ref(), owner="alice"
+            visit_type(), tenant_ref="TEN-1", case_ref=ref(), owner="aisha-begum"
         )
         state = await cases.state(started.case_ref)
         assert {t.key: t.status for t in state.tasks}["home-visit"] is TaskStatus.blocked
@@ -85,7 +86,7 @@ async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str, 
     async with build_worker(cases.client, task_queue, app_sessions):
         tenant = f"TEN-{uuid.uuid4().hex[:6]}"
         started = await cases.start_case(
-            visit_type(), tenant_ref=tenant, case_ref=ref(), owner="bob"
+            visit_type(), tenant_ref=tenant, case_ref=ref(), owner="lucy-clarke"
         )
         await cases.send(started.case_ref, CompleteTask(task="contact"))
 
@@ -95,10 +96,54 @@ async def test_visible_by_search_attributes(cases: CaseClient, task_queue: str, 
 
         found = await eventually(listed)
         assert found[0].case_ref == started.case_ref
-        assert found[0].owner == "bob"
+        assert found[0].owner == "lucy-clarke"
         assert found[0].status == "open"
         description = await cases.client.get_workflow_handle(started.workflow_id).describe()
         assert "for tenant " + tenant in (await description.static_summary() or "")
+
+
+async def test_a_start_naming_an_owner_outside_the_directory_does_not_open(
+    cases: CaseClient, task_queue: str, app_sessions
+):
+    """A start sent past `case start` (this client, the plain `temporal` CLI), which checks
+    the owner against the directory: the case's first register write refuses it, nothing
+    is written, and the start is refused as one the case refused, in one line. The
+    reference stays free for the start meant."""
+    case_ref = ref()
+    async with build_worker(cases.client, task_queue, app_sessions):
+        with pytest.raises(CaseRefused) as refused:
+            await cases.start_case(
+                visit_type(), tenant_ref="TEN-OWN", case_ref=case_ref, owner="tom-benett"
+            )
+        assert refused.value.code == "owner_refused"
+        assert refused.value.message == (
+            f"Case {case_ref} did not open: the owner 'tom-benett' is not a person, team or "
+            'role in the directory (did you mean "tom-bennett"?); `support-provision '
+            "directory list` shows who can own a case"
+        )
+        async with app_sessions() as session:
+            assert await register.get_case(session, case_ref) is None
+        with pytest.raises(CaseRefused) as not_a_case:
+            await cases.state(case_ref)
+        assert not_a_case.value.code == "case_not_started"
+
+        started = await cases.start_case(
+            visit_type(), tenant_ref="TEN-OWN", case_ref=case_ref, owner="tom-bennett"
+        )
+        assert started.opened is True
+        assert (await cases.state(case_ref)).owner == "tom-bennett"
+        async with app_sessions() as session:
+            row = await register.get_case(session, case_ref)
+        assert row is not None and row.owner == "tom-bennett"
+
+
+async def test_a_start_with_no_owner_where_the_type_names_none_is_refused_at_once(
+    cases: CaseClient,
+):
+    with pytest.raises(CaseRefused) as refused:
+        await cases.start_case(visit_type(default_owner=None), tenant_ref="TEN-1", case_ref=ref())
+    assert refused.value.code == "invalid_request"
+    assert "needs an owner" in refused.value.message
 
 
 async def test_no_worker_is_a_clear_refusal_not_a_hang(temporal_client: Client, task_queue: str):

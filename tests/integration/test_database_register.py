@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.contracts import RegisterUpdate
 from activities.database import register
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import upgrade
+from activities.database.models import Person
 from casemodel.case import Case
 from tests.factories import at, visit_type
 from tests.integration.db_fixtures import (  # noqa: F401
@@ -23,6 +25,7 @@ from tests.integration.db_fixtures import (  # noqa: F401
     engine,
     fresh_database,
     sessions,
+    staff,
     stages,
     update,
 )
@@ -348,3 +351,41 @@ async def test_a_row_from_before_runs_were_named_is_named_by_its_own_case_only(
     assert again is not None
     await apply(sessions, again)
     assert (await dump(sessions, "RESET-OLD"))["case"][0]["first_run_id"] == "run-R"
+
+
+def opening(write: RegisterUpdate) -> RegisterUpdate:
+    return write.model_copy(update={"opening": True, "first_run_id": "run-A"})
+
+
+async def test_a_case_s_first_write_takes_only_an_owner_of_the_directory(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    await staff(sessions)
+    stranger, *_ = stages("STRANGER", owner="nobody-here")
+    async with sessions.begin() as session:
+        with pytest.raises(register.OwnerRefused, match="'nobody-here' is not a person"):
+            await register.apply_update(session, opening(update(stranger)))
+    assert (await dump(sessions, "STRANGER"))["case"] == []
+
+    # Not its first write (a continued run, tests and workers before the check): written.
+    await apply(sessions, update(stranger))
+    assert (await dump(sessions, "STRANGER"))["case"][0]["owner"] == "nobody-here"
+
+
+async def test_a_first_write_sent_again_after_it_landed_is_taken_though_the_owner_left(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """A worker that died after writing sends the same first write again: judged when it
+    was first taken, not refused because the owner has left the directory since."""
+    await staff(sessions)
+    opened, *_ = stages("LEFT", owner="tom-bennett")
+    await apply(sessions, opening(update(opened)))
+    async with sessions.begin() as session:
+        await session.execute(
+            sa_update(Person).where(Person.id == "tom-bennett").values(active=False)
+        )
+    await apply(sessions, opening(update(opened)))
+    late, *_ = stages("LATE", owner="tom-bennett")
+    async with sessions.begin() as session:
+        with pytest.raises(register.OwnerRefused, match="has left the directory"):
+            await register.apply_update(session, opening(update(late)))

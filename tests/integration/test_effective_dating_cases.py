@@ -33,7 +33,7 @@ from starter.published import published_in_effect
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import visit_type
-from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+from tests.integration.db_fixtures import database_url, engine, sessions, staff  # noqa: F401
 from tests.integration.sla_fixtures import DEFINITIONS, DIRECTORY, address_of, by_rule, outbox
 from tests.waiting import eventually
 
@@ -71,6 +71,7 @@ async def test_a_type_changed_from_a_date_opens_new_cases_on_the_new_version(
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: Path,
 ):
+    await staff(sessions)  # the directory: cases open with an owner of it
     type_id = f"dated-{uuid.uuid4().hex[:6]}"
     root = tmp_path / "definitions"
     (root / "types").mkdir(parents=True)

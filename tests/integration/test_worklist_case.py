@@ -21,7 +21,7 @@ from definitions.schema import ProvisionType
 from starter.client import CaseClient, CaseRegister
 from starter.settings import Settings
 from starter.worker import build_worker
-from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
+from tests.integration.db_fixtures import database_url, engine, sessions, staff  # noqa: F401
 from tests.waiting import eventually
 
 OWNER = "tom-bennett"
@@ -52,6 +52,7 @@ def held_type() -> ProvisionType:
 async def test_register_rows_carry_due_points_moved_by_a_pause(
     temporal_client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
 ):
+    await staff(sessions)  # the directory: cases open with an owner of it
     cases = CaseClient(temporal_client, Settings(task_queue=task_queue))
     worklist = CaseRegister(sessions)
     case_ref = f"WL-{uuid.uuid4().hex[:8]}"

@@ -40,7 +40,17 @@ from workflows.names import workflow_id_for
 
 from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import CaseClient, CaseListing, CaseRefused
-from .console import bad_usage, bad_value, console, fail, print_json, require_choice, run
+from .console import (
+    LimitOption,
+    bad_usage,
+    bad_value,
+    console,
+    cut_by_limit,
+    fail,
+    print_json,
+    require_choice,
+    run,
+)
 from .identities import IdentityUnavailable, signer_from_env
 from .published import published_in_effect
 from .settings import Settings
@@ -48,6 +58,9 @@ from .settings import Settings
 app = typer.Typer(help="Start, inspect and progress support provision cases.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+LOG_POSITIONS = 2**31 - 1
+"""The last log position a case may have (the register's integer column): `--log-from`
+and `--log-limit` past it are usage errors, not database errors."""
 
 
 async def _client(*, signed: bool = False) -> CaseClient:
@@ -162,12 +175,23 @@ LOG_PAGE = 1_000
 def show(
     case_ref: Annotated[str, typer.Argument(metavar="CASE")],
     log_from: Annotated[
-        int, typer.Option("--log-from", metavar="SEQ", min=1, help="Log entries from this one on.")
+        int,
+        typer.Option(
+            "--log-from",
+            metavar="SEQ",
+            min=1,
+            max=LOG_POSITIONS,
+            help="Log entries from this one on.",
+        ),
     ] = 1,
     log_limit: Annotated[
         int | None,
         typer.Option(
-            "--log-limit", metavar="N", min=0, help="At most N log entries (default all)."
+            "--log-limit",
+            metavar="N",
+            min=0,
+            max=LOG_POSITIONS,
+            help="At most N log entries (default all).",
         ),
     ] = None,
     json_out: JsonFlag = False,
@@ -518,7 +542,7 @@ def list_cases(
             help="With --temporal: every case of the chain that began with CASE (CaseChain).",
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
+    limit: LimitOption = 100,
     temporal: Annotated[
         bool,
         typer.Option("--temporal", help="Ask Temporal's visibility store, not the register."),
@@ -544,7 +568,7 @@ def list_cases(
                 tenant_ref=tenant,
                 status=status,
                 chain=chain,
-                limit=limit,
+                limit=limit + 1,  # one more than shown: whether the limit cut the list
             )
         )
         rows: list[dict[str, Any]] = [
@@ -571,7 +595,7 @@ def list_cases(
                 tenant_ref=tenant,
                 status=status,
                 opened_from=opened_from,
-                limit=limit,
+                limit=limit + 1,
             ),
             what="list cases",
             read_only=True,
@@ -594,8 +618,11 @@ def list_cases(
             }
             for r in records
         ]
+    found_rows = len(rows)
+    rows = rows[:limit]
     if json_out:
         print_json(rows)
+        cut_by_limit(limit, found_rows, order="newest")
         return
     table = Table("Case", "Type", "Tenant", "Owner", "Status", "Opened", "Linked")
     for row in rows:
@@ -612,6 +639,7 @@ def list_cases(
             ", ".join(links),
         )
     console.print(table)
+    cut_by_limit(limit, found_rows, order="newest")
 
 
 def _report(result: RequestResult, json_out: bool) -> None:

@@ -21,7 +21,7 @@ from activities.database.notifications import (
 from activities.templates import format_datetime
 
 from .cli_db import with_session
-from .console import console, print_json, require_choice
+from .console import LimitOption, console, cut_by_limit, print_json, require_choice
 
 app = typer.Typer(
     help="The notifications escalations sent, or recorded when no mail server is set.",
@@ -47,9 +47,7 @@ def list_(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", metavar="N", min=1, help="At most this many.")
-    ] = 100,
+    limit: LimitOption = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the outbox, newest first."""
@@ -61,8 +59,7 @@ def list_(
 
     rows = with_session(work, what="read the notifications", read_only=True)
     _print(rows[:limit], as_json)
-    if len(rows) > limit:  # on stderr, so that --json stays JSON and a file holds rows alone
-        typer.echo(f"Showing the newest {limit}; --limit shows more.", err=True)
+    cut_by_limit(limit, len(rows), order="newest")
 
 
 def _print(rows: list[NotificationRow], as_json: bool) -> None:

@@ -18,7 +18,7 @@ from definitions.durations import DurationError
 
 from .cli_db import existing_url
 from .client import CaseRefused, CaseRegister
-from .console import bad_value, console, fail, print_json, run
+from .console import LimitOption, bad_value, console, fail, print_json, run
 
 
 def tasks(
@@ -44,9 +44,7 @@ def tasks(
             '"5 days", "2 working days", or 5d, 2wd, 36h.',
         ),
     ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", metavar="N", min=1, help="At most this many.")
-    ] = LIMIT,
+    limit: LimitOption = LIMIT,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """List open and upcoming tasks of open cases, by due point, from the case register."""

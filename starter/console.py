@@ -120,6 +120,25 @@ def require_choice(value: str | None, choices: Sequence[str], *, option: str, wh
         bad_value(option, f"there is no {what} {value!r}; choose {listed}")
 
 
+LIST_LIMIT = 10_000
+"""The most rows a list command prints at once: one rule for every `--limit`, so that a
+mistyped value is a usage error with the range, never a database error."""
+LimitOption = Annotated[
+    int,
+    typer.Option(
+        "--limit", metavar="N", min=1, max=LIST_LIMIT, help=f"At most this many (1-{LIST_LIMIT:,})."
+    ),
+]
+"""`--limit N`: how many rows a list command prints (`LIST_LIMIT` at most)."""
+
+
+def cut_by_limit(shown: int, found: int, *, order: str) -> None:
+    """Say on stderr (so that --json stays JSON) when `--limit` cut a list: `found` rows
+    were read, one more than `shown` when there were more."""
+    if found > shown:
+        typer.echo(f"Showing the {order} {shown}; --limit shows more.", err=True)
+
+
 AtOption = Annotated[
     str | None,
     typer.Option(

@@ -102,6 +102,29 @@ async def test_safeguarding_review_through_the_cli(
         assert listed[0]["type"] == "safeguarding-review"
         assert listed[0]["type_version"] >= 1
         assert listed[0]["status"] == "open"
+
+        # A list the limit cut says so, on stderr, for the register and for Temporal.
+        second = f"SR-{uuid.uuid4().hex[:8]}"
+        start = ("case", "start", "safeguarding-review", "--tenant", "TEN-77", "--case-ref")
+        assert (await cli(*start, second, env=cli_env)).code == 0
+
+        async def both() -> bool:
+            listed = await cli("case", "list", "--tenant", "TEN-77", "--json", env=cli_env)
+            found = await cli("case", "list", "--temporal", "--tenant", "TEN-77", env=cli_env)
+            return len(listed.json()) == 2 and second in found.stdout and case_ref in found.stdout
+
+        await eventually(both, timeout=20, interval=0.3)
+        for source in ((), ("--temporal",)):
+            cut = await cli(
+                "case", "list", *source, "--tenant", "TEN-77", "--limit", "1", "--json", env=cli_env
+            )
+            assert cut.code == 0, cut.stderr
+            assert len(cut.json()) == 1
+            assert cut.stderr == "Showing the newest 1; --limit shows more.\n"
+            whole = await cli(
+                "case", "list", *source, "--tenant", "TEN-77", "--limit", "2", env=cli_env
+            )
+            assert whole.code == 0 and whole.stderr == "", whole.stderr
     await engine.dispose()
 
 

@@ -21,6 +21,31 @@ from tests.e2e.cli import cli
         (["case", "complete", "TSA-1"], "support-provision case complete", "Missing argument"),
         (["nosuch"], "support-provision", "No such command 'nosuch'"),
         (["tasks", "--limit", "many"], "support-provision tasks", "Invalid value for '--limit'"),
+        # One range for every --limit, and log positions within the register's: a value
+        # past them is a usage error, never a database's overflow.
+        *(
+            (
+                [*command.split(), "--limit", value],
+                f"support-provision {command}",
+                f"Invalid value for '--limit': Input should be {words}",
+            )
+            for command in ("case list", "notifications list", "tasks")
+            for value, words in (
+                ("0", "greater than or equal to 1"),
+                ("-5", "greater than or equal to 1"),
+                ("99999999999999999999999", "less than or equal to 10000"),
+            )
+        ),
+        (
+            ["case", "show", "TSA-1", "--log-from", "99999999999999999999999"],
+            "support-provision case show",
+            "Invalid value for '--log-from': Input should be less than or equal to 2147483647",
+        ),
+        (
+            ["case", "show", "TSA-1", "--log-limit", "-1"],
+            "support-provision case show",
+            "Invalid value for '--log-limit': Input should be greater than or equal to 0",
+        ),
         # Values that only the command's own checks refuse, before anything is contacted.
         (
             ["case", "list", "--status", "bogus"],

@@ -39,6 +39,7 @@ from .responses import ResponseValue, check_responses
 from .sla import after
 from .state import (
     DONE,
+    MAX_IN_PROGRESS,
     CaseState,
     CaseStatus,
     LogEntry,
@@ -50,8 +51,6 @@ CASE_OPENED = "case-opened"
 HANDLED_KEPT = 2_000
 """Fire-and-forget request ids a case remembers (the latest), so a retry is not applied
 twice; a sender retrying after 2,000 more requests to the same case is not a retry."""
-MAX_IN_PROGRESS = 200
-"""Tasks a plan may hold in progress at once: more is a runaway integration, not a plan."""
 
 
 class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):

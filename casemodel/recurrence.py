@@ -10,7 +10,10 @@ depends on it waits until the series has ended and its last occurrence is resolv
 
 A series ends after `times` occurrences, when the next would fall due at or after its `for`
 period's end, when an occurrence is completed with `until_outcome`, when a person stops it
-(`stop_recurrence`), when one of its occurrences is cancelled, and with the case. Ending
+(`stop_recurrence`), when one of its occurrences is cancelled, with the case, and when its
+next occurrence would take the case past the tasks a plan may hold in progress
+(`MAX_IN_PROGRESS`, 200; `limit`): occurrences nobody completes, falling due for years,
+would otherwise grow the case without end, past what it can show or hand over. Ending
 cancels the occurrence still waiting to fall due; occurrences already open stay open: they
 are work that fell due. The dates themselves are `casemodel.series`.
 """
@@ -24,9 +27,9 @@ from definitions.schema import RecurrenceFrom
 
 from . import errors
 from .instants import when
-from .rules import RULES_2026_12, Since
+from .rules import PILE_UP_2026_12, RULES_2026_12, Since
 from .series import next_occurrence
-from .state import DONE, Series, TaskInstance, TaskStatus
+from .state import DONE, MAX_IN_PROGRESS, Series, TaskInstance, TaskStatus
 
 if TYPE_CHECKING:
     from definitions.schema import ProvisionType, Recurrence, TaskDefinition
@@ -57,6 +60,7 @@ class CaseSeries:
         def _release(self, now: datetime, by: str) -> None: ...
         def _complete_case_if_done(self, now: datetime, by: str) -> None: ...
         def _instances_of(self, task_id: str) -> list[TaskInstance]: ...
+        def in_progress(self) -> list[TaskInstance]: ...
         def _append_instance(
             self,
             definition: TaskDefinition,
@@ -178,6 +182,13 @@ class CaseSeries:
                 else f"the next would fall due after its period of {recurrence.for_}"
             )
             self._end_series(series, now, SERIES, bound, why)
+            return
+        if len(self.in_progress()) >= MAX_IN_PROGRESS and self.since(PILE_UP_2026_12):
+            why = (
+                f"the case has {MAX_IN_PROGRESS} tasks in progress, as many as a plan may hold; "
+                "its occurrences still open stay open"
+            )
+            self._end_series(series, now, SERIES, "limit", why)
             return
         definition = self._definitions[series.task]
         completion = recurrence.from_ is RecurrenceFrom.completion

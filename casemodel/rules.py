@@ -23,6 +23,12 @@ be for this case and one request (`intake.bound`); only the worker opens a follo
 case; and an ended series stays ended when its first occurrence opens again."""
 
 
+PILE_UP_2026_12 = "recurrence-pile-up"
+"""A series ends when its next occurrence would take the case past the tasks a plan may
+hold in progress (`casemodel.state.MAX_IN_PROGRESS`), rather than add occurrences nobody
+works without end (`casemodel.recurrence`). Asked only when that limit is reached."""
+
+
 def every_rule(_: str) -> bool:
     """Today's rules, every one (a validator's, and the tests')."""
     return True

@@ -21,6 +21,10 @@ from .responses import ResponseValue
 from .sla import Interval, RevisedTarget
 from .snapshots import SharedProvisionType
 
+MAX_IN_PROGRESS = 200
+"""Tasks a plan may hold in progress at once: more is a runaway integration (or a series
+of occurrences nobody works), not a plan."""
+
 
 class TaskStatus(StrEnum):
     blocked = "blocked"

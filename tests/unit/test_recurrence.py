@@ -8,7 +8,8 @@ import pytest
 
 from casemodel import errors
 from casemodel.case import Case
-from casemodel.state import CaseStatus, TaskStatus
+from casemodel.rules import PILE_UP_2026_12
+from casemodel.state import MAX_IN_PROGRESS, CaseStatus, TaskStatus
 from tests.factories import T0, recurring_type
 
 DAY = timedelta(days=1)
@@ -263,3 +264,35 @@ def test_a_series_a_person_stopped_stays_stopped_when_what_it_depends_on_is_done
     old.complete_task("intake", outcome=None, responses=None, note=None, by="ann", now=T0 + 2 * DAY)
     again = old.series_of("check-in")
     assert again is not None and not again.ended
+
+
+def _weekly_nobody_works(asked: list[str] | None = None) -> Case:
+    """A weekly check-in for ten years that nobody completes, ticked week by week."""
+    case = open_case({"every": "1 week", "for": "520 weeks"})
+    if asked is not None:
+        case.since = lambda rule: asked.append(rule) is None and rule != PILE_UP_2026_12
+    for week in range(1, 260):
+        case.tick(T0 + week * WEEK)
+    return case
+
+
+def test_a_series_nobody_works_ends_at_the_tasks_a_plan_may_hold():
+    case = _weekly_nobody_works()
+    assert len(case.in_progress()) == MAX_IN_PROGRESS
+    series = case.series_of("check-in")
+    assert series is not None and series.ended and series.end_reason == "limit"
+    [ended] = [e for e in case.state.log if e.kind == "series_ended"]
+    assert ended.detail == (
+        f"check-in: the case has {MAX_IN_PROGRESS} tasks in progress, as many as a plan may "
+        "hold; its occurrences still open stay open"
+    )
+    assert case.upcoming("check-in") is None, "no occurrence is waiting to fall due"
+    with pytest.raises(errors.NotAllowed, match="200 tasks in progress"):
+        case.check_add("check-in")
+
+
+def test_a_series_that_piled_up_before_the_rule_replays_as_it_ran():
+    asked: list[str] = []
+    case = _weekly_nobody_works(asked)
+    assert len(case.in_progress()) > MAX_IN_PROGRESS, "the rules before it had no limit"
+    assert set(asked) == {PILE_UP_2026_12}, "asked only where the limit decides"

@@ -177,6 +177,15 @@ class SnapshotLoader(BaseLoader):
     def list_templates(self) -> list[str]:
         return sorted(self._sources)
 
+    def take_new(self, fresh: SnapshotLoader) -> list[str]:
+        """Add the files of `fresh` (the folder read again) that this snapshot lacks; the
+        names added. A file it holds already is kept as it was read: an edit is seen at
+        the next start, as before, never mid-run."""
+        added = sorted(set(fresh._sources) - set(self._sources))
+        for name in added:
+            self._sources[name] = fresh._sources[name]
+        return added
+
 
 class BoundedEnvironment(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with the limits of this module.

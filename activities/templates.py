@@ -32,6 +32,7 @@ own used instead, checked with a sample of that notice.
 
 from __future__ import annotations
 
+import logging
 import re
 import traceback
 from collections.abc import Iterable, Mapping
@@ -59,6 +60,7 @@ from activities.template_undefined import (
     noting,
 )
 
+log = logging.getLogger("support_provision.templates")
 TEMPLATES_DIR = "templates"
 UK = ZoneInfo("Europe/London")
 PARTS = ("subject", "text", "html")
@@ -150,12 +152,26 @@ class TemplateStore:
         subject or text file, a `jinja2.TemplateError` if it does not render (a limit of
         `activities.template_limits` included)."""
         parts = self.files().get(template_id, {})
+        if ("subject" not in parts or "text" not in parts) and self._read_new_files():
+            parts = self.files().get(template_id, {})
         if "subject" not in parts or "text" not in parts:
             raise UnknownTemplate(template_id, self.template_ids())
         subject = self.render_file(parts["subject"], context)
         text = self.render_file(parts["text"], context)
         html = self.render_file(parts["html"], context) if "html" in parts else None
         return RenderedMessage(" ".join(subject.split()), text.strip() + "\n", html)
+
+    def _read_new_files(self) -> bool:
+        """A snapshot store asked for a template it lacks reads its folder again and takes
+        the files added since (a type published while the worker runs, with templates of
+        its own): the notice renders, rather than fail for good until a restart. Files it
+        read before stay as they were read. Whether any file was added."""
+        if self._snapshot is None:
+            return False
+        added = self._snapshot.take_new(SnapshotLoader(self.directory))
+        if added:
+            log.info("templates added to %s since they were read: %s", self.directory, added)
+        return bool(added)
 
     def render_file(self, name: str, context: Mapping[str, Any]) -> str:
         """One template file (``x.text.j2``) rendered within the limits of its part."""

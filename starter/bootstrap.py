@@ -12,7 +12,7 @@ from activities.database.directory import load_directory, sync_directory
 from activities.database.engine import create_engine, session_factory
 from definitions.periods import Period
 
-from .catalog_check import check_catalog
+from .catalog_check import check_catalog, templates_open_cases_need
 
 
 class BootstrapError(RuntimeError):
@@ -50,6 +50,12 @@ async def bootstrap(
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:
+            gone = await templates_open_cases_need(session, definitions)
+            if gone:
+                raise DefinitionsRefused(
+                    f"{gone[0]}; nothing published: restore the template, or publish once "
+                    "those cases have closed."
+                )
             synced = await sync_directory(session, directory)
             published = await definitions_store.publish(
                 session, catalog.definitions(), by=by, now=datetime.now(UTC)

@@ -152,3 +152,36 @@ def _template_problems(reading: CatalogReading) -> list[Problem]:
             location, message = head, message.partition(": ")[2]
         problems.append(Problem(file, location, message))
     return problems
+
+
+async def templates_open_cases_need(session: Any, directory: Path) -> list[Problem]:
+    """Templates that open cases still escalate with, gone from the catalog's templates
+    folder: a rename or removal would be published, and every notice of those cases that
+    names it would fail for good when it fires. One problem per template and version,
+    with how many cases and one of them."""
+    from activities.database import definitions_store
+    from activities.database.register import open_versions
+    from activities.templates import TemplateStore, templates_dir
+    from definitions.references import template_references
+
+    folder = templates_dir(directory)
+    present = set(TemplateStore(folder).template_ids())
+    problems = []
+    for running in await open_versions(session):
+        definition = await definitions_store.version(session, running.type_id, running.version)
+        if definition is None:
+            continue
+        needed = sorted({ref.target for ref in template_references([definition])} - present)
+        cases = f"{running.cases} open case{'s' if running.cases != 1 else ''}"
+        for template_id in needed:
+            problems.append(
+                Problem(
+                    f"{folder.name}/",
+                    "",
+                    f"there is no template {template_id!r}, but {running.type_id} "
+                    f"v{running.version} names it and {cases} run on that version (such as "
+                    f"{running.example}): keep {template_id}.subject.j2 and "
+                    f"{template_id}.text.j2 until they close, or their notices fail",
+                )
+            )
+    return problems

@@ -19,11 +19,11 @@ import yaml
 from rich.table import Table
 
 from activities.database import definitions_store as store
-from definitions.loader import default_definitions_dir
+from definitions.loader import Problem, default_definitions_dir
 from definitions.periods import Period, Standing, View, standings
 from definitions.schema import ProvisionType
 
-from .catalog_check import check_catalog
+from .catalog_check import check_catalog, templates_open_cases_need
 from .cli_db import with_session
 from .console import AtOption, console, current_user, day_option, fail, print_json, view_option
 
@@ -50,13 +50,24 @@ def publish_command(
     by = by or current_user()
     now = datetime.now(UTC)
 
-    async def work(session: Any) -> list[store.PublishResult]:
+    async def work(session: Any) -> list[store.PublishResult] | list[Problem]:
+        gone = await templates_open_cases_need(session, definitions)
+        if gone:
+            return gone
         return await store.publish(session, catalog.definitions(), by, now)
 
     try:
-        results = with_session(work, what="publish the definitions")
+        outcome = with_session(work, what="publish the definitions")
     except store.PublishConflict as error:
         fail(str(error))
+    results = [r for r in outcome if isinstance(r, store.PublishResult)]
+    if len(results) != len(outcome):
+        count = len(outcome)
+        _fail_all(
+            [str(p) for p in outcome],
+            f"nothing published: {count} template{'s' if count != 1 else ''} that open "
+            f"cases need {'are' if count != 1 else 'is'} gone from {definitions}",
+        )
     if json_out:
         print_json([vars(r) for r in results])
         return

@@ -13,11 +13,12 @@ that run took over (`RegisterUpdate.rebase_after`). And by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.contracts import RegisterTask, RegisterUpdate
@@ -152,6 +153,33 @@ ENDED_OUTSIDE = "ended_outside"
 """The register's status of a case whose workflow Temporal ended (terminated, say) while
 the case was open: no rule of the case ran, so nothing else about it changed."""
 ENDED_OUTSIDE_EVENT = "workflow_ended_outside"
+
+
+@dataclass(frozen=True)
+class OpenVersion:
+    """A published version of a type that open cases run on: how many, and one of them."""
+
+    type_id: str
+    version: int
+    cases: int
+    example: str
+
+
+async def open_versions(session: AsyncSession) -> list[OpenVersion]:
+    """The versions open cases run on, as the register holds them (cases with no version,
+    from tests and from before versions, are left out)."""
+    rows = await session.execute(
+        select(
+            CaseRecord.type_id,
+            CaseRecord.type_version,
+            func.count(),
+            func.min(CaseRecord.case_ref),
+        )
+        .where(CaseRecord.status == OPEN, CaseRecord.type_version.is_not(None))
+        .group_by(CaseRecord.type_id, CaseRecord.type_version)
+        .order_by(CaseRecord.type_id, CaseRecord.type_version)
+    )
+    return [OpenVersion(t, v or 0, n, ref) for t, v, n, ref in rows.all()]  # never None: where
 
 
 async def cases_held_open(session: AsyncSession, case_refs: Sequence[str]) -> set[str]:

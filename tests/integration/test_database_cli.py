@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,14 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
 
+from activities.contracts import RegisterUpdate
+from activities.database import register
 from activities.database.directory import default_directory_file
+from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import head_revision
+from casemodel.case import Case
 from definitions.loader import default_definitions_dir
+from definitions.schema import ProvisionType
 from starter import cli_db, cli_directory, cli_publish
 from tests.integration.db_fixtures import database_url, engine, sessions  # noqa: F401
 
@@ -217,3 +224,55 @@ def test_directory_list_shows_the_periods_of_memberships(run, tmp_path: Path):
     listing = json.loads(run("directory", "list", "--json").stdout)
     members = next(g for g in listing["stakeholder_groups"] if g["id"] == "safeguarding-panel")
     assert {"person": "marcus-reid", "from": "2027-04-01"} in members["members"]
+
+
+def test_publish_refuses_to_drop_a_template_open_cases_escalate_with(
+    run, tmp_path: Path, database_url: str
+):
+    """A template renamed in the catalog (and its rules with it) validates, but the cases
+    open on the version published before still name the old one: each of their notices
+    would fail for good when it fired. Publish refuses, naming the version and a case."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    assert run("definitions", "publish", "--definitions", str(catalog)).exit_code == 0
+    type_file = sorted((catalog / "types").glob("*.yaml"))[0]
+    data = yaml.safe_load(type_file.read_text())
+    old = next(r for t in data["tasks"] for r in t.get("escalations", []))["template"]
+    provision_type = ProvisionType.model_validate(data)
+    case = Case.open(
+        provision_type,
+        case_ref="OPEN-1",
+        tenant_ref="TEN-1",
+        owner="tom-bennett",
+        now=datetime.now(UTC),
+        opened_by="hms",
+        type_version=1,
+    )
+    update = RegisterUpdate.from_state(case.state, workflow_id="case-OPEN-1", type_version=1)
+    asyncio.run(_apply(database_url, update))
+
+    for path in (catalog / "templates").glob(f"{old}.*.j2"):
+        path.rename(path.with_name(path.name.replace(old, f"{old}-renamed", 1)))
+    for path in (catalog / "types").glob("*.yaml"):
+        text = path.read_text()
+        path.write_text(text.replace(f"template: {old}\n", f"template: {old}-renamed\n"))
+
+    refused = run("definitions", "publish", "--definitions", str(catalog))
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"there is no template {old!r}, but {provision_type.id} v1 names it and 1 open case "
+        f"run on that version (such as OPEN-1)"
+    ) in refused.stderr
+    assert "nothing published: 1 template that open cases need is gone from" in refused.stderr
+    versions = json.loads(run("definitions", "versions", "--json").stdout)
+    assert {v["version"] for v in versions} == {1}, "nothing published"
+
+
+async def _apply(url: str, update: RegisterUpdate) -> None:
+    """Write `update` through an engine of its own (this test's loop is not the session's)."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await register.apply_update(session, update)
+    finally:
+        await engine.dispose()

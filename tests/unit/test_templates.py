@@ -110,6 +110,29 @@ def test_a_snapshot_store_renders_the_templates_as_they_were_when_it_was_made(fo
         anew.render_file("_sign-off.text.j2", sample_context(task_level=False))
 
 
+def test_a_snapshot_store_asked_for_a_template_it_lacks_takes_the_files_added_since(
+    folder: Path,
+):
+    """A type published while the worker runs brings templates of its own: its notices
+    render without a restart. What the store read before stays as it was read."""
+    write(folder, {"plain.subject.j2": "{{ case.ref }}", "plain.text.j2": "Old words"})
+    store = TemplateStore(folder, snapshot=True)
+    write(
+        folder,
+        {
+            "plain.text.j2": "Edited, unchecked",
+            "new-type-warning.subject.j2": "Warning on {{ case.ref }}",
+            "new-type-warning.text.j2": "Look at it",
+        },
+    )
+    context = sample_context(task_level=False)
+    message = store.render("new-type-warning", context)
+    assert (message.subject, message.text) == ("Warning on SP-2026-000123", "Look at it\n")
+    assert store.render("plain", context).text == "Old words\n"
+    with pytest.raises(UnknownTemplate):
+        store.render("nowhere", context)
+
+
 def test_an_unknown_field_is_an_error_when_rendering(folder: Path):
     write(folder, {"x.subject.j2": "{{ case.ref }}", "x.text.j2": "{{ case.tenant }}"})
     with pytest.raises(UndefinedError, match="unknown field 'tenant'.*tenant_ref"):

@@ -9,6 +9,12 @@ included, in Europe/London); fixed addresses are used as given. Inactive people,
 roles and groups reach nobody. The activity resolves when it runs, so the directory is
 read as it stands when the escalation fires, not as it stood when the case opened.
 
+An owner who has left (a person made inactive by `directory sync` while their cases are
+open) is told in their place: their manager if active, else their team (its mailbox, or
+its active members). Their cases still have a target, and the breach of one is exactly
+what someone must hear; the outbox row names who was told, and the reason line says
+whom it stood in for.
+
 Whatever the rule asked for that reaches nobody is returned in ``unreached`` with the
 reason, so the caller can record it as a failed notification: an escalation that tells
 no one must be visible in the outbox, not silently lost.
@@ -76,9 +82,9 @@ async def resolve_recipients(
     if wanted.owner:
         reached = await directory.owner(owner)
         if not reached:
-            resolution.unreached.append(
-                Unreached(f"owner:{owner}", f"no address for owner {owner}")
-            )
+            reached = await directory.in_place_of(owner)
+        if not reached:
+            resolution.unreached.append(Unreached(f"owner:{owner}", await directory.why(owner)))
         found += reached
     if wanted.owner_manager:
         manager = await directory.manager_of(owner)
@@ -124,9 +130,36 @@ class _Directory:
             return await self._people(holders.where(PersonRole.role_id == role.id))
         return []
 
+    async def in_place_of(self, owner: str) -> list[Recipient]:
+        """Who is told for an owner who has left the directory: their manager, else their
+        team; nobody for an owner who has not left (or was never in it)."""
+        person = await self._session.get(Person, owner)
+        if person is None or person.active:
+            return []
+        if person.manager_id and (manager := await self._person(person.manager_id)):
+            return [manager]
+        if person.team_id:
+            return await self.owner(person.team_id)
+        return []
+
+    async def why(self, owner: str) -> str:
+        """Why the owner part of a rule reaches nobody, in a line."""
+        for model in (Person, Team, Role):
+            entry = await self._session.get(model, owner)
+            if entry is None:
+                continue
+            if not getattr(entry, "active", False):
+                return (
+                    f"owner {owner} has left the directory, and has no active manager or team "
+                    "to tell in their place"
+                )
+            return f"no address for owner {owner}"
+        return f"owner {owner} is not in the directory"
+
     async def manager_of(self, owner: str) -> Recipient | None:
         manager_id: str | None = None
-        if (person := await self._active(Person, owner)) is not None:
+        # A person who has left still has the manager their cases escalate to.
+        if (person := await self._session.get(Person, owner)) is not None:
             manager_id = person.manager_id
         elif (team := await self._active(Team, owner)) is not None:
             manager_id = team.manager_id

@@ -222,10 +222,30 @@ async def test_people_who_left_are_skipped_and_an_owner_nobody_answers_for_is_re
     assert "joseph.adeyemi@northfieldhomes.example.org" not in panel and len(panel) == 5
 
     gone = await resolve(directory, "joseph-adeyemi", owner=True, groups=["no-such-group"])
-    assert gone.recipients == []
+    assert emails(gone) == ["helen.marsh@northfieldhomes.example.org"], "his manager, for him"
+    both = await resolve(directory, "joseph-adeyemi", owner=True, owner_manager=True)
+    assert emails(both) == ["helen.marsh@northfieldhomes.example.org"] and not both.unreached
     assert [(u.what, u.reason) for u in gone.unreached] == [
-        ("owner:joseph-adeyemi", "no address for owner joseph-adeyemi"),
         ("group:no-such-group", "no address in stakeholder group no-such-group"),
+    ]
+
+    # With his manager gone too, his team is told; with neither, nobody, and why.
+    async with directory.begin() as session:
+        await session.execute(update(Person).where(Person.id == "helen-marsh").values(active=False))
+    team = emails(await resolve(directory, "joseph-adeyemi", owner=True))
+    assert team and "helen.marsh@northfieldhomes.example.org" not in team
+    async with directory.begin() as session:
+        await session.execute(
+            update(Person).where(Person.id == "joseph-adeyemi").values(team_id=None)
+        )
+    alone = await resolve(directory, "joseph-adeyemi", owner=True)
+    assert alone.recipients == []
+    assert [(u.what, u.reason) for u in alone.unreached] == [
+        (
+            "owner:joseph-adeyemi",
+            "owner joseph-adeyemi has left the directory, and has no active manager or team "
+            "to tell in their place",
+        )
     ]
 
 
@@ -403,7 +423,10 @@ async def test_what_retrying_cannot_fix_is_a_failed_row_and_the_rest_still_go(
 
     rows = {r.recipient_address or r.recipient_id: r for r in await outbox(directory)}
     nobody = rows["owner:left-last-year"]
-    assert (nobody.status, nobody.last_error) == ("failed", "no address for owner left-last-year")
+    assert (nobody.status, nobody.last_error) == (
+        "failed",
+        "owner left-last-year is not in the directory",
+    )
     assert nobody.idempotency_key == f"{escalation.key}:owner:left-last-year"
     refused = rows["duty.manager@northfieldhomes.example.org"]
     assert refused.status == "failed" and "550" in (refused.last_error or "")

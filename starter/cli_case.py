@@ -38,8 +38,9 @@ from casemodel.views import follow_on_lines
 from definitions.schema import ProvisionType, Recurrence
 from workflows.names import workflow_id_for
 
+from .cli_case_record import recorded_case, show_recorded
 from .cli_db import RegisterAway, existing_url, explain, with_session
-from .client import CaseClient, CaseListing, CaseRefused
+from .client import CaseClient, CaseListing, CaseNotFound, CaseRefused, DuplicateCase
 from .console import (
     LimitOption,
     bad_usage,
@@ -89,6 +90,23 @@ def _call(action: Any, *, signed: bool = False) -> Any:
         fail(refusal.message)
 
 
+def _state_or_none(case_ref: str) -> CaseState | None:
+    """The case's state, asked of its workflow; None when Temporal has no such case (never
+    started, or its history deleted after the retention period); any other refusal ends
+    in its one line, as `_call`'s."""
+
+    async def go() -> CaseState:
+        cases = await _client()
+        return await cases.state(case_ref)
+
+    try:
+        return run(go())
+    except CaseNotFound:
+        return None
+    except (CaseRefused, IdentityUnavailable) as refusal:
+        fail(refusal.message)
+
+
 def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) -> None:
     """Build one request (refused here if malformed), send it, report what changed."""
     try:
@@ -133,6 +151,10 @@ def start(
         )
         if unknown is not None:
             fail(f"{unknown}; `support-provision directory list` shows who can own a case.")
+    if case_ref is not None and recorded_case(case_ref.strip()) is not None:
+        # Temporal may no longer hold it (its history deleted after the retention period):
+        # the register does, and a reference names one case for good.
+        fail(DuplicateCase(case_ref.strip()).message)
     started = _call(
         lambda cases: cases.start_case(
             chosen,
@@ -197,7 +219,13 @@ def show(
     json_out: JsonFlag = False,
 ) -> None:
     """Show a case: its tasks, what each waits for, and its whole log (from the register)."""
-    state: CaseState = _call(lambda cases: cases.state(case_ref))
+    state = _state_or_none(case_ref)
+    if state is None:  # Temporal holds no such case: the register may, for good
+        record = recorded_case(case_ref)
+        if record is None:
+            fail(CaseNotFound(case_ref).message)
+        show_recorded(record, after_seq=log_from - 1, limit=log_limit, json_out=json_out)
+        return
     log = full_log(state, after_seq=log_from - 1, limit=log_limit)
     view = case_view(state, Settings.from_env(), log=log)
     if (ended := ended_outside(state.case_ref)) is not None:

@@ -143,8 +143,8 @@ class CaseRefTaken(LookupError):
             f"{held.opened_at:%Y-%m-%d %H:%M} UTC for tenant {held.tenant_ref} (workflow run "
             f"{held.first_run_id or 'from before runs were recorded'}); this workflow, "
             f"opened {update.opened_at:%Y-%m-%d %H:%M} UTC, was started again under that "
-            "case's id by Temporal directly and is refused: open the new case under a "
-            "reference of its own"
+            "case's id (by Temporal directly, or once Temporal no longer held the case's "
+            "history) and is refused: open the new case under a reference of its own"
         )
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.contracts import RegisterUpdate
 from activities.database import notifications as outbox
+from activities.database import register
 from activities.database.engine import create_engine, session_factory
+from casemodel.case import Case
 from definitions.schema import ProvisionType
 from starter.client import CaseClient
+from starter.published import published_in_effect
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.e2e.cli import cli
@@ -248,3 +253,54 @@ async def test_a_start_the_case_refuses_exits_1_and_leaves_the_reference_free(
         shown = await cli("case", "show", case_ref, "--json", env=cli_env)
         assert shown.json()["tenant_ref"] == "TEN-81"
     await engine.dispose()
+
+
+async def test_a_case_temporal_no_longer_holds_is_shown_from_the_register(
+    cli_env: dict[str, str],
+):
+    """Temporal deletes a closed case's history after its retention period (`temporal
+    workflow delete` does it at once, but the dev server takes half a minute to act on it):
+    here the case is one the register holds and Temporal never did. `case show` answers
+    from the register, and the reference stays the case's."""
+    case_ref = f"SR-{uuid.uuid4().hex[:8]}"
+    _, review = await published_in_effect(cli_env["DATABASE_URL"], "safeguarding-review")
+    case = Case.open(
+        review,
+        case_ref=case_ref,
+        tenant_ref="TEN-90",
+        owner="safeguarding-team",
+        now=datetime.now(UTC),
+        opened_by="hms",
+        type_version=1,
+    )
+    case.close(
+        outcome="no-safeguarding-concern",
+        reason="resolved",
+        by="joseph-adeyemi",
+        now=datetime.now(UTC),
+    )
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with session_factory(engine).begin() as session:
+        await register.apply_update(
+            session,
+            RegisterUpdate.from_state(case.state, workflow_id=f"case-{case_ref}", type_version=1),
+        )
+    await engine.dispose()
+
+    shown = await cli("case", "show", case_ref, env=cli_env)
+    assert shown.code == 0, shown.stderr
+    assert "From the case register: Temporal no longer holds" in shown.stdout
+    assert "closed" in shown.stdout and "case_closed" in shown.stdout
+    as_json = (await cli("case", "show", case_ref, "--json", env=cli_env)).json()
+    assert (as_json["source"], as_json["status"]) == ("register", "closed")
+    assert as_json["tasks"] and as_json["log"][0]["kind"] == "case_opened"
+    paged = await cli(
+        "case", "show", case_ref, "--json", "--log-from", "2", "--log-limit", "1", env=cli_env
+    )
+    assert [e["seq"] for e in paged.json()["log"]] == [2]
+
+    start = ("case", "start", "safeguarding-review", "--tenant", "TEN-90", "--case-ref")
+    again = await cli(*start, case_ref, env=cli_env)
+    assert again.code == 1 and "already exists" in again.stderr, again.stderr
+    nowhere = await cli("case", "show", "NOPE-404", env=cli_env)
+    assert nowhere.code == 1 and "There is no case NOPE-404" in nowhere.stderr

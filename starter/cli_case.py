@@ -258,14 +258,24 @@ def show(
         table.add_row(task["key"], task["name"], task["status"], task["owner"], extra)
     console.print(table)
     if view["series"]:
-        series = Table("Task", "Every", "Occurrences", "Next due", "Ended", title="Series")
+        series = Table(
+            "Task", "Every", "Occurrences", "Next due", "Ended", title="Series (times in UTC)"
+        )
         for s in view["series"]:
             count = str(s["occurrences"]) + (f" of {s['of']}" if s["of"] else "")
             ended = f"{_short(s['ended_at'])} ({s['end_reason']})" if s["ended_at"] else ""
             series.add_row(s["task"], s["every"] or "", count, _short(s["next_at"]), ended)
         console.print(series)
     if view["clocks"]:
-        clocks = Table("Clock", "Target", "Started", "Warning at", "Due at", "State", title="SLA")
+        clocks = Table(
+            "Clock",
+            "Target",
+            "Started",
+            "Warning at",
+            "Due at",
+            "State",
+            title="SLA (times in UTC)",
+        )
         for c in view["clocks"]:
             clocks.add_row(
                 c["clock"],
@@ -278,7 +288,7 @@ def show(
         console.print(clocks)
     if view["escalations"]:
         fired = Table(
-            "When", "Clock", "Rule", "Trigger", "#", "Template", "Told", title="Escalations"
+            "When (UTC)", "Clock", "Rule", "Trigger", "#", "Template", "Told", title="Escalations"
         )
         for f in view["escalations"]:
             fired.add_row(
@@ -292,7 +302,7 @@ def show(
             )
         console.print(fired)
     if view["communications"]:
-        sent = Table("When", "Task", "Path", "Template", "Told", title="Communications")
+        sent = Table("When (UTC)", "Task", "Path", "Template", "Told", title="Communications")
         for c in view["communications"]:
             sent.add_row(
                 _short(c["fired_at"]),
@@ -304,7 +314,7 @@ def show(
         console.print(sent)
     for line in _not_told(delivered, view):
         console.print(line, style="red", markup=False, highlight=False)
-    log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
+    log_table = Table("#", "When (UTC)", "What", "Task", "By", "Detail", title="Case log")
     for entry in log:
         log_table.add_row(
             str(entry.seq),
@@ -425,7 +435,15 @@ def full_log(state: CaseState, *, after_seq: int = 0, limit: int | None = None) 
 
 
 def _short(instant: str | None) -> str:
-    return instant[:16].replace("T", " ") if instant else ""
+    """An instant of the view, to the minute, in UTC as the case log is: a revised target
+    keeps the offset it was given in (`+01:00`), and shown as written beside points worked
+    out in UTC it read an hour out."""
+    if not instant:
+        return ""
+    moment = datetime.fromisoformat(instant)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def case_view(
@@ -923,6 +941,12 @@ def _due(case_ref: str, text: str) -> datetime:
         due_at = datetime.fromisoformat(text.strip())
     except ValueError:
         bad_value("--due", f'"{text}" is not a date and time; write e.g. 2026-12-01T17:00')
+    if "T" not in text.strip() and " " not in text.strip():
+        bad_value(
+            "--due",
+            f'"{text}" is a day, not a time: write when on it, e.g. {text.strip()}T17:00 '
+            "(the case calendar's local time)",
+        )
     if due_at.tzinfo is not None:
         return due_at
     state: CaseState = _call(lambda cases: cases.state(case_ref))

@@ -78,7 +78,7 @@ def show_recorded(
     for task in tasks:
         table.add_row(task.key, task.name, task.status, task.owner, task.outcome or "")
     console.print(table)
-    log_table = Table("#", "When", "What", "Task", "By", "Detail", title="Case log")
+    log_table = Table("#", "When (UTC)", "What", "Task", "By", "Detail", title="Case log")
     for entry in events:
         log_table.add_row(
             str(entry.seq),

@@ -89,6 +89,13 @@ from tests.e2e.cli import cli
             "support-provision case revise",
             "Invalid value for '--due': \"tomorrow\" is not a date and time",
         ),
+        (
+            # A day alone was taken as its first minute, hours before a person meant.
+            ["case", "revise", "TSA-1", "case", "--due", "2027-03-01", "--reason", "r"],
+            "support-provision case revise",
+            "Invalid value for '--due': \"2027-03-01\" is a day, not a time: write when on "
+            "it, e.g. 2027-03-01T17:00",
+        ),
     ],
 )
 async def test_a_command_line_mistake_is_one_line_with_exit_code_2(

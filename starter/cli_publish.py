@@ -50,10 +50,19 @@ def publish_command(
     by = by or current_user()
     now = datetime.now(UTC)
 
+    left_out: list[store.VersionInfo] = []
+
     async def work(session: Any) -> list[store.PublishResult] | list[Problem]:
         gone = await templates_open_cases_need(session, definitions)
         if gone:
             return gone
+        ids = {d.id for d in catalog.definitions()}
+        left_out.extend(
+            info
+            for info in await store.list_latest(session)
+            if info.type_id not in ids
+            and (info.effective_to is None or info.effective_to >= now.date())
+        )
         return await store.publish(session, catalog.definitions(), by, now)
 
     try:
@@ -67,6 +76,15 @@ def publish_command(
             [str(p) for p in outcome],
             f"nothing published: {count} template{'s' if count != 1 else ''} that open "
             f"cases need {'are' if count != 1 else 'is'} gone from {definitions}",
+        )
+    for info in left_out:
+        # Publishing adds versions; it never withdraws one: a file taken out of the
+        # catalog leaves its type published, and cases still open on it.
+        typer.echo(
+            f"{info.type_id} has no file in {definitions} but stays published and in "
+            f"effect (v{info.version}, {info.period}): new cases still open on it, since "
+            "publishing never withdraws a type.",
+            err=True,
         )
     if json_out:
         print_json([vars(r) for r in results])

@@ -276,3 +276,24 @@ async def _apply(url: str, update: RegisterUpdate) -> None:
             await register.apply_update(session, update)
     finally:
         await engine.dispose()
+
+
+def test_a_type_taken_out_of_the_catalog_stays_published_and_publish_says_so(run, tmp_path: Path):
+    """Publishing adds versions and never withdraws one: a type whose file was removed is
+    still in effect, and new cases open on it. Publish says so."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    assert run("definitions", "publish", "--definitions", str(catalog)).exit_code == 0
+    demo = catalog / "types" / "escalation-demo.yaml"
+    kept = demo.read_text()
+    demo.unlink()
+    published = run("definitions", "publish", "--definitions", str(catalog))
+    assert published.exit_code == 0, published.output
+    assert "escalation-demo has no file in" in published.stderr
+    assert (
+        "but stays published and in effect (v1, always): new cases still open on it, since "
+        "publishing never withdraws a type." in published.stderr
+    )
+    demo.write_text(kept)
+    again = run("definitions", "publish", "--definitions", str(catalog))
+    assert again.exit_code == 0 and again.stderr == "", again.output

@@ -521,6 +521,29 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
             return False
         return not self._anything_done()
 
+    def decision_cancelled_by(self, doomed: Sequence[TaskInstance]) -> TaskInstance | None:
+        """The task that decides the case's outcome which cancelling `doomed` would take
+        with it, leaving none to decide it; None when the cancellation leaves one, or the
+        type decides no outcome by a task. A deciding task is mandatory and every outcome
+        of it names a case outcome (`agree-outcome` of an assessment: need-identified,
+        signposted, ...): without it the case would complete with no outcome, and open
+        no follow-on for the need it was to find."""
+        if self.state.outcome is not None:
+            return None
+        deciding = [
+            t
+            for t in self.state.tasks
+            if t.mandatory
+            and t.status is not TaskStatus.cancelled
+            and (outcomes := self.definition(t).outcomes)
+            and all(o.case_outcome for o in outcomes)
+        ]
+        if not deciding or any(t.status is TaskStatus.completed for t in deciding):
+            return None
+        gone = {t.key for t in doomed}
+        left = [t for t in deciding if t.key not in gone]
+        return None if left else next(t for t in doomed if t in deciding)
+
     def _anything_done(self) -> bool:
         """Whether a task of the case was completed or bypassed, held or let go."""
         return any(t.status in DONE for t in self.state.tasks) or any(

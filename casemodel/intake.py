@@ -44,7 +44,7 @@ from .requests import (
     excerpt,
     read_request,
 )
-from .rules import RULES_2026_12, Since, every_rule
+from .rules import DECISIONS_2026_12, RULES_2026_12, Since, every_rule
 from .state import LogEntry, RejectedRequest, TaskInstance
 
 if TYPE_CHECKING:
@@ -283,11 +283,22 @@ def _check_cancel(case: Case, request: CancelTask, since: Since) -> None:
     leave it open with no work in it, its clock running to a breach: ending a case that
     way is closing it, which `close_case` does (with its own permission and outcome)."""
     doomed = case.check_cancel(request.task, cascade=request.cascade)
+    ref = case.state.case_ref
     if case.left_empty_by(doomed) and since(RULES_2026_12):
-        ref = case.state.case_ref
         raise errors.NotAllowed(
             f"Cancelling {request.task} would leave {ref} with nothing in progress and "
             f"nothing done; to end the case, close it (case close {ref} --reason …)."
+        )
+    deciding = case.decision_cancelled_by(doomed)
+    if deciding is not None and since(DECISIONS_2026_12):
+        outcomes = ", ".join(
+            sorted({o.case_outcome or "" for o in case.definition(deciding).outcomes})
+        )
+        took = "" if deciding.key == request.task else f", which would take {deciding.key} with it,"
+        raise errors.NotAllowed(
+            f"Cancelling {request.task}{took} would leave {ref} nothing to decide its outcome "
+            f"({outcomes}): it would complete with none, and open no follow-on. To end the "
+            f"case, close it with its outcome (case close {ref} --outcome … --reason …)."
         )
 
 

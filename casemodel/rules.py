@@ -23,6 +23,10 @@ be for this case and one request (`intake.bound`); only the worker opens a follo
 case; and an ended series stays ended when its first occurrence opens again."""
 
 
+DECISIONS_2026_12 = "decision-kept"
+"""A cancellation that would take every task left to decide the case's outcome (one whose
+every outcome names a case outcome) is refused: the case would complete with no outcome
+and open no follow-on (`casemodel.intake`). Asked only when such a cancellation comes."""
 PILE_UP_2026_12 = "recurrence-pile-up"
 """A series ends when its next occurrence would take the case past the tasks a plan may
 hold in progress (`casemodel.state.MAX_IN_PROGRESS`), rather than add occurrences nobody

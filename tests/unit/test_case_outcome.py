@@ -66,3 +66,43 @@ def test_loader_refuses_an_unknown_case_outcome(tmp_path):
     path.write_text(path.read_text().replace("case_outcome: signposted", "case_outcome: nope"))
     _, problems = validate_catalog(tmp_path / "defs")
     assert any("case_outcome" in p.location and '"nope"' in p.message for p in problems)
+
+
+def _assessment() -> Case:
+    from definitions.loader import default_definitions_dir, load_catalog
+
+    assessment = load_catalog(default_definitions_dir()).type("tenancy-sustainment-assessment")
+    return Case.open(
+        assessment, case_ref="TSA-1", tenant_ref="T", owner="o", now=at(0), opened_by="t"
+    )
+
+
+def test_a_cancellation_that_takes_the_task_deciding_the_outcome_is_refused():
+    """An assessment's visit cancelled with what depends on it took agree-outcome, whose
+    every outcome names the case's: the case then completed with none, and the follow-on
+    for the need it was to find never opened."""
+    import pytest
+
+    from casemodel import errors, intake
+    from casemodel.requests import CancelTask
+
+    case = _assessment()
+    cascade = CancelTask(task="home-visit", cascade=True, reason="moved away")
+    with pytest.raises(errors.NotAllowed) as refused:
+        intake.apply(case, cascade, at(2), by="t")
+    assert refused.value.message == (
+        "Cancelling home-visit, which would take agree-outcome with it, would leave TSA-1 "
+        "nothing to decide its outcome (hoarding-identified, need-identified, "
+        "no-further-support, signposted): it would complete with none, and open no "
+        "follow-on. To end the case, close it with its outcome (case close TSA-1 --outcome "
+        "… --reason …)."
+    )
+    assert all(t.status.value != "cancelled" for t in case.state.tasks)
+    # A task that does not decide it may go; and a history from before the rule replays.
+    asked: list[str] = []
+    old = _assessment()
+    intake.apply(
+        old, cascade, at(2), by="t", since=lambda rule: asked.append(rule) is None and False
+    )
+    assert "decision-kept" in asked
+    assert old.instance("agree-outcome").status.value == "cancelled"

@@ -18,6 +18,7 @@ from rich.table import Table
 
 import definitions
 from casemodel.calendars import UTC, Calendar, calendar_for
+from casemodel.worklist import read_period
 from definitions.calendars import (
     WEEKDAYS,
     CalendarCatalogFile,
@@ -25,7 +26,9 @@ from definitions.calendars import (
     WorkingTimeCalendarDefinition,
     load_calendar_definitions,
 )
-from definitions.durations import DurationError, parse_duration
+from definitions.durations import DurationError
+
+from .console import bad_value
 
 DEFINITIONS_ENV = "SUPPORT_PROVISION_DEFINITIONS"
 CALENDARS_FILE = "calendars.yaml"
@@ -73,7 +76,7 @@ def _parse_start(text: str, calendar: Calendar) -> datetime:
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
-        _fail(f'"{text}" is not a date and time: write ISO 8601, e.g. 2026-12-23T10:00')
+        bad_value("FROM", f'"{text}" is not a date and time: write ISO 8601, e.g. 2026-12-23T10:00')
     if start.tzinfo is not None:
         return start
     local = start.replace(tzinfo=calendar.zone)
@@ -97,7 +100,8 @@ def due(
         str,
         typer.Argument(
             metavar="DURATION",
-            help='e.g. "5 working days", "4 working hours", "2 weeks", "3 months".',
+            help='e.g. "5 working days", "4 working hours", "2 weeks", "3 months", or in '
+            "short 5wd, 4wh, 2w, 36h (as `tasks --due-within` takes).",
         ),
     ],
     definitions_dir: DefinitionsOption = None,
@@ -116,7 +120,10 @@ def due(
         _fail(f'unknown calendar "{calendar_id}": known calendars are {", ".join(calendars)}')
     start = _parse_start(start_text, calendar)
     try:
-        duration = parse_duration(duration_text)
+        duration = read_period(duration_text)
+    except DurationError as error:
+        bad_value("DURATION", str(error))
+    try:
         due_at = calendar.to_local(calendar.add(start, duration))
     except (DurationError, ValueError) as error:
         _fail(str(error))

@@ -48,7 +48,7 @@ from definitions.schema import (
 )
 
 from .catalog_check import check_catalog
-from .console import AtOption, day_option, view_option
+from .console import AtOption, bad_usage, day_option, view_option
 
 app = typer.Typer(
     help="Check and inspect the provision type definitions.",
@@ -215,6 +215,8 @@ def show(
 ) -> None:
     """Show one provision type as a case opening today (or on --at DATE) gets it: its
     tasks, dependencies, outcomes, fields and SLAs."""
+    if version is not None and at is not None:
+        bad_usage("--version shows a published version and --at the files as of a day: give one.")
     day = day_option(at, option="--at")
     if version is not None:
         from .cli_publish import show_version

@@ -25,7 +25,16 @@ from definitions.schema import ProvisionType
 
 from .catalog_check import check_catalog, templates_open_cases_need
 from .cli_db import with_session
-from .console import AtOption, console, current_user, day_option, fail, print_json, view_option
+from .console import (
+    AtOption,
+    bad_usage,
+    console,
+    current_user,
+    day_option,
+    fail,
+    print_json,
+    view_option,
+)
 
 
 def publish_command(
@@ -257,6 +266,8 @@ def _published(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a published version of a type (by default the one in effect today)."""
+    if version is not None and at is not None:
+        bad_usage("--version names a version and --at the day of the one in effect: give one.")
     show_version(type_id, version, as_json, day_option(at, option="--at"))
 
 

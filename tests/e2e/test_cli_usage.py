@@ -90,6 +90,34 @@ from tests.e2e.cli import cli
             "Invalid value for '--due': \"tomorrow\" is not a date and time",
         ),
         (
+            [
+                "definitions",
+                "published",
+                "safeguarding-review",
+                "--version",
+                "1",
+                "--at",
+                "2027-01-01",
+            ],
+            "support-provision definitions published",
+            "--version names a version and --at the day of the one in effect: give one",
+        ),
+        (
+            ["definitions", "show", "safeguarding-review", "--version", "1", "--at", "2027-01-01"],
+            "support-provision definitions show",
+            "--version shows a published version and --at the files as of a day: give one",
+        ),
+        (
+            ["calendar", "due", "scotland", "23/12/2026", "5 working days"],
+            "support-provision calendar due",
+            "Invalid value for 'FROM': \"23/12/2026\" is not a date and time: write ISO 8601",
+        ),
+        (
+            ["calendar", "due", "scotland", "2026-12-23T10:00", "five days"],
+            "support-provision calendar due",
+            "Invalid value for 'DURATION': \"five days\" is not a duration",
+        ),
+        (
             # A day alone was taken as its first minute, hours before a person meant.
             ["case", "revise", "TSA-1", "case", "--due", "2027-03-01", "--reason", "r"],
             "support-provision case revise",

@@ -239,7 +239,9 @@ def show(
         print_json(view)
         return
     console.print(
-        f"[bold]{view['case_ref']}[/] · {state.provision_type.name} · tenant {view['tenant_ref']}"
+        f"[bold]{view['case_ref']}[/] · {state.provision_type.name}"
+        + (f" v{state.type_version}" if state.type_version is not None else "")
+        + f" · tenant {view['tenant_ref']}"
         f" · owner {view['owner']} · [bold]{view['status']}[/]"
         + (f" · outcome {view['outcome']}" if view["outcome"] else "")
         + f" · priority {view['priority']} · SLA {view['sla_state']}"

@@ -84,6 +84,7 @@ async def test_safeguarding_review_through_the_cli(
         read = await cli("case", "show", case_ref, env=cli_env)
         assert read.code == 0, read.stderr
         assert "Case log" in read.stdout and "case_opened" in read.stdout
+        assert f"{case_ref} · Safeguarding review v{shown['type_version']} ·" in read.stdout
         assert blocked[0]["key"] in read.stdout
 
         refused = await cli("case", "complete", case_ref, blocked[0]["key"], env=cli_env)

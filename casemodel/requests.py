@@ -468,13 +468,11 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     for detail in error.errors(include_url=False):
         loc = detail["loc"]
         if len(loc) > 2 and loc[0] == "responses":
-            # One line per response, not one per kind of response it failed to be.
+            # One line per response, not one per kind of response it failed to be: what
+            # text would need, where it was text, else every kind it may be.
             if loc[1] not in answers_seen:
                 answers_seen.add(str(loc[1]))
-                problems.append(
-                    f'the response to "{excerpt(str(loc[1]))}" must be text, a number, true or '
-                    "false, a list of choices, or null"
-                )
+                problems.append(_response_problem(str(loc[1]), error, loc[1]))
             continue
         problem = _problem(model, detail)
         if problem not in problems:
@@ -484,6 +482,25 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     return f"The {name} request is not valid: {shown}" + (
         f"; and {more} more problem{'s' if more > 1 else ''}." if more > 0 else "."
     )
+
+
+def _response_problem(label: str, error: ValidationError, key: Any) -> str:
+    """Why the response to `label` was refused: text too long, or holding a control
+    character, says so; anything else is not one of the kinds a response may be."""
+    named = f'the response to "{excerpt(label)}"'
+    for detail in error.errors(include_url=False):
+        loc = detail["loc"]
+        if len(loc) < 3 or loc[0] != "responses" or loc[1] != key:
+            continue
+        branch = str(loc[2])
+        if not branch.endswith("str]") or branch.startswith("list["):
+            continue
+        ctx = detail.get("ctx") or {}
+        if detail["type"] == "string_too_long":
+            return f"{named} is too long: at most {ctx.get('max_length')} characters"
+        if detail["type"] == "value_error":
+            return f"{named} {ctx.get('error')}"
+    return f"{named} must be text, a number, true or false, a list of choices, or null"
 
 
 def _problem(model: type[BaseModel], detail: Any) -> str:

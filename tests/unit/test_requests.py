@@ -358,3 +358,28 @@ def test_a_reference_is_plain_exactly_when_it_is_ascii_letters_digits_and_four_m
         return  # whitespace or control characters: refused before this rule
     plain = ref.isascii() and (ref[0].isalnum() and all(c.isalnum() or c in "._-/" for c in ref))
     assert (unplain_reference(start) is None) == plain
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ("x" * 21_000, 'the response to "Notes" is too long: at most 4000 characters'),
+        ("bad\x07bell", 'the response to "Notes" contains a control character; send plain text'),
+        (
+            {"a": 1},
+            'the response to "Notes" must be text, a number, true or false, a list of choices, '
+            "or null",
+        ),
+    ],
+)
+def test_a_refused_response_says_what_was_wrong_with_it(answer: object, words: str):
+    """A text too long, or holding a control character, was told it must be text."""
+    from pydantic import ValidationError
+
+    from casemodel.requests import CompleteTask, describe
+
+    with pytest.raises(ValidationError) as refused:
+        CompleteTask(task="t", responses={"Notes": answer})
+    assert (
+        describe(CompleteTask, refused.value) == f"The complete_task request is not valid: {words}."
+    )

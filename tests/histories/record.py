@@ -61,7 +61,9 @@ HERE = Path(__file__).parent
 
 async def full_journey(cases: CaseClient, case_ref: str) -> None:
     """Every kind of request, accepted and refused, up to completion."""
-    await cases.start_case(visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="alice")
+    await cases.start_case(
+        visit_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="aisha-begum"
+    )
     for refused in (
         cases.send(case_ref, CompleteTask(task="home-visit", outcome="visited")),
         cases.send(case_ref, BypassTask(task="contact")),
@@ -153,7 +155,9 @@ def seconds_sla_type() -> ProvisionType:
 
 async def sla_journey(cases: CaseClient, case_ref: str) -> None:
     """Warning, breach and follow-on fire; a pause and resume; a lag; completion."""
-    await cases.start_case(seconds_sla_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+    await cases.start_case(
+        seconds_sla_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="tom-bennett"
+    )
 
     async def fired(count: int) -> bool:
         return len((await cases.state(case_ref)).firings) >= count
@@ -241,7 +245,9 @@ def seconds_recurring_type() -> ProvisionType:
 async def recurring(cases: CaseClient, case_ref: str) -> None:
     """Occurrences open on time and late ones escalate; one series ends on its outcome,
     the other is stopped; then the review the series held back completes the case."""
-    await cases.start_case(seconds_recurring_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref)
+    await cases.start_case(
+        seconds_recurring_type(), tenant_ref="TEN-REPLAY", case_ref=case_ref, owner="tom-bennett"
+    )
 
     async def state_when(test):  # type: ignore[no-untyped-def]
         async def probe():  # type: ignore[no-untyped-def]

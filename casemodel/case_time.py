@@ -8,7 +8,7 @@ case that time has passed, and `next_due()` is when it should next be told.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from definitions.schema import EscalationAction, Priority, TaskDefinition
@@ -345,7 +345,11 @@ class CaseTime:
         )
         task_key = None if key == "case" else key
         return self._log(
-            now, "target_revised", by, task_key, f"new target {due_at.isoformat()}: {reason}"
+            now,
+            "target_revised",
+            by,
+            task_key,
+            f"new target {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reason}",
         )
 
     # -- internals ---------------------------------------------------------------------

@@ -285,9 +285,10 @@ def _check_cancel(case: Case, request: CancelTask, since: Since) -> None:
     doomed = case.check_cancel(request.task, cascade=request.cascade)
     ref = case.state.case_ref
     if case.left_empty_by(doomed) and since(RULES_2026_12):
+        outcome = " --outcome …" if case.type.outcomes else ""
         raise errors.NotAllowed(
             f"Cancelling {request.task} would leave {ref} with nothing in progress and "
-            f"nothing done; to end the case, close it (case close {ref} --reason …)."
+            f"nothing done; to end the case, close it (case close {ref}{outcome} --reason …)."
         )
     deciding = case.decision_cancelled_by(doomed)
     if deciding is not None and since(DECISIONS_2026_12):

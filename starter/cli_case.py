@@ -16,6 +16,7 @@ from activities.database import register
 from activities.database.directory import owner_refusal
 from casemodel.calendars import calendar_for
 from casemodel.case import Case
+from casemodel.errors import CaseNotStarted
 from casemodel.requests import (
     AddTask,
     BypassTask,
@@ -103,7 +104,13 @@ def _state_or_none(case_ref: str) -> CaseState | None:
         return run(go())
     except CaseNotFound:
         return None
-    except (CaseRefused, IdentityUnavailable) as refusal:
+    except CaseRefused as refusal:
+        if refusal.code == CaseNotStarted.code and recorded_case(case_ref) is not None:
+            # A start refused under the reference of a case Temporal no longer holds
+            # (its history deleted): the case is the register's.
+            return None
+        fail(refusal.message)
+    except IdentityUnavailable as refusal:
         fail(refusal.message)
 
 

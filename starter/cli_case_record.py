@@ -52,9 +52,14 @@ def show_recorded(
 
     tasks, events = with_session(read, what="read the case register", read_only=True)
     if json_out:
+        recorded = record.model_dump(mode="json", exclude={"first_run_id", "type_id"})
         print_json(
             {
-                **record.model_dump(mode="json", exclude={"first_run_id"}),
+                # The keys `case show --json` has where the register holds them too (type,
+                # status, owner, ...); what only the running case knows is not there.
+                "case_ref": record.case_ref,
+                "type": record.type_id,
+                **recorded,
                 "source": "register",
                 "tasks": [t.model_dump(mode="json", exclude={"case_ref"}) for t in tasks],
                 "log": [e.model_dump(mode="json") for e in events],

@@ -581,7 +581,8 @@ class CaseClient:
         latest run that failed is a start refused (the reference reused through Temporal
         directly, say): the case is the earlier run that holds it, where there is one. A
         case whose workflow ended while open (terminated, say) shows `ended_outside`, as
-        the register does, not the `open` its search attributes were left at."""
+        the register does, not the `open` its search attributes were left at. A run whose
+        case never opened (`CaseStatus` `not_opened`) is no case, and is left out."""
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", "ExecutionStatus != 'ContinuedAsNew'"]
         for key, value in (
             (sa.PROVISION_TYPE, provision_type),
@@ -603,6 +604,8 @@ class CaseClient:
                 seen.add(execution.id)
                 if execution.status is WorkflowExecutionStatus.FAILED:
                     execution = await self._holding_run(execution.id) or execution
+                if execution.typed_search_attributes.get(sa.CASE_STATUS) == sa.NOT_OPENED:
+                    continue  # a start refused, with no case before it: never a case
                 listings.append(_listing(execution))
         except RPCError as err:
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):

@@ -79,6 +79,10 @@ PLAIN_REFS_PATCH = "plain-references"
 """Histories recorded before a new case refused a case or tenant reference that is not a
 plain one (`casemodel.requests.PLAIN_REFERENCE`) replay as they ran. Asked only of such a
 start, so that only its history records the marker."""
+NOT_OPENED_PATCH = "not-opened-status"
+"""Histories recorded before a case that never opened set its `CaseStatus` to
+`not_opened` replay as they ran (it stayed `open`). Asked only as such a run fails, so
+only its history records the marker."""
 HANDOVER_SUMMARY = "hand-over: until the register write and notices land"
 HANDOVER_WAIT = timedelta(seconds=10)
 """How long a hand-over waits for the register write and notices in flight to land; what
@@ -140,14 +144,19 @@ class SupportCaseWorkflow:
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> CaseSummary:
+        refused_at_start = self._case is None
         try:
             return await self._run()
         except ApplicationError as failure:
-            if failure.type in REFUSED_WRITES:
+            refused_write = failure.type in REFUSED_WRITES
+            if refused_write:
                 # The register holds another case under this reference, or refused the
                 # owner: this run never was a case, so it answers a query as a start
                 # refused does, rather than show its own tenant and tasks as that case's.
                 self._case, self._refusal = None, CaseNotStarted(failure.message)
+            if (refused_at_start or refused_write) and workflow.patched(NOT_OPENED_PATCH):
+                # Its start said `open`: a search for open cases must not find it.
+                workflow.upsert_search_attributes([sa.CASE_STATUS.value_set(sa.NOT_OPENED)])
             raise
 
     async def _run(self) -> CaseSummary:

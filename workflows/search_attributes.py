@@ -14,6 +14,10 @@ CATEGORY = SearchAttributeKey.for_keyword("ProvisionCategory")
 OWNER = SearchAttributeKey.for_keyword("CaseOwner")
 TENANT = SearchAttributeKey.for_keyword("TenantRef")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+NOT_OPENED = "not_opened"
+"""The `CaseStatus` of a workflow whose case never opened (a start it refused, or whose
+first register write was refused): its start set `open`, and a query for open cases, in
+the UI or `case list --temporal`, must not find it."""
 OPEN_TASKS = SearchAttributeKey.for_int("OpenTaskCount")
 SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 PRIORITY = SearchAttributeKey.for_keyword("CasePriority")

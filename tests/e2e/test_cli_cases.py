@@ -15,13 +15,14 @@ from activities.database import register
 from activities.database.engine import create_engine, session_factory
 from casemodel.case import Case
 from definitions.schema import ProvisionType
-from starter.client import CaseClient
+from starter.client import CaseClient, CaseRefused
 from starter.published import published_in_effect
 from starter.settings import Settings
 from starter.worker import build_worker
 from tests.e2e.cli import cli
 from tests.integration.sla_fixtures import seconds_type
 from tests.waiting import eventually
+from workflows import search_attributes as sa
 
 
 @pytest.fixture
@@ -247,6 +248,9 @@ async def test_a_start_the_case_refuses_exits_1_and_leaves_the_reference_free(
         assert f"Case {case_ref} did not open" in refused.stderr
         assert "may not open cases" in refused.stderr
         assert "Started" not in refused.stdout
+        handle = temporal_env.client.get_workflow_handle(f"case-{case_ref}")
+        status = (await handle.describe()).typed_search_attributes.get(sa.CASE_STATUS)
+        assert status == sa.NOT_OPENED, "its start said open; the UI must not find it so"
 
         opened = await cli(*start, "--json", env=cli_env)
         assert opened.code == 0, opened.stderr
@@ -257,7 +261,7 @@ async def test_a_start_the_case_refuses_exits_1_and_leaves_the_reference_free(
 
 
 async def test_a_case_temporal_no_longer_holds_is_shown_from_the_register(
-    cli_env: dict[str, str],
+    temporal_env: WorkflowEnvironment, task_queue: str, cli_env: dict[str, str]
 ):
     """Temporal deletes a closed case's history after its retention period (`temporal
     workflow delete` does it at once, but the dev server takes half a minute to act on it):
@@ -294,6 +298,7 @@ async def test_a_case_temporal_no_longer_holds_is_shown_from_the_register(
     assert "closed" in shown.stdout and "case_closed" in shown.stdout
     as_json = (await cli("case", "show", case_ref, "--json", env=cli_env)).json()
     assert (as_json["source"], as_json["status"]) == ("register", "closed")
+    assert (as_json["type"], as_json["type_version"]) == ("safeguarding-review", 1)
     assert as_json["tasks"] and as_json["log"][0]["kind"] == "case_opened"
     paged = await cli(
         "case", "show", case_ref, "--json", "--log-from", "2", "--log-limit", "1", env=cli_env
@@ -305,3 +310,20 @@ async def test_a_case_temporal_no_longer_holds_is_shown_from_the_register(
     assert again.code == 1 and "already exists" in again.stderr, again.stderr
     nowhere = await cli("case", "show", "NOPE-404", env=cli_env)
     assert nowhere.code == 1 and "There is no case NOPE-404" in nowhere.stderr
+
+    # Started again past `case start` (the Python client has no register to ask): the
+    # register refuses it, the run never was a case, and the case stays the register's.
+    cases = CaseClient(temporal_env.client, Settings(task_queue=task_queue))
+    engine = create_engine(cli_env["DATABASE_URL"])
+    async with build_worker(temporal_env.client, task_queue, session_factory(engine)):
+        with pytest.raises(CaseRefused) as taken:
+            await cases.start_case(review, tenant_ref="TEN-91", case_ref=case_ref, type_version=1)
+        assert taken.value.code == "case_ref_taken"
+        described = await temporal_env.client.get_workflow_handle(f"case-{case_ref}").describe()
+        assert described.typed_search_attributes.get(sa.CASE_STATUS) == sa.NOT_OPENED
+        shown = await cli("case", "show", case_ref, "--json", env=cli_env)
+        assert shown.code == 0, shown.stderr
+        assert (shown.json()["source"], shown.json()["tenant_ref"]) == ("register", "TEN-90")
+        listed = await cli("case", "list", "--temporal", "--json", env=cli_env)
+        assert case_ref not in [c["case_ref"] for c in listed.json()], "it never opened"
+    await engine.dispose()

@@ -15,6 +15,7 @@ from starter.settings import Settings
 from starter.worker import build_worker
 from tests.factories import visit_type
 from tests.waiting import eventually
+from workflows import search_attributes as sa
 
 
 @pytest.fixture
@@ -126,6 +127,9 @@ async def test_a_start_naming_an_owner_outside_the_directory_does_not_open(
         with pytest.raises(CaseRefused) as not_a_case:
             await cases.state(case_ref)
         assert not_a_case.value.code == "case_not_started"
+        refused_run = await cases.client.get_workflow_handle(f"case-{case_ref}").describe()
+        status = refused_run.typed_search_attributes.get(sa.CASE_STATUS)
+        assert status == sa.NOT_OPENED, "a search for open cases must not find it"
 
         started = await cases.start_case(
             visit_type(), tenant_ref="TEN-OWN", case_ref=case_ref, owner="tom-bennett"

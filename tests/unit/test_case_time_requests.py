@@ -207,7 +207,7 @@ def test_a_revision_is_recorded_with_its_reason_and_who():
         "case", due_at=at(120), reason="tenant agreed", by="lead", now=at(10)
     )
     assert [(e.kind, e.by, e.task_key, e.detail) for e in entries] == [
-        ("target_revised", "lead", None, "new target 2026-03-02T11:00:00+00:00: tenant agreed")
+        ("target_revised", "lead", None, "new target 2026-03-02 11:00 UTC: tenant agreed")
     ]
     revision = case.state.revisions["case"]
     assert (revision.due_at, revision.revised_at, revision.reason, revision.by) == (

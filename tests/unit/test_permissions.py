@@ -300,7 +300,7 @@ def test_a_cancellation_that_would_leave_the_case_with_no_work_and_nothing_done_
     assert refusal.code == "not_allowed"
     assert refusal.message == (
         "Cancelling contact would leave TSA-1 with nothing in progress and nothing done; "
-        "to end the case, close it (case close TSA-1 --reason …)."
+        "to end the case, close it (case close TSA-1 --outcome … --reason …)."
     )
     # Once something is done, cancelling the rest completes the case, as it always has.
     send(c, "complete_task", tom, task="contact")

@@ -344,7 +344,7 @@ def test_a_revised_task_target_in_working_time_keeps_its_warning_lead():
     assert (assess.warning_at, assess.due_at) == (utc(2027, 1, 6, 12), utc(2027, 1, 8, 12))
     assert case.state.log[-1].kind == "target_revised"
     assert case.state.log[-1].task_key == "assess"
-    assert case.state.log[-1].detail == "new target 2027-01-08T12:00:00+00:00: tenant away"
+    assert case.state.log[-1].detail == "new target 2027-01-08 12:00 UTC: tenant away"
 
 
 # -- working days --------------------------------------------------------------------------

@@ -39,9 +39,16 @@ from casemodel.views import follow_on_lines
 from definitions.schema import ProvisionType, Recurrence
 from workflows.names import workflow_id_for
 
-from .cli_case_record import recorded_case, show_recorded
+from .cli_case_record import FROM_REGISTER, WITHOUT_WORKER, recorded_case, show_recorded
 from .cli_db import RegisterAway, existing_url, explain, with_session
-from .client import CaseClient, CaseListing, CaseNotFound, CaseRefused, DuplicateCase
+from .client import (
+    NO_WORKER,
+    CaseClient,
+    CaseListing,
+    CaseNotFound,
+    CaseRefused,
+    DuplicateCase,
+)
 from .console import (
     LimitOption,
     bad_usage,
@@ -91,10 +98,12 @@ def _call(action: Any, *, signed: bool = False) -> Any:
         fail(refusal.message)
 
 
-def _state_or_none(case_ref: str) -> CaseState | None:
-    """The case's state, asked of its workflow; None when Temporal has no such case (never
-    started, or its history deleted after the retention period); any other refusal ends
-    in its one line, as `_call`'s."""
+def _live_state(case_ref: str) -> CaseState | str:
+    """The case's state, asked of its workflow; else why the case register is to be read
+    instead (`cli_case_record`): Temporal has no such case (never started, or its history
+    deleted after the retention period; a start refused under that reference since), or no
+    worker answered for a case the register holds. Any other refusal ends in its one
+    line, as `_call`'s."""
 
     async def go() -> CaseState:
         cases = await _client()
@@ -103,12 +112,12 @@ def _state_or_none(case_ref: str) -> CaseState | None:
     try:
         return run(go())
     except CaseNotFound:
-        return None
+        return FROM_REGISTER
     except CaseRefused as refusal:
         if refusal.code == CaseNotStarted.code and recorded_case(case_ref) is not None:
-            # A start refused under the reference of a case Temporal no longer holds
-            # (its history deleted): the case is the register's.
-            return None
+            return FROM_REGISTER  # a refused start under a case Temporal no longer holds
+        if refusal.code == NO_WORKER and recorded_case(case_ref) is not None:
+            return f"{refusal.message.split(';')[0]}: {WITHOUT_WORKER}"
         fail(refusal.message)
     except IdentityUnavailable as refusal:
         fail(refusal.message)
@@ -226,12 +235,12 @@ def show(
     json_out: JsonFlag = False,
 ) -> None:
     """Show a case: its tasks, what each waits for, and its whole log (from the register)."""
-    state = _state_or_none(case_ref)
-    if state is None:  # Temporal holds no such case: the register may, for good
+    state = _live_state(case_ref)
+    if isinstance(state, str):  # the register may hold it: for good, or while no worker runs
         record = recorded_case(case_ref)
         if record is None:
             fail(CaseNotFound(case_ref).message)
-        show_recorded(record, after_seq=log_from - 1, limit=log_limit, json_out=json_out)
+        show_recorded(record, after_seq=log_from - 1, limit=log_limit, json_out=json_out, why=state)
         return
     log = full_log(state, after_seq=log_from - 1, limit=log_limit)
     view = case_view(state, Settings.from_env(), log=log)

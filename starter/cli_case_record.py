@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,10 @@ from .console import console, print_json
 FROM_REGISTER = (
     "From the case register: Temporal no longer holds this case's history (its retention "
     "ran out, or it was deleted), so clocks and escalations are in the log only."
+)
+WITHOUT_WORKER = (
+    "this is what the case register recorded, as of its last write (start a worker for the "
+    "case itself: its clocks and escalations are in the log only)."
 )
 
 
@@ -39,9 +44,15 @@ def recorded_case(case_ref: str) -> register.CaseRow | None:
 
 
 def show_recorded(
-    record: register.CaseRow, *, after_seq: int, limit: int | None, json_out: bool
+    record: register.CaseRow,
+    *,
+    after_seq: int,
+    limit: int | None,
+    json_out: bool,
+    why: str = FROM_REGISTER,
 ) -> None:
-    """Print what the register holds of the case `record`, as `case show` does."""
+    """Print what the register holds of the case `record`, as `case show` does, saying
+    `why` it is the register's (on stderr with --json, which keeps to JSON)."""
 
     async def read(session: AsyncSession) -> tuple[list[Any], list[Any]]:
         tasks = await register.case_tasks(session, record.case_ref)
@@ -52,6 +63,7 @@ def show_recorded(
 
     tasks, events = with_session(read, what="read the case register", read_only=True)
     if json_out:
+        typer.echo(why, err=True)
         recorded = record.model_dump(mode="json", exclude={"first_run_id", "type_id"})
         print_json(
             {
@@ -74,7 +86,7 @@ def show_recorded(
         + f" · priority {record.priority}",
         highlight=False,
     )
-    console.print(FROM_REGISTER, style="yellow", highlight=False)
+    console.print(why, style="yellow", highlight=False)
     if record.opened_from:
         console.print(f"Opened from {record.opened_from}", highlight=False)
     if record.follow_on_ref:

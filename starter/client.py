@@ -147,6 +147,8 @@ _HINTS = {
 }
 
 
+NO_WORKER = "no_worker"
+"""The code of a refusal because no worker answered for a case within the wait."""
 START_VERDICT_WITHIN = timedelta(seconds=10)
 """How long `start_case` waits for a worker to open the case, or refuse it."""
 VERDICT_POLL_FIRST = 0.02
@@ -455,7 +457,7 @@ class CaseClient:
                 f"{self.update_timeout.seconds} s, so it may or may not be applied when one starts "
                 "(`support-provision worker` or `support-provision dev`); check with "
                 "`case show` before asking again.",
-                "no_worker",
+                NO_WORKER,
             ) from None
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -527,7 +529,7 @@ class CaseClient:
                     f"No worker answered for case {case_ref} within "
                     f"{self.query_timeout.seconds} s; start one (`support-provision worker` or "
                     "`support-provision dev`). `case list` reads the case register without one.",
-                    "no_worker",
+                    NO_WORKER,
                 ) from None
             raise _rpc_refusal(err, case_ref) from None
 

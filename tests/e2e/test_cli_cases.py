@@ -132,6 +132,14 @@ async def test_safeguarding_review_through_the_cli(
                 "case", "list", *source, "--tenant", "TEN-77", "--limit", "2", env=cli_env
             )
             assert whole.code == 0 and whole.stderr == "", whole.stderr
+
+    # No worker runs now: what the register recorded is shown, and said to be that.
+    offline = await cli("case", "show", case_ref, env=cli_env)
+    assert offline.code == 0, offline.stderr
+    assert f"No worker answered for case {case_ref} within 10 s: this is what the case " in (
+        " ".join(offline.stdout.split())
+    )
+    assert "case_opened" in offline.stdout
     await engine.dispose()
 
 

@@ -66,10 +66,12 @@ def publish_command(
         if gone:
             return gone
         ids = {d.id for d in catalog.definitions()}
+        withdrawn = await store.withdrawals(session)
         left_out.extend(
             info
             for info in await store.list_latest(session)
             if info.type_id not in ids
+            and info.type_id not in withdrawn
             and (info.effective_to is None or info.effective_to >= now.date())
         )
         return await store.publish(session, catalog.definitions(), by, now)
@@ -92,7 +94,8 @@ def publish_command(
         typer.echo(
             f"{info.type_id} has no file in {definitions} but stays published and in "
             f"effect (v{info.version}, {info.period}): new cases still open on it, since "
-            "publishing never withdraws a type.",
+            "publishing never withdraws a type; `support-provision definitions withdraw "
+            f"{info.type_id}` does.",
             err=True,
         )
     if json_out:
@@ -191,8 +194,9 @@ def diff_command(type_id: str, a: int, b: int | None = None, json_out: bool = Fa
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``publish``, ``versions``, ``published`` and ``diff`` to ``app``."""
+    """Add ``publish``, ``withdraw``, ``versions``, ``published`` and ``diff`` to ``app``."""
     app.command("publish")(_publish)
+    app.command("withdraw")(_withdraw)
     app.command("versions")(_versions)
     app.command("published")(_published)
     app.command("diff")(_diff)
@@ -202,6 +206,37 @@ def register(app: typer.Typer) -> None:
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 TypeArg = Annotated[str, typer.Argument(metavar="TYPE", help="Id of the provision type.")]
+
+
+def _withdraw(
+    type_id: TypeArg,
+    from_day: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="The first day it is out of use, YYYY-MM-DD (default: today, UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="WHO", help="Who is withdrawing it.")
+    ] = None,
+) -> None:
+    """Take a published type out of use from a day on: no case opens on it then (cases
+    that opened before run on). Publishing never withdraws a type; this does."""
+    day = day_option(from_day, option="--from") or datetime.now(UTC).date()
+    who = by or current_user()
+    now = datetime.now(UTC)
+
+    async def work(session: Any) -> None:
+        await store.withdraw(session, type_id, day, who, now)
+
+    try:
+        with_session(work, what="withdraw the type")
+    except LookupError as missing:
+        fail(f"{missing}; nothing to withdraw.")
+    typer.echo(f"{type_id} withdrawn from {day} by {who}: no case opens on it from that day.")
 
 
 def _publish(

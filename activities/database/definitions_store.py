@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from definitions.periods import DEFAULT_TIME_ZONE, Period, local_date
 from definitions.schema import ProvisionType
 
-from .models import PublishedDefinition
+from .models import PublishedDefinition, WithdrawnType
 
 
 class PublishConflict(Exception):
@@ -157,6 +157,9 @@ async def in_effect(
         if newest is None:
             return None
         on = local_date(newest.content, datetime.now(UTC))
+    withdrawn = await session.get(WithdrawnType, type_id)
+    if withdrawn is not None and on >= withdrawn.from_day:
+        return None
     query = (
         select(PublishedDefinition)
         .where(PublishedDefinition.type_id == type_id, _covers(on))
@@ -165,6 +168,29 @@ async def in_effect(
     )
     row = (await session.scalars(query)).first()
     return (row.version, _type(row)) if row else None
+
+
+async def withdraw(
+    session: AsyncSession, type_id: str, from_day: date, by: str, now: datetime
+) -> None:
+    """Take `type_id` out of use from `from_day` on (`WithdrawnType`): no version of it is
+    in effect then, so no case opens on it; cases that opened before run on. `LookupError`
+    if it was never published. Withdrawing again moves the day."""
+    if await _latest_row(session, type_id) is None:
+        raise LookupError(f'"{type_id}" has never been published')
+    found = await session.get(WithdrawnType, type_id)
+    if found is None:
+        session.add(
+            WithdrawnType(type_id=type_id, from_day=from_day, withdrawn_at=now, withdrawn_by=by)
+        )
+    else:
+        found.from_day, found.withdrawn_at, found.withdrawn_by = from_day, now, by
+
+
+async def withdrawals(session: AsyncSession) -> dict[str, date]:
+    """The day each withdrawn type is out of use from, by type id."""
+    rows = await session.execute(select(WithdrawnType.type_id, WithdrawnType.from_day))
+    return dict(rows.tuples().all())
 
 
 async def version(session: AsyncSession, type_id: str, number: int) -> ProvisionType | None:

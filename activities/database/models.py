@@ -181,6 +181,19 @@ class PublishedDefinition(Base):
     effective_to: Mapped[date | None] = mapped_column(Date)
 
 
+class WithdrawnType(Base):
+    """A provision type taken out of use from a day on: no version of it is in effect on
+    that day or after (`definitions_store.in_effect`), whatever was published; cases that
+    opened on it before run on."""
+
+    __tablename__ = "withdrawn_types"
+
+    type_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    from_day: Mapped[date] = mapped_column(Date)
+    withdrawn_at: Mapped[datetime]
+    withdrawn_by: Mapped[str] = mapped_column(String(200))
+
+
 # --- case register --------------------------------------------------------------------
 
 

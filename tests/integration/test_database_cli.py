@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
 
 from activities.contracts import RegisterUpdate
-from activities.database import register
+from activities.database import definitions_store, register
 from activities.database.directory import default_directory_file
 from activities.database.engine import create_engine, session_factory
 from activities.database.migrate import head_revision
@@ -292,8 +292,41 @@ def test_a_type_taken_out_of_the_catalog_stays_published_and_publish_says_so(run
     assert "escalation-demo has no file in" in published.stderr
     assert (
         "but stays published and in effect (v1, always): new cases still open on it, since "
-        "publishing never withdraws a type." in published.stderr
+        "publishing never withdraws a type; `support-provision definitions withdraw "
+        "escalation-demo` does." in published.stderr
     )
     demo.write_text(kept)
     again = run("definitions", "publish", "--definitions", str(catalog))
     assert again.exit_code == 0 and again.stderr == "", again.output
+
+
+def test_a_withdrawn_type_opens_no_case_from_its_day_and_publish_no_longer_warns(
+    run, tmp_path: Path, database_url: str
+):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(default_definitions_dir(), catalog)
+    assert run("definitions", "publish", "--definitions", str(catalog)).exit_code == 0
+    never = run("definitions", "withdraw", "no-such-type")
+    assert never.exit_code == 1 and '"no-such-type" has never been published' in never.stderr
+
+    withdrawn = run("definitions", "withdraw", "escalation-demo", "--by", "amara")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "escalation-demo withdrawn from" in withdrawn.stdout
+    assert asyncio.run(_in_effect(database_url, "escalation-demo")) is None
+    assert asyncio.run(_in_effect(database_url, "safeguarding-review")) is not None
+    later = run("definitions", "withdraw", "safeguarding-review", "--from", "2099-01-01")
+    assert later.exit_code == 0, later.output
+    assert asyncio.run(_in_effect(database_url, "safeguarding-review")) is not None
+
+    (catalog / "types" / "escalation-demo.yaml").unlink()
+    quiet = run("definitions", "publish", "--definitions", str(catalog))
+    assert quiet.exit_code == 0 and "escalation-demo" not in quiet.stderr, quiet.output
+
+
+async def _in_effect(url: str, type_id: str) -> object:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            return await definitions_store.in_effect(session, type_id)
+    finally:
+        await engine.dispose()

@@ -190,7 +190,7 @@ async def withdraw(
 async def withdrawals(session: AsyncSession) -> dict[str, date]:
     """The day each withdrawn type is out of use from, by type id."""
     rows = await session.execute(select(WithdrawnType.type_id, WithdrawnType.from_day))
-    return dict(rows.tuples().all())
+    return {type_id: day for type_id, day in rows.all()}
 
 
 async def version(session: AsyncSession, type_id: str, number: int) -> ProvisionType | None:

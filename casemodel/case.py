@@ -541,8 +541,9 @@ class Case(CaseTime, CaseMemory, CaseSeries, CasePaths, CaseFollowOn):
         if not deciding or any(t.status is TaskStatus.completed for t in deciding):
             return None
         gone = {t.key for t in doomed}
-        left = [t for t in deciding if t.key not in gone]
-        return None if left else next(t for t in doomed if t in deciding)
+        if any(t.key not in gone for t in deciding):
+            return None
+        return next(t for t in doomed if t.key in {d.key for d in deciding})
 
     def _anything_done(self) -> bool:
         """Whether a task of the case was completed or bypassed, held or let go."""

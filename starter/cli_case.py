@@ -39,7 +39,13 @@ from casemodel.views import follow_on_lines
 from definitions.schema import ProvisionType, Recurrence
 from workflows.names import workflow_id_for
 
-from .cli_case_record import FROM_REGISTER, WITHOUT_WORKER, recorded_case, show_recorded
+from .cli_case_record import (
+    FROM_REGISTER,
+    WITHOUT_WORKER,
+    log_table,
+    recorded_case,
+    show_recorded,
+)
 from .cli_db import RegisterAway, existing_url, explain, with_session
 from .client import (
     NO_WORKER,
@@ -98,29 +104,35 @@ def _call(action: Any, *, signed: bool = False) -> Any:
         fail(refusal.message)
 
 
-def _live_state(case_ref: str) -> CaseState | str:
-    """The case's state, asked of its workflow; else why the case register is to be read
-    instead (`cli_case_record`): Temporal has no such case (never started, or its history
-    deleted after the retention period; a start refused under that reference since), or no
-    worker answered for a case the register holds. Any other refusal ends in its one
-    line, as `_call`'s."""
+def _live_state(case_ref: str) -> CaseState | tuple[str, register.CaseRow]:
+    """The case's state, asked of its workflow; else the case register's row of it, with
+    why the register is read instead (`cli_case_record`): Temporal has no such case (never
+    started, or its history deleted after the retention period; a start refused under that
+    reference since), or no worker answered for it. Any other refusal, or no row, ends in
+    its one line, as `_call`'s."""
 
     async def go() -> CaseState:
         cases = await _client()
         return await cases.state(case_ref)
 
+    refusal: CaseRefused
     try:
         return run(go())
-    except CaseNotFound:
-        return FROM_REGISTER
-    except CaseRefused as refusal:
-        if refusal.code == CaseNotStarted.code and recorded_case(case_ref) is not None:
-            return FROM_REGISTER  # a refused start under a case Temporal no longer holds
-        if refusal.code == NO_WORKER and recorded_case(case_ref) is not None:
-            return f"{refusal.message.split(';')[0]}: {WITHOUT_WORKER}"
+    except CaseNotFound as missing:
+        why, refusal = FROM_REGISTER, missing
+    except CaseRefused as refused:
+        if refused.code == CaseNotStarted.code:  # a start refused under a case gone from Temporal
+            why, refusal = FROM_REGISTER, refused
+        elif refused.code == NO_WORKER:
+            why, refusal = f"{refused.message.split(';')[0]}: {WITHOUT_WORKER}", refused
+        else:
+            fail(refused.message)
+    except IdentityUnavailable as unavailable:
+        fail(unavailable.message)
+    record = recorded_case(case_ref)
+    if record is None:
         fail(refusal.message)
-    except IdentityUnavailable as refusal:
-        fail(refusal.message)
+    return why, record
 
 
 def _send(case_ref: str, model: type[Request], json_out: bool, **fields: Any) -> None:
@@ -236,11 +248,9 @@ def show(
 ) -> None:
     """Show a case: its tasks, what each waits for, and its whole log (from the register)."""
     state = _live_state(case_ref)
-    if isinstance(state, str):  # the register may hold it: for good, or while no worker runs
-        record = recorded_case(case_ref)
-        if record is None:
-            fail(CaseNotFound(case_ref).message)
-        show_recorded(record, after_seq=log_from - 1, limit=log_limit, json_out=json_out, why=state)
+    if isinstance(state, tuple):  # the register's: for good, or while no worker runs
+        why, record = state
+        show_recorded(record, after_seq=log_from - 1, limit=log_limit, json_out=json_out, why=why)
         return
     log = full_log(state, after_seq=log_from - 1, limit=log_limit)
     view = case_view(state, Settings.from_env(), log=log)
@@ -332,17 +342,7 @@ def show(
         console.print(sent)
     for line in _not_told(delivered, view):
         console.print(line, style="red", markup=False, highlight=False)
-    log_table = Table("#", "When (UTC)", "What", "Task", "By", "Detail", title="Case log")
-    for entry in log:
-        log_table.add_row(
-            str(entry.seq),
-            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
-            entry.kind,
-            entry.task_key or "",
-            entry.by,
-            entry.detail,
-        )
-    console.print(log_table)
+    console.print(log_table(log))
     for rejected in state.rejected:
         task = f" {rejected.task}" if rejected.task else ""
         console.print(

@@ -10,7 +10,9 @@ is not shown: the log records each of them as it happened.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
 
 import typer
 from rich.table import Table
@@ -95,9 +97,25 @@ def show_recorded(
     for task in tasks:
         table.add_row(task.key, task.name, task.status, task.owner, task.outcome or "")
     console.print(table)
-    log_table = Table("#", "When (UTC)", "What", "Task", "By", "Detail", title="Case log")
-    for entry in events:
-        log_table.add_row(
+    console.print(log_table(events))
+
+
+class LoggedEntry(Protocol):
+    """A case log entry, as the case holds it (`LogEntry`) or the register (`EventRow`)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    task_key: str | None
+    by: str
+    detail: str
+
+
+def log_table(entries: Iterable[LoggedEntry]) -> Table:
+    """The case log as `case show` prints it, from the case or from the register."""
+    table = Table("#", "When (UTC)", "What", "Task", "By", "Detail", title="Case log")
+    for entry in entries:
+        table.add_row(
             str(entry.seq),
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.kind,
@@ -105,4 +123,4 @@ def show_recorded(
             entry.by,
             entry.detail,
         )
-    console.print(log_table)
+    return table

@@ -18,7 +18,7 @@ from definitions.durations import DurationError
 
 from .cli_db import existing_url
 from .client import CaseRefused, CaseRegister
-from .console import LimitOption, bad_value, console, fail, print_json, run
+from .console import LimitOption, bad_value, console, cut_by_limit, fail, print_json, run
 
 
 def tasks(
@@ -66,7 +66,7 @@ def tasks(
         found = run(read())
     except CaseRefused as refusal:
         fail(refusal.message)
-    more, found = len(found) > limit, found[:limit]
+    matched, found = len(found), found[:limit]
     if json_out:
         print_json([item.model_dump(mode="json") for item in found])
         return
@@ -84,8 +84,7 @@ def tasks(
     for item in found:
         table.add_row(*_row(item))
     console.print(table)
-    if more:
-        typer.echo(f"Showing the first {limit}; --limit shows more.", err=True)
+    cut_by_limit(limit, matched, order="first")
 
 
 def _row(item: WorklistTask) -> list[str]:

@@ -179,7 +179,8 @@ async def open_versions(session: AsyncSession) -> list[OpenVersion]:
         .group_by(CaseRecord.type_id, CaseRecord.type_version)
         .order_by(CaseRecord.type_id, CaseRecord.type_version)
     )
-    return [OpenVersion(t, v or 0, n, ref) for t, v, n, ref in rows.all()]  # never None: where
+    # `type_version` is never None here (the where clause); the column's type says it may be.
+    return [OpenVersion(t, v or 0, n, ref) for t, v, n, ref in rows.all()]
 
 
 async def cases_held_open(session: AsyncSession, case_refs: Sequence[str]) -> set[str]:

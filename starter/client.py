@@ -524,7 +524,14 @@ class CaseClient:
                 return earlier
             raise await self._not_opened(case_ref) from None
         except RPCError as err:
-            if err.status is RPCStatusCode.DEADLINE_EXCEEDED or "timeout" in err.message.lower():
+            # A query no worker took times out; one sent after the last poller left a while
+            # ago is refused at once ("no poller seen"): no worker either way.
+            said = err.message.lower()
+            if (
+                err.status is RPCStatusCode.DEADLINE_EXCEEDED
+                or "timeout" in said
+                or "no poller seen" in said
+            ):
                 raise CaseRefused(
                     f"No worker answered for case {case_ref} within "
                     f"{self.query_timeout.seconds} s; start one (`support-provision worker` or "
